@@ -1,0 +1,17 @@
+//! fairbinn-sweep: FairBiNN (NeurIPS 2024) and its baselines, trained over sweeps of the
+//! knobs that shape the accuracy / demographic-parity trade-off.
+//!
+//! Data flows one way: experiment file ([`config`]) → trials ([`sweep::plan`]) → training
+//! ([`data`], [`model`], [`train`], [`metrics`]) → results ([`sweep::store`]) → [`report`]
+//! and [`plot`].
+
+pub mod cli;
+pub mod config;
+pub mod data;
+pub mod metrics;
+pub mod model;
+pub mod pareto;
+pub mod plot;
+pub mod report;
+pub mod sweep;
+pub mod train;

@@ -1,0 +1,164 @@
+//! Evaluation metrics: plain functions over slices, shared by training, selection, plots and
+//! tests. `probabilities` are the network's sigmoid outputs; a prediction is positive when
+//! its probability exceeds 0.5.
+
+/// Everything reported for one split at one epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct SplitMetrics {
+    pub accuracy: f64,
+    /// Mean binary cross-entropy, with log terms clamped at −100 as PyTorch's `BCELoss`.
+    pub bce: f64,
+    /// ΔDP soft: largest gap between groups' mean predicted probability.
+    pub dp_soft: f64,
+    /// ΔDP hard: largest gap between groups' positive-prediction rates.
+    pub dp_hard: f64,
+    /// ΔEO: largest gap between groups' true-positive rates (equal opportunity).
+    pub eo: f64,
+    /// Share of rows predicted positive.
+    pub positive_rate: f64,
+    /// Standard deviation of the predicted probabilities; near 0 for a collapsed network.
+    pub probability_std: f64,
+}
+
+impl SplitMetrics {
+    pub fn compute(probabilities: &[f32], labels: &[f32], groups: &[u32], n_groups: usize) -> Self {
+        let predictions: Vec<f32> = probabilities.iter().map(|&p| predict(p)).collect();
+        let positives: Vec<bool> = labels.iter().map(|&y| y > 0.5).collect();
+        Self {
+            accuracy: accuracy(probabilities, labels),
+            bce: binary_cross_entropy(probabilities, labels),
+            dp_soft: largest_group_gap(probabilities, groups, n_groups, |_| true),
+            dp_hard: largest_group_gap(&predictions, groups, n_groups, |_| true),
+            eo: largest_group_gap(&predictions, groups, n_groups, |row| positives[row]),
+            positive_rate: mean(predictions.iter().map(|&p| f64::from(p))),
+            probability_std: std_dev(probabilities),
+        }
+    }
+
+    /// The network predicts (nearly) the same thing for everyone: trivially fair, useless.
+    pub fn is_degenerate(&self) -> bool {
+        self.positive_rate == 0.0 || self.positive_rate == 1.0 || self.probability_std < 1e-3
+    }
+}
+
+fn predict(probability: f32) -> f32 {
+    f32::from(probability > 0.5)
+}
+
+pub fn accuracy(probabilities: &[f32], labels: &[f32]) -> f64 {
+    let correct = probabilities
+        .iter()
+        .zip(labels)
+        .filter(|&(&p, &y)| predict(p) == y)
+        .count();
+    correct as f64 / labels.len().max(1) as f64
+}
+
+pub fn binary_cross_entropy(probabilities: &[f32], labels: &[f32]) -> f64 {
+    let log = |x: f64| x.ln().max(-100.0);
+    mean(probabilities.iter().zip(labels).map(|(&p, &y)| {
+        let (p, y) = (f64::from(p), f64::from(y));
+        -(y * log(p) + (1.0 - y) * log(1.0 - p))
+    }))
+}
+
+/// Max over pairs of groups of the gap between the groups' means of `values`, over the rows
+/// where `include(row)` holds. Groups with no such row are left out; with fewer than two
+/// groups present the gap is 0. For two groups this is |mean₀ − mean₁|.
+pub fn largest_group_gap(
+    values: &[f32],
+    groups: &[u32],
+    n_groups: usize,
+    include: impl Fn(usize) -> bool,
+) -> f64 {
+    let mut sums = vec![0.0f64; n_groups];
+    let mut counts = vec![0usize; n_groups];
+    for (row, (&value, &group)) in values.iter().zip(groups).enumerate() {
+        if include(row) {
+            sums[group as usize] += f64::from(value);
+            counts[group as usize] += 1;
+        }
+    }
+    let means: Vec<f64> = sums
+        .iter()
+        .zip(&counts)
+        .filter(|&(_, &count)| count > 0)
+        .map(|(&sum, &count)| sum / count as f64)
+        .collect();
+    if means.len() < 2 {
+        return 0.0;
+    }
+    let max = means.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let min = means.iter().copied().fold(f64::INFINITY, f64::min);
+    max - min
+}
+
+fn mean(values: impl Iterator<Item = f64>) -> f64 {
+    let (sum, count) = values.fold((0.0, 0usize), |(s, c), v| (s + v, c + 1));
+    sum / count.max(1) as f64
+}
+
+fn std_dev(values: &[f32]) -> f64 {
+    let m = mean(values.iter().map(|&v| f64::from(v)));
+    mean(values.iter().map(|&v| (f64::from(v) - m).powi(2))).sqrt()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Six people, two groups. Group 0 = rows 0..3, group 1 = rows 3..6.
+    const PROBABILITIES: [f32; 6] = [0.9, 0.2, 0.6, 0.4, 0.7, 0.1];
+    const LABELS: [f32; 6] = [1.0, 0.0, 0.0, 1.0, 1.0, 0.0];
+    const GROUPS: [u32; 6] = [0, 0, 0, 1, 1, 1];
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-6
+    }
+
+    #[test]
+    fn metrics_match_hand_computed_values() {
+        let m = SplitMetrics::compute(&PROBABILITIES, &LABELS, &GROUPS, 2);
+        // Predictions 1,0,1,0,1,0 against labels 1,0,0,1,1,0: rows 2 and 3 wrong.
+        assert!(close(m.accuracy, 4.0 / 6.0));
+        // Group means of probabilities: 1.7/3 and 1.2/3.
+        assert!(close(m.dp_soft, 0.5 / 3.0), "{}", m.dp_soft);
+        // Positive rates: 2/3 and 1/3.
+        assert!(close(m.dp_hard, 1.0 / 3.0));
+        // True-positive rates: group 0 has one positive (row 0, predicted 1) → 1;
+        // group 1 has rows 3 (predicted 0) and 4 (predicted 1) → 1/2.
+        assert!(close(m.eo, 0.5));
+        assert!(close(m.positive_rate, 0.5));
+        let bce =
+            -(0.9f64.ln() + 0.8f64.ln() + 0.4f64.ln() + 0.4f64.ln() + 0.7f64.ln() + 0.9f64.ln())
+                / 6.0;
+        assert!((m.bce - bce).abs() < 1e-6, "{} vs {bce}", m.bce);
+        assert!(!m.is_degenerate());
+    }
+
+    #[test]
+    fn largest_gap_over_three_groups_and_absent_groups() {
+        let values = [0.2, 0.4, 0.9, 0.5];
+        // Group 1 has no rows: only groups 0 (0.3), 2 (0.9) and 3 (0.5) count.
+        assert!(close(
+            largest_group_gap(&values, &[0, 0, 2, 3], 4, |_| true),
+            0.6
+        ));
+        // One group present: no gap.
+        assert_eq!(largest_group_gap(&values, &[1, 1, 1, 1], 2, |_| true), 0.0);
+    }
+
+    #[test]
+    fn bce_clamps_log_of_zero() {
+        assert!(close(binary_cross_entropy(&[0.0], &[1.0]), 100.0));
+        assert!(close(binary_cross_entropy(&[1.0], &[1.0]), 0.0));
+    }
+
+    #[test]
+    fn a_constant_network_is_degenerate() {
+        let m = SplitMetrics::compute(&[0.3; 6], &LABELS, &GROUPS, 2);
+        assert!(m.is_degenerate());
+        assert_eq!(m.dp_soft, 0.0);
+        assert!(close(m.accuracy, 0.5));
+    }
+}

@@ -1,0 +1,148 @@
+//! `pareto.svg`: test accuracy against ΔDP for every trial, one colour per method, each
+//! method's Pareto front drawn as a line, degenerate networks marked with a cross.
+
+use std::path::Path;
+
+use anyhow::{Result, anyhow};
+use plotters::prelude::*;
+
+use crate::pareto::pareto_front;
+use crate::sweep::store::{Status, TrialRow};
+
+/// Which ΔDP goes on the x axis.
+#[derive(Debug, Clone, Copy)]
+pub enum Parity {
+    Soft,
+    Hard,
+}
+
+impl Parity {
+    fn of(self, row: &TrialRow) -> Option<f64> {
+        match self {
+            Self::Soft => row.test_dp_soft,
+            Self::Hard => row.test_dp_hard,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Soft => "ΔDP soft (gap in mean predicted probability), test",
+            Self::Hard => "ΔDP hard (gap in positive-prediction rate), test",
+        }
+    }
+}
+
+fn colour(method: &str, index: usize) -> RGBColor {
+    match method {
+        "erm" => RGBColor(90, 90, 90),
+        "lagrangian" => RGBColor(31, 119, 180),
+        "fairbinn" => RGBColor(214, 39, 40),
+        _ => {
+            let (r, g, b) = Palette99::pick(index + 3).to_rgba().rgb();
+            RGBColor(r, g, b)
+        }
+    }
+}
+
+/// Draw the trade-off of `rows` (finished trials) into an SVG file.
+pub fn pareto_svg(rows: &[TrialRow], parity: Parity, title: &str, path: &Path) -> Result<()> {
+    let points: Vec<(&TrialRow, f64, f64)> = rows
+        .iter()
+        .filter(|row| row.status == Status::Ok)
+        .filter_map(|row| Some((row, parity.of(row)?, row.test_accuracy?)))
+        .collect();
+    let max_dp = points.iter().map(|p| p.1).fold(0.01, f64::max);
+    let (min_acc, max_acc) = points
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+            (lo.min(p.2), hi.max(p.2))
+        });
+    let (min_acc, max_acc) = if points.is_empty() {
+        (0.0, 1.0)
+    } else {
+        (min_acc, max_acc)
+    };
+    let pad = ((max_acc - min_acc) * 0.08).max(0.005);
+
+    let draw_error = |e: &dyn std::fmt::Display| anyhow!("cannot draw {}: {e}", path.display());
+    let root = SVGBackend::new(path, (960, 640)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| draw_error(&e))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 22))
+        .margin(20)
+        .x_label_area_size(50)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.0..max_dp * 1.1, (min_acc - pad)..(max_acc + pad))
+        .map_err(|e| draw_error(&e))?;
+    chart
+        .configure_mesh()
+        .x_desc(parity.label())
+        .y_desc("accuracy, test")
+        .x_label_formatter(&|x| format!("{x:.3}"))
+        .y_label_formatter(&|y| format!("{y:.3}"))
+        .draw()
+        .map_err(|e| draw_error(&e))?;
+
+    let mut methods: Vec<&str> = points.iter().map(|p| p.0.method.as_str()).collect();
+    methods.dedup();
+    methods.sort_unstable();
+    methods.dedup();
+    for (index, method) in methods.iter().enumerate() {
+        let colour = colour(method, index);
+        let mine: Vec<&(&TrialRow, f64, f64)> =
+            points.iter().filter(|p| p.0.method == *method).collect();
+        let front = pareto_front(&mine.iter().map(|p| (p.1, p.2)).collect::<Vec<_>>());
+        chart
+            .draw_series(LineSeries::new(
+                front.iter().map(|&i| (mine[i].1, mine[i].2)),
+                colour.stroke_width(2),
+            ))
+            .map_err(|e| draw_error(&e))?
+            .label(format!("{method} (line: Pareto front)"))
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+            });
+        chart
+            .draw_series(mine.iter().map(|p| {
+                let at = (p.1, p.2);
+                if p.0.degenerate == Some(true) {
+                    Cross::new(at, 6, colour.stroke_width(2)).into_dyn()
+                } else {
+                    Circle::new(at, 4, colour.filled()).into_dyn()
+                }
+            }))
+            .map_err(|e| draw_error(&e))?;
+        // Name the front's points by η, the knob a reader wants to read off.
+        chart
+            .draw_series(front.iter().filter_map(|&i| {
+                let eta = mine[i].0.eta?;
+                Some(Text::new(
+                    format!("η={eta}"),
+                    (mine[i].1, mine[i].2),
+                    ("sans-serif", 12).into_font().color(&colour),
+                ))
+            }))
+            .map_err(|e| draw_error(&e))?;
+    }
+    if points.iter().any(|p| p.0.degenerate == Some(true)) {
+        chart
+            .draw_series(std::iter::once(Cross::new(
+                (0.0, min_acc - pad),
+                0,
+                BLACK.stroke_width(2),
+            )))
+            .map_err(|e| draw_error(&e))?
+            .label("× degenerate: predicts (nearly) the same for everyone")
+            .legend(|(x, y)| Cross::new((x + 10, y), 6, BLACK.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 14))
+        .draw()
+        .map_err(|e| draw_error(&e))?;
+    root.present().map_err(|e| draw_error(&e))?;
+    Ok(())
+}

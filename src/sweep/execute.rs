@@ -1,0 +1,240 @@
+//! Running the planned trials in parallel: one trial per rayon thread (each single-threaded
+//! inside), each recorded as soon as it ends, with progress on the terminal. A trial that
+//! diverges or panics is recorded as such; the others go on.
+
+use std::io::IsTerminal;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+
+use super::plan::{Plan, Trial};
+use super::store::{EpochRow, ResultsStore, Status, TrialRow};
+use crate::data::Dataset;
+use crate::metrics::SplitMetrics;
+use crate::train::{self, EpochMetrics, Training};
+
+pub struct ExecuteOptions {
+    /// Trials run at once.
+    pub jobs: usize,
+    pub quiet: bool,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ExecuteSummary {
+    pub planned: usize,
+    /// Already in the results folder from an earlier run.
+    pub skipped: usize,
+    pub ran: usize,
+    pub diverged: usize,
+    pub failed: usize,
+}
+
+pub fn execute(
+    plan: &Plan,
+    data: &Dataset,
+    store: &mut ResultsStore,
+    options: &ExecuteOptions,
+) -> Result<ExecuteSummary> {
+    let pending: Vec<&Trial> = plan
+        .trials
+        .iter()
+        .filter(|trial| !store.is_finished(&trial.id))
+        .collect();
+    let mut summary = ExecuteSummary {
+        planned: plan.trials.len(),
+        skipped: plan.trials.len() - pending.len(),
+        ..Default::default()
+    };
+    let progress = Progress::new(pending.len(), options.quiet);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.jobs)
+        .build()
+        .context("cannot start the worker threads")?;
+
+    let shared = Mutex::new((store, &mut summary, None::<anyhow::Error>));
+    pool.install(|| {
+        pending.par_iter().for_each(|trial| {
+            let (row, epochs) = run_trial(trial, data);
+            let mut guard = shared.lock().unwrap_or_else(|e| e.into_inner());
+            let (store, summary, write_error) = &mut *guard;
+            summary.ran += 1;
+            match row.status {
+                Status::Ok => {}
+                Status::Diverged => summary.diverged += 1,
+                Status::Failed => summary.failed += 1,
+            }
+            if let Err(e) = store.record(&row, &epochs) {
+                write_error.get_or_insert(e);
+            }
+            progress.trial_done(&row, summary);
+        })
+    });
+    progress.finish();
+    let (_, _, write_error) = shared.into_inner().unwrap_or_else(|e| e.into_inner());
+    if let Some(e) = write_error {
+        return Err(e.context("could not record every trial's results"));
+    }
+    Ok(summary)
+}
+
+/// Train one trial and turn what happened into its result rows. Never panics.
+fn run_trial(trial: &Trial, data: &Dataset) -> (TrialRow, Vec<EpochRow>) {
+    let started = Instant::now();
+    let spec = &trial.spec;
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        train::train(&spec.architecture, &spec.train, data)
+    }));
+    let (history, status, error) = match outcome {
+        Ok(Training {
+            history,
+            diverged: None,
+        }) => (history, Status::Ok, String::new()),
+        Ok(Training {
+            history,
+            diverged: Some(reason),
+        }) => (history, Status::Diverged, reason),
+        Err(panic) => (
+            Vec::new(),
+            Status::Failed,
+            format!("training panicked: {}", panic_message(&*panic)),
+        ),
+    };
+    // Selection: for now the last epoch reached, when training finished.
+    let selected = (status == Status::Ok).then(|| history.last()).flatten();
+    let t = &spec.train;
+    let a = &spec.architecture;
+    let test = |f: fn(&SplitMetrics) -> f64| selected.map(|m| f(&m.test));
+    let validation = |f: fn(&SplitMetrics) -> f64| selected.map(|m| f(&m.validation));
+    let row = TrialRow {
+        trial_id: trial.id.clone(),
+        method: t.method.as_str().to_string(),
+        seed: t.seed,
+        eta: t.method.uses_eta().then_some(t.eta),
+        lr_acc: t.lr_acc,
+        lr_fair: t.method.uses_lr_fair().then_some(t.lr_fair),
+        epochs: t.epochs,
+        batch_size: t.batch_size,
+        accuracy_layers: a.accuracy_layers,
+        fairness_position: a.fairness_position,
+        fairness_layers: a.fairness_layers,
+        width: a.width.unwrap_or(data.train.n_features),
+        status,
+        error,
+        degenerate: selected.map(|m| m.test.is_degenerate()),
+        selected_epoch: selected.map(|m| m.epoch),
+        val_accuracy: validation(|m| m.accuracy),
+        val_dp_soft: validation(|m| m.dp_soft),
+        val_dp_hard: validation(|m| m.dp_hard),
+        test_accuracy: test(|m| m.accuracy),
+        test_bce: test(|m| m.bce),
+        test_dp_soft: test(|m| m.dp_soft),
+        test_dp_hard: test(|m| m.dp_hard),
+        test_eo: test(|m| m.eo),
+        test_positive_rate: test(|m| m.positive_rate),
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    (row, epoch_rows(&trial.id, &history))
+}
+
+fn epoch_rows(trial_id: &str, history: &[EpochMetrics]) -> Vec<EpochRow> {
+    history
+        .iter()
+        .flat_map(|m| {
+            [("validation", m.validation), ("test", m.test)].map(|(split, s)| (m.epoch, split, s))
+        })
+        .map(|(epoch, split, s)| EpochRow {
+            trial_id: trial_id.to_string(),
+            epoch,
+            split: split.to_string(),
+            accuracy: s.accuracy,
+            bce: s.bce,
+            dp_soft: s.dp_soft,
+            dp_hard: s.dp_hard,
+            eo: s.eo,
+            positive_rate: s.positive_rate,
+        })
+        .collect()
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// A progress bar on a terminal; a line per trial otherwise (logs, CI); nothing when quiet.
+struct Progress {
+    bar: Option<ProgressBar>,
+    lines: bool,
+    total: usize,
+}
+
+impl Progress {
+    fn new(total: usize, quiet: bool) -> Self {
+        let terminal = std::io::stderr().is_terminal();
+        let bar = (!quiet && terminal).then(|| {
+            let bar =
+                ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{elapsed_precise} [{bar:30}] {pos}/{len} trials  {msg}  ETA {eta}",
+                )
+                .expect("the template is valid")
+                .progress_chars("=> "),
+            );
+            bar
+        });
+        Self {
+            bar,
+            lines: !quiet && !terminal,
+            total,
+        }
+    }
+
+    fn trial_done(&self, row: &TrialRow, summary: &ExecuteSummary) {
+        let failures = summary.diverged + summary.failed;
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+            if failures > 0 {
+                bar.set_message(format!("{failures} failed"));
+            }
+        }
+        if self.lines {
+            let outcome = match (row.status, row.test_accuracy, row.test_dp_soft) {
+                (Status::Ok, Some(accuracy), Some(dp)) => {
+                    format!("test accuracy {accuracy:.4}, ΔDP soft {dp:.4}")
+                }
+                _ => format!("{:?}: {}", row.status, row.error),
+            };
+            eprintln!(
+                "[{}/{}] {} {} ({:.1} s): {outcome}",
+                summary.ran,
+                self.total,
+                row.trial_id,
+                describe(row),
+                row.seconds
+            );
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish();
+        }
+    }
+}
+
+/// `fairbinn η=100 seed=0`
+pub fn describe(row: &TrialRow) -> String {
+    let mut text = row.method.clone();
+    if let Some(eta) = row.eta {
+        text += &format!(" η={eta}");
+    }
+    text + &format!(" seed={}", row.seed)
+}

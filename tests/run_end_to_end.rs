@@ -1,0 +1,306 @@
+//! `fairbinn-sweep run` end to end, through the binary, on a small slice of the real Adult
+//! data; outputs are read back and checked.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn shared_data() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data")
+}
+
+/// A sweep small enough for a test: 1,500 rows of each Adult file, 2 epochs.
+const TINY: &str = "
+name: tiny
+dataset:
+  name: adult
+  max_rows: 1500
+train:
+  epochs: 2
+  batch_size: 100
+sweep:
+  method: [erm, lagrangian, fairbinn]
+  eta: [10, 1000]
+";
+
+struct Run {
+    dir: tempfile::TempDir,
+}
+
+impl Run {
+    fn new(experiment: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("experiment.yaml"), experiment).unwrap();
+        Self { dir }
+    }
+
+    fn results(&self) -> PathBuf {
+        self.dir.path().join("results")
+    }
+
+    fn run(&self, extra: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_fairbinn-sweep"))
+            .arg("run")
+            .arg(self.dir.path().join("experiment.yaml"))
+            .arg("--data-dir")
+            .arg(shared_data())
+            .arg("--results-dir")
+            .arg(self.results())
+            .args(extra)
+            .env_remove("FAIRBINN_DATA_DIR")
+            .output()
+            .unwrap()
+    }
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Rows of a CSV as maps from column name to value.
+fn read_csv(path: &Path) -> Vec<HashMap<String, String>> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let header = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            header
+                .iter()
+                .map(String::from)
+                .zip(r.iter().map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+fn number(row: &HashMap<String, String>, column: &str) -> f64 {
+    row[column]
+        .parse()
+        .unwrap_or_else(|_| panic!("{column} = {:?}", row[column]))
+}
+
+#[test]
+fn a_tiny_sweep_writes_trials_epochs_and_plots_then_resumes() {
+    let run = Run::new(TINY);
+    let output = run.run(&["--jobs", "2"]);
+    assert!(output.status.success(), "{}", text(&output));
+    // erm ignores η: 6 sweep points, 5 trials.
+    assert!(
+        text(&output).contains("tiny: 5 trials (6 sweep points"),
+        "{}",
+        text(&output)
+    );
+
+    let trials = read_csv(&run.results().join("trials.csv"));
+    assert_eq!(trials.len(), 5);
+    for column in [
+        "trial_id",
+        "method",
+        "seed",
+        "eta",
+        "lr_acc",
+        "lr_fair",
+        "epochs",
+        "batch_size",
+        "fairness_position",
+        "fairness_layers",
+        "status",
+        "selected_epoch",
+        "val_accuracy",
+        "val_dp_soft",
+        "test_accuracy",
+        "test_dp_soft",
+        "test_dp_hard",
+        "test_eo",
+        "seconds",
+    ] {
+        assert!(trials[0].contains_key(column), "trials.csv lacks {column}");
+    }
+    let mut methods: Vec<(&str, &str)> = trials
+        .iter()
+        .map(|t| (t["method"].as_str(), t["eta"].as_str()))
+        .collect();
+    methods.sort();
+    assert_eq!(
+        methods,
+        vec![
+            ("erm", ""),
+            ("fairbinn", "10.0"),
+            ("fairbinn", "1000.0"),
+            ("lagrangian", "10.0"),
+            ("lagrangian", "1000.0")
+        ]
+    );
+
+    let epochs = read_csv(&run.results().join("epochs.csv"));
+    assert_eq!(epochs.len(), 5 * 2 * 2, "a row per trial, epoch and split");
+    for trial in &trials {
+        assert_eq!(trial["status"], "ok");
+        assert_eq!(trial["selected_epoch"], "2");
+        assert_eq!(trial["fairness_position"], "3");
+        let accuracy = number(trial, "test_accuracy");
+        assert!((0.5..=1.0).contains(&accuracy), "{accuracy}");
+        for column in ["test_dp_soft", "test_dp_hard", "test_eo", "val_dp_soft"] {
+            assert!((0.0..=1.0).contains(&number(trial, column)));
+        }
+        // The trial's row repeats the metrics of its selected (last) epoch.
+        let last_test = epochs
+            .iter()
+            .find(|e| {
+                e["trial_id"] == trial["trial_id"] && e["epoch"] == "2" && e["split"] == "test"
+            })
+            .expect("the selected epoch is in epochs.csv");
+        assert_eq!(number(last_test, "accuracy"), accuracy);
+        assert_eq!(number(last_test, "dp_soft"), number(trial, "test_dp_soft"));
+    }
+
+    for plot in ["pareto.svg", "pareto_hard.svg"] {
+        let svg = std::fs::read_to_string(run.results().join(plot)).unwrap();
+        assert!(svg.starts_with("<svg"), "{plot} is not an SVG");
+        for label in ["erm", "lagrangian", "fairbinn", "accuracy, test", "ΔDP"] {
+            assert!(svg.contains(label), "{plot} lacks {label:?}");
+        }
+        // A dot per trial, but for degenerate ones, drawn as crosses.
+        let dots = trials.iter().filter(|t| t["degenerate"] == "false").count();
+        assert_eq!(
+            svg.matches("<circle").count(),
+            dots,
+            "{plot}: a dot per trial"
+        );
+    }
+
+    // A second run finds every trial done and trains nothing.
+    let again = run.run(&[]);
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(
+        text(&again).contains("0 ran now, 5 were already done"),
+        "{}",
+        text(&again)
+    );
+    assert_eq!(read_csv(&run.results().join("trials.csv")).len(), 5);
+    assert_eq!(read_csv(&run.results().join("epochs.csv")).len(), 20);
+}
+
+#[test]
+fn numbers_do_not_depend_on_the_number_of_threads() {
+    let one = Run::new(TINY);
+    let two = Run::new(TINY);
+    assert!(one.run(&["--jobs", "1"]).status.success());
+    assert!(two.run(&["--jobs", "2"]).status.success());
+    let without_timing = |run: &Run| {
+        let mut rows: Vec<Vec<(String, String)>> = read_csv(&run.results().join("trials.csv"))
+            .into_iter()
+            .map(|row| {
+                let mut row: Vec<(String, String)> =
+                    row.into_iter().filter(|(k, _)| k != "seconds").collect();
+                row.sort();
+                row
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    assert_eq!(without_timing(&one), without_timing(&two));
+}
+
+#[test]
+fn a_diverging_trial_is_recorded_and_the_others_finish() {
+    let run = Run::new(
+        "
+name: diverge
+dataset: {name: adult, max_rows: 1000}
+train: {method: erm, epochs: 2}
+sweep:
+  lr_acc: [1.0e-3, 1.0e+30]
+",
+    );
+    let output = run.run(&[]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert!(
+        text(&output).contains("1 trials did not finish"),
+        "{}",
+        text(&output)
+    );
+    let trials = read_csv(&run.results().join("trials.csv"));
+    let diverged: Vec<_> = trials
+        .iter()
+        .filter(|t| t["status"] == "diverged")
+        .collect();
+    assert_eq!(diverged.len(), 1);
+    assert!(
+        diverged[0]["error"].contains("not finite"),
+        "{}",
+        diverged[0]["error"]
+    );
+    assert_eq!(diverged[0]["test_accuracy"], "");
+    assert_eq!(trials.iter().filter(|t| t["status"] == "ok").count(), 1);
+}
+
+#[test]
+fn an_unknown_key_is_named_with_its_line() {
+    let run = Run::new("name: typo\ndataset:\n  name: adult\ntrain:\n  lr_fiar: 0.001\n");
+    let output = run.run(&[]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = text(&output);
+    assert!(message.contains("experiment.yaml"), "{message}");
+    assert!(message.contains("unknown field `lr_fiar`"), "{message}");
+    assert!(
+        message.contains("lr_fair"),
+        "the message lists the expected keys: {message}"
+    );
+    assert!(message.contains("line 5"), "{message}");
+    assert!(!run.results().exists(), "nothing is written for a bad file");
+}
+
+#[test]
+fn bad_values_are_all_reported_at_once() {
+    let run = Run::new(
+        "name: bad\ndataset: {name: adult, val_fraction: 1.5}\ntrain: {epochs: 0, eta: -1}\nsweep: {eta: 5, colour: [1]}\n",
+    );
+    let message = text(&run.run(&[]));
+    for expected in [
+        "dataset.val_fraction: expected a number between 0 and 1",
+        "train.epochs: expected at least 1",
+        "train.eta: expected a number ≥ 0, found -1",
+    ] {
+        assert!(
+            message.contains(expected),
+            "missing {expected:?} in {message}"
+        );
+    }
+    let run = Run::new(
+        "name: bad\ndataset: {name: adult}\nsweep: {eta: 5, colour: [1], lr_fair: [0.1, -2]}\n",
+    );
+    let message = text(&run.run(&[]));
+    for expected in [
+        "sweep.eta: expected a non-empty list of values",
+        "sweep.colour: unknown key",
+    ] {
+        assert!(
+            message.contains(expected),
+            "missing {expected:?} in {message}"
+        );
+    }
+}
+
+#[test]
+fn missing_data_names_the_files_and_every_place_looked() {
+    let run = Run::new(TINY);
+    let output = Command::new(env!("CARGO_BIN_EXE_fairbinn-sweep"))
+        .arg("run")
+        .arg(run.dir.path().join("experiment.yaml"))
+        .env("FAIRBINN_DATA_DIR", run.dir.path().join("nothing-here"))
+        .current_dir(run.dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let message = text(&output);
+    assert!(message.contains("adult.data, adult.test"), "{message}");
+    assert!(message.contains("nothing-here"), "{message}");
+    assert!(message.contains("from FAIRBINN_DATA_DIR"), "{message}");
+}
