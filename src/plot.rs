@@ -76,6 +76,7 @@ pub fn pareto_svg(rows: &[TrialRow], parity: Parity, title: &str, path: &Path) -
         .map_err(|e| draw_error(&e))?;
     chart
         .configure_mesh()
+        .light_line_style(WHITE)
         .x_desc(parity.label())
         .y_desc("accuracy, test")
         .x_label_formatter(&|x| format!("{x:.3}"))
@@ -116,11 +117,15 @@ pub fn pareto_svg(rows: &[TrialRow], parity: Parity, title: &str, path: &Path) -
         chart
             .draw_series(front.iter().filter_map(|&i| {
                 let eta = mine[i].0.eta?;
-                Some(Text::new(
-                    format!("η={eta}"),
-                    (mine[i].1, mine[i].2),
-                    ("sans-serif", 12).into_font().color(&colour),
-                ))
+                // Offset a few pixels up and right, so the label does not cover its dot.
+                Some(
+                    EmptyElement::at((mine[i].1, mine[i].2))
+                        + Text::new(
+                            format!("η={eta}"),
+                            (6, -16),
+                            ("sans-serif", 12).into_font().color(&colour),
+                        ),
+                )
             }))
             .map_err(|e| draw_error(&e))?;
     }

@@ -2,6 +2,12 @@
 //! only (the fairness block held fixed), then a follower step on η·DP loss that updates θf
 //! only (θa held fixed). Each player has its own Adam.
 //!
+//! `fairbinn-reference` reproduces the authors' released update rule instead (METHOD.md,
+//! "where the authors' code differs" 1–2): the follower steps first, then the leader, on the
+//! same minibatch, and the leader's Adam receives ∇θa BCE plus ∇θa(η·DP) taken before the
+//! follower's step, because their code zeroes gradients once per iteration. The leader then
+//! also descends the fairness loss.
+//!
 //! Each half-step builds only the graph it needs: the leader's forward pass treats the
 //! fairness block as constants, the follower's starts from the block's (detached) input and
 //! treats the layers after it as constants, so no gradient is computed for the other player.
@@ -12,22 +18,30 @@ use burn::tensor::activation::sigmoid;
 
 use super::losses::{bce_with_logits, dp_squared_gap};
 use super::{Batch, TrainSpec, adam};
-use crate::model::FairNet;
+use crate::model::{FairNet, FairnessBlock};
+
+/// Which bilevel update rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateRule {
+    /// The paper's Algorithm 1: leader then follower, each on its own loss only.
+    Paper,
+    /// The authors' code: follower then leader, the leader's gradient including ∇θa(η·DP).
+    AuthorsCode,
+}
 
 pub struct Bilevel {
-    /// `Option` only so that a step can move the network through the optimizers.
-    model: Option<FairNet>,
     leader: ModuleOptimizer,
     follower: ModuleOptimizer,
     lr_acc: f64,
     lr_fair: f64,
     eta: f64,
+    rule: UpdateRule,
 }
 
 impl Bilevel {
-    pub fn new(model: FairNet, spec: &TrainSpec) -> Self {
+    pub fn new(spec: &TrainSpec, rule: UpdateRule) -> Self {
         Self {
-            model: Some(model),
+            rule,
             leader: adam(),
             follower: adam(),
             lr_acc: spec.lr_acc,
@@ -36,26 +50,38 @@ impl Bilevel {
         }
     }
 
-    pub fn model(&self) -> &FairNet {
-        self.model
-            .as_ref()
-            .expect("the network is only moved out inside step")
+    pub fn step(&mut self, model: FairNet, batch: &Batch) -> FairNet {
+        match self.rule {
+            UpdateRule::Paper => {
+                let model = self.leader_step(model, batch, None);
+                self.follower_step(model, batch)
+            }
+            UpdateRule::AuthorsCode => {
+                let block_before = model.fairness.clone().no_grad();
+                let model = self.follower_step(model, batch);
+                self.leader_step(model, batch, Some(&block_before))
+            }
+        }
     }
 
-    pub fn step(&mut self, batch: &Batch) {
-        let model = self
-            .model
-            .take()
-            .expect("the network is only moved out inside step");
-        let model = self.leader_step(model, batch);
-        self.model = Some(self.follower_step(model, batch));
-    }
-
-    /// θa ← Adam(∇θa BCE), θf fixed.
-    pub(super) fn leader_step(&mut self, mut model: FairNet, batch: &Batch) -> FairNet {
+    /// θa ← Adam(∇θa BCE), θf fixed. With `leaked_from`, the fairness block as it was before
+    /// the follower's step, the gradient also holds ∇θa(η·DP) through that block.
+    pub(super) fn leader_step(
+        &mut self,
+        mut model: FairNet,
+        batch: &Batch,
+        leaked_from: Option<&FairnessBlock>,
+    ) -> FairNet {
+        let through = |block: &FairnessBlock| {
+            let hidden = block.forward(model.accuracy.before_block(batch.inputs.clone()));
+            model.accuracy.after_block(hidden)
+        };
         let fixed_block = model.fairness.clone().no_grad();
-        let hidden = fixed_block.forward(model.accuracy.before_block(batch.inputs.clone()));
-        let loss = bce_with_logits(model.accuracy.after_block(hidden), batch.labels.clone());
+        let mut loss = bce_with_logits(through(&fixed_block), batch.labels.clone());
+        if let (Some(block), Some(groups)) = (leaked_from, &batch.groups) {
+            let probabilities = sigmoid(through(block));
+            loss = loss + dp_squared_gap(probabilities, groups).mul_scalar(self.eta);
+        }
         let gradients = GradientsParams::from_grads(loss.backward(), &model.accuracy);
         model.accuracy = self.leader.step(self.lr_acc, model.accuracy, gradients);
         model
@@ -122,7 +148,7 @@ mod tests {
 
     /// Layers before and after the block, so that both players' parameters sit on both sides
     /// of the other's.
-    fn setup() -> (Bilevel, Batch) {
+    fn setup() -> (Bilevel, FairNet, Batch) {
         let device = Device::flex().autodiff();
         let architecture = Architecture {
             accuracy_layers: 2,
@@ -151,15 +177,14 @@ mod tests {
             ),
             groups: GroupMasks::new(&[0, 0, 1, 1], 2, &device),
         };
-        (Bilevel::new(model, &spec), batch)
+        (Bilevel::new(&spec, UpdateRule::Paper), model, batch)
     }
 
     #[test]
     fn leader_step_moves_theta_a_only() {
-        let (mut bilevel, batch) = setup();
-        let model = bilevel.model.take().unwrap();
+        let (mut bilevel, model, batch) = setup();
         let (a_before, f_before) = (theta_a(&model), theta_f(&model));
-        let model = bilevel.leader_step(model, &batch);
+        let model = bilevel.leader_step(model, &batch, None);
         assert_eq!(theta_f(&model), f_before, "the leader step changed θf");
         assert_ne!(
             theta_a(&model),
@@ -170,8 +195,7 @@ mod tests {
 
     #[test]
     fn follower_step_moves_theta_f_only() {
-        let (mut bilevel, batch) = setup();
-        let model = bilevel.model.take().unwrap();
+        let (mut bilevel, model, batch) = setup();
         let (a_before, f_before) = (theta_a(&model), theta_f(&model));
         let model = bilevel.follower_step(model, &batch);
         assert_eq!(theta_a(&model), a_before, "the follower step changed θa");
@@ -184,10 +208,26 @@ mod tests {
 
     #[test]
     fn a_full_step_moves_both_players() {
-        let (mut bilevel, batch) = setup();
-        let (a_before, f_before) = (theta_a(bilevel.model()), theta_f(bilevel.model()));
-        bilevel.step(&batch);
-        assert_ne!(theta_a(bilevel.model()), a_before);
-        assert_ne!(theta_f(bilevel.model()), f_before);
+        let (mut bilevel, model, batch) = setup();
+        let (a_before, f_before) = (theta_a(&model), theta_f(&model));
+        let model = bilevel.step(model, &batch);
+        assert_ne!(theta_a(&model), a_before);
+        assert_ne!(theta_f(&model), f_before);
+    }
+
+    #[test]
+    fn the_authors_rule_leaks_the_fairness_gradient_into_theta_a_only() {
+        let (mut paper, paper_model, batch) = setup();
+        let (mut authors, authors_model, _) = setup();
+        assert_eq!(
+            theta_a(&paper_model),
+            theta_a(&authors_model),
+            "same seed, same start"
+        );
+        let block = authors_model.fairness.clone().no_grad();
+        let paper_model = paper.leader_step(paper_model, &batch, None);
+        let authors_model = authors.leader_step(authors_model, &batch, Some(&block));
+        assert_ne!(theta_a(&paper_model), theta_a(&authors_model));
+        assert_eq!(theta_f(&paper_model), theta_f(&authors_model));
     }
 }

@@ -15,6 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::data::{Dataset, Split};
 use crate::metrics::SplitMetrics;
 use crate::model::{Architecture, FairNet};
+use fairbinn::UpdateRule;
 use losses::GroupMasks;
 
 /// How a network is trained, validated.
@@ -40,16 +41,20 @@ pub enum Method {
     Lagrangian,
     /// The paper's Algorithm 1: leader (θa, BCE) then follower (θf, η·DP loss) per minibatch.
     FairBiNN,
+    /// The authors' released update rule: follower first, and the leader's gradient also
+    /// carries ∇θa(η·DP). See `fairbinn.rs`.
+    FairBiNNReference,
 }
 
 impl Method {
-    pub const ALL: [&'static str; 3] = ["erm", "lagrangian", "fairbinn"];
+    pub const ALL: [&'static str; 4] = ["erm", "lagrangian", "fairbinn", "fairbinn-reference"];
 
     pub fn parse(name: &str) -> Option<Self> {
         match name {
             "erm" => Some(Self::Erm),
             "lagrangian" => Some(Self::Lagrangian),
             "fairbinn" => Some(Self::FairBiNN),
+            "fairbinn-reference" => Some(Self::FairBiNNReference),
             _ => None,
         }
     }
@@ -59,6 +64,7 @@ impl Method {
             Self::Erm => "erm",
             Self::Lagrangian => "lagrangian",
             Self::FairBiNN => "fairbinn",
+            Self::FairBiNNReference => "fairbinn-reference",
         }
     }
 
@@ -67,7 +73,7 @@ impl Method {
     }
 
     pub fn uses_lr_fair(self) -> bool {
-        self == Self::FairBiNN
+        matches!(self, Self::FairBiNN | Self::FairBiNNReference)
     }
 }
 
@@ -104,8 +110,8 @@ pub fn train(architecture: &Architecture, spec: &TrainSpec, data: &Dataset) -> T
     let mut order_rng = ChaCha8Rng::seed_from_u64(spec.seed);
     order_rng.set_stream(1);
 
-    let model = FairNet::new(architecture, data.train.n_features, &mut init_rng, &device);
-    let mut method = MethodState::new(spec, model);
+    let mut model = FairNet::new(architecture, data.train.n_features, &mut init_rng, &device);
+    let mut method = UpdateRules::new(spec);
     let inputs = matrix(&data.train, &device);
     let labels = column(&data.train.labels, &device);
     let evaluator = Evaluator::new(data);
@@ -123,9 +129,9 @@ pub fn train(architecture: &Architecture, spec: &TrainSpec, data: &Dataset) -> T
                 data.n_groups(),
                 &device,
             );
-            method.step(&batch);
+            model = method.step(model, &batch);
         }
-        match evaluator.evaluate(method.model(), epoch) {
+        match evaluator.evaluate(&model, epoch) {
             Ok(metrics) => history.push(metrics),
             Err(diverged) => {
                 return Training {
@@ -141,32 +147,28 @@ pub fn train(architecture: &Architecture, spec: &TrainSpec, data: &Dataset) -> T
     }
 }
 
-/// A method's network and optimizers.
-enum MethodState {
+/// A method's update rule and optimizer state.
+enum UpdateRules {
     Joint(lagrangian::Joint),
     Bilevel(fairbinn::Bilevel),
 }
 
-impl MethodState {
-    fn new(spec: &TrainSpec, model: FairNet) -> Self {
+impl UpdateRules {
+    fn new(spec: &TrainSpec) -> Self {
         match spec.method {
-            Method::Erm => Self::Joint(lagrangian::Joint::new(model, spec.lr_acc, 0.0)),
-            Method::Lagrangian => Self::Joint(lagrangian::Joint::new(model, spec.lr_acc, spec.eta)),
-            Method::FairBiNN => Self::Bilevel(fairbinn::Bilevel::new(model, spec)),
+            Method::Erm => Self::Joint(lagrangian::Joint::new(spec.lr_acc, 0.0)),
+            Method::Lagrangian => Self::Joint(lagrangian::Joint::new(spec.lr_acc, spec.eta)),
+            Method::FairBiNN => Self::Bilevel(fairbinn::Bilevel::new(spec, UpdateRule::Paper)),
+            Method::FairBiNNReference => {
+                Self::Bilevel(fairbinn::Bilevel::new(spec, UpdateRule::AuthorsCode))
+            }
         }
     }
 
-    fn step(&mut self, batch: &Batch) {
+    fn step(&mut self, model: FairNet, batch: &Batch) -> FairNet {
         match self {
-            Self::Joint(joint) => joint.step(batch),
-            Self::Bilevel(bilevel) => bilevel.step(batch),
-        }
-    }
-
-    fn model(&self) -> &FairNet {
-        match self {
-            Self::Joint(joint) => joint.model(),
-            Self::Bilevel(bilevel) => bilevel.model(),
+            Self::Joint(joint) => joint.step(model, batch),
+            Self::Bilevel(bilevel) => bilevel.step(model, batch),
         }
     }
 }
