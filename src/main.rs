@@ -40,7 +40,10 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
     let rows = report::rows_of_plan(&results_dir, &plan)?;
     let soft = results_dir.join("pareto.svg");
     let hard = results_dir.join("pareto_hard.svg");
-    let title = format!("{}: accuracy vs demographic parity", experiment.name);
+    let title = format!(
+        "{}: test accuracy vs demographic parity, last epoch of each trial",
+        experiment.name
+    );
     pareto_svg(&rows, Parity::Soft, &title, &soft)?;
     pareto_svg(&rows, Parity::Hard, &title, &hard)?;
     let csvs = [results_dir.join(TRIALS_FILE), results_dir.join(EPOCHS_FILE)];
