@@ -72,9 +72,12 @@ impl Bilevel {
         batch: &Batch,
         leaked_from: Option<&FairnessBlock>,
     ) -> FairNet {
+        // The layers before the block are shared by both losses: run them once.
+        let block_input = model.accuracy.before_block(batch.inputs.clone());
         let through = |block: &FairnessBlock| {
-            let hidden = block.forward(model.accuracy.before_block(batch.inputs.clone()));
-            model.accuracy.after_block(hidden)
+            model
+                .accuracy
+                .after_block(block.forward(block_input.clone()))
         };
         let fixed_block = model.fairness.clone().no_grad();
         let mut loss = bce_with_logits(through(&fixed_block), batch.labels.clone());
