@@ -7,10 +7,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow};
 use serde::Deserialize;
 use serde_norway::Value;
+use serde_norway::value::{Tag, TaggedValue};
 
 use crate::data::{DataDirSource, DatasetName, DatasetSpec, adult};
 use crate::model::Architecture;
-use crate::train::{Method, TrainSpec};
+use crate::selection::Selection;
+use crate::train::{FairnessLoss, FollowerBatch, LrSchedule, Method, StepOrder, TrainSpec};
 
 /// Keys of the sections a sweep may vary, as they are spelled in the file.
 pub const MODEL_KEYS: [&str; 4] = [
@@ -19,20 +21,50 @@ pub const MODEL_KEYS: [&str; 4] = [
     "fairness_position",
     "width",
 ];
-pub const TRAIN_KEYS: [&str; 7] = [
+pub const TRAIN_KEYS: [&str; 13] = [
     "method",
     "epochs",
     "batch_size",
     "lr_acc",
     "lr_fair",
     "eta",
+    "fairness_loss",
+    "step_order",
+    "follower_batch",
+    "follower_steps",
+    "shuffle",
+    "lr_schedule",
     "seed",
+];
+
+/// Named sets of defaults (`preset:`); keys the file sets win. Step order and the follower's
+/// batch are left to the method (`fairbinn`: the paper's; `fairbinn-reference`: the code's).
+const PRESETS: [(&str, &str); 2] = [
+    (
+        // The paper's Table 2 set-up and algorithm, with its absolute DP loss.
+        "paper",
+        "model: {accuracy_layers: 2, fairness_layers: 1}
+train: {method: fairbinn, epochs: 50, batch_size: 100, lr_acc: 1.0e-3, lr_fair: 1.0e-5,
+        eta: 100, fairness_loss: dp-abs, shuffle: true, lr_schedule: none}",
+    ),
+    (
+        // The defaults of the authors' train_tabular.py for Adult: layers (101, 101, 101,
+        // 101, 1) with the fairness layer in position 2, 200 epochs of 200 rows in file
+        // order, η 10000, their DP loss and their step-wise learning-rate decay.
+        "authors-code",
+        "model: {accuracy_layers: 3, fairness_layers: 1, fairness_position: 2}
+train: {method: fairbinn-reference, epochs: 200, batch_size: 200, lr_acc: 1.0e-3,
+        lr_fair: 1.0e-5, eta: 10000, fairness_loss: dp-reference, shuffle: false,
+        lr_schedule: {exponential: {gamma_acc: 0.5, gamma_fair: 0.9, every: 50}}}",
+    ),
 ];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawExperiment {
     name: String,
+    #[allow(dead_code)] // applied to the document before it is read (`apply_preset`)
+    preset: Option<String>,
     dataset: RawDataset,
     #[serde(default)]
     model: RawModel,
@@ -41,6 +73,9 @@ struct RawExperiment {
     #[serde(default)]
     #[allow(dead_code)] // read as a Value by the planner; declared here so it is a known key
     sweep: Option<Value>,
+    #[allow(dead_code)] // read by the planner: one trial per seed per configuration
+    seeds: Option<Vec<u64>>,
+    selection: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -85,8 +120,25 @@ struct RawTrain {
     lr_fair: f64,
     #[serde(default = "defaults::eta")]
     eta: f64,
+    #[serde(default = "defaults::fairness_loss")]
+    fairness_loss: FairnessLoss,
+    step_order: Option<StepOrder>,
+    follower_batch: Option<FollowerBatch>,
+    #[serde(default = "defaults::one")]
+    follower_steps: usize,
+    #[serde(default = "defaults::yes")]
+    shuffle: bool,
+    /// `none` or `{exponential: {...}}`, read by `trial_spec` (see `as_variant`).
+    lr_schedule: Option<Value>,
     #[serde(default)]
     seed: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum RawLrSchedule {
+    None,
+    Exponential(LrSchedule),
 }
 
 /// The paper's Adult set-up (Table 2) where the file is silent.
@@ -124,6 +176,9 @@ mod defaults {
     pub fn eta() -> f64 {
         100.0
     }
+    pub fn fairness_loss() -> super::FairnessLoss {
+        super::FairnessLoss::DpSquared
+    }
 }
 
 impl Default for RawModel {
@@ -143,7 +198,9 @@ pub struct ExperimentFile {
     pub path: PathBuf,
     pub name: String,
     pub dataset: DatasetSpec,
-    /// The whole document, from which the planner derives one document per trial.
+    /// How each configuration's reported epochs are chosen; every policy is reported.
+    pub selections: Vec<Selection>,
+    /// The whole document (preset applied), from which the planner derives one document per trial.
     pub document: Value,
 }
 
@@ -163,10 +220,15 @@ pub type DataDirOverride = Option<(PathBuf, DataDirSource)>;
 pub fn read(path: &Path, data_dir: DataDirOverride) -> Result<ExperimentFile> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the experiment file {}", path.display()))?;
-    let raw: RawExperiment =
+    // Parsed twice: as a Value (keeps the order of sweep keys, takes the preset) and into
+    // the schema (names the line of an unknown key or a wrong type).
+    let mut document: Value =
         serde_norway::from_str(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    let document: Value =
-        serde_norway::from_str(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    serde_norway::from_str::<RawExperiment>(&text)
+        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    apply_preset(&mut document).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let raw: RawExperiment = serde_norway::from_value(document.clone())
+        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
 
     let mut problems = Vec::new();
     if raw.name.is_empty()
@@ -181,6 +243,7 @@ pub fn read(path: &Path, data_dir: DataDirOverride) -> Result<ExperimentFile> {
         ));
     }
     let dataset = dataset_spec(raw.dataset, path, data_dir, &mut problems);
+    let selections = selections(raw.selection, &mut problems);
     // The base document (the file without its sweep) must be a valid trial by itself.
     trial_spec(raw.model, raw.train, &mut problems);
     if !problems.is_empty() {
@@ -190,8 +253,87 @@ pub fn read(path: &Path, data_dir: DataDirOverride) -> Result<ExperimentFile> {
         path: path.to_path_buf(),
         name: raw.name,
         dataset: dataset.expect("no problems means the dataset was checked"),
+        selections,
         document,
     })
+}
+
+/// `{name: value}` → `!name value`, the form serde_norway reads an enum variant that carries
+/// data from; anything else unchanged. YAML users write the first.
+fn as_variant(value: Value) -> Value {
+    match value {
+        Value::Mapping(mapping) if mapping.len() == 1 => {
+            let (name, inner) = mapping.into_iter().next().expect("one entry");
+            match name {
+                Value::String(name) => Value::Tagged(Box::new(TaggedValue {
+                    tag: Tag::new(name),
+                    value: inner,
+                })),
+                name => Value::Mapping([(name, inner)].into_iter().collect()),
+            }
+        }
+        value => value,
+    }
+}
+
+/// Fill the keys a preset sets and the file does not.
+fn apply_preset(document: &mut Value) -> Result<(), String> {
+    let Some(name) = document.get("preset") else {
+        return Ok(());
+    };
+    let name = name.as_str().unwrap_or_default();
+    let names: Vec<&str> = PRESETS.iter().map(|(name, _)| *name).collect();
+    let Some((_, text)) = PRESETS.iter().find(|(preset, _)| *preset == name) else {
+        return Err(format!(
+            "preset: expected one of {}, found {name:?}",
+            names.join(", ")
+        ));
+    };
+    let preset: Value = serde_norway::from_str(text).expect("the presets are valid YAML");
+    let root = document
+        .as_mapping_mut()
+        .expect("an experiment is a mapping");
+    for (section, keys) in preset.as_mapping().expect("a preset is a mapping") {
+        let target = root
+            .entry(section.clone())
+            .or_insert_with(|| Value::Mapping(Default::default()));
+        if target.is_null() {
+            *target = Value::Mapping(Default::default());
+        }
+        let Some(target) = target.as_mapping_mut() else {
+            continue; // A wrong type, which the schema reports.
+        };
+        for (key, value) in keys.as_mapping().expect("a preset section is a mapping") {
+            target.entry(key.clone()).or_insert_with(|| value.clone());
+        }
+    }
+    Ok(())
+}
+
+/// `selection:` is one policy or a list of them; default `last`.
+fn selections(raw: Option<Value>, problems: &mut Vec<String>) -> Vec<Selection> {
+    let values = match raw {
+        None => return vec![Selection::Last],
+        Some(Value::Sequence(values)) => values,
+        Some(value) => vec![value],
+    };
+    let mut selections = Vec::new();
+    for value in values {
+        match serde_norway::from_value::<Selection>(as_variant(value)) {
+            Ok(Selection::ValBestAccuracy { max_dp }) if !(max_dp >= 0.0) => problems.push(
+                format!("selection: val-best-accuracy: expected max_dp ≥ 0, found {max_dp}"),
+            ),
+            Ok(selection) if !selections.contains(&selection) => selections.push(selection),
+            Ok(_) => {}
+            Err(e) => problems.push(format!(
+                "selection: {e} (write e.g. `selection: [last, val-pareto, test-pareto, {{val-best-accuracy: {{max_dp: 0.05}}}}]`)"
+            )),
+        }
+    }
+    if selections.is_empty() && problems.is_empty() {
+        problems.push("selection: expected at least one policy".into());
+    }
+    selections
 }
 
 /// Check a document produced by the planner (the base document with sweep values set).
@@ -307,10 +449,48 @@ fn trial_spec(model: RawModel, train: RawTrain, problems: &mut Vec<String>) -> O
             train.eta
         ));
     }
+    if train.follower_steps == 0 {
+        problems.push("train.follower_steps: expected at least 1".into());
+    }
+    let lr_schedule = match train
+        .lr_schedule
+        .map(|v| serde_norway::from_value(as_variant(v)))
+    {
+        None | Some(Ok(RawLrSchedule::None)) => None,
+        Some(Err(e)) => {
+            problems.push(format!(
+                "train.lr_schedule: {e} (write `none` or `{{exponential: {{gamma_acc: 0.5, gamma_fair: 0.9, every: 50}}}}`)"
+            ));
+            None
+        }
+        Some(Ok(RawLrSchedule::Exponential(schedule))) => {
+            for (key, gamma) in [
+                ("gamma_acc", schedule.gamma_acc),
+                ("gamma_fair", schedule.gamma_fair),
+            ] {
+                if !(gamma > 0.0 && gamma <= 1.0) {
+                    problems.push(format!(
+                        "train.lr_schedule.exponential.{key}: expected a factor in (0, 1], found {gamma}"
+                    ));
+                }
+            }
+            if schedule.every == 0 {
+                problems
+                    .push("train.lr_schedule.exponential.every: expected at least 1 epoch".into());
+            }
+            Some(schedule)
+        }
+    };
     if problems.len() > before {
         return None;
     }
     let method = method?;
+    let bilevel = method.is_bilevel();
+    // The method decides how the two players take turns unless the file says otherwise.
+    let (default_order, default_batch) = match method {
+        Method::FairBiNNReference => (StepOrder::FollowerFirst, FollowerBatch::Same),
+        _ => (StepOrder::LeaderFirst, FollowerBatch::Separate),
+    };
     Some(TrialSpec {
         architecture: Architecture {
             accuracy_layers: model.accuracy_layers,
@@ -323,14 +503,184 @@ fn trial_spec(model: RawModel, train: RawTrain, problems: &mut Vec<String>) -> O
             epochs: train.epochs,
             batch_size: train.batch_size,
             lr_acc: train.lr_acc,
-            // Keys a method ignores are zeroed, so trials that differ only there are one trial.
-            lr_fair: if method.uses_lr_fair() {
-                train.lr_fair
-            } else {
-                0.0
-            },
+            // Keys a method ignores get one fixed value, so trials that differ only there are
+            // one trial.
+            lr_fair: if bilevel { train.lr_fair } else { 0.0 },
             eta: if method.uses_eta() { train.eta } else { 0.0 },
+            fairness_loss: if method.uses_eta() {
+                train.fairness_loss
+            } else {
+                FairnessLoss::DpSquared
+            },
+            step_order: match train.step_order {
+                Some(order) if bilevel => order,
+                _ => default_order,
+            },
+            follower_batch: match train.follower_batch {
+                Some(batch) if bilevel => batch,
+                _ if bilevel => default_batch,
+                _ => FollowerBatch::Same,
+            },
+            follower_steps: if bilevel { train.follower_steps } else { 1 },
+            shuffle: train.shuffle,
+            lr_schedule: lr_schedule.map(|schedule| LrSchedule {
+                gamma_fair: if bilevel { schedule.gamma_fair } else { 1.0 },
+                ..schedule
+            }),
             seed: train.seed,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Read `text` as an experiment file; the data folder is not looked at here.
+    fn read_text(text: &str) -> Result<ExperimentFile> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("experiment.yaml");
+        std::fs::write(&path, text).unwrap();
+        read(&path, None)
+    }
+
+    fn train_of(text: &str) -> TrainSpec {
+        let file = read_text(text).unwrap();
+        trial_from_document(&file.document).unwrap().train
+    }
+
+    #[test]
+    fn a_preset_fills_what_the_file_leaves_out() {
+        let authors = read_text("name: a\npreset: authors-code\ndataset: {name: adult}\n").unwrap();
+        let trial = trial_from_document(&authors.document).unwrap();
+        let (t, a) = (trial.train, trial.architecture);
+        assert_eq!(
+            (a.accuracy_layers, a.fairness_layers, a.fairness_position),
+            (3, 1, 2)
+        );
+        assert_eq!(t.method, Method::FairBiNNReference);
+        assert_eq!((t.epochs, t.batch_size, t.eta), (200, 200, 10000.0));
+        assert_eq!(t.fairness_loss, FairnessLoss::DpReference);
+        assert_eq!(
+            (t.step_order, t.follower_batch),
+            (StepOrder::FollowerFirst, FollowerBatch::Same)
+        );
+        assert!(!t.shuffle);
+        assert_eq!(
+            t.lr_schedule,
+            Some(LrSchedule {
+                gamma_acc: 0.5,
+                gamma_fair: 0.9,
+                every: 50
+            })
+        );
+
+        // Keys in the file win; the paper preset leaves the step order to the method.
+        let t = train_of(
+            "name: p\npreset: paper\ndataset: {name: adult}\ntrain: {eta: 7, batch_size: 64}\n",
+        );
+        assert_eq!((t.eta, t.batch_size, t.epochs), (7.0, 64, 50));
+        assert_eq!(t.fairness_loss, FairnessLoss::DpAbs);
+        assert_eq!(
+            (t.step_order, t.follower_batch),
+            (StepOrder::LeaderFirst, FollowerBatch::Separate)
+        );
+        assert_eq!(t.lr_schedule, None);
+    }
+
+    #[test]
+    fn an_unknown_preset_lists_the_known_ones() {
+        let error = read_text("name: p\npreset: paperr\ndataset: {name: adult}\n")
+            .err()
+            .unwrap();
+        let message = format!("{error:#}");
+        assert!(
+            message.contains("preset: expected one of paper, authors-code, found \"paperr\""),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn settings_a_method_ignores_are_fixed_so_duplicates_merge() {
+        let t = train_of(
+            "name: e\ndataset: {name: adult}\ntrain: {method: erm, eta: 5, lr_fair: 0.1, fairness_loss: eo, step_order: follower-first, follower_steps: 3}\n",
+        );
+        assert_eq!((t.eta, t.lr_fair, t.follower_steps), (0.0, 0.0, 1));
+        assert_eq!(t.fairness_loss, FairnessLoss::DpSquared);
+        assert_eq!(t.step_order, StepOrder::LeaderFirst);
+    }
+
+    #[test]
+    fn selections_and_their_errors() {
+        let file = read_text(
+            "name: s\ndataset: {name: adult}\nselection: [test-pareto, {val-best-accuracy: {max_dp: 0.02}}, test-pareto]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            file.selections,
+            vec![
+                Selection::TestPareto,
+                Selection::ValBestAccuracy { max_dp: 0.02 }
+            ]
+        );
+        assert_eq!(
+            read_text("name: s\ndataset: {name: adult}\n")
+                .unwrap()
+                .selections,
+            vec![Selection::Last]
+        );
+        let message = format!(
+            "{:#}",
+            read_text("name: s\ndataset: {name: adult}\nselection: [val-paretoo, {val-best-accuracy: {max_dp: -1}}]\n")
+                .err()
+                .unwrap()
+        );
+        assert!(
+            message.contains("selection: unknown variant `val-paretoo`"),
+            "{message}"
+        );
+        assert!(
+            message.contains("expected max_dp ≥ 0, found -1"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_bad_schedule_and_follower_steps_are_named() {
+        let file = read_text(
+            "name: s\ndataset: {name: adult}\ntrain: {follower_steps: 0, lr_schedule: {exponential: {gamma_acc: 1.5, gamma_fair: 0.9, every: 0}}}\n",
+        );
+        let message = format!("{:#}", file.err().unwrap());
+        for expected in [
+            "train.follower_steps: expected at least 1",
+            "train.lr_schedule.exponential.gamma_acc: expected a factor in (0, 1], found 1.5",
+            "train.lr_schedule.exponential.every: expected at least 1 epoch",
+        ] {
+            assert!(
+                message.contains(expected),
+                "missing {expected:?} in {message}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_schedule_decays_each_rate_every_few_epochs() {
+        let t = train_of(
+            "name: s\ndataset: {name: adult}\ntrain: {lr_acc: 0.001, lr_fair: 0.0001, lr_schedule: {exponential: {gamma_acc: 0.5, gamma_fair: 0.9, every: 50}}}\n",
+        );
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-15;
+        for (epoch, accuracy, fairness) in [
+            (1, 1e-3, 1e-4),
+            (50, 1e-3, 1e-4),
+            (51, 5e-4, 9e-5),
+            (101, 2.5e-4, 8.1e-5),
+            (200, 1.25e-4, 7.29e-5),
+        ] {
+            let rates = t.learning_rates(epoch);
+            assert!(
+                close(rates.accuracy, accuracy) && close(rates.fairness, fairness),
+                "epoch {epoch}: {rates:?}"
+            );
+        }
+    }
 }

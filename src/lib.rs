@@ -2,8 +2,8 @@
 //! knobs that shape the accuracy / demographic-parity trade-off.
 //!
 //! Data flows one way: experiment file ([`config`]) → trials ([`sweep::plan`]) → training
-//! ([`data`], [`model`], [`train`], [`metrics`]) → results ([`sweep::store`]) → [`report`]
-//! and [`plot`].
+//! ([`data`], [`model`], [`train`], [`metrics`]) → results ([`sweep::store`]) → model
+//! selection ([`selection`], [`pareto`]) → [`report`] and [`plot`].
 
 pub mod cli;
 pub mod config;
@@ -13,5 +13,6 @@ pub mod model;
 pub mod pareto;
 pub mod plot;
 pub mod report;
+pub mod selection;
 pub mod sweep;
 pub mod train;

@@ -1,3 +1,4 @@
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -5,6 +6,7 @@ use clap::Parser;
 
 use fairbinn_sweep::cli::{Cli, Command, RunArgs};
 use fairbinn_sweep::plot::{Parity, pareto_svg};
+use fairbinn_sweep::report::{AGGREGATE_FILE, METHODS_FILE};
 use fairbinn_sweep::sweep::store::{EPOCHS_FILE, TRIALS_FILE};
 use fairbinn_sweep::sweep::{ExecuteOptions, ResultsStore};
 use fairbinn_sweep::{config, data, report, sweep};
@@ -20,7 +22,7 @@ fn main() -> ExitCode {
     })
 }
 
-/// parse → plan → load → execute → report. Exit code 1 when some trial did not finish.
+/// parse → plan → load → execute → select → report. Exit code 1 when some trial did not finish.
 fn run(args: &RunArgs) -> Result<ExitCode> {
     let experiment = config::read(&args.experiment, args.data_dir_override())?;
     let plan = sweep::plan(&experiment)?;
@@ -37,23 +39,40 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
     };
     let summary = sweep::execute(&plan, &dataset, &mut store, &options)?;
 
-    let rows = report::rows_of_plan(&results_dir, &plan)?;
-    let soft = results_dir.join("pareto.svg");
-    let hard = results_dir.join("pareto_hard.svg");
-    let title = format!(
-        "{}: test accuracy vs demographic parity, last epoch of each trial",
-        experiment.name
+    let baseline = report::Baseline::of(&dataset);
+    let configurations = report::configurations(&results_dir, &plan, dataset.train.n_features)?;
+    let selections: Vec<_> = experiment
+        .selections
+        .iter()
+        .map(|selection| {
+            let points = report::select(selection, &configurations);
+            let methods = report::method_figures(&points, &baseline);
+            (*selection, points, methods)
+        })
+        .collect();
+    report::write_csvs(&results_dir, &selections, &baseline)?;
+    let mut outputs: Vec<PathBuf> = [TRIALS_FILE, EPOCHS_FILE, AGGREGATE_FILE, METHODS_FILE]
+        .iter()
+        .map(|file| results_dir.join(file))
+        .collect();
+    for (selection, points, _) in &selections {
+        let title = format!("{}: test split, {}", experiment.name, selection.describe());
+        for (parity, suffix) in [(Parity::Soft, ""), (Parity::Hard, "_hard")] {
+            let path = results_dir.join(format!("pareto_{}{suffix}.svg", selection.file_stem()));
+            pareto_svg(points, parity, &title, &path)?;
+            outputs.push(path);
+        }
+    }
+    let outputs: Vec<&Path> = outputs.iter().map(PathBuf::as_path).collect();
+    report::print_summary(
+        &experiment.name,
+        &plan,
+        &summary,
+        &configurations,
+        &selections,
+        &baseline,
+        &outputs,
     );
-    pareto_svg(&rows, Parity::Soft, &title, &soft)?;
-    pareto_svg(&rows, Parity::Hard, &title, &hard)?;
-    let csvs = [results_dir.join(TRIALS_FILE), results_dir.join(EPOCHS_FILE)];
-    let outputs = [
-        csvs[0].as_path(),
-        csvs[1].as_path(),
-        soft.as_path(),
-        hard.as_path(),
-    ];
-    report::print_summary(&experiment.name, &plan, &summary, &rows, &outputs);
 
     let unfinished = summary.diverged + summary.failed;
     Ok(if unfinished == 0 {

@@ -1,4 +1,5 @@
-//! Pareto fronts of (ΔDP, accuracy) points: lower ΔDP and higher accuracy are better.
+//! Pareto fronts of (ΔDP, accuracy) points (lower ΔDP and higher accuracy are better), and
+//! the figures read off a front.
 
 /// Indices of the points no other point dominates, in increasing ΔDP. A point is dominated
 /// by one with ΔDP no higher and accuracy no lower, better in at least one; of identical
@@ -24,9 +25,65 @@ pub fn pareto_front(points: &[(f64, f64)]) -> Vec<usize> {
     front
 }
 
+/// Area over the parity–accuracy curve (AOPAC; Gupta et al. 2021, the paper's Table 8), in
+/// [0, 1], higher is better. The front of `points` with the constant predictor
+/// (0, `majority_accuracy`) added is taken as a staircase: each point's accuracy holds from
+/// its ΔDP up to the next point's, the last one's up to `max_dp` (the ΔDP of the true test
+/// labels); points beyond `max_dp` are dropped. The area between the staircase and the
+/// majority accuracy is divided by that of a perfect classifier, (1 − majority)·max_dp.
+pub fn aopac(points: &[(f64, f64)], majority_accuracy: f64, max_dp: f64) -> f64 {
+    let mut all = vec![(0.0, majority_accuracy)];
+    all.extend(points.iter().filter(|(dp, _)| *dp <= max_dp));
+    let front: Vec<(f64, f64)> = pareto_front(&all).into_iter().map(|i| all[i]).collect();
+    let area: f64 = front
+        .iter()
+        .enumerate()
+        .map(|(k, &(dp, accuracy))| {
+            let next_dp = front.get(k + 1).map_or(max_dp, |p| p.0);
+            (accuracy - majority_accuracy) * (next_dp - dp)
+        })
+        .sum();
+    area / ((1.0 - majority_accuracy) * max_dp)
+}
+
+/// The best accuracy among points with ΔDP ≤ `max_dp`.
+pub fn best_accuracy_within(points: &[(f64, f64)], max_dp: f64) -> Option<f64> {
+    points
+        .iter()
+        .filter(|(dp, _)| *dp <= max_dp)
+        .map(|(_, accuracy)| *accuracy)
+        .max_by(f64::total_cmp)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn aopac_is_the_normalised_area_of_the_front_staircase() {
+        let points = [
+            (0.05, 0.80),
+            (0.10, 0.83),
+            (0.15, 0.82), // dominated by (0.10, 0.83)
+            (0.30, 0.85), // beyond max_dp
+            (0.02, 0.70), // below the constant predictor (0, 0.75)
+        ];
+        // Staircase over majority 0.75: 0 on [0, 0.05), 0.05 on [0.05, 0.10), 0.08 on
+        // [0.10, 0.20]: 0.0025 + 0.008 = 0.0105, over (1 − 0.75)·0.2 = 0.05 → 0.21.
+        let got = aopac(&points, 0.75, 0.2);
+        assert!((got - 0.21).abs() < 1e-12, "{got}");
+        // A perfect classifier at ΔDP 0 fills the rectangle; no points leave it empty.
+        assert!((aopac(&[(0.0, 1.0)], 0.75, 0.2) - 1.0).abs() < 1e-12);
+        assert_eq!(aopac(&[], 0.75, 0.2), 0.0);
+    }
+
+    #[test]
+    fn best_accuracy_within_a_dp_budget() {
+        let points = [(0.005, 0.80), (0.012, 0.83), (0.04, 0.84)];
+        assert_eq!(best_accuracy_within(&points, 0.01), Some(0.80));
+        assert_eq!(best_accuracy_within(&points, 0.05), Some(0.84));
+        assert_eq!(best_accuracy_within(&points, 0.001), None);
+    }
 
     #[test]
     fn front_keeps_only_undominated_points_in_dp_order() {

@@ -1,5 +1,6 @@
-//! `pareto.svg`: test accuracy against ΔDP for every trial, one colour per method, each
-//! method's Pareto front drawn as a line, degenerate networks marked with a cross.
+//! `pareto_<selection>.svg`: test accuracy against ΔDP for every selected point, one colour
+//! per method, each method's Pareto front drawn as a line, degenerate networks marked with a
+//! cross. With several seeds a point is the mean accuracy at the worst seed's ΔDP.
 
 use std::path::Path;
 
@@ -7,7 +8,7 @@ use anyhow::{Result, anyhow};
 use plotters::prelude::*;
 
 use crate::pareto::pareto_front;
-use crate::sweep::store::{Status, TrialRow};
+use crate::report::Point;
 
 /// Which ΔDP goes on the x axis.
 #[derive(Debug, Clone, Copy)]
@@ -17,10 +18,10 @@ pub enum Parity {
 }
 
 impl Parity {
-    fn of(self, row: &TrialRow) -> Option<f64> {
+    fn of(self, point: &Point) -> f64 {
         match self {
-            Self::Soft => row.test_dp_soft,
-            Self::Hard => row.test_dp_hard,
+            Self::Soft => point.summary.test.dp_soft_max,
+            Self::Hard => point.summary.test.dp_hard_max,
         }
     }
 
@@ -37,6 +38,7 @@ fn colour(method: &str, index: usize) -> RGBColor {
         "erm" => RGBColor(90, 90, 90),
         "lagrangian" => RGBColor(31, 119, 180),
         "fairbinn" => RGBColor(214, 39, 40),
+        "fairbinn-reference" => RGBColor(148, 103, 189),
         _ => {
             let (r, g, b) = Palette99::pick(index + 3).to_rgba().rgb();
             RGBColor(r, g, b)
@@ -44,12 +46,11 @@ fn colour(method: &str, index: usize) -> RGBColor {
     }
 }
 
-/// Draw the trade-off of `rows` (finished trials) into an SVG file.
-pub fn pareto_svg(rows: &[TrialRow], parity: Parity, title: &str, path: &Path) -> Result<()> {
-    let points: Vec<(&TrialRow, f64, f64)> = rows
+/// Draw the trade-off of the selected `points` into an SVG file.
+pub fn pareto_svg(points: &[Point], parity: Parity, title: &str, path: &Path) -> Result<()> {
+    let points: Vec<(&Point, f64, f64)> = points
         .iter()
-        .filter(|row| row.status == Status::Ok)
-        .filter_map(|row| Some((row, parity.of(row)?, row.test_accuracy?)))
+        .map(|point| (point, parity.of(point), point.summary.test.accuracy_mean))
         .collect();
     let max_dp = points.iter().map(|p| p.1).fold(0.01, f64::max);
     let (min_acc, max_acc) = points
@@ -84,14 +85,14 @@ pub fn pareto_svg(rows: &[TrialRow], parity: Parity, title: &str, path: &Path) -
         .draw()
         .map_err(|e| draw_error(&e))?;
 
-    let mut methods: Vec<&str> = points.iter().map(|p| p.0.method.as_str()).collect();
+    let method = |p: &(&Point, f64, f64)| p.0.configuration.settings.method.clone();
+    let mut methods: Vec<String> = points.iter().map(method).collect();
     methods.dedup();
     methods.sort_unstable();
     methods.dedup();
-    for (index, method) in methods.iter().enumerate() {
-        let colour = colour(method, index);
-        let mine: Vec<&(&TrialRow, f64, f64)> =
-            points.iter().filter(|p| p.0.method == *method).collect();
+    for (index, name) in methods.iter().enumerate() {
+        let colour = colour(name, index);
+        let mine: Vec<&(&Point, f64, f64)> = points.iter().filter(|p| method(p) == *name).collect();
         let front = pareto_front(&mine.iter().map(|p| (p.1, p.2)).collect::<Vec<_>>());
         chart
             .draw_series(LineSeries::new(
@@ -99,37 +100,45 @@ pub fn pareto_svg(rows: &[TrialRow], parity: Parity, title: &str, path: &Path) -
                 colour.stroke_width(2),
             ))
             .map_err(|e| draw_error(&e))?
-            .label(format!("{method} (line: Pareto front)"))
+            .label(format!("{name} (line: Pareto front)"))
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
             });
         chart
             .draw_series(mine.iter().map(|p| {
                 let at = (p.1, p.2);
-                if p.0.degenerate == Some(true) {
+                if p.0.summary.test.degenerate {
                     Cross::new(at, 6, colour.stroke_width(2)).into_dyn()
                 } else {
                     Circle::new(at, 4, colour.filled()).into_dyn()
                 }
             }))
             .map_err(|e| draw_error(&e))?;
-        // Name the front's points by η, the knob a reader wants to read off.
+        // Name the front's points by η, the knob a reader wants to read off; once per run of
+        // points with the same η (epochs of one configuration), to keep labels apart.
+        let eta = |i: usize| mine[i].0.configuration.settings.eta;
+        let first_of_run = |k: usize| k == 0 || eta(front[k]) != eta(front[k - 1]);
         chart
-            .draw_series(front.iter().filter_map(|&i| {
-                let eta = mine[i].0.eta?;
-                // Offset a few pixels up and right, so the label does not cover its dot.
-                Some(
-                    EmptyElement::at((mine[i].1, mine[i].2))
-                        + Text::new(
-                            format!("η={eta}"),
-                            (6, -16),
-                            ("sans-serif", 12).into_font().color(&colour),
-                        ),
-                )
-            }))
+            .draw_series(
+                (0..front.len())
+                    .filter(|&k| first_of_run(k))
+                    .filter_map(|k| {
+                        let i = front[k];
+                        let eta = eta(i)?;
+                        // Offset a few pixels up and right, so the label does not cover its dot.
+                        Some(
+                            EmptyElement::at((mine[i].1, mine[i].2))
+                                + Text::new(
+                                    format!("η={eta}"),
+                                    (6, -16),
+                                    ("sans-serif", 12).into_font().color(&colour),
+                                ),
+                        )
+                    }),
+            )
             .map_err(|e| draw_error(&e))?;
     }
-    if points.iter().any(|p| p.0.degenerate == Some(true)) {
+    if points.iter().any(|p| p.0.summary.test.degenerate) {
         chart
             .draw_series(std::iter::once(Cross::new(
                 (0.0, min_acc - pad),

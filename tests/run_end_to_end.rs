@@ -100,6 +100,7 @@ fn a_tiny_sweep_writes_trials_epochs_and_plots_then_resumes() {
     assert_eq!(trials.len(), 5);
     for column in [
         "trial_id",
+        "config_id",
         "method",
         "seed",
         "eta",
@@ -109,14 +110,17 @@ fn a_tiny_sweep_writes_trials_epochs_and_plots_then_resumes() {
         "batch_size",
         "fairness_position",
         "fairness_layers",
+        "fairness_loss",
+        "step_order",
+        "follower_batch",
+        "lr_schedule",
         "status",
-        "selected_epoch",
+        "last_epoch",
         "val_accuracy",
         "val_dp_soft",
         "test_accuracy",
         "test_dp_soft",
         "test_dp_hard",
-        "test_eo",
         "seconds",
     ] {
         assert!(trials[0].contains_key(column), "trials.csv lacks {column}");
@@ -141,32 +145,61 @@ fn a_tiny_sweep_writes_trials_epochs_and_plots_then_resumes() {
     assert_eq!(epochs.len(), 5 * 2 * 2, "a row per trial, epoch and split");
     for trial in &trials {
         assert_eq!(trial["status"], "ok");
-        assert_eq!(trial["selected_epoch"], "2");
+        assert_eq!(trial["last_epoch"], "2");
         assert_eq!(trial["fairness_position"], "3");
         let accuracy = number(trial, "test_accuracy");
         assert!((0.5..=1.0).contains(&accuracy), "{accuracy}");
-        for column in ["test_dp_soft", "test_dp_hard", "test_eo", "val_dp_soft"] {
+        for column in ["test_dp_soft", "test_dp_hard", "val_dp_soft"] {
             assert!((0.0..=1.0).contains(&number(trial, column)));
         }
-        // The trial's row repeats the metrics of its selected (last) epoch.
+        // The trial's row repeats the metrics of its last epoch.
         let last_test = epochs
             .iter()
             .find(|e| {
                 e["trial_id"] == trial["trial_id"] && e["epoch"] == "2" && e["split"] == "test"
             })
-            .expect("the selected epoch is in epochs.csv");
+            .expect("the last epoch is in epochs.csv");
         assert_eq!(number(last_test, "accuracy"), accuracy);
         assert_eq!(number(last_test, "dp_soft"), number(trial, "test_dp_soft"));
     }
 
-    for plot in ["pareto.svg", "pareto_hard.svg"] {
+    // One seed and the default selection (last): aggregate.csv repeats the last epochs.
+    let points = read_csv(&run.results().join("aggregate.csv"));
+    assert_eq!(points.len(), 5);
+    for point in &points {
+        assert_eq!(
+            (point["selection"].as_str(), point["seeds"].as_str()),
+            ("last", "1")
+        );
+        let trial = trials
+            .iter()
+            .find(|t| t["config_id"] == point["config_id"])
+            .expect("each point is a planned configuration");
+        assert_eq!(
+            number(point, "test_accuracy_mean"),
+            number(trial, "test_accuracy")
+        );
+        assert_eq!(
+            number(point, "test_dp_soft_max"),
+            number(trial, "test_dp_soft")
+        );
+        assert_eq!(number(point, "test_accuracy_std"), 0.0);
+    }
+    let methods = read_csv(&run.results().join("methods.csv"));
+    assert_eq!(methods.len(), 3, "a row per method");
+    for method in &methods {
+        assert!((0.0..=1.0).contains(&number(method, "aopac")), "{method:?}");
+        assert_eq!(method["selected_on"], "validation");
+    }
+
+    for plot in ["pareto_last.svg", "pareto_last_hard.svg"] {
         let svg = std::fs::read_to_string(run.results().join(plot)).unwrap();
         assert!(svg.starts_with("<svg"), "{plot} is not an SVG");
         for label in ["erm", "lagrangian", "fairbinn", "accuracy, test", "ΔDP"] {
             assert!(svg.contains(label), "{plot} lacks {label:?}");
         }
         // A dot per trial, but for degenerate ones, drawn as crosses.
-        let dots = trials.iter().filter(|t| t["degenerate"] == "false").count();
+        let dots = points.iter().filter(|t| t["degenerate"] == "false").count();
         assert_eq!(
             svg.matches("<circle").count(),
             dots,
@@ -303,4 +336,134 @@ fn missing_data_names_the_files_and_every_place_looked() {
     assert!(message.contains("adult.data, adult.test"), "{message}");
     assert!(message.contains("nothing-here"), "{message}");
     assert!(message.contains("from FAIRBINN_DATA_DIR"), "{message}");
+}
+
+/// Seeds combine per epoch into mean accuracy and worst ΔDP; every selection policy reports
+/// its epochs; the test-set protocol is labelled as such.
+#[test]
+fn seeds_and_selection_policies_report_from_the_epoch_table() {
+    let run = Run::new(
+        "
+name: seeds
+preset: paper
+dataset: {name: adult, max_rows: 1500}
+train: {epochs: 4, eta: 1}
+seeds: [0, 1]
+selection: [last, val-pareto, test-pareto, {val-best-accuracy: {max_dp: 0.5}}]
+sweep:
+  method: [lagrangian, fairbinn-reference]
+",
+    );
+    let output = run.run(&[]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(
+        text(&output).contains("seeds: 4 trials"),
+        "{}",
+        text(&output)
+    );
+    assert!(
+        text(&output).contains("TEST-Pareto epochs (the paper's protocol"),
+        "{}",
+        text(&output)
+    );
+
+    let trials = read_csv(&run.results().join("trials.csv"));
+    assert_eq!(trials.len(), 4);
+    for trial in &trials {
+        // The paper preset: its DP loss and batch size, the method's own step order.
+        assert_eq!(trial["fairness_loss"], "dp-abs");
+        assert_eq!(trial["batch_size"], "100");
+        if trial["method"] == "fairbinn-reference" {
+            assert_eq!(trial["step_order"], "follower-first");
+            assert_eq!(trial["follower_batch"], "same");
+        }
+    }
+    let epochs = read_csv(&run.results().join("epochs.csv"));
+    let points = read_csv(&run.results().join("aggregate.csv"));
+    let configs: std::collections::BTreeSet<&str> =
+        trials.iter().map(|t| t["config_id"].as_str()).collect();
+    assert_eq!(configs.len(), 2, "two seeds per configuration");
+
+    for config in configs {
+        let seeds: Vec<&str> = trials
+            .iter()
+            .filter(|t| t["config_id"] == config)
+            .map(|t| t["trial_id"].as_str())
+            .collect();
+        // Per epoch: mean test accuracy and worst test ΔDP over the two seeds, by hand.
+        let curve = |split: &str| -> Vec<(f64, f64)> {
+            (1..=4)
+                .map(|epoch| {
+                    let rows: Vec<_> = epochs
+                        .iter()
+                        .filter(|e| {
+                            seeds.contains(&e["trial_id"].as_str())
+                                && e["epoch"] == epoch.to_string()
+                                && e["split"] == split
+                        })
+                        .collect();
+                    assert_eq!(rows.len(), 2);
+                    let accuracy = rows.iter().map(|e| number(e, "accuracy")).sum::<f64>() / 2.0;
+                    let dp = rows
+                        .iter()
+                        .map(|e| number(e, "dp_soft"))
+                        .fold(0.0, f64::max);
+                    (dp, accuracy)
+                })
+                .collect()
+        };
+        // Epochs no other epoch beats on both ΔDP and accuracy.
+        let front = |curve: &[(f64, f64)]| -> Vec<String> {
+            (0..curve.len())
+                .filter(|&i| {
+                    !curve.iter().enumerate().any(|(j, &(dp, acc))| {
+                        (dp <= curve[i].0 && acc >= curve[i].1)
+                            && (dp < curve[i].0 || acc > curve[i].1 || j < i)
+                    })
+                })
+                .map(|i| (i + 1).to_string())
+                .collect()
+        };
+        let reported = |selection: &str| -> Vec<String> {
+            points
+                .iter()
+                .filter(|p| p["config_id"] == config && p["selection"] == selection)
+                .map(|p| p["epoch"].clone())
+                .collect()
+        };
+        let (test, validation) = (curve("test"), curve("validation"));
+        assert_eq!(reported("test-pareto"), front(&test), "{config}");
+        assert_eq!(reported("val-pareto"), front(&validation), "{config}");
+        assert_eq!(reported("last"), vec!["4"]);
+        let best_validation = (0..4)
+            .filter(|&i| validation[i].0 <= 0.5)
+            .max_by(|&i, &j| validation[i].1.total_cmp(&validation[j].1).then(j.cmp(&i)))
+            .map(|i| (i + 1).to_string());
+        assert_eq!(
+            reported("val-best-accuracy(dp<=0.5)"),
+            best_validation.into_iter().collect::<Vec<_>>()
+        );
+        for point in points.iter().filter(|p| p["config_id"] == config) {
+            let epoch: usize = point["epoch"].parse().unwrap();
+            let (dp, accuracy) = test[epoch - 1];
+            assert_eq!(point["seeds"], "2");
+            assert!((number(point, "test_accuracy_mean") - accuracy).abs() < 1e-12);
+            assert_eq!(number(point, "test_dp_soft_max"), dp);
+            let expected = if point["selection"] == "test-pareto" {
+                "test"
+            } else {
+                "validation"
+            };
+            assert_eq!(point["selected_on"], expected);
+        }
+    }
+    for plot in [
+        "pareto_test-pareto.svg",
+        "pareto_val-pareto_hard.svg",
+        "pareto_val-best-accuracy-0.5.svg",
+    ] {
+        assert!(run.results().join(plot).exists(), "{plot} missing");
+    }
+    let methods = read_csv(&run.results().join("methods.csv"));
+    assert_eq!(methods.len(), 2 * 4, "a row per method and selection");
 }

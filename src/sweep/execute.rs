@@ -12,10 +12,10 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use super::plan::{Plan, Trial};
-use super::store::{EpochRow, ResultsStore, Status, TrialRow};
+use super::store::{EpochRow, ResultsStore, Settings, Status, TrialHead, TrialOutcome, TrialRow};
 use crate::data::Dataset;
 use crate::metrics::SplitMetrics;
-use crate::train::{self, EpochMetrics, Training};
+use crate::train::{self, Training};
 
 pub struct ExecuteOptions {
     /// Trials run at once.
@@ -62,7 +62,7 @@ pub fn execute(
             let mut guard = shared.lock().unwrap_or_else(|e| e.into_inner());
             let (store, summary, write_error) = &mut *guard;
             summary.ran += 1;
-            match row.status {
+            match row.outcome.status {
                 Status::Ok => {}
                 Status::Diverged => summary.diverged += 1,
                 Status::Failed => summary.failed += 1,
@@ -103,61 +103,38 @@ fn run_trial(trial: &Trial, data: &Dataset) -> (TrialRow, Vec<EpochRow>) {
             format!("training panicked: {}", panic_message(&*panic)),
         ),
     };
-    // Selection: for now the last epoch reached, when training finished.
-    let selected = (status == Status::Ok).then(|| history.last()).flatten();
-    let t = &spec.train;
-    let a = &spec.architecture;
-    let test = |f: fn(&SplitMetrics) -> f64| selected.map(|m| f(&m.test));
-    let validation = |f: fn(&SplitMetrics) -> f64| selected.map(|m| f(&m.validation));
+    let last = history.last();
+    let validation = |f: fn(&SplitMetrics) -> f64| last.map(|m| f(&m.validation));
+    let test = |f: fn(&SplitMetrics) -> f64| last.map(|m| f(&m.test));
     let row = TrialRow {
-        trial_id: trial.id.clone(),
-        method: t.method.as_str().to_string(),
-        seed: t.seed,
-        eta: t.method.uses_eta().then_some(t.eta),
-        lr_acc: t.lr_acc,
-        lr_fair: t.method.uses_lr_fair().then_some(t.lr_fair),
-        epochs: t.epochs,
-        batch_size: t.batch_size,
-        accuracy_layers: a.accuracy_layers,
-        fairness_position: a.fairness_position,
-        fairness_layers: a.fairness_layers,
-        width: a.width.unwrap_or(data.train.n_features),
-        status,
-        error,
-        degenerate: selected.map(|m| m.test.is_degenerate()),
-        selected_epoch: selected.map(|m| m.epoch),
-        val_accuracy: validation(|m| m.accuracy),
-        val_dp_soft: validation(|m| m.dp_soft),
-        val_dp_hard: validation(|m| m.dp_hard),
-        test_accuracy: test(|m| m.accuracy),
-        test_bce: test(|m| m.bce),
-        test_dp_soft: test(|m| m.dp_soft),
-        test_dp_hard: test(|m| m.dp_hard),
-        test_eo: test(|m| m.eo),
-        test_positive_rate: test(|m| m.positive_rate),
-        seconds: started.elapsed().as_secs_f64(),
+        head: TrialHead {
+            trial_id: trial.id.clone(),
+            config_id: trial.config_id.clone(),
+            seed: spec.train.seed,
+        },
+        settings: Settings::of(spec, data.train.n_features),
+        outcome: TrialOutcome {
+            status,
+            error,
+            last_epoch: history.len(),
+            val_accuracy: validation(|m| m.accuracy),
+            val_dp_soft: validation(|m| m.dp_soft),
+            test_accuracy: test(|m| m.accuracy),
+            test_dp_soft: test(|m| m.dp_soft),
+            test_dp_hard: test(|m| m.dp_hard),
+            seconds: started.elapsed().as_secs_f64(),
+        },
     };
-    (row, epoch_rows(&trial.id, &history))
-}
-
-fn epoch_rows(trial_id: &str, history: &[EpochMetrics]) -> Vec<EpochRow> {
-    history
+    let epochs = history
         .iter()
         .flat_map(|m| {
-            [("validation", m.validation), ("test", m.test)].map(|(split, s)| (m.epoch, split, s))
+            [
+                EpochRow::new(&trial.id, m.epoch, "validation", &m.validation),
+                EpochRow::new(&trial.id, m.epoch, "test", &m.test),
+            ]
         })
-        .map(|(epoch, split, s)| EpochRow {
-            trial_id: trial_id.to_string(),
-            epoch,
-            split: split.to_string(),
-            accuracy: s.accuracy,
-            bce: s.bce,
-            dp_soft: s.dp_soft,
-            dp_hard: s.dp_hard,
-            eo: s.eo,
-            positive_rate: s.positive_rate,
-        })
-        .collect()
+        .collect();
+    (row, epochs)
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
@@ -206,19 +183,21 @@ impl Progress {
             }
         }
         if self.lines {
-            let outcome = match (row.status, row.test_accuracy, row.test_dp_soft) {
+            let o = &row.outcome;
+            let outcome = match (o.status, o.test_accuracy, o.test_dp_soft) {
                 (Status::Ok, Some(accuracy), Some(dp)) => {
-                    format!("test accuracy {accuracy:.4}, ΔDP soft {dp:.4}")
+                    format!("last epoch: test accuracy {accuracy:.4}, ΔDP soft {dp:.4}")
                 }
-                _ => format!("{:?}: {}", row.status, row.error),
+                _ => format!("{:?}: {}", o.status, o.error),
             };
             eprintln!(
-                "[{}/{}] {} {} ({:.1} s): {outcome}",
+                "[{}/{}] {} {} seed={} ({:.1} s): {outcome}",
                 summary.ran,
                 self.total,
-                row.trial_id,
-                describe(row),
-                row.seconds
+                row.head.trial_id,
+                describe(&row.settings),
+                row.head.seed,
+                o.seconds
             );
         }
     }
@@ -230,11 +209,11 @@ impl Progress {
     }
 }
 
-/// `fairbinn η=100 seed=0`
-pub fn describe(row: &TrialRow) -> String {
-    let mut text = row.method.clone();
-    if let Some(eta) = row.eta {
+/// `fairbinn η=100`
+pub fn describe(settings: &Settings) -> String {
+    let mut text = settings.method.clone();
+    if let Some(eta) = settings.eta {
         text += &format!(" η={eta}");
     }
-    text + &format!(" seed={}", row.seed)
+    text
 }

@@ -4,7 +4,7 @@
 //! `sweep:` maps keys of `model:` or `train:` (bare, like `eta`, or qualified, like
 //! `train.eta`) to lists of values; the trials are the cartesian product, first key slowest.
 //! Grid points that resolve to the same trial (say `erm` at two values of η, which it
-//! ignores) are planned once.
+//! ignores) are planned once. `seeds:` adds the seed as the last axis.
 
 use anyhow::{Result, anyhow};
 use serde_norway::{Mapping, Value};
@@ -16,6 +16,8 @@ use crate::data::DatasetSpec;
 pub struct Trial {
     /// Hash of everything that determines the trial's numbers; the same on every run.
     pub id: String,
+    /// The same hash without the seed: the trial's configuration, shared by its seeds.
+    pub config_id: String,
     pub spec: TrialSpec,
 }
 
@@ -53,7 +55,12 @@ pub fn plan(file: &ExperimentFile) -> Result<Plan> {
             Ok(spec) => {
                 let id = trial_id(&file.dataset, &spec);
                 if !trials.iter().any(|t| t.id == id) {
-                    trials.push(Trial { id, spec });
+                    let config_id = config_id(&file.dataset, &spec);
+                    trials.push(Trial {
+                        id,
+                        config_id,
+                        spec,
+                    });
                 }
             }
             Err(problem) => {
@@ -77,8 +84,8 @@ pub fn plan(file: &ExperimentFile) -> Result<Plan> {
 
 fn axes(file: &ExperimentFile) -> Result<Vec<Axis>, Vec<String>> {
     let sweep = match file.document.get("sweep") {
-        None | Some(Value::Null) => return Ok(Vec::new()),
-        Some(Value::Mapping(sweep)) => sweep,
+        None | Some(Value::Null) => None,
+        Some(Value::Mapping(sweep)) => Some(sweep),
         Some(_) => {
             return Err(vec![
                 "sweep: expected a mapping from keys to lists of values".into(),
@@ -87,6 +94,8 @@ fn axes(file: &ExperimentFile) -> Result<Vec<Axis>, Vec<String>> {
     };
     let mut axes = Vec::new();
     let mut problems = Vec::new();
+    let no_sweep = Mapping::new();
+    let sweep = sweep.unwrap_or(&no_sweep);
     for (key, values) in sweep {
         let name = key.as_str().unwrap_or_default().to_string();
         let Some((section, key)) = resolve_key(&name) else {
@@ -106,6 +115,24 @@ fn axes(file: &ExperimentFile) -> Result<Vec<Axis>, Vec<String>> {
             _ => problems.push(format!(
                 "sweep.{name}: expected a non-empty list of values, like [1, 10, 100], found {}",
                 show(values)
+            )),
+        }
+    }
+    // `seeds:` is the last axis, so a configuration's seeds sit together in the plan.
+    if let Some(seeds) = file.document.get("seeds") {
+        if axes.iter().any(|axis| axis.key == "seed") {
+            problems
+                .push("seeds: the sweep varies seed already; give the seeds in one place".into());
+        }
+        match seeds {
+            Value::Sequence(values) if !values.is_empty() => axes.push(Axis {
+                section: "train",
+                key: "seed".into(),
+                values: values.clone(),
+            }),
+            _ => problems.push(format!(
+                "seeds: expected a non-empty list of seeds, like [0, 1, 2, 3, 4], found {}",
+                show(seeds)
             )),
         }
     }
@@ -155,11 +182,26 @@ fn show(value: &Value) -> String {
 /// A stable id: FNV-1a over a canonical text of the dataset and trial settings. The data
 /// folder is left out on purpose: the same data found elsewhere is the same trial.
 pub fn trial_id(dataset: &DatasetSpec, spec: &TrialSpec) -> String {
+    fnv1a(&format!(
+        "{} seed={}",
+        canonical(dataset, spec),
+        spec.train.seed
+    ))
+}
+
+/// The id of a trial's configuration: its settings but the seed.
+pub fn config_id(dataset: &DatasetSpec, spec: &TrialSpec) -> String {
+    fnv1a(&canonical(dataset, spec))
+}
+
+fn canonical(dataset: &DatasetSpec, spec: &TrialSpec) -> String {
     let (a, t) = (&spec.architecture, &spec.train);
-    let canonical = format!(
+    let schedule = t.lr_schedule.map(|s| (s.gamma_acc, s.gamma_fair, s.every));
+    format!(
         "dataset={} sensitive={} as_feature={} val_fraction={} split_seed={} max_rows={:?} \
          accuracy_layers={} fairness_layers={} fairness_position={} width={:?} \
-         method={} epochs={} batch_size={} lr_acc={} lr_fair={} eta={} seed={}",
+         method={} epochs={} batch_size={} lr_acc={} lr_fair={} eta={} fairness_loss={} \
+         step_order={:?} follower_batch={:?} follower_steps={} shuffle={} lr_schedule={:?}",
         dataset.name.as_str(),
         dataset.sensitive,
         dataset.sensitive_as_feature,
@@ -176,9 +218,17 @@ pub fn trial_id(dataset: &DatasetSpec, spec: &TrialSpec) -> String {
         t.lr_acc,
         t.lr_fair,
         t.eta,
-        t.seed
-    );
-    let hash = canonical.bytes().fold(0xcbf29ce484222325u64, |hash, byte| {
+        t.fairness_loss.as_str(),
+        t.step_order,
+        t.follower_batch,
+        t.follower_steps,
+        t.shuffle,
+        schedule,
+    )
+}
+
+fn fnv1a(text: &str) -> String {
+    let hash = text.bytes().fold(0xcbf29ce484222325u64, |hash, byte| {
         (hash ^ u64::from(byte)).wrapping_mul(0x100000001b3)
     });
     format!("{hash:016x}")

@@ -9,12 +9,17 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
+use crate::config::TrialSpec;
+use crate::metrics::SplitMetrics;
+use crate::train::{FairnessLoss, FollowerBatch, StepOrder};
+
 pub const TRIALS_FILE: &str = "trials.csv";
 pub const EPOCHS_FILE: &str = "epochs.csv";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
+    #[default]
     Ok,
     /// The network's outputs stopped being finite (NaN or infinite).
     Diverged,
@@ -22,39 +27,115 @@ pub enum Status {
     Failed,
 }
 
-/// One row of `trials.csv`. Settings a method ignores are left empty.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One row of `trials.csv`: who the trial is, its settings, how it ended. Written as a
+/// tuple of its parts, the one shape of nested row the csv crate writes with a header.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct TrialRow {
+    pub head: TrialHead,
+    pub settings: Settings,
+    pub outcome: TrialOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct TrialHead {
     pub trial_id: String,
-    pub method: String,
+    /// The trial's settings without the seed: seeds of one configuration share it.
+    pub config_id: String,
     pub seed: u64,
+}
+
+/// A configuration's settings as written in the CSVs; those its method ignores are empty.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct Settings {
+    pub method: String,
     pub eta: Option<f64>,
     pub lr_acc: f64,
     pub lr_fair: Option<f64>,
     pub epochs: usize,
     pub batch_size: usize,
+    pub fairness_loss: Option<FairnessLoss>,
+    pub step_order: Option<StepOrder>,
+    pub follower_batch: Option<FollowerBatch>,
+    pub follower_steps: Option<usize>,
+    pub shuffle: bool,
+    pub lr_schedule: String,
     pub accuracy_layers: usize,
     pub fairness_position: usize,
     pub fairness_layers: usize,
     pub width: usize,
+}
+
+impl Settings {
+    pub fn of(spec: &TrialSpec, n_features: usize) -> Self {
+        let (t, a) = (&spec.train, &spec.architecture);
+        let bilevel = t.method.is_bilevel();
+        Self {
+            method: t.method.as_str().to_string(),
+            eta: t.method.uses_eta().then_some(t.eta),
+            lr_acc: t.lr_acc,
+            lr_fair: bilevel.then_some(t.lr_fair),
+            epochs: t.epochs,
+            batch_size: t.batch_size,
+            fairness_loss: t.method.uses_eta().then_some(t.fairness_loss),
+            step_order: bilevel.then_some(t.step_order),
+            follower_batch: bilevel.then_some(t.follower_batch),
+            follower_steps: bilevel.then_some(t.follower_steps),
+            shuffle: t.shuffle,
+            lr_schedule: t
+                .lr_schedule
+                .map_or("none".into(), |schedule| schedule.to_string()),
+            accuracy_layers: a.accuracy_layers,
+            fairness_position: a.fairness_position,
+            fairness_layers: a.fairness_layers,
+            width: a.width.unwrap_or(n_features),
+        }
+    }
+
+    /// (column, value) pairs, as written in the CSVs.
+    pub fn cells(&self) -> Vec<(String, String)> {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        writer.serialize(self).expect("settings serialize");
+        let text = String::from_utf8(writer.into_inner().expect("in memory")).expect("utf-8");
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let header = reader.headers().expect("a header").clone();
+        let record = reader
+            .records()
+            .next()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        header
+            .iter()
+            .zip(record.iter())
+            .map(|(h, v)| (h.to_string(), v.to_string()))
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct TrialOutcome {
     pub status: Status,
     pub error: String,
-    /// The selected network predicts (nearly) the same for everyone on the test split.
-    pub degenerate: Option<bool>,
-    pub selected_epoch: Option<usize>,
+    /// Epochs completed (fewer than planned when the trial diverged).
+    pub last_epoch: usize,
+    /// The last epoch's metrics, for a quick look; selected points are in `aggregate.csv`.
     pub val_accuracy: Option<f64>,
     pub val_dp_soft: Option<f64>,
-    pub val_dp_hard: Option<f64>,
     pub test_accuracy: Option<f64>,
-    pub test_bce: Option<f64>,
     pub test_dp_soft: Option<f64>,
     pub test_dp_hard: Option<f64>,
-    pub test_eo: Option<f64>,
-    pub test_positive_rate: Option<f64>,
     pub seconds: f64,
 }
 
-/// One row of `epochs.csv`.
+/// What a later run reads back from `trials.csv`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct TrialRecord {
+    pub trial_id: String,
+    pub status: Status,
+    pub error: String,
+    pub seconds: f64,
+}
+
+/// One row of `epochs.csv`: one split of one trial after one epoch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochRow {
     pub trial_id: String,
@@ -66,6 +147,36 @@ pub struct EpochRow {
     pub dp_hard: f64,
     pub eo: f64,
     pub positive_rate: f64,
+    pub probability_std: f64,
+}
+
+impl EpochRow {
+    pub fn new(trial_id: &str, epoch: usize, split: &str, m: &SplitMetrics) -> Self {
+        Self {
+            trial_id: trial_id.to_string(),
+            epoch,
+            split: split.to_string(),
+            accuracy: m.accuracy,
+            bce: m.bce,
+            dp_soft: m.dp_soft,
+            dp_hard: m.dp_hard,
+            eo: m.eo,
+            positive_rate: m.positive_rate,
+            probability_std: m.probability_std,
+        }
+    }
+
+    pub fn metrics(&self) -> SplitMetrics {
+        SplitMetrics {
+            accuracy: self.accuracy,
+            bce: self.bce,
+            dp_soft: self.dp_soft,
+            dp_hard: self.dp_hard,
+            eo: self.eo,
+            positive_rate: self.positive_rate,
+            probability_std: self.probability_std,
+        }
+    }
 }
 
 pub struct ResultsStore {
@@ -84,27 +195,27 @@ impl ResultsStore {
             .with_context(|| format!("cannot create the results folder {}", dir.display()))?;
         let trials_path = dir.join(TRIALS_FILE);
         let epochs_path = dir.join(EPOCHS_FILE);
-        let kept: Vec<TrialRow> = if fresh {
-            Vec::new()
-        } else {
-            read_rows::<TrialRow>(&trials_path)?
+        let mut finished = HashSet::new();
+        if !fresh {
+            check_header(&trials_path, &header_of(&TrialRow::default().parts()))?;
+            let epoch = EpochRow::new("", 0, "", &SplitMetrics::default());
+            check_header(&epochs_path, &header_of(&epoch))?;
+            finished = read_rows::<TrialRecord>(&trials_path)?
                 .into_iter()
                 .filter(|row| row.status != Status::Failed)
-                .collect()
-        };
-        let finished: HashSet<String> = kept.iter().map(|row| row.trial_id.clone()).collect();
-        let kept_epochs: Vec<EpochRow> = if fresh {
-            Vec::new()
-        } else {
-            read_rows::<EpochRow>(&epochs_path)?
-                .into_iter()
-                .filter(|row| finished.contains(&row.trial_id))
-                .collect()
-        };
+                .map(|row| row.trial_id)
+                .collect();
+        }
         // Rewrite both files with what is kept (write aside, then rename: a kill leaves the
         // old file or the new one, never half of one), then append from there.
-        rewrite(&trials_path, &kept)?;
-        rewrite(&epochs_path, &kept_epochs)?;
+        let keep = |record: &csv::StringRecord, header: &csv::StringRecord| {
+            let column = header.iter().position(|h| h == "trial_id");
+            column
+                .and_then(|i| record.get(i))
+                .is_some_and(|id| finished.contains(id))
+        };
+        rewrite_records(&trials_path, keep)?;
+        rewrite_records(&epochs_path, keep)?;
         Ok(Self {
             dir: dir.to_path_buf(),
             trials: appender(&trials_path)?,
@@ -128,9 +239,9 @@ impl ResultsStore {
             self.epochs.serialize(row)?;
         }
         self.epochs.flush()?;
-        self.trials.serialize(trial)?;
+        self.trials.serialize(trial.parts())?;
         self.trials.flush()?;
-        self.finished.insert(trial.trial_id.clone());
+        self.finished.insert(trial.head.trial_id.clone());
         Ok(())
     }
 }
@@ -165,12 +276,66 @@ pub fn read_rows<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
     Ok(rows)
 }
 
-fn rewrite<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
+impl TrialRow {
+    fn parts(&self) -> (&TrialHead, &Settings, &TrialOutcome) {
+        (&self.head, &self.settings, &self.outcome)
+    }
+}
+
+/// The header the csv crate writes for rows like `row`.
+fn header_of<T: Serialize>(row: &T) -> csv::StringRecord {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.serialize(row).expect("rows serialize");
+    let text = writer.into_inner().expect("in memory");
+    let mut reader = csv::Reader::from_reader(text.as_slice());
+    reader.headers().expect("a header").clone()
+}
+
+/// A results file written by another version has other columns: refuse to append to it.
+fn check_header(path: &Path, expected: &csv::StringRecord) -> Result<()> {
+    if !path.exists() || std::fs::metadata(path)?.len() == 0 {
+        return Ok(());
+    }
+    let mut reader =
+        csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if reader.headers()? != expected {
+        bail!(
+            "{} has other columns than this version of fairbinn-sweep writes; \
+             use --force to start it afresh, or another --results-dir",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// Rewrite a CSV keeping the complete rows that `keep` accepts.
+fn rewrite_records(
+    path: &Path,
+    keep: impl Fn(&csv::StringRecord, &csv::StringRecord) -> bool,
+) -> Result<()> {
+    let mut rows = Vec::new();
+    let mut header = None;
+    if path.exists() {
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_path(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let h = reader.headers()?.clone();
+        rows = reader
+            .records()
+            .filter_map(Result::ok)
+            .filter(|record| record.len() == h.len() && keep(record, &h))
+            .collect();
+        header = Some(h);
+    }
     let aside = path.with_extension("csv.tmp");
     let mut writer = csv::Writer::from_path(&aside)
         .with_context(|| format!("cannot write {}", aside.display()))?;
-    for row in rows {
-        writer.serialize(row)?;
+    if let (Some(header), false) = (header, rows.is_empty()) {
+        writer.write_record(&header)?;
+        for row in &rows {
+            writer.write_record(row)?;
+        }
     }
     writer.flush()?;
     drop(writer);

@@ -1,7 +1,15 @@
-//! Training losses on tensors.
+//! Training losses on tensors: BCE for the accuracy player and the fairness losses a trial
+//! can choose (`train.fairness_loss`).
+//!
+//! A minibatch need not hold every sensitive group. The DP losses compare the groups present;
+//! a batch with fewer than two groups present (for `dp-reference`: without group 0) has no
+//! fairness loss, so the follower skips that batch and the fairness term is left out, rather
+//! than taking the mean of an empty group (NaN). For `eo`, a label stratum with fewer than two
+//! groups present contributes no gap.
 
-use burn::tensor::activation::softplus;
+use burn::tensor::activation::{sigmoid, softplus};
 use burn::tensor::{Device, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
 
 /// Mean binary cross-entropy of `sigmoid(logits)` against 0/1 `labels`, computed from the
 /// logits (`softplus(z) − y·z`): the same value as BCE on the probability, without its
@@ -10,20 +18,139 @@ pub fn bce_with_logits(logits: Tensor<2>, labels: Tensor<2>) -> Tensor<1> {
     (softplus(logits.clone(), 1.0) - labels * logits).mean()
 }
 
-/// Which rows of a minibatch belong to which sensitive group, for the DP loss.
-pub struct GroupMasks {
-    /// `[rows, groups present]` one-hot membership divided by the group's row count, so that
-    /// `probabilitiesᵀ · weights` gives each present group's mean probability.
+/// Which fairness loss the fairness player (or the Lagrangian penalty) uses, before η.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FairnessLoss {
+    /// Largest gap between groups' mean predicted probability, squared.
+    DpSquared,
+    /// The same gap, not squared: the paper's |E[f | a=0] − E[f | a=1]|.
+    DpAbs,
+    /// The authors' code: ½(μ₀ − μ_all)² on sigmoid of the probability (sigmoid applied
+    /// twice), group 0 against the whole batch, whatever the number of groups.
+    DpReference,
+    /// Equalized odds (the paper's appendix): the larger of the TPR and FPR gaps, each the
+    /// largest gap between groups' mean probability among rows of that label.
+    Eo,
+}
+
+impl FairnessLoss {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DpSquared => "dp-squared",
+            Self::DpAbs => "dp-abs",
+            Self::DpReference => "dp-reference",
+            Self::Eo => "eo",
+        }
+    }
+}
+
+/// A minibatch's fairness loss, with the group weights it needs precomputed once per batch.
+pub enum FairnessTarget {
+    Dp {
+        means: GroupMeans,
+        squared: bool,
+    },
+    /// `[rows, 2]` weights: group 0's mean, then the whole batch's.
+    Reference {
+        weights: Tensor<2>,
+    },
+    Eo {
+        positives: Option<GroupMeans>,
+        negatives: Option<GroupMeans>,
+    },
+}
+
+impl FairnessTarget {
+    /// `None` when the batch has no such loss (see the module comment).
+    pub fn new(
+        loss: FairnessLoss,
+        groups: &[u32],
+        labels: &[f32],
+        n_groups: usize,
+        device: &Device,
+    ) -> Option<Self> {
+        let all = |_: usize| true;
+        match loss {
+            FairnessLoss::DpSquared | FairnessLoss::DpAbs => Some(Self::Dp {
+                means: GroupMeans::new(groups, n_groups, all, device)?,
+                squared: loss == FairnessLoss::DpSquared,
+            }),
+            FairnessLoss::DpReference => {
+                let n_first = groups.iter().filter(|&&g| g == 0).count();
+                if n_first == 0 || n_first == groups.len() {
+                    return None;
+                }
+                let weights = groups
+                    .iter()
+                    .flat_map(|&g| {
+                        let first = if g == 0 { 1.0 / n_first as f32 } else { 0.0 };
+                        [first, 1.0 / groups.len() as f32]
+                    })
+                    .collect();
+                Some(Self::Reference {
+                    weights: Tensor::from_data(TensorData::new(weights, [groups.len(), 2]), device),
+                })
+            }
+            FairnessLoss::Eo => {
+                let positives = GroupMeans::new(groups, n_groups, |row| labels[row] > 0.5, device);
+                let negatives = GroupMeans::new(groups, n_groups, |row| labels[row] <= 0.5, device);
+                (positives.is_some() || negatives.is_some()).then_some(Self::Eo {
+                    positives,
+                    negatives,
+                })
+            }
+        }
+    }
+
+    /// The loss of the network's `logits` on this batch (`[rows, 1]`), before η.
+    pub fn loss(&self, logits: Tensor<2>) -> Tensor<1> {
+        match self {
+            Self::Dp { means, squared } => {
+                let gap = means.largest_gap(sigmoid(logits));
+                if *squared { gap.square() } else { gap }
+            }
+            Self::Reference { weights } => {
+                let means = sigmoid(sigmoid(logits)).transpose().matmul(weights.clone());
+                let [first, all] = [0, 1].map(|i| means.clone().slice([0..1, i..i + 1]));
+                (first - all).square().reshape([1]).mul_scalar(0.5)
+            }
+            Self::Eo {
+                positives,
+                negatives,
+            } => {
+                let probabilities = sigmoid(logits);
+                let gaps: Vec<Tensor<1>> = [positives, negatives]
+                    .into_iter()
+                    .flatten()
+                    .map(|means| means.largest_gap(probabilities.clone()))
+                    .collect();
+                Tensor::cat(gaps, 0).max()
+            }
+        }
+    }
+}
+
+/// Each present group's mean over a subset of a batch's rows.
+pub struct GroupMeans {
+    /// `[rows, groups present]`: one-hot membership of the included rows divided by the
+    /// group's count among them, so that `valuesᵀ · weights` gives each group's mean.
     weights: Tensor<2>,
 }
 
-impl GroupMasks {
-    /// `None` when fewer than two groups are present: there is no gap to close, and the
-    /// fairness loss of such a batch is taken as zero (no NaN from an empty group's mean).
-    pub fn new(groups: &[u32], n_groups: usize, device: &Device) -> Option<Self> {
+impl GroupMeans {
+    /// `None` when fewer than two groups have an included row.
+    pub fn new(
+        groups: &[u32],
+        n_groups: usize,
+        include: impl Fn(usize) -> bool,
+        device: &Device,
+    ) -> Option<Self> {
         let mut counts = vec![0usize; n_groups];
-        for &g in groups {
-            counts[g as usize] += 1;
+        for (row, &g) in groups.iter().enumerate() {
+            if include(row) {
+                counts[g as usize] += 1;
+            }
         }
         let present: Vec<usize> = (0..n_groups).filter(|&g| counts[g] > 0).collect();
         if present.len() < 2 {
@@ -31,11 +158,13 @@ impl GroupMasks {
         }
         let mut weights = vec![0.0f32; groups.len() * present.len()];
         for (row, &g) in groups.iter().enumerate() {
-            let column = present
-                .iter()
-                .position(|&p| p == g as usize)
-                .unwrap_or_default();
-            weights[row * present.len() + column] = 1.0 / counts[g as usize] as f32;
+            if include(row) {
+                let column = present
+                    .iter()
+                    .position(|&p| p == g as usize)
+                    .unwrap_or_default();
+                weights[row * present.len() + column] = 1.0 / counts[g as usize] as f32;
+            }
         }
         let weights = Tensor::from_data(
             TensorData::new(weights, [groups.len(), present.len()]),
@@ -44,24 +173,16 @@ impl GroupMasks {
         Some(Self { weights })
     }
 
-    /// Each present group's mean of `values` (`[rows, 1]`), as `[1, groups present]`.
-    fn group_means(&self, values: Tensor<2>) -> Tensor<2> {
-        values.transpose().matmul(self.weights.clone())
+    /// The largest gap between the groups' means of `values` (`[rows, 1]`): max − min.
+    fn largest_gap(&self, values: Tensor<2>) -> Tensor<1> {
+        let means = values.transpose().matmul(self.weights.clone());
+        means.clone().max() - means.min()
     }
-}
-
-/// Demographic-parity loss: the squared largest gap between groups' mean predicted
-/// probabilities in the batch. For two groups, (μ₀ − μ₁)².
-pub fn dp_squared_gap(probabilities: Tensor<2>, masks: &GroupMasks) -> Tensor<1> {
-    let means = masks.group_means(probabilities);
-    let gap = means.clone().max() - means.min();
-    gap.square()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::tensor::activation::sigmoid;
 
     fn tensor(values: &[f32]) -> Tensor<2> {
         Tensor::from_data(
@@ -72,6 +193,18 @@ mod tests {
 
     fn scalar(t: Tensor<1>) -> f32 {
         t.into_scalar::<f32>()
+    }
+
+    fn logit(p: f32) -> f32 {
+        (p / (1.0 - p)).ln()
+    }
+
+    fn loss(kind: FairnessLoss, probabilities: &[f32], groups: &[u32], labels: &[f32]) -> f32 {
+        let logits: Vec<f32> = probabilities.iter().map(|&p| logit(p)).collect();
+        let n_groups = groups.iter().max().map_or(0, |&g| g as usize + 1);
+        let target = FairnessTarget::new(kind, groups, labels, n_groups, &Device::flex())
+            .expect("the batch has a fairness loss");
+        scalar(target.loss(tensor(&logits)))
     }
 
     #[test]
@@ -91,30 +224,88 @@ mod tests {
         assert!((got - expected).abs() < 1e-6, "{got} vs {expected}");
     }
 
+    const PROBABILITIES: [f32; 6] = [0.9, 0.2, 0.6, 0.4, 0.7, 0.1];
+    const TWO_GROUPS: [u32; 6] = [0, 0, 0, 1, 1, 1];
+    const LABELS: [f32; 6] = [1.0, 0.0, 1.0, 1.0, 0.0, 0.0];
+
     #[test]
-    fn dp_loss_is_the_squared_gap_of_group_means() {
-        let device = Device::flex();
-        let probabilities = tensor(&[0.9, 0.2, 0.6, 0.4, 0.7, 0.1]);
-        let masks = GroupMasks::new(&[0, 0, 0, 1, 1, 1], 2, &device).unwrap();
+    fn dp_losses_are_the_gap_of_group_means_squared_or_not() {
         // Means 1.7/3 and 1.2/3: gap 1/6.
-        let got = scalar(dp_squared_gap(probabilities, &masks));
-        assert!((got - 1.0 / 36.0).abs() < 1e-6, "{got}");
+        let squared = loss(
+            FairnessLoss::DpSquared,
+            &PROBABILITIES,
+            &TWO_GROUPS,
+            &LABELS,
+        );
+        assert!((squared - 1.0 / 36.0).abs() < 1e-6, "{squared}");
+        let abs = loss(FairnessLoss::DpAbs, &PROBABILITIES, &TWO_GROUPS, &LABELS);
+        assert!((abs - 1.0 / 6.0).abs() < 1e-6, "{abs}");
     }
 
     #[test]
     fn dp_loss_takes_the_largest_gap_over_present_groups() {
-        let device = Device::flex();
-        let probabilities = sigmoid(tensor(&[0.0, 0.0, 0.0, 0.0]));
-        let masks = GroupMasks::new(&[0, 2, 2, 3], 5, &device).unwrap();
-        assert_eq!(scalar(dp_squared_gap(probabilities, &masks)), 0.0);
-        let probabilities = tensor(&[0.1, 0.5, 0.7, 0.9]);
-        // Group means: 0.1, 0.6, 0.9 → largest gap 0.8.
-        let got = scalar(dp_squared_gap(probabilities, &masks));
+        // Groups 0, 2, 3 present out of 5; means 0.1, 0.6, 0.9 → largest gap 0.8.
+        let got = loss(
+            FairnessLoss::DpSquared,
+            &[0.1, 0.5, 0.7, 0.9],
+            &[0, 2, 2, 4],
+            &[0.0; 4],
+        );
         assert!((got - 0.64).abs() < 1e-6, "{got}");
     }
 
     #[test]
-    fn a_batch_with_one_group_has_no_dp_loss() {
-        assert!(GroupMasks::new(&[1, 1, 1], 2, &Device::flex()).is_none());
+    fn dp_reference_is_half_the_squared_gap_of_group_0_to_all_after_a_second_sigmoid() {
+        // By hand: s(p) = 1/(1+e^-p) of each probability, group 0 = rows 0..3.
+        let s = |p: f32| 1.0 / (1.0 + (-p).exp());
+        let twice: Vec<f32> = PROBABILITIES.iter().map(|&p| s(p)).collect();
+        let first = (twice[0] + twice[1] + twice[2]) / 3.0;
+        let all = twice.iter().sum::<f32>() / 6.0;
+        let expected = 0.5 * (first - all).powi(2);
+        // s(0.9) = 0.710950, s(0.2) = 0.549834, s(0.6) = 0.645656, s(0.4) = 0.598688,
+        // s(0.7) = 0.668188, s(0.1) = 0.524979: μ₀ = 0.635480, μ_all = 0.616383,
+        // ½ · 0.019097² = 1.8235e-4.
+        assert!((expected - 1.8235e-4).abs() < 1e-7, "{expected}");
+        let got = loss(
+            FairnessLoss::DpReference,
+            &PROBABILITIES,
+            &TWO_GROUPS,
+            &LABELS,
+        );
+        assert!((got - expected).abs() < 1e-7, "{got} vs {expected}");
+    }
+
+    #[test]
+    fn eo_is_the_larger_of_the_tpr_and_fpr_gaps() {
+        // y = 1: group 0 rows 0, 2 (0.9, 0.6 → 0.75), group 1 row 3 (0.4): gap 0.35.
+        // y = 0: group 0 row 1 (0.2), group 1 rows 4, 5 (0.7, 0.1 → 0.4): gap 0.2.
+        let got = loss(FairnessLoss::Eo, &PROBABILITIES, &TWO_GROUPS, &LABELS);
+        assert!((got - 0.35).abs() < 1e-6, "{got}");
+    }
+
+    #[test]
+    fn a_batch_without_two_groups_has_no_fairness_loss() {
+        let device = Device::flex();
+        for kind in [
+            FairnessLoss::DpSquared,
+            FairnessLoss::DpAbs,
+            FairnessLoss::DpReference,
+            FairnessLoss::Eo,
+        ] {
+            assert!(FairnessTarget::new(kind, &[1, 1, 1], &[0.0, 1.0, 1.0], 2, &device).is_none());
+        }
+        // dp-reference compares group 0 with the batch: without group 0 there is nothing.
+        assert!(
+            FairnessTarget::new(FairnessLoss::DpReference, &[1, 2], &[0.0; 2], 3, &device)
+                .is_none()
+        );
+        // eo with one label stratum lacking a second group still has the other stratum's gap.
+        let got = loss(
+            FairnessLoss::Eo,
+            &[0.9, 0.5, 0.2],
+            &[0, 1, 1],
+            &[1.0, 1.0, 0.0],
+        );
+        assert!((got - 0.4).abs() < 1e-6, "{got}");
     }
 }

@@ -1,0 +1,258 @@
+//! Model selection: which epochs of a configuration are reported. A configuration's seeds
+//! are first combined epoch by epoch (mean accuracy, worst ΔDP, as the paper reports them);
+//! a policy then picks epochs from that curve, so every policy works the same with one seed
+//! or many.
+
+use serde::Deserialize;
+
+use crate::metrics::SplitMetrics;
+use crate::pareto::pareto_front;
+use crate::train::EpochMetrics;
+
+/// How a configuration's reported epochs are chosen (`selection:` in the experiment file).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Selection {
+    /// The last epoch.
+    Last,
+    /// The epoch of best validation accuracy among those with validation ΔDP soft ≤ max_dp.
+    ValBestAccuracy { max_dp: f64 },
+    /// Every epoch on the validation Pareto front (ΔDP soft, accuracy).
+    ValPareto,
+    /// Every epoch on the test Pareto front: the paper's protocol. It selects on the test set,
+    /// so its figures are optimistic.
+    TestPareto,
+}
+
+impl Selection {
+    /// `val-best-accuracy(dp<=0.05)`; used in CSVs and file names.
+    pub fn name(&self) -> String {
+        match self {
+            Self::Last => "last".into(),
+            Self::ValBestAccuracy { max_dp } => format!("val-best-accuracy(dp<={max_dp})"),
+            Self::ValPareto => "val-pareto".into(),
+            Self::TestPareto => "test-pareto".into(),
+        }
+    }
+
+    /// For file names: `val-best-accuracy-0.05`.
+    pub fn file_stem(&self) -> String {
+        match self {
+            Self::ValBestAccuracy { max_dp } => format!("val-best-accuracy-{max_dp}"),
+            _ => self.name(),
+        }
+    }
+
+    /// At most one epoch per configuration.
+    pub fn is_single_point(&self) -> bool {
+        matches!(self, Self::Last | Self::ValBestAccuracy { .. })
+    }
+
+    pub fn uses_test_set(&self) -> bool {
+        *self == Self::TestPareto
+    }
+
+    /// For titles and summaries, so nobody mistakes test-set selection for a clean one.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Last => "last epoch".into(),
+            Self::ValBestAccuracy { max_dp } => {
+                format!("best validation accuracy at validation ΔDP ≤ {max_dp}")
+            }
+            Self::ValPareto => "validation-Pareto epochs".into(),
+            Self::TestPareto => {
+                "TEST-Pareto epochs (the paper's protocol: selected on the test set)".into()
+            }
+        }
+    }
+
+    /// Indices into `curve` of the selected epochs, in epoch order.
+    pub fn select(&self, curve: &[EpochSummary]) -> Vec<usize> {
+        let front = |split: fn(&EpochSummary) -> &SeedStats| {
+            let points: Vec<(f64, f64)> = curve
+                .iter()
+                .map(|e| (split(e).dp_soft_max, split(e).accuracy_mean))
+                .collect();
+            let mut front = pareto_front(&points);
+            front.sort_unstable();
+            front
+        };
+        match self {
+            Self::Last => curve.len().checked_sub(1).into_iter().collect(),
+            Self::ValBestAccuracy { max_dp } => curve
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.validation.dp_soft_max <= *max_dp)
+                // The earliest of equally accurate epochs.
+                .max_by(|(i, a), (j, b)| {
+                    let (a, b) = (a.validation.accuracy_mean, b.validation.accuracy_mean);
+                    a.total_cmp(&b).then(j.cmp(i))
+                })
+                .map(|(i, _)| i)
+                .into_iter()
+                .collect(),
+            Self::ValPareto => front(|e| &e.validation),
+            Self::TestPareto => front(|e| &e.test),
+        }
+    }
+}
+
+/// One epoch of a configuration, over its seeds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EpochSummary {
+    pub epoch: usize,
+    pub seeds: usize,
+    pub validation: SeedStats,
+    pub test: SeedStats,
+}
+
+/// One split's metrics over seeds.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct SeedStats {
+    pub accuracy_mean: f64,
+    pub accuracy_std: f64,
+    pub dp_soft_mean: f64,
+    pub dp_soft_std: f64,
+    pub dp_soft_max: f64,
+    pub dp_hard_mean: f64,
+    pub dp_hard_max: f64,
+    pub eo_mean: f64,
+    pub positive_rate_mean: f64,
+    /// Some seed's network predicts (nearly) the same for everyone.
+    pub degenerate: bool,
+}
+
+impl SeedStats {
+    pub fn of(seeds: &[SplitMetrics]) -> Self {
+        let values = |f: fn(&SplitMetrics) -> f64| seeds.iter().map(f).collect::<Vec<f64>>();
+        let (accuracy, dp_soft, dp_hard) = (
+            values(|m| m.accuracy),
+            values(|m| m.dp_soft),
+            values(|m| m.dp_hard),
+        );
+        Self {
+            accuracy_mean: mean(&accuracy),
+            accuracy_std: std_dev(&accuracy),
+            dp_soft_mean: mean(&dp_soft),
+            dp_soft_std: std_dev(&dp_soft),
+            dp_soft_max: dp_soft.iter().copied().fold(0.0, f64::max),
+            dp_hard_mean: mean(&dp_hard),
+            dp_hard_max: dp_hard.iter().copied().fold(0.0, f64::max),
+            eo_mean: mean(&values(|m| m.eo)),
+            positive_rate_mean: mean(&values(|m| m.positive_rate)),
+            degenerate: seeds.iter().any(SplitMetrics::is_degenerate),
+        }
+    }
+}
+
+/// A configuration's curve over its seeds' histories: the epochs every seed reached.
+pub fn seed_curve(histories: &[Vec<EpochMetrics>]) -> Vec<EpochSummary> {
+    let epochs = histories.iter().map(Vec::len).min().unwrap_or(0);
+    (0..epochs)
+        .map(|i| {
+            let split = |f: fn(&EpochMetrics) -> SplitMetrics| {
+                SeedStats::of(&histories.iter().map(|h| f(&h[i])).collect::<Vec<_>>())
+            };
+            EpochSummary {
+                epoch: histories[0][i].epoch,
+                seeds: histories.len(),
+                validation: split(|m| m.validation),
+                test: split(|m| m.test),
+            }
+        })
+        .collect()
+}
+
+fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len().max(1) as f64
+}
+
+/// Sample standard deviation (n − 1); 0 for a single seed.
+fn std_dev(values: &[f64]) -> f64 {
+    if values.len() < 2 {
+        return 0.0;
+    }
+    let m = mean(values);
+    (values.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (values.len() - 1) as f64).sqrt()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(accuracy: f64, dp_soft: f64) -> SplitMetrics {
+        SplitMetrics {
+            accuracy,
+            dp_soft,
+            dp_hard: dp_soft,
+            positive_rate: 0.3,
+            probability_std: 0.2,
+            ..Default::default()
+        }
+    }
+
+    /// Five epochs of one seed: (validation accuracy, ΔDP), (test accuracy, ΔDP).
+    fn history(epochs: &[((f64, f64), (f64, f64))]) -> Vec<EpochMetrics> {
+        epochs
+            .iter()
+            .enumerate()
+            .map(|(i, &((va, vd), (ta, td)))| EpochMetrics {
+                epoch: i + 1,
+                validation: split(va, vd),
+                test: split(ta, td),
+            })
+            .collect()
+    }
+
+    fn selected_epochs(selection: Selection, curve: &[EpochSummary]) -> Vec<usize> {
+        selection
+            .select(curve)
+            .into_iter()
+            .map(|i| curve[i].epoch)
+            .collect()
+    }
+
+    #[test]
+    fn policies_pick_their_epochs_from_a_synthetic_table() {
+        let curve = seed_curve(&[history(&[
+            ((0.80, 0.10), (0.79, 0.12)), // 1
+            ((0.82, 0.15), (0.82, 0.02)), // 2: test front (low test ΔDP)
+            ((0.82, 0.03), (0.84, 0.20)), // 3: validation front, best val acc at ΔDP ≤ 0.05
+            ((0.84, 0.18), (0.83, 0.15)), // 4: validation front (best val accuracy)
+            ((0.81, 0.01), (0.80, 0.01)), // 5: both fronts (lowest ΔDP); last
+        ])]);
+        assert_eq!(selected_epochs(Selection::Last, &curve), vec![5]);
+        assert_eq!(
+            selected_epochs(Selection::ValBestAccuracy { max_dp: 0.05 }, &curve),
+            vec![3]
+        );
+        assert_eq!(
+            selected_epochs(Selection::ValBestAccuracy { max_dp: 0.005 }, &curve),
+            Vec::<usize>::new()
+        );
+        // Validation: 5 (0.01, 0.81), 3 (0.03, 0.82), 4 (0.18, 0.84); 3 dominates 1 and 2.
+        assert_eq!(selected_epochs(Selection::ValPareto, &curve), vec![3, 4, 5]);
+        // Test: 5 (0.01, 0.80), 2 (0.02, 0.82), 4 (0.15, 0.83), 3 (0.20, 0.84).
+        assert_eq!(
+            selected_epochs(Selection::TestPareto, &curve),
+            vec![2, 3, 4, 5]
+        );
+    }
+
+    #[test]
+    fn seeds_combine_into_mean_accuracy_and_worst_dp() {
+        let curve = seed_curve(&[
+            history(&[((0.80, 0.10), (0.70, 0.05)), ((0.8, 0.1), (0.8, 0.1))]),
+            history(&[((0.82, 0.30), (0.74, 0.01))]), // diverged after one epoch
+        ]);
+        assert_eq!(curve.len(), 1, "only the epochs every seed reached");
+        let test = curve[0].test;
+        assert_eq!(curve[0].seeds, 2);
+        assert!((test.accuracy_mean - 0.72).abs() < 1e-12);
+        // Sample standard deviation of 0.70 and 0.74: 0.02·√2.
+        assert!((test.accuracy_std - 0.02 * 2f64.sqrt()).abs() < 1e-12);
+        assert_eq!(test.dp_soft_max, 0.05);
+        assert!((test.dp_soft_mean - 0.03).abs() < 1e-12);
+        assert_eq!(curve[0].validation.dp_soft_max, 0.30);
+    }
+}
