@@ -93,7 +93,7 @@ pub fn largest_group_gap(
     max - min
 }
 
-fn mean(values: impl Iterator<Item = f64>) -> f64 {
+pub fn mean(values: impl Iterator<Item = f64>) -> f64 {
     let (sum, count) = values.fold((0.0, 0usize), |(s, c), v| (s + v, c + 1));
     sum / count.max(1) as f64
 }

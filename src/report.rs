@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::data::Dataset;
-use crate::metrics::largest_group_gap;
+use crate::metrics::{largest_group_gap, mean};
 use crate::pareto::{aopac, best_accuracy_within, pareto_front};
 use crate::selection::{EpochSummary, Selection, seed_curve};
 use crate::sweep::execute::describe;
@@ -72,7 +72,7 @@ pub struct Baseline {
 impl Baseline {
     pub fn of(data: &Dataset) -> Self {
         let labels = &data.test.labels;
-        let positive = labels.iter().map(|&y| f64::from(y)).sum::<f64>() / labels.len() as f64;
+        let positive = mean(labels.iter().map(|&y| f64::from(y)));
         Self {
             majority_accuracy: positive.max(1.0 - positive),
             label_dp: largest_group_gap(labels, &data.test.groups, data.n_groups(), |_| true),

@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 
-use crate::metrics::SplitMetrics;
+use crate::metrics::{SplitMetrics, mean};
 use crate::pareto::pareto_front;
 use crate::train::EpochMetrics;
 
@@ -131,15 +131,15 @@ impl SeedStats {
             values(|m| m.dp_hard),
         );
         Self {
-            accuracy_mean: mean(&accuracy),
+            accuracy_mean: mean(accuracy.iter().copied()),
             accuracy_std: std_dev(&accuracy),
-            dp_soft_mean: mean(&dp_soft),
+            dp_soft_mean: mean(dp_soft.iter().copied()),
             dp_soft_std: std_dev(&dp_soft),
             dp_soft_max: dp_soft.iter().copied().fold(0.0, f64::max),
-            dp_hard_mean: mean(&dp_hard),
+            dp_hard_mean: mean(dp_hard.iter().copied()),
             dp_hard_max: dp_hard.iter().copied().fold(0.0, f64::max),
-            eo_mean: mean(&values(|m| m.eo)),
-            positive_rate_mean: mean(&values(|m| m.positive_rate)),
+            eo_mean: mean(seeds.iter().map(|m| m.eo)),
+            positive_rate_mean: mean(seeds.iter().map(|m| m.positive_rate)),
             degenerate: seeds.iter().any(SplitMetrics::is_degenerate),
         }
     }
@@ -163,16 +163,12 @@ pub fn seed_curve(histories: &[Vec<EpochMetrics>]) -> Vec<EpochSummary> {
         .collect()
 }
 
-fn mean(values: &[f64]) -> f64 {
-    values.iter().sum::<f64>() / values.len().max(1) as f64
-}
-
 /// Sample standard deviation (n − 1); 0 for a single seed.
 fn std_dev(values: &[f64]) -> f64 {
     if values.len() < 2 {
         return 0.0;
     }
-    let m = mean(values);
+    let m = mean(values.iter().copied());
     (values.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (values.len() - 1) as f64).sqrt()
 }
 

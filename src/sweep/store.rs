@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
@@ -93,16 +93,7 @@ impl Settings {
 
     /// (column, value) pairs, as written in the CSVs.
     pub fn cells(&self) -> Vec<(String, String)> {
-        let mut writer = csv::Writer::from_writer(Vec::new());
-        writer.serialize(self).expect("settings serialize");
-        let text = String::from_utf8(writer.into_inner().expect("in memory")).expect("utf-8");
-        let mut reader = csv::Reader::from_reader(text.as_bytes());
-        let header = reader.headers().expect("a header").clone();
-        let record = reader
-            .records()
-            .next()
-            .and_then(Result::ok)
-            .unwrap_or_default();
+        let (header, record) = as_csv(self);
         header
             .iter()
             .zip(record.iter())
@@ -180,7 +171,6 @@ impl EpochRow {
 }
 
 pub struct ResultsStore {
-    dir: PathBuf,
     trials: csv::Writer<File>,
     epochs: csv::Writer<File>,
     /// Trials already in `trials.csv` with a final status: not run again.
@@ -197,9 +187,9 @@ impl ResultsStore {
         let epochs_path = dir.join(EPOCHS_FILE);
         let mut finished = HashSet::new();
         if !fresh {
-            check_header(&trials_path, &header_of(&TrialRow::default().parts()))?;
+            check_header(&trials_path, &as_csv(&TrialRow::default().parts()).0)?;
             let epoch = EpochRow::new("", 0, "", &SplitMetrics::default());
-            check_header(&epochs_path, &header_of(&epoch))?;
+            check_header(&epochs_path, &as_csv(&epoch).0)?;
             finished = read_rows::<TrialRecord>(&trials_path)?
                 .into_iter()
                 .filter(|row| row.status != Status::Failed)
@@ -217,7 +207,6 @@ impl ResultsStore {
         rewrite_records(&trials_path, keep)?;
         rewrite_records(&epochs_path, keep)?;
         Ok(Self {
-            dir: dir.to_path_buf(),
             trials: appender(&trials_path)?,
             epochs: appender(&epochs_path)?,
             finished,
@@ -226,10 +215,6 @@ impl ResultsStore {
 
     pub fn is_finished(&self, trial_id: &str) -> bool {
         self.finished.contains(trial_id)
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 
     /// Append one trial: its epochs first, then its row, so a trial is in `trials.csv` only
@@ -282,13 +267,15 @@ impl TrialRow {
     }
 }
 
-/// The header the csv crate writes for rows like `row`.
-fn header_of<T: Serialize>(row: &T) -> csv::StringRecord {
+/// The header and the record the csv crate writes for `row`.
+fn as_csv<T: Serialize>(row: &T) -> (csv::StringRecord, csv::StringRecord) {
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.serialize(row).expect("rows serialize");
     let text = writer.into_inner().expect("in memory");
     let mut reader = csv::Reader::from_reader(text.as_slice());
-    reader.headers().expect("a header").clone()
+    let header = reader.headers().expect("a header").clone();
+    let record = reader.records().next().and_then(Result::ok);
+    (header, record.unwrap_or_default())
 }
 
 /// A results file written by another version has other columns: refuse to append to it.
