@@ -9,7 +9,8 @@ use serde::Deserialize;
 use serde_norway::Value;
 use serde_norway::value::{Tag, TaggedValue};
 
-use crate::data::{DataDirSource, DatasetName, DatasetSpec, adult};
+use crate::data::spec::{self, RawDataset};
+use crate::data::{DataDirSource, DatasetSpec};
 use crate::model::Architecture;
 use crate::selection::Selection;
 use crate::train::{FairnessLoss, FollowerBatch, LrSchedule, Method, StepOrder, TrainSpec};
@@ -65,6 +66,7 @@ struct RawExperiment {
     name: String,
     #[allow(dead_code)] // applied to the document before it is read (`apply_preset`)
     preset: Option<String>,
+    #[allow(dead_code)] // its shape is checked here; `spec::resolve` reads it from the document
     dataset: RawDataset,
     #[serde(default)]
     model: RawModel,
@@ -76,22 +78,6 @@ struct RawExperiment {
     #[allow(dead_code)] // read by the planner: one trial per seed per configuration
     seeds: Option<Vec<u64>>,
     selection: Option<Value>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawDataset {
-    name: String,
-    data_dir: Option<PathBuf>,
-    #[serde(default = "defaults::sensitive")]
-    sensitive: String,
-    #[serde(default = "defaults::yes")]
-    sensitive_as_feature: bool,
-    #[serde(default = "defaults::val_fraction")]
-    val_fraction: f64,
-    #[serde(default)]
-    split_seed: u64,
-    max_rows: Option<usize>,
 }
 
 #[derive(Deserialize)]
@@ -143,14 +129,8 @@ enum RawLrSchedule {
 
 /// The paper's Adult set-up (Table 2) where the file is silent.
 mod defaults {
-    pub fn sensitive() -> String {
-        "sex".into()
-    }
     pub fn yes() -> bool {
         true
-    }
-    pub fn val_fraction() -> f64 {
-        0.2
     }
     pub fn accuracy_layers() -> usize {
         2
@@ -242,7 +222,7 @@ pub fn read(path: &Path, data_dir: DataDirOverride) -> Result<ExperimentFile> {
             raw.name
         ));
     }
-    let dataset = dataset_spec(raw.dataset, path, data_dir, &mut problems);
+    let dataset = spec::resolve(&document["dataset"], path, data_dir, &mut problems);
     let selections = selections(raw.selection, &mut problems);
     // The base document (the file without its sweep) must be a valid trial by itself.
     trial_spec(raw.model, raw.train, &mut problems);
@@ -345,64 +325,6 @@ pub fn trial_from_document(document: &Value) -> Result<TrialSpec, String> {
         Some(trial) if problems.is_empty() => Ok(trial),
         _ => Err(problems.join("; ")),
     }
-}
-
-fn dataset_spec(
-    raw: RawDataset,
-    experiment_path: &Path,
-    data_dir: DataDirOverride,
-    problems: &mut Vec<String>,
-) -> Option<DatasetSpec> {
-    let Some(name) = DatasetName::parse(&raw.name) else {
-        problems.push(format!(
-            "dataset.name: expected one of {}, found {:?}",
-            DatasetName::ALL.join(", "),
-            raw.name
-        ));
-        return None;
-    };
-    if !adult::SENSITIVE.contains(&raw.sensitive.as_str()) {
-        problems.push(format!(
-            "dataset.sensitive: expected one of {} for {}, found {:?}",
-            adult::SENSITIVE.join(", "),
-            raw.name,
-            raw.sensitive
-        ));
-    }
-    if !(raw.val_fraction > 0.0 && raw.val_fraction < 1.0) {
-        problems.push(format!(
-            "dataset.val_fraction: expected a number between 0 and 1 (exclusive), found {}",
-            raw.val_fraction
-        ));
-    }
-    if raw.max_rows == Some(0) {
-        problems.push("dataset.max_rows: expected at least 1".into());
-    }
-    // Precedence: --data-dir, then FAIRBINN_DATA_DIR, then the file, then the defaults.
-    let data_dirs = match (data_dir, raw.data_dir) {
-        (Some(named), _) => vec![named],
-        (None, Some(dir)) => {
-            // Relative to the experiment file, so the file works from any working directory.
-            let base = experiment_path.parent().unwrap_or(Path::new("."));
-            vec![(
-                base.join(dir),
-                DataDirSource::ExperimentFile(experiment_path.to_path_buf()),
-            )]
-        }
-        (None, None) => ["../shared/data", "data"]
-            .iter()
-            .map(|dir| (PathBuf::from(dir), DataDirSource::Default))
-            .collect(),
-    };
-    Some(DatasetSpec {
-        name,
-        data_dirs,
-        sensitive: raw.sensitive,
-        sensitive_as_feature: raw.sensitive_as_feature,
-        val_fraction: raw.val_fraction,
-        split_seed: raw.split_seed,
-        max_rows: raw.max_rows,
-    })
 }
 
 fn trial_spec(model: RawModel, train: RawTrain, problems: &mut Vec<String>) -> Option<TrialSpec> {

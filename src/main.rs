@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Parser;
 
-use fairbinn_sweep::cli::{Cli, Command, RunArgs};
+use fairbinn_sweep::cli::{Cli, Command, DataCommand, RunArgs};
 use fairbinn_sweep::plot::{Parity, pareto_svg};
 use fairbinn_sweep::report::{AGGREGATE_FILE, METHODS_FILE};
 use fairbinn_sweep::sweep::store::{EPOCHS_FILE, TRIALS_FILE};
@@ -15,6 +15,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Run(args) => run(&args),
+        Command::Data(DataCommand::Describe { experiment, data }) => {
+            describe(&experiment, data.data_dir_override())
+        }
+        Command::Data(DataCommand::Bench { data, repeat }) => {
+            data::bench::loading(data.data_dir_override(), repeat.into())
+        }
     };
     outcome.unwrap_or_else(|error| {
         eprintln!("error: {error:#}");
@@ -24,7 +30,7 @@ fn main() -> ExitCode {
 
 /// parse → plan → load → execute → select → report. Exit code 1 when some trial did not finish.
 fn run(args: &RunArgs) -> Result<ExitCode> {
-    let experiment = config::read(&args.experiment, args.data_dir_override())?;
+    let experiment = config::read(&args.experiment, args.data.data_dir_override())?;
     let plan = sweep::plan(&experiment)?;
     let dataset = data::load(&experiment.dataset)?;
 
@@ -50,7 +56,7 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
             (*selection, points, methods)
         })
         .collect();
-    report::write_csvs(&results_dir, &selections, &baseline)?;
+    report::write_csvs(&results_dir, &selections, &baseline, &dataset.group_names)?;
     let mut outputs: Vec<PathBuf> = [TRIALS_FILE, EPOCHS_FILE, AGGREGATE_FILE, METHODS_FILE]
         .iter()
         .map(|file| results_dir.join(file))
@@ -80,4 +86,11 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Load the experiment's data and print what it holds.
+fn describe(experiment: &Path, data_dir: config::DataDirOverride) -> Result<ExitCode> {
+    let experiment = config::read(experiment, data_dir)?;
+    print!("{}", data::load(&experiment.dataset)?.describe());
+    Ok(ExitCode::SUCCESS)
 }

@@ -3,7 +3,7 @@
 //! its probability exceeds 0.5.
 
 /// Everything reported for one split at one epoch.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct SplitMetrics {
     pub accuracy: f64,
     /// Mean binary cross-entropy, with log terms clamped at −100 as PyTorch's `BCELoss`.
@@ -18,6 +18,9 @@ pub struct SplitMetrics {
     pub positive_rate: f64,
     /// Standard deviation of the predicted probabilities; near 0 for a collapsed network.
     pub probability_std: f64,
+    /// Each group's share of rows predicted positive (NaN for a group with no rows), whose
+    /// largest gap is ΔDP hard.
+    pub group_positive_rates: Vec<f64>,
 }
 
 impl SplitMetrics {
@@ -32,6 +35,7 @@ impl SplitMetrics {
             eo: largest_group_gap(&predictions, groups, n_groups, |row| positives[row]),
             positive_rate: mean(predictions.iter().map(|&p| f64::from(p))),
             probability_std: std_dev(probabilities),
+            group_positive_rates: group_means(&predictions, groups, n_groups),
         }
     }
 
@@ -93,6 +97,26 @@ pub fn largest_group_gap(
     max - min
 }
 
+/// Each group's mean of `values`; NaN for a group with no rows.
+pub fn group_means(values: &[f32], groups: &[u32], n_groups: usize) -> Vec<f64> {
+    let mut sums = vec![0.0f64; n_groups];
+    let mut counts = vec![0usize; n_groups];
+    for (&value, &group) in values.iter().zip(groups) {
+        sums[group as usize] += f64::from(value);
+        counts[group as usize] += 1;
+    }
+    sums.iter()
+        .zip(&counts)
+        .map(|(&sum, &count)| {
+            if count > 0 {
+                sum / count as f64
+            } else {
+                f64::NAN
+            }
+        })
+        .collect()
+}
+
 pub fn mean(values: impl Iterator<Item = f64>) -> f64 {
     let (sum, count) = values.fold((0.0, 0usize), |(s, c), v| (s + v, c + 1));
     sum / count.max(1) as f64
@@ -125,6 +149,8 @@ mod tests {
         assert!(close(m.dp_soft, 0.5 / 3.0), "{}", m.dp_soft);
         // Positive rates: 2/3 and 1/3.
         assert!(close(m.dp_hard, 1.0 / 3.0));
+        assert!(close(m.group_positive_rates[0], 2.0 / 3.0));
+        assert!(close(m.group_positive_rates[1], 1.0 / 3.0));
         // True-positive rates: group 0 has one positive (row 0, predicted 1) → 1;
         // group 1 has rows 3 (predicted 0) and 4 (predicted 1) → 1/2.
         assert!(close(m.eo, 0.5));

@@ -168,7 +168,7 @@ pub fn select<'a>(selection: &Selection, configurations: &'a [Configuration]) ->
                 .into_iter()
                 .map(move |i| Point {
                     configuration,
-                    summary: configuration.curve[i],
+                    summary: configuration.curve[i].clone(),
                 })
         })
         .collect()
@@ -229,6 +229,8 @@ struct PointMetrics {
     test_dp_hard_max: f64,
     test_eo_mean: f64,
     test_positive_rate_mean: f64,
+    /// `group: rate; ...`, each group's share predicted positive (mean over seeds).
+    test_group_positive_rates: String,
     degenerate: bool,
 }
 
@@ -259,6 +261,7 @@ pub fn write_csvs(
     results_dir: &Path,
     selections: &[(Selection, Vec<Point>, Vec<MethodFigures>)],
     baseline: &Baseline,
+    group_names: &[String],
 ) -> Result<()> {
     let path = results_dir.join(AGGREGATE_FILE);
     let mut points_csv = csv::Writer::from_path(&path)
@@ -292,6 +295,12 @@ pub fn write_csvs(
                 test_dp_hard_max: t.dp_hard_max,
                 test_eo_mean: t.eo_mean,
                 test_positive_rate_mean: t.positive_rate_mean,
+                test_group_positive_rates: group_names
+                    .iter()
+                    .zip(&t.group_positive_rates_mean)
+                    .map(|(name, rate)| format!("{name}: {rate:.4}"))
+                    .collect::<Vec<_>>()
+                    .join("; "),
                 degenerate: t.degenerate,
             };
             points_csv.serialize((head, &point.configuration.settings, metrics))?;

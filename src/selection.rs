@@ -98,7 +98,7 @@ impl Selection {
 }
 
 /// One epoch of a configuration, over its seeds.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EpochSummary {
     pub epoch: usize,
     pub seeds: usize,
@@ -107,7 +107,7 @@ pub struct EpochSummary {
 }
 
 /// One split's metrics over seeds.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct SeedStats {
     pub accuracy_mean: f64,
     pub accuracy_std: f64,
@@ -118,6 +118,8 @@ pub struct SeedStats {
     pub dp_hard_max: f64,
     pub eo_mean: f64,
     pub positive_rate_mean: f64,
+    /// Each group's positive-prediction rate, mean over seeds.
+    pub group_positive_rates_mean: Vec<f64>,
     /// Some seed's network predicts (nearly) the same for everyone.
     pub degenerate: bool,
 }
@@ -140,6 +142,17 @@ impl SeedStats {
             dp_hard_max: dp_hard.iter().copied().fold(0.0, f64::max),
             eo_mean: mean(seeds.iter().map(|m| m.eo)),
             positive_rate_mean: mean(seeds.iter().map(|m| m.positive_rate)),
+            group_positive_rates_mean: (0..seeds
+                .first()
+                .map_or(0, |m| m.group_positive_rates.len()))
+                .map(|g| {
+                    mean(
+                        seeds
+                            .iter()
+                            .map(|m| m.group_positive_rates.get(g).copied().unwrap_or(f64::NAN)),
+                    )
+                })
+                .collect(),
             degenerate: seeds.iter().any(SplitMetrics::is_degenerate),
         }
     }
@@ -150,14 +163,19 @@ pub fn seed_curve(histories: &[Vec<EpochMetrics>]) -> Vec<EpochSummary> {
     let epochs = histories.iter().map(Vec::len).min().unwrap_or(0);
     (0..epochs)
         .map(|i| {
-            let split = |f: fn(&EpochMetrics) -> SplitMetrics| {
-                SeedStats::of(&histories.iter().map(|h| f(&h[i])).collect::<Vec<_>>())
+            let split = |f: fn(&EpochMetrics) -> &SplitMetrics| {
+                SeedStats::of(
+                    &histories
+                        .iter()
+                        .map(|h| f(&h[i]).clone())
+                        .collect::<Vec<_>>(),
+                )
             };
             EpochSummary {
                 epoch: histories[0][i].epoch,
                 seeds: histories.len(),
-                validation: split(|m| m.validation),
-                test: split(|m| m.test),
+                validation: split(|m| &m.validation),
+                test: split(|m| &m.test),
             }
         })
         .collect()
@@ -242,7 +260,7 @@ mod tests {
             history(&[((0.82, 0.30), (0.74, 0.01))]), // diverged after one epoch
         ]);
         assert_eq!(curve.len(), 1, "only the epochs every seed reached");
-        let test = curve[0].test;
+        let test = &curve[0].test;
         assert_eq!(curve[0].seeds, 2);
         assert!((test.accuracy_mean - 0.72).abs() < 1e-12);
         // Sample standard deviation of 0.70 and 0.74: 0.02·√2.

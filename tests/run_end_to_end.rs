@@ -467,3 +467,84 @@ sweep:
     let methods = read_csv(&run.results().join("methods.csv"));
     assert_eq!(methods.len(), 2 * 4, "a row per method and selection");
 }
+
+/// A user's own table with three sensitive groups, described in the experiment file and
+/// found beside it: the run reports each group's positive rate, whose largest gap is the
+/// ΔDP hard of the same row; `data describe` counts the groups.
+#[test]
+fn a_users_three_group_table_reports_per_group_rates() {
+    let mut table = String::from("score,region,group,outcome\n");
+    for i in 0..600 {
+        let group = ["north", "south", "east"][i % 3];
+        let score = (i * 37 % 101) as f64 / 10.0 + if group == "north" { 2.0 } else { 0.0 };
+        let outcome = if score > 6.0 { "hired" } else { "rejected" };
+        table += &format!("{score},{},{group},{outcome}\n", ["a", "b"][i % 2]);
+    }
+    let run = Run::new(
+        "name: three
+dataset:
+  name: csv
+  file: people.csv
+  label: {column: outcome, positive: [hired], negative: [rejected]}
+  sensitive: {column: group}
+train: {method: lagrangian, epochs: 3, batch_size: 50, eta: 1}
+",
+    );
+    std::fs::write(run.dir.path().join("people.csv"), table).unwrap();
+    // Found beside the experiment file when no data folder is named.
+    let output = Command::new(env!("CARGO_BIN_EXE_fairbinn-sweep"))
+        .arg("run")
+        .arg(run.dir.path().join("experiment.yaml"))
+        .arg("--results-dir")
+        .arg(run.results())
+        .env_remove("FAIRBINN_DATA_DIR")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+
+    let points = read_csv(&run.results().join("aggregate.csv"));
+    assert_eq!(points.len(), 1);
+    let rates: Vec<(String, f64)> = points[0]["test_group_positive_rates"]
+        .split("; ")
+        .map(|cell| {
+            let (name, rate) = cell.split_once(": ").unwrap();
+            (name.to_string(), rate.parse().unwrap())
+        })
+        .collect();
+    let names: Vec<&str> = rates.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["east", "north", "south"]);
+    let max = rates.iter().map(|r| r.1).fold(f64::MIN, f64::max);
+    let min = rates.iter().map(|r| r.1).fold(f64::MAX, f64::min);
+    let dp_hard = number(&points[0], "test_dp_hard_mean");
+    assert!(
+        (max - min - dp_hard).abs() < 1e-4,
+        "{rates:?} vs ΔDP hard {dp_hard}"
+    );
+
+    let describe = Command::new(env!("CARGO_BIN_EXE_fairbinn-sweep"))
+        .args(["data", "describe"])
+        .arg(run.dir.path().join("experiment.yaml"))
+        .output()
+        .unwrap();
+    let printed = text(&describe);
+    assert!(describe.status.success(), "{printed}");
+    assert!(
+        printed.contains("people.csv: 600 records: 600 rows"),
+        "{printed}"
+    );
+    assert!(printed.contains("sensitive groups: 3"), "{printed}");
+    // 600 rows, 120 of them test (20%), 96 validation; each group a third of the file.
+    let row = |name: &str| -> Vec<usize> {
+        let line = printed.lines().find(|l| l.starts_with(name)).unwrap();
+        line.split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .filter(|&n: &usize| n > 1)
+            .collect()
+    };
+    assert_eq!(row("all"), [384, 96, 120]);
+    let groups: usize = ["east", "north", "south"]
+        .iter()
+        .map(|g| row(g).iter().sum::<usize>())
+        .sum();
+    assert_eq!(groups, 600);
+}

@@ -25,19 +25,21 @@ impl fmt::Display for DataDirSource {
     }
 }
 
-/// The first folder, among `data_dirs` and the usual layouts below each, that holds every one
-/// of `files`. Layouts tried, in order: `DIR/<dataset>/`, `DIR/`, then `DIR/<dataset>/<sub>/`
-/// for each of `subfolders`.
+/// The first folder, among `data_dirs` and the data set's own `subfolder` below each, that
+/// holds every one of `files` (an absolute path is taken as it is). Tried in order:
+/// `DIR/<subfolder>/`, then `DIR/`.
 pub fn find_files(
     dataset: &str,
+    subfolder: Option<&str>,
     files: &[&str],
-    subfolders: &[&str],
     data_dirs: &[(PathBuf, DataDirSource)],
 ) -> Result<PathBuf> {
     let mut looked = Vec::new();
     for (dir, source) in data_dirs {
-        let mut candidates = vec![dir.join(dataset), dir.clone()];
-        candidates.extend(subfolders.iter().map(|sub| dir.join(dataset).join(sub)));
+        let candidates = subfolder
+            .map(|sub| dir.join(sub))
+            .into_iter()
+            .chain([dir.clone()]);
         for candidate in candidates {
             if files.iter().all(|file| candidate.join(file).is_file()) {
                 return Ok(candidate);

@@ -1,17 +1,25 @@
 //! Data sets: loading, preprocessing and the train / validation / test splits.
 //!
 //! Everything downstream sees a [`Dataset`]: dense `f32` features, a 0/1 label and a
-//! sensitive-group index per row. Loaders for each data set live in their own file.
+//! sensitive-group index per row. Every data set, built-in or a user's own, is a table
+//! description ([`spec`]) read by one loader: [`table`] reads the files, [`encode`] turns
+//! rows into splits.
 
-pub mod adult;
+pub mod bench;
+mod encode;
 mod locate;
 mod preprocess;
+pub mod spec;
+mod table;
 
+use std::fmt::Write;
 use std::path::PathBuf;
 
 use anyhow::Result;
 
+use crate::metrics::{largest_group_gap, mean};
 pub use locate::DataDirSource;
+pub use spec::DatasetSpec;
 
 /// One split of a data set, stored row-major so it converts to a tensor without copying.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +55,8 @@ pub struct Dataset {
     pub test: Split,
     /// The files the data came from, for the record.
     pub files: Vec<PathBuf>,
+    /// How each file's records became rows (filtered, left out), for `data describe`.
+    pub notes: Vec<String>,
 }
 
 impl Dataset {
@@ -55,48 +65,92 @@ impl Dataset {
     }
 }
 
-/// What the experiment file says about the data, validated.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DatasetSpec {
-    pub name: DatasetName,
-    /// Where the files are, and who said so (flag, environment, experiment file, default).
-    pub data_dirs: Vec<(PathBuf, DataDirSource)>,
-    pub sensitive: String,
-    /// Whether the sensitive attribute is also an input feature (the authors keep it).
-    pub sensitive_as_feature: bool,
-    /// Share of the training file held out for validation.
-    pub val_fraction: f64,
-    /// Seed of the shuffle that carves the validation split.
-    pub split_seed: u64,
-    /// Keep only the first N complete rows of each file (quick runs and tests).
-    pub max_rows: Option<usize>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DatasetName {
-    Adult,
-}
-
-impl DatasetName {
-    pub const ALL: [&'static str; 1] = ["adult"];
-
-    pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "adult" => Some(Self::Adult),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Adult => "adult",
-        }
-    }
-}
-
-/// Load the data set an experiment names.
+/// Load the data set an experiment describes.
 pub fn load(spec: &DatasetSpec) -> Result<Dataset> {
-    match spec.name {
-        DatasetName::Adult => adult::load(spec),
+    let files = spec.table.files.names();
+    let subfolder = (spec.name != spec::CSV).then_some(spec.name.as_str());
+    let dir = locate::find_files(&spec.name, subfolder, &files, &spec.data_dirs)?;
+    let tables = files
+        .iter()
+        .map(|file| table::read(&dir.join(file), &spec.table))
+        .collect::<Result<Vec<_>>>()?;
+    encode::dataset(spec, &tables)
+}
+
+impl Dataset {
+    /// Rows per split, features, and per group its size and base rate; the majority
+    /// class's accuracy and the labels' own ΔDP. What `data describe` prints.
+    pub fn describe(&self) -> String {
+        let mut out = String::new();
+        let files: Vec<String> = self.files.iter().map(|f| f.display().to_string()).collect();
+        let _ = writeln!(out, "{}: {}", self.name, files.join(", "));
+        for note in &self.notes {
+            let _ = writeln!(out, "  {note}");
+        }
+        let names = &self.feature_names;
+        let shown = match names.len() {
+            0..=8 => names.join(", "),
+            n => format!(
+                "{}, …, {}",
+                names[..5].join(", "),
+                names[n - 2..].join(", ")
+            ),
+        };
+        let _ = writeln!(out, "features: {} ({shown})", names.len());
+        let _ = writeln!(out, "sensitive groups: {}", self.group_names.len());
+        let splits = [
+            ("train", &self.train),
+            ("validation", &self.validation),
+            ("test", &self.test),
+        ];
+        let width = self
+            .group_names
+            .iter()
+            .map(|g| g.len())
+            .max()
+            .unwrap_or(0)
+            .max(12);
+        let _ = write!(out, "\n{:<width$}", "");
+        for (name, _) in &splits {
+            let _ = write!(out, " {:>22}", format!("{name}: rows  positive"));
+        }
+        let _ = write!(out, "\n{:<width$}", "all");
+        for (_, split) in &splits {
+            let _ = write!(
+                out,
+                " {:>14} {:>7.4}",
+                split.n_rows(),
+                positive_rate(&split.labels)
+            );
+        }
+        for (group, name) in self.group_names.iter().enumerate() {
+            let _ = write!(out, "\n{name:<width$}");
+            for (_, split) in &splits {
+                let labels: Vec<f32> = split
+                    .labels
+                    .iter()
+                    .zip(&split.groups)
+                    .filter(|&(_, &g)| g == group as u32)
+                    .map(|(&y, _)| y)
+                    .collect();
+                let _ = write!(out, " {:>14} {:>7.4}", labels.len(), positive_rate(&labels));
+            }
+        }
+        let _ = write!(out, "\n{:<width$}", "majority acc.");
+        for (_, split) in &splits {
+            let p = positive_rate(&split.labels);
+            let _ = write!(out, " {:>22.4}", p.max(1.0 - p));
+        }
+        let _ = write!(out, "\n{:<width$}", "label ΔDP");
+        for (_, split) in &splits {
+            let gap = largest_group_gap(&split.labels, &split.groups, self.n_groups(), |_| true);
+            let _ = write!(out, " {gap:>22.4}");
+        }
+        out.push('\n');
+        out
     }
+}
+
+fn positive_rate(labels: &[f32]) -> f64 {
+    mean(labels.iter().map(|&y| f64::from(y)))
 }

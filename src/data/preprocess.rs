@@ -22,17 +22,17 @@ pub fn shared_vocabulary<'a>(
         .collect()
 }
 
-/// Split `0..n_rows` into (training, validation) row indices with a seeded shuffle. Both
-/// lists come back sorted, so training keeps the file's order for methods that want it.
-pub fn validation_split(n_rows: usize, val_fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+/// Split `0..n_rows` into (kept, held-out) row indices with a seeded shuffle, `fraction`
+/// held out. Both lists come back sorted, so training keeps the file's order.
+pub fn seeded_split(n_rows: usize, fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
     let mut order: Vec<usize> = (0..n_rows).collect();
     order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
-    let n_val = (n_rows as f64 * val_fraction).round() as usize;
-    let mut validation = order[..n_val].to_vec();
-    let mut train = order[n_val..].to_vec();
-    validation.sort_unstable();
-    train.sort_unstable();
-    (train, validation)
+    let n_held_out = (n_rows as f64 * fraction).round() as usize;
+    let mut held_out = order[..n_held_out].to_vec();
+    let mut kept = order[n_held_out..].to_vec();
+    held_out.sort_unstable();
+    kept.sort_unstable();
+    (kept, held_out)
 }
 
 /// The rows `indices` of `split`, in that order.
@@ -49,15 +49,16 @@ pub fn take_rows(split: &Split, indices: &[usize]) -> Split {
     }
 }
 
-/// Per-feature min-max scaling to [0, 1], fitted on one split and applied to others.
+/// Per-feature scaling `(x − offset) / divisor`, fitted on one split and applied to others.
 #[derive(Debug, Clone, PartialEq)]
-pub struct MinMaxScaler {
-    min: Vec<f32>,
-    max: Vec<f32>,
+pub struct Scaler {
+    offset: Vec<f32>,
+    divisor: Vec<f32>,
 }
 
-impl MinMaxScaler {
-    pub fn fit(split: &Split) -> Self {
+impl Scaler {
+    /// To [0, 1] over the fitted split's range.
+    pub fn min_max(split: &Split) -> Self {
         let mut min = vec![f32::INFINITY; split.n_features];
         let mut max = vec![f32::NEG_INFINITY; split.n_features];
         for row in split.features.chunks_exact(split.n_features) {
@@ -66,17 +67,43 @@ impl MinMaxScaler {
                 max[j] = max[j].max(value);
             }
         }
-        Self { min, max }
+        let divisor = max.iter().zip(&min).map(|(max, min)| max - min).collect();
+        Self {
+            offset: min,
+            divisor,
+        }
+    }
+
+    /// To mean 0 and standard deviation 1 on the fitted split.
+    pub fn standard(split: &Split) -> Self {
+        let n = split.n_rows().max(1) as f64;
+        let mut sum = vec![0.0f64; split.n_features];
+        let mut squares = vec![0.0f64; split.n_features];
+        for row in split.features.chunks_exact(split.n_features) {
+            for (j, &value) in row.iter().enumerate() {
+                sum[j] += f64::from(value);
+                squares[j] += f64::from(value).powi(2);
+            }
+        }
+        let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
+        let divisor = squares
+            .iter()
+            .zip(&mean)
+            .map(|(sq, m)| (sq / n - m * m).max(0.0).sqrt() as f32)
+            .collect();
+        Self {
+            offset: mean.iter().map(|&m| m as f32).collect(),
+            divisor,
+        }
     }
 
     /// Scale in place. A feature constant on the fitted split maps to 0. Values outside the
-    /// fitted range (test rows) fall outside [0, 1]; they are not clipped.
+    /// fitted range (test rows) are not clipped.
     pub fn apply(&self, split: &mut Split) {
         for row in split.features.chunks_exact_mut(split.n_features) {
             for (j, value) in row.iter_mut().enumerate() {
-                let range = self.max[j] - self.min[j];
-                *value = if range > 0.0 {
-                    (*value - self.min[j]) / range
+                *value = if self.divisor[j] > 0.0 {
+                    (*value - self.offset[j]) / self.divisor[j]
                 } else {
                     0.0
                 };
@@ -102,27 +129,33 @@ mod tests {
     #[test]
     fn min_max_scaler_uses_the_fitted_range_only() {
         let train = split(vec![0.0, 5.0, 10.0, 5.0, 5.0, 5.0], 2);
-        let scaler = MinMaxScaler::fit(&train);
         let mut test = split(vec![20.0, 5.0, -5.0, 7.0], 2);
-        scaler.apply(&mut test);
+        Scaler::min_max(&train).apply(&mut test);
         // Column 0 spans 0..10 on train; column 1 is constant there and maps to 0.
         assert_eq!(test.features, vec![2.0, 0.0, -0.5, 0.0]);
     }
 
     #[test]
-    fn validation_split_is_seeded_sorted_and_complete() {
-        let (train, validation) = validation_split(10, 0.2, 7);
+    fn standard_scaler_uses_the_fitted_mean_and_deviation() {
+        // Column 0: 0, 10, 5 → mean 5, population std √(50/3).
+        let train = split(vec![0.0, 1.0, 10.0, 1.0, 5.0, 1.0], 2);
+        let mut test = split(vec![15.0, 3.0], 2);
+        Scaler::standard(&train).apply(&mut test);
+        assert!((test.features[0] - 10.0 / (50.0f32 / 3.0).sqrt()).abs() < 1e-6);
+        assert_eq!(test.features[1], 0.0);
+    }
+
+    #[test]
+    fn seeded_split_is_seeded_sorted_and_complete() {
+        let (train, validation) = seeded_split(10, 0.2, 7);
         assert_eq!(validation.len(), 2);
         assert_eq!(train.len(), 8);
         let mut all: Vec<usize> = train.iter().chain(&validation).copied().collect();
         all.sort_unstable();
         assert_eq!(all, (0..10).collect::<Vec<_>>());
         assert!(train.windows(2).all(|w| w[0] < w[1]));
-        assert_eq!(validation_split(10, 0.2, 7), (train, validation));
-        assert_ne!(
-            validation_split(10, 0.2, 8).1,
-            validation_split(10, 0.2, 7).1
-        );
+        assert_eq!(seeded_split(10, 0.2, 7), (train, validation));
+        assert_ne!(seeded_split(10, 0.2, 8).1, seeded_split(10, 0.2, 7).1);
     }
 
     #[test]

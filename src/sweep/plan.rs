@@ -198,12 +198,11 @@ fn canonical(dataset: &DatasetSpec, spec: &TrialSpec) -> String {
     let (a, t) = (&spec.architecture, &spec.train);
     let schedule = t.lr_schedule.map(|s| (s.gamma_acc, s.gamma_fair, s.every));
     format!(
-        "dataset={} sensitive={} as_feature={} val_fraction={} split_seed={} max_rows={:?} \
+        "{} as_feature={} val_fraction={} split_seed={} max_rows={:?} \
          accuracy_layers={} fairness_layers={} fairness_position={} width={:?} \
          method={} epochs={} batch_size={} lr_acc={} lr_fair={} eta={} fairness_loss={} \
          step_order={:?} follower_batch={:?} follower_steps={} shuffle={} lr_schedule={:?}",
-        dataset.name.as_str(),
-        dataset.sensitive,
+        dataset.identity,
         dataset.sensitive_as_feature,
         dataset.val_fraction,
         dataset.split_seed,

@@ -139,6 +139,10 @@ pub struct EpochRow {
     pub eo: f64,
     pub positive_rate: f64,
     pub probability_std: f64,
+    /// Each sensitive group's positive-prediction rate, in group order, space-separated
+    /// (empty in rows written before this column existed).
+    #[serde(default)]
+    pub group_positive_rates: String,
 }
 
 impl EpochRow {
@@ -154,6 +158,12 @@ impl EpochRow {
             eo: m.eo,
             positive_rate: m.positive_rate,
             probability_std: m.probability_std,
+            group_positive_rates: m
+                .group_positive_rates
+                .iter()
+                .map(|rate| format!("{rate:.6}"))
+                .collect::<Vec<_>>()
+                .join(" "),
         }
     }
 
@@ -166,6 +176,11 @@ impl EpochRow {
             eo: self.eo,
             positive_rate: self.positive_rate,
             probability_std: self.probability_std,
+            group_positive_rates: self
+                .group_positive_rates
+                .split_whitespace()
+                .map(|rate| rate.parse().unwrap_or(f64::NAN))
+                .collect(),
         }
     }
 }
@@ -186,10 +201,11 @@ impl ResultsStore {
         let trials_path = dir.join(TRIALS_FILE);
         let epochs_path = dir.join(EPOCHS_FILE);
         let mut finished = HashSet::new();
+        let trials_header = as_csv(&TrialRow::default().parts()).0;
+        let epochs_header = as_csv(&EpochRow::new("", 0, "", &SplitMetrics::default())).0;
         if !fresh {
-            check_header(&trials_path, &as_csv(&TrialRow::default().parts()).0)?;
-            let epoch = EpochRow::new("", 0, "", &SplitMetrics::default());
-            check_header(&epochs_path, &as_csv(&epoch).0)?;
+            check_header(&trials_path, &trials_header)?;
+            check_header(&epochs_path, &epochs_header)?;
             finished = read_rows::<TrialRecord>(&trials_path)?
                 .into_iter()
                 .filter(|row| row.status != Status::Failed)
@@ -204,8 +220,8 @@ impl ResultsStore {
                 .and_then(|i| record.get(i))
                 .is_some_and(|id| finished.contains(id))
         };
-        rewrite_records(&trials_path, keep)?;
-        rewrite_records(&epochs_path, keep)?;
+        rewrite_records(&trials_path, &trials_header, keep)?;
+        rewrite_records(&epochs_path, &epochs_header, keep)?;
         Ok(Self {
             trials: appender(&trials_path)?,
             epochs: appender(&epochs_path)?,
@@ -278,14 +294,16 @@ fn as_csv<T: Serialize>(row: &T) -> (csv::StringRecord, csv::StringRecord) {
     (header, record.unwrap_or_default())
 }
 
-/// A results file written by another version has other columns: refuse to append to it.
+/// A results file written by another version has other columns: refuse to append to it,
+/// unless it only lacks columns added since at the end (it is then brought up to date).
 fn check_header(path: &Path, expected: &csv::StringRecord) -> Result<()> {
     if !path.exists() || std::fs::metadata(path)?.len() == 0 {
         return Ok(());
     }
     let mut reader =
         csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
-    if reader.headers()? != expected {
+    let found = reader.headers()?;
+    if !is_prefix(found, expected) {
         bail!(
             "{} has other columns than this version of fairbinn-sweep writes; \
              use --force to start it afresh, or another --results-dir",
@@ -295,9 +313,15 @@ fn check_header(path: &Path, expected: &csv::StringRecord) -> Result<()> {
     Ok(())
 }
 
-/// Rewrite a CSV keeping the complete rows that `keep` accepts.
+fn is_prefix(found: &csv::StringRecord, expected: &csv::StringRecord) -> bool {
+    found.len() <= expected.len() && found.iter().zip(expected).all(|(a, b)| a == b)
+}
+
+/// Rewrite a CSV keeping the complete rows that `keep` accepts, under the `expected` header
+/// (rows of an older header, a prefix of it, get empty cells for the new columns).
 fn rewrite_records(
     path: &Path,
+    expected: &csv::StringRecord,
     keep: impl Fn(&csv::StringRecord, &csv::StringRecord) -> bool,
 ) -> Result<()> {
     let mut rows = Vec::new();
@@ -318,10 +342,11 @@ fn rewrite_records(
     let aside = path.with_extension("csv.tmp");
     let mut writer = csv::Writer::from_path(&aside)
         .with_context(|| format!("cannot write {}", aside.display()))?;
-    if let (Some(header), false) = (header, rows.is_empty()) {
-        writer.write_record(&header)?;
+    if !rows.is_empty() {
+        writer.write_record(expected)?;
+        let padding = expected.len() - header.map_or(0, |h| h.len());
         for row in &rows {
-            writer.write_record(row)?;
+            writer.write_record(row.iter().chain(std::iter::repeat_n("", padding)))?;
         }
     }
     writer.flush()?;

@@ -153,7 +153,7 @@ impl Method {
 }
 
 /// Validation and test metrics after one epoch.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EpochMetrics {
     /// 1-based.
     pub epoch: usize,
@@ -418,6 +418,7 @@ mod tests {
             validation: split.clone(),
             test: split,
             files: Vec::new(),
+            notes: Vec::new(),
         }
     }
 

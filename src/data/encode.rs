@@ -1,0 +1,464 @@
+//! From table rows to a [`Dataset`]: labels, sensitive groups, missing values, the test and
+//! validation splits, feature encoding (numbers as they are, categories one-hot) and scaling.
+
+use std::collections::BTreeSet;
+
+use anyhow::{Result, anyhow, bail};
+
+use super::preprocess::{Scaler, seeded_split, shared_vocabulary, take_rows};
+use super::spec::{DatasetSpec, Files, GroupValues, Grouping, Label, MissingAction, Scale};
+use super::table::{Table, same_value};
+use super::{Dataset, Split};
+
+/// Seeds the test split of a one-file table apart from the validation split's shuffle.
+const TEST_SPLIT_STREAM: u64 = 0x7e57;
+
+/// A kept row: which table, which row of it, its label and group.
+#[derive(Clone, Copy)]
+struct Row {
+    table: usize,
+    row: usize,
+    label: f32,
+    group: u32,
+}
+
+pub fn dataset(spec: &DatasetSpec, tables: &[Table]) -> Result<Dataset> {
+    let t = &spec.table;
+    let first = &tables[0];
+    if let Some(other) = tables.iter().find(|table| table.names != first.names) {
+        bail!(
+            "{} and {} have different columns:\n  {}\n  {}",
+            first.path.display(),
+            other.path.display(),
+            first.names.join(", "),
+            other.names.join(", ")
+        );
+    }
+    let label_column = first.column(t.label.column(), "label.column")?;
+    let sensitive_column = first.column(&t.sensitive.column, "sensitive.column")?;
+    let features = feature_columns(spec, first, label_column, sensitive_column)?;
+    let is_missing = |value: &str| value.is_empty() || t.missing.tokens.iter().any(|m| m == value);
+    let group_names = group_names(spec, tables, sensitive_column, &is_missing);
+
+    let mut kept: Vec<Vec<Row>> = Vec::new();
+    let mut notes = Vec::new();
+    for (index, table) in tables.iter().enumerate() {
+        let columns = Columns {
+            label: label_column,
+            sensitive: sensitive_column,
+            features: &features,
+        };
+        let (rows, note) = usable_rows(spec, index, table, &columns, &group_names, &is_missing)?;
+        kept.push(rows);
+        notes.push(note);
+    }
+    for (group, name) in group_names.iter().enumerate() {
+        if !kept.iter().flatten().any(|row| row.group == group as u32) {
+            let files: Vec<String> = tables
+                .iter()
+                .map(|t| t.path.display().to_string())
+                .collect();
+            bail!(
+                "dataset.sensitive: group {name:?} has no rows in {} (column {}); check its \
+                 values against the file's",
+                files.join(" and "),
+                t.sensitive.column
+            );
+        }
+    }
+
+    let (train_rows, test_rows) = match &t.files {
+        Files::TrainTest { .. } => (kept[0].clone(), kept[1].clone()),
+        Files::One { test_fraction, .. } => {
+            let rows = &kept[0];
+            let (train, test) = seeded_split(
+                rows.len(),
+                *test_fraction,
+                spec.split_seed ^ TEST_SPLIT_STREAM,
+            );
+            (
+                train.iter().map(|&i| rows[i]).collect(),
+                test.iter().map(|&i| rows[i]).collect(),
+            )
+        }
+    };
+    let (feature_names, train_file, mut test) = encode(
+        spec,
+        tables,
+        &features,
+        &train_rows,
+        &test_rows,
+        &is_missing,
+    )?;
+    let (train_indices, val_indices) =
+        seeded_split(train_file.n_rows(), spec.val_fraction, spec.split_seed);
+    let mut train = take_rows(&train_file, &train_indices);
+    let mut validation = take_rows(&train_file, &val_indices);
+    let scaler = match t.scale {
+        Scale::None => None,
+        Scale::MinMax => Some(Scaler::min_max(&train)),
+        Scale::Standard => Some(Scaler::standard(&train)),
+    };
+    if let Some(scaler) = scaler {
+        for split in [&mut train, &mut validation, &mut test] {
+            scaler.apply(split);
+        }
+    }
+    Ok(Dataset {
+        name: spec.name.clone(),
+        feature_names,
+        group_names,
+        train,
+        validation,
+        test,
+        files: tables.iter().map(|t| t.path.clone()).collect(),
+        notes,
+    })
+}
+
+/// Where the label, the sensitive value and the features are in a record.
+struct Columns<'a> {
+    label: usize,
+    sensitive: usize,
+    features: &'a [usize],
+}
+
+/// The rows of `table` with a label and a group (and, when dropping, every feature), and a
+/// note of how many were left out and why.
+fn usable_rows(
+    spec: &DatasetSpec,
+    index: usize,
+    table: &Table,
+    columns: &Columns,
+    group_names: &[String],
+    is_missing: &impl Fn(&str) -> bool,
+) -> Result<(Vec<Row>, String)> {
+    let t = &spec.table;
+    let (mut missing, mut ungrouped) = (0, 0);
+    let mut rows = Vec::new();
+    for (row, record) in table.rows.iter().enumerate() {
+        if spec.max_rows.is_some_and(|max| rows.len() >= max) {
+            break;
+        }
+        let (label_value, group_value) = (&record[columns.label], &record[columns.sensitive]);
+        let drop_row = t.missing.action == MissingAction::Drop
+            && columns.features.iter().any(|&c| is_missing(&record[c]));
+        if is_missing(label_value) || is_missing(group_value) || drop_row {
+            missing += 1;
+            continue;
+        }
+        let group = group_of(spec, group_names, group_value)
+            .map_err(|e| anyhow!("{}: column {}: {e}", table.at(row), t.sensitive.column))?;
+        let Some(group) = group else {
+            ungrouped += 1;
+            continue;
+        };
+        let label = label_of(&t.label, label_value)
+            .map_err(|e| anyhow!("{}: column {}: {e}", table.at(row), t.label.column()))?;
+        rows.push(Row {
+            table: index,
+            row,
+            label,
+            group,
+        });
+    }
+    let file = table.path.file_name().unwrap_or_default().to_string_lossy();
+    let mut note = format!("{file}: {} records", table.records);
+    if table.rows.len() != table.records {
+        note += &format!(", {} pass the filters", table.rows.len());
+    }
+    if missing > 0 {
+        note += &format!(", {missing} with missing values left out");
+    }
+    if ungrouped > 0 {
+        note += &format!(", {ungrouped} in no sensitive group left out");
+    }
+    let note = format!("{note}: {} rows", rows.len());
+    Ok((rows, note))
+}
+
+/// The columns that become features: `features:` or all, less dropped ones, the label and
+/// (unless kept) the sensitive column.
+fn feature_columns(
+    spec: &DatasetSpec,
+    table: &Table,
+    label: usize,
+    sensitive: usize,
+) -> Result<Vec<usize>> {
+    let t = &spec.table;
+    for (key, names) in [
+        ("drop", &t.drop),
+        ("categorical", &t.categorical),
+        ("numeric", &t.numeric),
+    ] {
+        for name in names {
+            table.column(name, key)?;
+        }
+    }
+    let chosen: Vec<usize> = match &t.features {
+        Some(names) => names
+            .iter()
+            .map(|name| table.column(name, "features"))
+            .collect::<Result<_>>()?,
+        None => (0..table.names.len()).collect(),
+    };
+    Ok(chosen
+        .into_iter()
+        .filter(|&c| c != label && (c != sensitive || spec.sensitive_as_feature))
+        .filter(|&c| !t.drop.contains(&table.names[c]))
+        .collect())
+}
+
+fn group_names(
+    spec: &DatasetSpec,
+    tables: &[Table],
+    column: usize,
+    is_missing: &impl Fn(&str) -> bool,
+) -> Vec<String> {
+    let name = &spec.table.sensitive.column;
+    match &spec.table.sensitive.grouping {
+        Grouping::Named(groups) => groups.iter().map(|(name, _)| name.clone()).collect(),
+        Grouping::Above(t) => vec![format!("{name} <= {t}"), format!("{name} > {t}")],
+        Grouping::Distinct => {
+            let values: BTreeSet<&str> = tables
+                .iter()
+                .flat_map(|table| table.rows.iter().map(move |r| &r[column]))
+                .filter(|v| !is_missing(v))
+                .collect();
+            let mut values: Vec<String> = values.into_iter().map(String::from).collect();
+            if values.iter().all(|v| v.parse::<f64>().is_ok()) {
+                values.sort_by(|a, b| a.parse::<f64>().unwrap().total_cmp(&b.parse().unwrap()));
+            }
+            values
+        }
+    }
+}
+
+/// The group of a sensitive value; `None` when no group takes it.
+fn group_of(spec: &DatasetSpec, names: &[String], value: &str) -> Result<Option<u32>, String> {
+    Ok(match &spec.table.sensitive.grouping {
+        Grouping::Distinct => names.iter().position(|n| n == value).map(|g| g as u32),
+        Grouping::Above(threshold) => {
+            let number: f64 = value.parse().map_err(|_| {
+                format!("expected a number (dataset.sensitive.above), found {value:?}")
+            })?;
+            Some(u32::from(number > *threshold))
+        }
+        Grouping::Named(groups) => {
+            let listed = groups.iter().position(|(_, members)| match members {
+                GroupValues::Listed(values) => values.iter().any(|v| same_value(value, v)),
+                GroupValues::Other => false,
+            });
+            let other = || groups.iter().position(|(_, m)| *m == GroupValues::Other);
+            listed.or_else(other).map(|g| g as u32)
+        }
+    })
+}
+
+fn label_of(label: &Label, value: &str) -> Result<f32, String> {
+    match label {
+        Label::Above { threshold, .. } => value
+            .parse::<f64>()
+            .map(|number| f32::from(number > *threshold))
+            .map_err(|_| format!("expected a number (dataset.label.above), found {value:?}")),
+        Label::Values {
+            positive, negative, ..
+        } => {
+            if positive.iter().any(|p| same_value(value, p)) {
+                Ok(1.0)
+            } else if negative
+                .as_ref()
+                .is_none_or(|negative| negative.iter().any(|n| same_value(value, n)))
+            {
+                Ok(0.0)
+            } else {
+                Err(format!(
+                    "expected a label value among {:?} (positive) or {:?} (negative), found {value:?}",
+                    positive,
+                    negative.as_deref().unwrap_or_default()
+                ))
+            }
+        }
+    }
+}
+
+/// How one feature column is encoded.
+enum Encoding {
+    /// The column's numbers; a missing one becomes `fill` (the training rows' median).
+    Number { fill: f32 },
+    /// One-hot over `vocabulary`; two values give one 0/1 column (1 for the second).
+    Category {
+        vocabulary: Vec<String>,
+        fill: String,
+    },
+}
+
+/// The feature columns of `train` and `test` rows, encoded. Works row by row (the rows'
+/// fields are scattered in memory) and parses each field once.
+fn encode(
+    spec: &DatasetSpec,
+    tables: &[Table],
+    features: &[usize],
+    train: &[Row],
+    test: &[Row],
+    is_missing: &impl Fn(&str) -> bool,
+) -> Result<(Vec<String>, Split, Split)> {
+    let t = &spec.table;
+    let record = |row: &Row| &tables[row.table].rows[row.row];
+    let all_rows = || train.iter().chain(test);
+    let width = features.len();
+
+    // Every field as a number (NaN when missing or text), and what each column holds.
+    let mut numbers = Vec::with_capacity((train.len() + test.len()) * width);
+    let (mut texts, mut missing) = (vec![0usize; width], vec![0usize; width]);
+    let mut first_text: Vec<Option<(Row, String)>> = vec![None; width];
+    for row in all_rows() {
+        let record = record(row);
+        for (j, &column) in features.iter().enumerate() {
+            let value = &record[column];
+            let number = if is_missing(value) {
+                missing[j] += 1;
+                f32::NAN
+            } else if let Ok(number) = value.parse::<f32>() {
+                number
+            } else {
+                texts[j] += 1;
+                first_text[j].get_or_insert_with(|| (*row, value.to_string()));
+                f32::NAN
+            };
+            numbers.push(number);
+        }
+    }
+
+    let n_rows = train.len() + test.len();
+    let mut encodings = Vec::with_capacity(width);
+    for (j, &column) in features.iter().enumerate() {
+        let name = &tables[0].names[column];
+        let present = n_rows - missing[j];
+        // A number column with a stray word is an error, not a category of its own.
+        let categorical = t.categorical.contains(name)
+            || (!t.numeric.contains(name) && texts[j] > 0 && texts[j] * 2 >= present);
+        if categorical {
+            encodings.push(category(tables, features, j, train, test, is_missing, spec));
+            continue;
+        }
+        if let Some((row, value)) = &first_text[j] {
+            bail!(
+                "{}: column {name}: expected a number, found {value:?} ({} other values are \
+                 numbers); list it in dataset.missing.tokens if it means missing, or the \
+                 column in dataset.categorical",
+                tables[row.table].at(row.row),
+                present - texts[j]
+            );
+        }
+        let fill = if missing[j] > 0 {
+            let mut known: Vec<f32> = (0..train.len())
+                .map(|i| numbers[i * width + j])
+                .filter(|v| !v.is_nan())
+                .collect();
+            known.sort_by(f32::total_cmp);
+            known.get(known.len() / 2).copied().unwrap_or(0.0)
+        } else {
+            0.0
+        };
+        encodings.push(Encoding::Number { fill });
+    }
+
+    let mut names = Vec::new();
+    for (&column, encoding) in features.iter().zip(&encodings) {
+        let name = &tables[0].names[column];
+        match encoding {
+            Encoding::Number { .. } => names.push(name.clone()),
+            Encoding::Category { vocabulary, .. } if vocabulary.len() == 2 => {
+                names.push(format!("{name}_{}", vocabulary[1]))
+            }
+            Encoding::Category { vocabulary, .. } => {
+                names.extend(vocabulary.iter().map(|v| format!("{name}_{v}")))
+            }
+        }
+    }
+    let split = |rows: &[Row], first: usize| {
+        let mut values = Vec::with_capacity(rows.len() * names.len());
+        for (i, row) in rows.iter().enumerate() {
+            let record = record(row);
+            for (j, (&column, encoding)) in features.iter().zip(&encodings).enumerate() {
+                match encoding {
+                    Encoding::Number { fill } => {
+                        let number = numbers[(first + i) * width + j];
+                        values.push(if number.is_nan() { *fill } else { number });
+                    }
+                    Encoding::Category { vocabulary, fill } => {
+                        let value = &record[column];
+                        let value = if is_missing(value) {
+                            fill.as_str()
+                        } else {
+                            value
+                        };
+                        match vocabulary.len() {
+                            2 => values.push(f32::from(value == vocabulary[1])),
+                            _ => values.extend(vocabulary.iter().map(|v| f32::from(v == value))),
+                        }
+                    }
+                }
+            }
+        }
+        Split {
+            features: values,
+            n_features: names.len(),
+            labels: rows.iter().map(|r| r.label).collect(),
+            groups: rows.iter().map(|r| r.group).collect(),
+        }
+    };
+    let (train_split, test_split) = (split(train, 0), split(test, train.len()));
+    Ok((names, train_split, test_split))
+}
+
+/// A categorical column's vocabulary (sorted) and the value that fills a missing one.
+fn category(
+    tables: &[Table],
+    features: &[usize],
+    j: usize,
+    train: &[Row],
+    test: &[Row],
+    is_missing: &impl Fn(&str) -> bool,
+    spec: &DatasetSpec,
+) -> Encoding {
+    let column = features[j];
+    let values = |rows: &[Row]| -> Vec<&str> {
+        rows.iter()
+            .map(|row| &tables[row.table].rows[row.row][column])
+            .filter(|v| !is_missing(v))
+            .collect()
+    };
+    let (train_values, test_values) = (values(train), values(test));
+    let vocabulary = match spec.table.files {
+        // Categories the test file lacks get no column (Adult: Holand-Netherlands).
+        Files::TrainTest { .. } => {
+            shared_vocabulary(train_values.iter().copied(), test_values.iter().copied())
+        }
+        Files::One { .. } => train_values
+            .iter()
+            .chain(&test_values)
+            .copied()
+            .collect::<BTreeSet<&str>>()
+            .into_iter()
+            .map(String::from)
+            .collect(),
+    };
+    Encoding::Category {
+        vocabulary,
+        fill: most_frequent(train_values.into_iter()),
+    }
+}
+
+fn most_frequent<'a>(values: impl Iterator<Item = &'a str>) -> String {
+    let mut counts = std::collections::BTreeMap::new();
+    for value in values {
+        *counts.entry(value).or_insert(0usize) += 1;
+    }
+    counts
+        .into_iter()
+        .max_by_key(|&(value, count)| (count, std::cmp::Reverse(value)))
+        .map(|(value, _)| value.to_string())
+        .unwrap_or_default()
+}

@@ -1,0 +1,814 @@
+//! The `dataset:` section, checked into a typed [`DatasetSpec`].
+//!
+//! Every data set is a table description: which file(s), how to read them, which column is
+//! the label, which the sensitive attribute, which are features. The built-in sets are such
+//! descriptions (`builtin/*.yaml`), so `name: csv` with the same keys loads the same rows,
+//! and keys set in the experiment file override a built-in's.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_norway::{Mapping, Value};
+
+use super::DataDirSource;
+
+/// The built-in data sets: name, description, folder name under the data directory.
+const BUILTIN: [(&str, &str); 4] = [
+    ("adult", include_str!("builtin/adult.yaml")),
+    ("compas", include_str!("builtin/compas.yaml")),
+    ("german", include_str!("builtin/german.yaml")),
+    ("health", include_str!("builtin/health.yaml")),
+];
+pub const CSV: &str = "csv";
+
+/// What the experiment file says about the data, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatasetSpec {
+    /// A built-in name, or `csv`.
+    pub name: String,
+    /// Where the files are, and who said so (flag, environment, experiment file, default).
+    pub data_dirs: Vec<(PathBuf, DataDirSource)>,
+    pub table: TableSpec,
+    /// Whether the sensitive column is also an input feature (the authors keep it).
+    pub sensitive_as_feature: bool,
+    /// Share of the training rows held out for validation.
+    pub val_fraction: f64,
+    /// Seed of the shuffles that carve the test split (one-file tables) and validation split.
+    pub split_seed: u64,
+    /// Keep only the first N usable rows of each file (quick runs and tests).
+    pub max_rows: Option<usize>,
+    /// What decides the data's numbers, for trial ids: a built-in's name and sensitive
+    /// choice when nothing else was changed (ids stay put across versions), else the table.
+    pub identity: String,
+}
+
+/// How to read a table and turn its rows into features, a label and a group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableSpec {
+    pub files: Files,
+    pub delimiter: u8,
+    pub header: Header,
+    /// Column names, in file order; required when the file has no header line.
+    pub columns: Option<Vec<String>>,
+    /// Lines starting with this byte are skipped.
+    pub comment: Option<u8>,
+    /// Rows must pass all of these.
+    pub filters: Vec<Filter>,
+    /// Columns computed from others, appended after the file's columns.
+    pub derived: Vec<Derived>,
+    pub label: Label,
+    pub sensitive: Sensitive,
+    pub categorical: Vec<String>,
+    pub numeric: Vec<String>,
+    /// Columns that are not features (they may still be filtered on or derived from).
+    pub drop: Vec<String>,
+    /// When given, only these columns are features.
+    pub features: Option<Vec<String>>,
+    pub missing: Missing,
+    pub scale: Scale,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Files {
+    /// One table, split into training and test rows by a seeded shuffle.
+    One {
+        file: String,
+        test_fraction: f64,
+    },
+    TrainTest {
+        train: String,
+        test: String,
+    },
+}
+
+impl Files {
+    pub fn names(&self) -> Vec<&str> {
+        match self {
+            Self::One { file, .. } => vec![file],
+            Self::TrainTest { train, test } => vec![train, test],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Header {
+    Present,
+    Absent,
+    /// A first line none of whose fields is a number is a header.
+    Auto,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filter {
+    pub column: String,
+    pub comparison: Comparison,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Comparison {
+    Equal,
+    NotEqual,
+    Less,
+    LessOrEqual,
+    Greater,
+    GreaterOrEqual,
+}
+
+impl Comparison {
+    /// Longest first, so `<=` is not read as `<`.
+    pub const SYMBOLS: [(&'static str, Self); 6] = [
+        ("==", Self::Equal),
+        ("!=", Self::NotEqual),
+        ("<=", Self::LessOrEqual),
+        (">=", Self::GreaterOrEqual),
+        ("<", Self::Less),
+        (">", Self::Greater),
+    ];
+
+    pub fn is_ordering(self) -> bool {
+        !matches!(self, Self::Equal | Self::NotEqual)
+    }
+}
+
+/// A column holding, per row, the position of the largest of `argmax_of` (first on ties).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Derived {
+    pub name: String,
+    pub argmax_of: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Label {
+    /// Positive when the value is one of `positive`. With `negative` given, any value in
+    /// neither list is an error; without it, everything else is negative.
+    Values {
+        column: String,
+        positive: Vec<String>,
+        negative: Option<Vec<String>>,
+    },
+    /// Positive when the number is above `threshold`.
+    Above { column: String, threshold: f64 },
+}
+
+impl Label {
+    pub fn column(&self) -> &str {
+        match self {
+            Self::Values { column, .. } | Self::Above { column, .. } => column,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sensitive {
+    pub column: String,
+    pub grouping: Grouping,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Grouping {
+    /// Each value its own group, in sorted order.
+    Distinct,
+    /// Two groups: `column <= t`, then `column > t`.
+    Above(f64),
+    /// Named groups of values, in the order written; rows in no group are left out.
+    Named(Vec<(String, GroupValues)>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum GroupValues {
+    Listed(Vec<String>),
+    /// Every value no other group lists.
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Missing {
+    /// Values that mean "missing", besides an empty field.
+    pub tokens: Vec<String>,
+    pub action: MissingAction,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MissingAction {
+    /// Leave out rows with a missing feature.
+    Drop,
+    /// Fill a missing number with the training rows' median, a missing category with their
+    /// most frequent one.
+    Impute,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scale {
+    None,
+    /// To [0, 1] by the training split's range.
+    MinMax,
+    /// To mean 0, standard deviation 1 by the training split's.
+    Standard,
+}
+
+/// The keys of `dataset:` as written; checked by [`resolve`].
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawDataset {
+    pub name: String,
+    pub data_dir: Option<PathBuf>,
+    /// A built-in's choice by name (`sex`), or a description `{column, groups | above}`.
+    pub sensitive: Option<Value>,
+    pub sensitive_as_feature: Option<bool>,
+    pub val_fraction: Option<f64>,
+    pub split_seed: Option<u64>,
+    pub max_rows: Option<usize>,
+    pub file: Option<String>,
+    pub train_file: Option<String>,
+    pub test_file: Option<String>,
+    pub test_fraction: Option<f64>,
+    pub delimiter: Option<String>,
+    /// true, false or auto.
+    pub header: Option<Value>,
+    pub columns: Option<Vec<String>>,
+    pub comment: Option<String>,
+    pub filter: Option<Vec<String>>,
+    /// `{name: {argmax: [columns]}}`, in order.
+    pub derive: Option<Value>,
+    pub label: Option<RawLabel>,
+    pub categorical: Option<Vec<String>>,
+    pub numeric: Option<Vec<String>>,
+    pub drop: Option<Vec<String>>,
+    pub features: Option<Vec<String>>,
+    pub missing: Option<RawMissing>,
+    pub scale: Option<Scale>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct RawLabel {
+    column: String,
+    positive: Option<Vec<Value>>,
+    negative: Option<Vec<Value>>,
+    above: Option<f64>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct RawMissing {
+    #[serde(default)]
+    tokens: Vec<Value>,
+    action: Option<MissingAction>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSensitive {
+    column: String,
+    groups: Option<Mapping>,
+    above: Option<f64>,
+}
+
+/// The names `dataset.name` accepts.
+pub fn known_names() -> Vec<&'static str> {
+    BUILTIN.iter().map(|(name, _)| *name).chain([CSV]).collect()
+}
+
+/// A built-in's description (its `sensitive_choices` set aside), by name.
+fn builtin(name: &str) -> Option<(Mapping, Mapping)> {
+    let (_, text) = BUILTIN.iter().find(|(builtin, _)| *builtin == name)?;
+    let mut description: Mapping = serde_norway::from_str(text).expect("built-ins are valid");
+    let choices = description
+        .remove("sensitive_choices")
+        .and_then(|v| v.as_mapping().cloned())
+        .expect("a built-in lists its sensitive choices");
+    Some((description, choices))
+}
+
+/// Check the `dataset:` section (`value`, already known to have the schema's shape). The
+/// experiment file's path anchors a relative `data_dir`; `data_dir` from the command line
+/// or environment wins over it.
+pub fn resolve(
+    value: &Value,
+    experiment_path: &Path,
+    data_dir: Option<(PathBuf, DataDirSource)>,
+    problems: &mut Vec<String>,
+) -> Option<DatasetSpec> {
+    let mut section = value.as_mapping().cloned().unwrap_or_default();
+    let name = section
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let mut identity = format!("dataset={name}");
+    if name != CSV {
+        let Some((mut description, choices)) = builtin(&name) else {
+            problems.push(format!(
+                "dataset.name: expected one of {}, found {name:?}",
+                known_names().join(", ")
+            ));
+            return None;
+        };
+        let choice_names: Vec<&str> = choices.keys().filter_map(Value::as_str).collect();
+        let chosen = match section.get("sensitive") {
+            None => Some(choice_names[0].to_string()),
+            Some(Value::String(choice)) => Some(choice.clone()),
+            Some(_) => None, // A description of the user's own.
+        };
+        if let Some(choice) = chosen {
+            let Some(sensitive) = choices.get(choice.as_str()) else {
+                problems.push(format!(
+                    "dataset.sensitive: expected one of {} for {name} (or a description \
+                     {{column, groups | above}}), found {choice:?}",
+                    choice_names.join(", ")
+                ));
+                return None;
+            };
+            section.insert("sensitive".into(), sensitive.clone());
+            identity.push_str(&format!(" sensitive={choice}"));
+        }
+        const NOT_TABLE: [&str; 7] = [
+            "name",
+            "data_dir",
+            "sensitive",
+            "sensitive_as_feature",
+            "val_fraction",
+            "split_seed",
+            "max_rows",
+        ];
+        let overrides = section
+            .keys()
+            .filter_map(Value::as_str)
+            .any(|key| !NOT_TABLE.contains(&key))
+            || chosen_is_custom(value);
+        for (key, value) in section {
+            description.insert(key, value);
+        }
+        section = description;
+        if overrides {
+            identity = format!("dataset={name} custom");
+        }
+    }
+    let raw: RawDataset = match serde_norway::from_value(Value::Mapping(section)) {
+        Ok(raw) => raw,
+        Err(e) => {
+            problems.push(format!("dataset: {e}"));
+            return None;
+        }
+    };
+    let before = problems.len();
+    let table = table_spec(&raw, problems);
+    let val_fraction = raw.val_fraction.unwrap_or(0.2);
+    if !(val_fraction > 0.0 && val_fraction < 1.0) {
+        problems.push(format!(
+            "dataset.val_fraction: expected a number between 0 and 1 (exclusive), found {val_fraction}"
+        ));
+    }
+    if raw.max_rows == Some(0) {
+        problems.push("dataset.max_rows: expected at least 1".into());
+    }
+    if problems.len() > before {
+        return None;
+    }
+    let table = table?;
+    if identity.ends_with("custom") || name == CSV {
+        identity = format!("dataset={name} table={table:?}");
+    }
+    Some(DatasetSpec {
+        data_dirs: data_dirs(&name, raw.data_dir, experiment_path, data_dir),
+        name,
+        table,
+        sensitive_as_feature: raw.sensitive_as_feature.unwrap_or(true),
+        val_fraction,
+        split_seed: raw.split_seed.unwrap_or(0),
+        max_rows: raw.max_rows,
+        identity,
+    })
+}
+
+fn chosen_is_custom(section: &Value) -> bool {
+    section
+        .get("sensitive")
+        .is_some_and(|s| !matches!(s, Value::String(_)))
+}
+
+/// Precedence: --data-dir, then FAIRBINN_DATA_DIR, then the file's `data_dir` (relative to
+/// the file, so it works from any working directory), then the defaults. A user's own table
+/// is also looked for beside the experiment file.
+fn data_dirs(
+    name: &str,
+    from_file: Option<PathBuf>,
+    experiment_path: &Path,
+    data_dir: Option<(PathBuf, DataDirSource)>,
+) -> Vec<(PathBuf, DataDirSource)> {
+    let base = experiment_path.parent().unwrap_or(Path::new("."));
+    match (data_dir, from_file) {
+        (Some(named), _) => vec![named],
+        (None, Some(dir)) => vec![(
+            base.join(dir),
+            DataDirSource::ExperimentFile(experiment_path.to_path_buf()),
+        )],
+        (None, None) => {
+            let mut dirs: Vec<(PathBuf, DataDirSource)> = ["../shared/data", "data"]
+                .iter()
+                .map(|dir| (PathBuf::from(dir), DataDirSource::Default))
+                .collect();
+            if name == CSV {
+                dirs.insert(0, (base.to_path_buf(), DataDirSource::Default));
+            }
+            dirs
+        }
+    }
+}
+
+fn table_spec(raw: &RawDataset, problems: &mut Vec<String>) -> Option<TableSpec> {
+    let before = problems.len();
+    let test_fraction = raw.test_fraction.unwrap_or(0.2);
+    let files = match (&raw.file, &raw.train_file, &raw.test_file) {
+        (Some(file), None, None) => {
+            if !(test_fraction > 0.0 && test_fraction < 1.0) {
+                problems.push(format!(
+                    "dataset.test_fraction: expected a number between 0 and 1 (exclusive), found {test_fraction}"
+                ));
+            }
+            Some(Files::One {
+                file: file.clone(),
+                test_fraction,
+            })
+        }
+        (None, Some(train), Some(test)) => Some(Files::TrainTest {
+            train: train.clone(),
+            test: test.clone(),
+        }),
+        _ => {
+            problems.push(
+                "dataset: expected `file: <table>` (split into train and test by \
+                 test_fraction) or both `train_file:` and `test_file:`"
+                    .into(),
+            );
+            None
+        }
+    };
+    let delimiter = one_byte(
+        "delimiter",
+        raw.delimiter.as_deref().unwrap_or(","),
+        problems,
+    );
+    let comment = raw
+        .comment
+        .as_deref()
+        .and_then(|c| one_byte("comment", c, problems));
+    let header = match &raw.header {
+        None => Header::Auto,
+        Some(Value::Bool(true)) => Header::Present,
+        Some(Value::Bool(false)) => Header::Absent,
+        Some(Value::String(s)) if s == "auto" => Header::Auto,
+        Some(other) => {
+            problems.push(format!(
+                "dataset.header: expected true, false or auto, found {}",
+                scalar_text(other).unwrap_or_else(|| format!("{other:?}"))
+            ));
+            Header::Auto
+        }
+    };
+    if header == Header::Absent && raw.columns.is_none() {
+        problems.push(
+            "dataset.columns: the file has no header (header: false), so name its columns: \
+             columns: [a, b, ...]"
+                .into(),
+        );
+    }
+    let filters = raw
+        .filter
+        .iter()
+        .flatten()
+        .filter_map(|text| match parse_filter(text) {
+            Ok(filter) => Some(filter),
+            Err(e) => {
+                problems.push(format!("dataset.filter: {e}"));
+                None
+            }
+        })
+        .collect();
+    let derived = derived(raw.derive.as_ref(), problems);
+    let label = label(raw.label.as_ref(), problems);
+    let sensitive = sensitive(raw.sensitive.as_ref(), problems);
+    let missing = match &raw.missing {
+        None => Missing {
+            tokens: Vec::new(),
+            action: MissingAction::Drop,
+        },
+        Some(raw) => Missing {
+            tokens: values("dataset.missing.tokens", &raw.tokens, problems),
+            action: raw.action.unwrap_or(MissingAction::Drop),
+        },
+    };
+    if problems.len() > before {
+        return None;
+    }
+    Some(TableSpec {
+        files: files?,
+        delimiter: delimiter?,
+        header,
+        columns: raw.columns.clone(),
+        comment,
+        filters,
+        derived,
+        label: label?,
+        sensitive: sensitive?,
+        categorical: raw.categorical.clone().unwrap_or_default(),
+        numeric: raw.numeric.clone().unwrap_or_default(),
+        drop: raw.drop.clone().unwrap_or_default(),
+        features: raw.features.clone(),
+        missing,
+        scale: raw.scale.unwrap_or(Scale::MinMax),
+    })
+}
+
+fn one_byte(key: &str, text: &str, problems: &mut Vec<String>) -> Option<u8> {
+    let text = match text {
+        "tab" | "\\t" => "\t",
+        text => text,
+    };
+    match text.as_bytes() {
+        [byte] => Some(*byte),
+        _ => {
+            problems.push(format!(
+                "dataset.{key}: expected one character (or `tab`), found {text:?}"
+            ));
+            None
+        }
+    }
+}
+
+/// `column op value`, op one of == != <= >= < >.
+fn parse_filter(text: &str) -> Result<Filter, String> {
+    let found = (0..text.len()).find_map(|at| {
+        Comparison::SYMBOLS
+            .iter()
+            .find(|(symbol, _)| text[at..].starts_with(symbol))
+            .map(|(symbol, comparison)| (at, symbol.len(), *comparison))
+    });
+    let Some((at, length, comparison)) = found else {
+        return Err(format!(
+            "expected `column op value` with op one of == != < <= > >=, found {text:?}"
+        ));
+    };
+    let column = text[..at].trim();
+    let value = text[at + length..].trim().trim_matches(['"', '\'']);
+    if column.is_empty() || value.is_empty() {
+        return Err(format!(
+            "expected `column op value` with op one of == != < <= > >=, found {text:?}"
+        ));
+    }
+    if comparison.is_ordering() && value.parse::<f64>().is_err() {
+        return Err(format!(
+            "{text:?}: {value:?} is not a number to compare with"
+        ));
+    }
+    Ok(Filter {
+        column: column.to_string(),
+        comparison,
+        value: value.to_string(),
+    })
+}
+
+fn derived(raw: Option<&Value>, problems: &mut Vec<String>) -> Vec<Derived> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct RawDerived {
+        argmax: Vec<String>,
+    }
+    let Some(raw) = raw else {
+        return Vec::new();
+    };
+    let Some(mapping) = raw.as_mapping() else {
+        problems.push("dataset.derive: expected `{name: {argmax: [columns]}}`".into());
+        return Vec::new();
+    };
+    let mut derived = Vec::new();
+    for (name, rule) in mapping {
+        let name = scalar_text(name).unwrap_or_default();
+        match serde_norway::from_value::<RawDerived>(rule.clone()) {
+            Ok(rule) if !rule.argmax.is_empty() => derived.push(Derived {
+                name,
+                argmax_of: rule.argmax,
+            }),
+            Ok(_) => problems.push(format!(
+                "dataset.derive.{name}.argmax: expected at least one column"
+            )),
+            Err(e) => problems.push(format!(
+                "dataset.derive.{name}: {e} (expected {{argmax: [columns]}})"
+            )),
+        }
+    }
+    derived
+}
+
+fn label(raw: Option<&RawLabel>, problems: &mut Vec<String>) -> Option<Label> {
+    let Some(raw) = raw else {
+        problems.push(
+            "dataset.label: missing; write {column: <name>, positive: [values], negative: \
+             [values]} or {column: <name>, above: <number>}"
+                .into(),
+        );
+        return None;
+    };
+    let column = raw.column.clone();
+    match (&raw.positive, &raw.negative, raw.above) {
+        (Some(positive), negative, None) if !positive.is_empty() => Some(Label::Values {
+            column,
+            positive: values("dataset.label.positive", positive, problems),
+            negative: negative
+                .as_ref()
+                .map(|n| values("dataset.label.negative", n, problems)),
+        }),
+        (None, None, Some(threshold)) if threshold.is_finite() => {
+            Some(Label::Above { column, threshold })
+        }
+        _ => {
+            problems.push(format!(
+                "dataset.label: expected {{column, positive: [values], negative: [values]}} \
+                 or {{column, above: <number>}}, found {raw:?}"
+            ));
+            None
+        }
+    }
+}
+
+fn sensitive(raw: Option<&Value>, problems: &mut Vec<String>) -> Option<Sensitive> {
+    let expected = "expected {column: <name>} (each value a group), {column, above: <number>} \
+                    or {column, groups: {name: [values], other_name: other}}";
+    let Some(raw) = raw else {
+        problems.push(format!("dataset.sensitive: missing; {expected}"));
+        return None;
+    };
+    let raw: RawSensitive = match serde_norway::from_value(raw.clone()) {
+        Ok(raw) => raw,
+        Err(e) => {
+            problems.push(format!("dataset.sensitive: {e}; {expected}"));
+            return None;
+        }
+    };
+    let grouping = match (raw.groups, raw.above) {
+        (None, None) => Grouping::Distinct,
+        (None, Some(threshold)) => Grouping::Above(threshold),
+        (Some(groups), None) => {
+            let mut named = Vec::new();
+            for (name, members) in groups {
+                let name = scalar_text(&name).unwrap_or_default();
+                let key = format!("dataset.sensitive.groups.{name}");
+                let members = match members {
+                    Value::String(word) if word == "other" => GroupValues::Other,
+                    Value::Sequence(listed) if !listed.is_empty() => {
+                        GroupValues::Listed(values(&key, &listed, problems))
+                    }
+                    _ => {
+                        problems.push(format!(
+                            "{key}: expected a list of values, or `other` for every value no \
+                             other group lists"
+                        ));
+                        continue;
+                    }
+                };
+                named.push((name, members));
+            }
+            if named.len() < 2 {
+                problems.push("dataset.sensitive.groups: expected at least two groups".into());
+            }
+            Grouping::Named(named)
+        }
+        (Some(_), Some(_)) => {
+            problems.push(format!(
+                "dataset.sensitive: give groups or above, not both; {expected}"
+            ));
+            return None;
+        }
+    };
+    Some(Sensitive {
+        column: raw.column,
+        grouping,
+    })
+}
+
+/// Scalars as the text a field of the file would hold (`1`, `>50K`, `true`).
+fn values(key: &str, raw: &[Value], problems: &mut Vec<String>) -> Vec<String> {
+    raw.iter()
+        .filter_map(|value| {
+            let text = scalar_text(value);
+            if text.is_none() {
+                problems.push(format!("{key}: expected plain values, found {value:?}"));
+            }
+            text
+        })
+        .collect()
+}
+
+fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve_text(text: &str) -> Result<DatasetSpec, Vec<String>> {
+        let value: Value = serde_norway::from_str(text).unwrap();
+        let mut problems = Vec::new();
+        let spec = resolve(&value, Path::new("exp.yaml"), None, &mut problems);
+        match spec {
+            Some(spec) if problems.is_empty() => Ok(spec),
+            _ => Err(problems),
+        }
+    }
+
+    #[test]
+    fn every_builtin_description_is_valid() {
+        for (name, _) in BUILTIN {
+            let spec = resolve_text(&format!("name: {name}")).unwrap();
+            assert_eq!(
+                spec.identity,
+                format!("dataset={name} sensitive={}", {
+                    let (_, choices) = builtin(name).unwrap();
+                    choices.keys().next().unwrap().as_str().unwrap().to_string()
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn a_builtin_choice_and_an_override_change_the_identity() {
+        let race = resolve_text("name: adult\nsensitive: race").unwrap();
+        assert_eq!(race.identity, "dataset=adult sensitive=race");
+        assert_eq!(
+            race.table.sensitive.grouping,
+            Grouping::Named(vec![
+                ("non-White".into(), GroupValues::Other),
+                ("White".into(), GroupValues::Listed(vec!["White".into()])),
+            ])
+        );
+        let unscaled = resolve_text("name: health\nscale: standard").unwrap();
+        assert_eq!(unscaled.table.scale, Scale::Standard);
+        assert!(unscaled.identity.starts_with("dataset=health table="));
+        let problems = resolve_text("name: compas\nsensitive: gender").unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].contains("expected one of race, race-all, sex for compas"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn filters_parse_and_bad_ones_are_named() {
+        assert_eq!(
+            parse_filter("days_b_screening_arrest >= -30").unwrap(),
+            Filter {
+                column: "days_b_screening_arrest".into(),
+                comparison: Comparison::GreaterOrEqual,
+                value: "-30".into()
+            }
+        );
+        assert_eq!(
+            parse_filter("score_text != 'N/A'").unwrap().comparison,
+            Comparison::NotEqual
+        );
+        assert!(
+            parse_filter("age ~ 3")
+                .unwrap_err()
+                .contains("column op value")
+        );
+        assert!(
+            parse_filter("age < old")
+                .unwrap_err()
+                .contains("not a number")
+        );
+    }
+
+    #[test]
+    fn a_csv_description_reports_every_problem_at_once() {
+        let problems = resolve_text(
+            "name: csv\nfile: t.csv\ntest_fraction: 2\ndelimiter: ';;'\nheader: maybe\n\
+             label: {column: y}\nsensitive: {column: g, groups: {a: [1]}}\nfilter: [x ~ 1]\n",
+        )
+        .unwrap_err();
+        let joined = problems.join("\n");
+        for expected in [
+            "dataset.test_fraction: expected a number between 0 and 1",
+            "dataset.delimiter: expected one character",
+            "dataset.header: expected true, false or auto, found maybe",
+            "dataset.label: expected {column, positive",
+            "dataset.sensitive.groups: expected at least two groups",
+            "dataset.filter: expected `column op value`",
+        ] {
+            assert!(joined.contains(expected), "{expected} not in\n{joined}");
+        }
+        let problems = resolve_text("name: csv\nlabel: {column: y, above: 0}\n").unwrap_err();
+        assert!(
+            problems[0].contains("expected `file: <table>`"),
+            "{problems:?}"
+        );
+    }
+}
