@@ -12,7 +12,7 @@ use serde_norway::{Mapping, Value};
 
 use super::DataDirSource;
 
-/// The built-in data sets: name, description, folder name under the data directory.
+/// The built-in data sets, by name (also their folder under the data directory).
 const BUILTIN: [(&str, &str); 4] = [
     ("adult", include_str!("builtin/adult.yaml")),
     ("compas", include_str!("builtin/compas.yaml")),
@@ -298,7 +298,8 @@ pub fn resolve(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
-    let mut identity = format!("dataset={name}");
+    // A built-in taken as it is, but for its named sensitive choice: ids name just that.
+    let mut plain_choice = None;
     if name != CSV {
         let Some((mut description, choices)) = builtin(&name) else {
             problems.push(format!(
@@ -313,7 +314,7 @@ pub fn resolve(
             Some(Value::String(choice)) => Some(choice.clone()),
             Some(_) => None, // A description of the user's own.
         };
-        if let Some(choice) = chosen {
+        if let Some(choice) = &chosen {
             let Some(sensitive) = choices.get(choice.as_str()) else {
                 problems.push(format!(
                     "dataset.sensitive: expected one of {} for {name} (or a description \
@@ -323,7 +324,6 @@ pub fn resolve(
                 return None;
             };
             section.insert("sensitive".into(), sensitive.clone());
-            identity.push_str(&format!(" sensitive={choice}"));
         }
         const NOT_TABLE: [&str; 7] = [
             "name",
@@ -337,15 +337,12 @@ pub fn resolve(
         let overrides = section
             .keys()
             .filter_map(Value::as_str)
-            .any(|key| !NOT_TABLE.contains(&key))
-            || chosen_is_custom(value);
+            .any(|key| !NOT_TABLE.contains(&key));
+        plain_choice = chosen.filter(|_| !overrides);
         for (key, value) in section {
             description.insert(key, value);
         }
         section = description;
-        if overrides {
-            identity = format!("dataset={name} custom");
-        }
     }
     let raw: RawDataset = match serde_norway::from_value(Value::Mapping(section)) {
         Ok(raw) => raw,
@@ -369,9 +366,10 @@ pub fn resolve(
         return None;
     }
     let table = table?;
-    if identity.ends_with("custom") || name == CSV {
-        identity = format!("dataset={name} table={table:?}");
-    }
+    let identity = match plain_choice {
+        Some(choice) => format!("dataset={name} sensitive={choice}"),
+        None => format!("dataset={name} table={table:?}"),
+    };
     Some(DatasetSpec {
         data_dirs: data_dirs(&name, raw.data_dir, experiment_path, data_dir),
         name,
@@ -382,12 +380,6 @@ pub fn resolve(
         max_rows: raw.max_rows,
         identity,
     })
-}
-
-fn chosen_is_custom(section: &Value) -> bool {
-    section
-        .get("sensitive")
-        .is_some_and(|s| !matches!(s, Value::String(_)))
 }
 
 /// Precedence: --data-dir, then FAIRBINN_DATA_DIR, then the file's `data_dir` (relative to
