@@ -35,7 +35,7 @@ impl SplitMetrics {
             eo: largest_group_gap(&predictions, groups, n_groups, |row| positives[row]),
             positive_rate: mean(predictions.iter().map(|&p| f64::from(p))),
             probability_std: std_dev(probabilities),
-            group_positive_rates: group_means(&predictions, groups, n_groups),
+            group_positive_rates: group_means(&predictions, groups, n_groups, |_| true),
         }
     }
 
@@ -75,19 +75,9 @@ pub fn largest_group_gap(
     n_groups: usize,
     include: impl Fn(usize) -> bool,
 ) -> f64 {
-    let mut sums = vec![0.0f64; n_groups];
-    let mut counts = vec![0usize; n_groups];
-    for (row, (&value, &group)) in values.iter().zip(groups).enumerate() {
-        if include(row) {
-            sums[group as usize] += f64::from(value);
-            counts[group as usize] += 1;
-        }
-    }
-    let means: Vec<f64> = sums
-        .iter()
-        .zip(&counts)
-        .filter(|&(_, &count)| count > 0)
-        .map(|(&sum, &count)| sum / count as f64)
+    let means: Vec<f64> = group_means(values, groups, n_groups, include)
+        .into_iter()
+        .filter(|mean| !mean.is_nan())
         .collect();
     if means.len() < 2 {
         return 0.0;
@@ -97,13 +87,21 @@ pub fn largest_group_gap(
     max - min
 }
 
-/// Each group's mean of `values`; NaN for a group with no rows.
-pub fn group_means(values: &[f32], groups: &[u32], n_groups: usize) -> Vec<f64> {
+/// Each group's mean of `values` over the rows where `include(row)` holds; NaN for a group
+/// with no such row.
+pub fn group_means(
+    values: &[f32],
+    groups: &[u32],
+    n_groups: usize,
+    include: impl Fn(usize) -> bool,
+) -> Vec<f64> {
     let mut sums = vec![0.0f64; n_groups];
     let mut counts = vec![0usize; n_groups];
-    for (&value, &group) in values.iter().zip(groups) {
-        sums[group as usize] += f64::from(value);
-        counts[group as usize] += 1;
+    for (row, (&value, &group)) in values.iter().zip(groups).enumerate() {
+        if include(row) {
+            sums[group as usize] += f64::from(value);
+            counts[group as usize] += 1;
+        }
     }
     sums.iter()
         .zip(&counts)
@@ -115,6 +113,12 @@ pub fn group_means(values: &[f32], groups: &[u32], n_groups: usize) -> Vec<f64> 
             }
         })
         .collect()
+}
+
+/// Accuracy of always predicting the more frequent label.
+pub fn majority_accuracy(labels: &[f32]) -> f64 {
+    let positive = mean(labels.iter().map(|&y| f64::from(y)));
+    positive.max(1.0 - positive)
 }
 
 pub fn mean(values: impl Iterator<Item = f64>) -> f64 {

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::data::Dataset;
-use crate::metrics::{largest_group_gap, mean};
+use crate::metrics::{largest_group_gap, majority_accuracy};
 use crate::pareto::{aopac, best_accuracy_within, pareto_front};
 use crate::selection::{EpochSummary, Selection, seed_curve};
 use crate::sweep::execute::describe;
@@ -72,9 +72,8 @@ pub struct Baseline {
 impl Baseline {
     pub fn of(data: &Dataset) -> Self {
         let labels = &data.test.labels;
-        let positive = mean(labels.iter().map(|&y| f64::from(y)));
         Self {
-            majority_accuracy: positive.max(1.0 - positive),
+            majority_accuracy: majority_accuracy(labels),
             label_dp: largest_group_gap(labels, &data.test.groups, data.n_groups(), |_| true),
         }
     }

@@ -339,7 +339,7 @@ fn encode(
         let categorical = t.categorical.contains(name)
             || (!t.numeric.contains(name) && texts[j] > 0 && texts[j] * 2 >= present);
         if categorical {
-            encodings.push(category(tables, features, j, train, test, is_missing, spec));
+            encodings.push(category(spec, tables, column, (train, test), is_missing));
             continue;
         }
         if let Some((row, value)) = &first_text[j] {
@@ -415,15 +415,12 @@ fn encode(
 
 /// A categorical column's vocabulary (sorted) and the value that fills a missing one.
 fn category(
-    tables: &[Table],
-    features: &[usize],
-    j: usize,
-    train: &[Row],
-    test: &[Row],
-    is_missing: &impl Fn(&str) -> bool,
     spec: &DatasetSpec,
+    tables: &[Table],
+    column: usize,
+    (train, test): (&[Row], &[Row]),
+    is_missing: &impl Fn(&str) -> bool,
 ) -> Encoding {
-    let column = features[j];
     let values = |rows: &[Row]| -> Vec<&str> {
         rows.iter()
             .map(|row| &tables[row.table].rows[row.row][column])

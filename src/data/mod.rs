@@ -17,7 +17,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::metrics::{largest_group_gap, mean};
+use crate::metrics::{group_means, largest_group_gap, majority_accuracy, mean};
 pub use locate::DataDirSource;
 pub use spec::DatasetSpec;
 
@@ -59,12 +59,6 @@ pub struct Dataset {
     pub notes: Vec<String>,
 }
 
-impl Dataset {
-    pub fn n_groups(&self) -> usize {
-        self.group_names.len()
-    }
-}
-
 /// Load the data set an experiment describes.
 pub fn load(spec: &DatasetSpec) -> Result<Dataset> {
     let files = spec.table.files.names();
@@ -78,6 +72,10 @@ pub fn load(spec: &DatasetSpec) -> Result<Dataset> {
 }
 
 impl Dataset {
+    pub fn n_groups(&self) -> usize {
+        self.group_names.len()
+    }
+
     /// Rows per split, features, and per group its size and base rate; the majority
     /// class's accuracy and the labels' own ΔDP. What `data describe` prints.
     pub fn describe(&self) -> String {
@@ -116,30 +114,23 @@ impl Dataset {
         }
         let _ = write!(out, "\n{:<width$}", "all");
         for (_, split) in &splits {
-            let _ = write!(
-                out,
-                " {:>14} {:>7.4}",
-                split.n_rows(),
-                positive_rate(&split.labels)
-            );
+            let rate = mean(split.labels.iter().map(|&y| f64::from(y)));
+            let _ = write!(out, " {:>14} {rate:>7.4}", split.n_rows());
         }
+        let base_rates: Vec<Vec<f64>> = splits
+            .iter()
+            .map(|(_, s)| group_means(&s.labels, &s.groups, self.n_groups(), |_| true))
+            .collect();
         for (group, name) in self.group_names.iter().enumerate() {
             let _ = write!(out, "\n{name:<width$}");
-            for (_, split) in &splits {
-                let labels: Vec<f32> = split
-                    .labels
-                    .iter()
-                    .zip(&split.groups)
-                    .filter(|&(_, &g)| g == group as u32)
-                    .map(|(&y, _)| y)
-                    .collect();
-                let _ = write!(out, " {:>14} {:>7.4}", labels.len(), positive_rate(&labels));
+            for ((_, split), rates) in splits.iter().zip(&base_rates) {
+                let rows = split.groups.iter().filter(|&&g| g == group as u32).count();
+                let _ = write!(out, " {rows:>14} {:>7.4}", rates[group]);
             }
         }
         let _ = write!(out, "\n{:<width$}", "majority acc.");
         for (_, split) in &splits {
-            let p = positive_rate(&split.labels);
-            let _ = write!(out, " {:>22.4}", p.max(1.0 - p));
+            let _ = write!(out, " {:>22.4}", majority_accuracy(&split.labels));
         }
         let _ = write!(out, "\n{:<width$}", "label ΔDP");
         for (_, split) in &splits {
@@ -149,8 +140,4 @@ impl Dataset {
         out.push('\n');
         out
     }
-}
-
-fn positive_rate(labels: &[f32]) -> f64 {
-    mean(labels.iter().map(|&y| f64::from(y)))
 }
