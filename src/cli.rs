@@ -1,11 +1,12 @@
 //! Command-line definitions.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::DataDirOverride;
 use crate::data::DataDirSource;
+use crate::sweep::Shard;
 
 /// Train fairness-aware networks (FairBiNN and baselines), sweep their knobs and draw
 /// accuracy-versus-demographic-parity Pareto fronts.
@@ -20,6 +21,13 @@ pub struct Cli {
 pub enum Command {
     /// Plan and run every trial of an experiment file, then write results and plots.
     Run(RunArgs),
+    /// Check an experiment file and print its trials and an estimate of the run time, without
+    /// training.
+    Plan(PlanArgs),
+    /// Combine the results folders of a sharded sweep into one, then write results and plots.
+    Merge(MergeArgs),
+    /// Write Slurm batch scripts that run a sweep as an array of shards, then merge them.
+    Slurm(SlurmArgs),
     /// Look at the data an experiment file describes, without training.
     #[command(subcommand)]
     Data(DataCommand),
@@ -59,18 +67,90 @@ pub struct RunArgs {
     pub experiment: PathBuf,
     #[command(flatten)]
     pub data: DataDirArg,
-    /// Where to write results. Default: results/<experiment name>.
+    /// Where to write results. Default: results/<experiment name>, or
+    /// results/<experiment name>/shards/<i>-of-<n> for a shard.
     #[arg(long, value_name = "DIR")]
     pub results_dir: Option<PathBuf>,
-    /// Trials run at once (each on one core). Default: all cores.
-    #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
-    pub jobs: Option<u16>,
+    #[command(flatten)]
+    pub jobs: JobsArg,
+    /// Run only shard i of n (from 1): every n-th trial of the plan. Combine the shards'
+    /// folders with `merge`.
+    #[arg(long, value_name = "i/n")]
+    pub shard: Option<Shard>,
     /// Rerun every trial, discarding results already in the results folder.
     #[arg(long)]
     pub force: bool,
+    /// Go ahead without asking, however many trials the plan has.
+    #[arg(long, short)]
+    pub yes: bool,
+    /// Ask before running more trials than this (see `plan` for what they are).
+    #[arg(long, value_name = "TRIALS", default_value_t = 500)]
+    pub ask_above: usize,
     /// Print no progress, only the final summary and errors.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+#[derive(Args)]
+pub struct PlanArgs {
+    /// The experiment file (YAML).
+    pub experiment: PathBuf,
+    #[command(flatten)]
+    pub data: DataDirArg,
+    /// The results folder whose finished trials count as done. Default: as `run`.
+    #[arg(long, value_name = "DIR")]
+    pub results_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub jobs: JobsArg,
+    /// Plan only shard i of n.
+    #[arg(long, value_name = "i/n")]
+    pub shard: Option<Shard>,
+}
+
+#[derive(Args)]
+pub struct MergeArgs {
+    /// The experiment file the shards ran.
+    pub experiment: PathBuf,
+    /// Shard folders to merge. Default: every folder in results/<experiment name>/shards.
+    pub shards: Vec<PathBuf>,
+    #[command(flatten)]
+    pub data: DataDirArg,
+    /// The folder to merge into. Default: results/<experiment name>.
+    #[arg(long, value_name = "DIR")]
+    pub results_dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct SlurmArgs {
+    /// The experiment file (YAML).
+    pub experiment: PathBuf,
+    #[command(flatten)]
+    pub data: DataDirArg,
+    /// The merged results' folder; shards go below it. Default: results/<experiment name>.
+    #[arg(long, value_name = "DIR")]
+    pub results_dir: Option<PathBuf>,
+    /// Array tasks, one shard each.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub shards: u16,
+    /// Cores per array task (trials it runs at once).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub cpus_per_task: u16,
+    /// Each task's time limit (sbatch --time), e.g. 2:00:00.
+    #[arg(long)]
+    pub time: Option<String>,
+    /// The partition to submit to (sbatch --partition).
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// Submit the array and the merge job (sbatch) instead of only writing the scripts.
+    #[arg(long)]
+    pub submit: bool,
+}
+
+#[derive(Args)]
+pub struct JobsArg {
+    /// Trials run at once (each on one core). Default: all cores.
+    #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
 }
 
 impl DataDirArg {
@@ -85,10 +165,28 @@ impl DataDirArg {
     }
 }
 
-impl RunArgs {
-    pub fn jobs(&self) -> usize {
+impl JobsArg {
+    pub fn count(&self) -> usize {
         self.jobs
             .map(usize::from)
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
     }
+}
+
+/// The results folder a command writes: the one named, else results/<experiment>, with a
+/// shard's own folder below it.
+pub fn results_dir(named: &Option<PathBuf>, experiment: &str, shard: Option<Shard>) -> PathBuf {
+    let sweep_dir = Path::new("results").join(experiment);
+    match (named, shard) {
+        (Some(dir), _) => dir.clone(),
+        (None, None) => sweep_dir,
+        (None, Some(shard)) => {
+            shards_dir(&sweep_dir).join(format!("{}-of-{}", shard.index, shard.count))
+        }
+    }
+}
+
+/// Where a sweep's shards write, below its results folder.
+pub fn shards_dir(results_dir: &Path) -> PathBuf {
+    results_dir.join("shards")
 }

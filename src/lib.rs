@@ -14,5 +14,6 @@ pub mod pareto;
 pub mod plot;
 pub mod report;
 pub mod selection;
+pub mod slurm;
 pub mod sweep;
 pub mod train;

@@ -1,20 +1,31 @@
+use std::collections::HashSet;
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use clap::Parser;
 
-use fairbinn_sweep::cli::{Cli, Command, DataCommand, RunArgs};
+use fairbinn_sweep::cli::{
+    self, Cli, Command, DataCommand, MergeArgs, PlanArgs, RunArgs, SlurmArgs,
+};
+use fairbinn_sweep::config::ExperimentFile;
+use fairbinn_sweep::data::Dataset;
 use fairbinn_sweep::plot::{Parity, pareto_svg};
 use fairbinn_sweep::report::{AGGREGATE_FILE, METHODS_FILE};
+use fairbinn_sweep::sweep::estimate::{self, human};
+use fairbinn_sweep::sweep::manifest::{self, Manifest};
 use fairbinn_sweep::sweep::store::{EPOCHS_FILE, TRIALS_FILE};
-use fairbinn_sweep::sweep::{ExecuteOptions, ResultsStore};
-use fairbinn_sweep::{config, data, report, sweep};
+use fairbinn_sweep::sweep::{ExecuteOptions, ExecuteSummary, Plan, ResultsStore};
+use fairbinn_sweep::{config, data, report, slurm, sweep};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Run(args) => run(&args),
+        Command::Plan(args) => plan(&args),
+        Command::Merge(args) => merge(&args),
+        Command::Slurm(args) => slurm_scripts(&args),
         Command::Data(DataCommand::Describe { experiment, data }) => {
             describe(&experiment, data.data_dir_override())
         }
@@ -28,25 +39,163 @@ fn main() -> ExitCode {
     })
 }
 
-/// parse → plan → load → execute → select → report. Exit code 1 when some trial did not finish.
+/// parse → plan → load → execute → report. Exit code 1 when some trial did not finish.
 fn run(args: &RunArgs) -> Result<ExitCode> {
     let experiment = config::read(&args.experiment, args.data.data_dir_override())?;
-    let plan = sweep::plan(&experiment)?;
+    let mut plan = sweep::plan(&experiment);
+    if let Some(shard) = args.shard {
+        plan = plan.shard(shard);
+    }
     let dataset = data::load(&experiment.dataset)?;
+    plan.check_fits(&experiment, &dataset)?;
 
-    let results_dir = args
-        .results_dir
-        .clone()
-        .unwrap_or_else(|| ["results", experiment.name.as_str()].iter().collect());
+    let results_dir = cli::results_dir(&args.results_dir, &experiment.name, args.shard);
     let mut store = ResultsStore::open(&results_dir, args.force)?;
+    let jobs = args.jobs.count();
+    let pending = plan.pending(&store);
+    if pending > args.ask_above && !args.yes {
+        confirm(&plan, &store, &dataset, jobs, args.ask_above)?;
+    }
+    let mut run = manifest::Run::new("run");
+    run.jobs = Some(jobs);
+    run.shard = args.shard.map(|shard| shard.to_string());
+    let mut manifest = Manifest::start(&results_dir, &experiment, &dataset.files, run)?;
+    manifest.write(&results_dir)?;
+
     let options = ExecuteOptions {
-        jobs: args.jobs(),
+        jobs,
         quiet: args.quiet,
     };
     let summary = sweep::execute(&plan, &dataset, &mut store, &options)?;
+    manifest.finish(summary);
+    manifest.write(&results_dir)?;
 
-    let baseline = report::Baseline::of(&dataset);
-    let configurations = report::configurations(&results_dir, &plan, dataset.train.n_features)?;
+    if let Some(shard) = args.shard {
+        println!(
+            "{}: shard {shard}: {} trials, {} ran now, {} were already done, {} did not finish. \
+             Results in {}; combine the shards with `fairbinn-sweep merge {}`.",
+            experiment.name,
+            summary.planned,
+            summary.ran,
+            summary.skipped,
+            summary.diverged + summary.failed,
+            results_dir.display(),
+            args.experiment.display()
+        );
+    } else {
+        report(&experiment, &plan, &dataset, &results_dir, &summary)?;
+    }
+    Ok(exit_code(&summary))
+}
+
+/// parse → plan → estimate: what `run` would do, without training (but one timed epoch of
+/// each kind of trial).
+fn plan(args: &PlanArgs) -> Result<ExitCode> {
+    let experiment = config::read(&args.experiment, args.data.data_dir_override())?;
+    let mut plan = sweep::plan(&experiment);
+    if let Some(shard) = args.shard {
+        plan = plan.shard(shard);
+    }
+    let dataset = data::load(&experiment.dataset)?;
+    plan.check_fits(&experiment, &dataset)?;
+    let results_dir = cli::results_dir(&args.results_dir, &experiment.name, args.shard);
+    let finished = sweep::store::finished_trials(&results_dir)?;
+    print!(
+        "{}",
+        report::plan_table(&experiment, &plan, &finished, dataset.train.n_features)
+    );
+    let pending: Vec<_> = plan
+        .trials
+        .iter()
+        .filter(|trial| !finished.contains(&trial.id))
+        .collect();
+    let jobs = args.jobs.count();
+    let estimate = estimate::estimate(&pending, &dataset, jobs);
+    println!("{}", report::describe_estimate(&estimate, pending.len()));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Combine shard folders into the sweep's folder, then report as `run` does.
+fn merge(args: &MergeArgs) -> Result<ExitCode> {
+    let experiment = config::read(&args.experiment, args.data.data_dir_override())?;
+    let plan = sweep::plan(&experiment);
+    let dataset = data::load(&experiment.dataset)?;
+    let results_dir = cli::results_dir(&args.results_dir, &experiment.name, None);
+    let shards = match args.shards.as_slice() {
+        [] => shard_folders(&results_dir)?,
+        named => named.to_vec(),
+    };
+    let mut store = ResultsStore::open(&results_dir, false)?;
+    let mut run = manifest::Run::new("merge");
+    run.merged_from = shards.clone();
+    let mut manifest = Manifest::start(&results_dir, &experiment, &dataset.files, run)?;
+
+    let wanted: HashSet<&str> = plan.trials.iter().map(|t| t.id.as_str()).collect();
+    let skipped = plan.trials.len() - plan.pending(&store);
+    let mut merged = 0;
+    for shard in &shards {
+        let taken = store.absorb(shard, &wanted)?;
+        println!("{}: {taken} trials", shard.display());
+        merged += taken;
+    }
+    let missing = plan.pending(&store);
+    if missing > 0 {
+        eprintln!(
+            "warning: {missing} of the {} trials are in no shard folder yet (a shard still \
+             running, or one that failed); merge again when they are",
+            plan.trials.len()
+        );
+    }
+    let summary = ExecuteSummary {
+        planned: plan.trials.len(),
+        skipped,
+        ran: merged,
+        ..Default::default()
+    };
+    manifest.finish(summary);
+    manifest.write(&results_dir)?;
+    report(&experiment, &plan, &dataset, &results_dir, &summary)?;
+    Ok(if missing > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Write (and with --submit, submit) the array job and its merge job.
+fn slurm_scripts(args: &SlurmArgs) -> Result<ExitCode> {
+    let experiment = config::read(&args.experiment, args.data.data_dir_override())?;
+    let results_dir = cli::results_dir(&args.results_dir, &experiment.name, None);
+    let scripts = slurm::write_scripts(args, &experiment, &results_dir)?;
+    println!("{}", scripts.describe());
+    if args.submit {
+        let (array, merge) = scripts.submit()?;
+        println!(
+            "Submitted array job {array} ({} shards) and merge job {merge}; results in {}.",
+            args.shards,
+            results_dir.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Load the experiment's data and print what it holds.
+fn describe(experiment: &Path, data_dir: config::DataDirOverride) -> Result<ExitCode> {
+    let experiment = config::read(experiment, data_dir)?;
+    print!("{}", data::load(&experiment.dataset)?.describe());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// select → write CSVs and plots → print the summary.
+fn report(
+    experiment: &ExperimentFile,
+    plan: &Plan,
+    dataset: &Dataset,
+    results_dir: &Path,
+    summary: &ExecuteSummary,
+) -> Result<()> {
+    let baseline = report::Baseline::of(dataset);
+    let configurations = report::configurations(results_dir, plan, dataset.train.n_features)?;
     let selections: Vec<_> = experiment
         .selections
         .iter()
@@ -56,7 +205,7 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
             (*selection, points, methods)
         })
         .collect();
-    report::write_csvs(&results_dir, &selections, &baseline, &dataset.group_names)?;
+    report::write_csvs(results_dir, &selections, &baseline, &dataset.group_names)?;
     let mut outputs: Vec<PathBuf> = [TRIALS_FILE, EPOCHS_FILE, AGGREGATE_FILE, METHODS_FILE]
         .iter()
         .map(|file| results_dir.join(file))
@@ -72,25 +221,76 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
     let outputs: Vec<&Path> = outputs.iter().map(PathBuf::as_path).collect();
     report::print_summary(
         &experiment.name,
-        &plan,
-        &summary,
+        plan,
+        summary,
         &configurations,
         &selections,
         &baseline,
         &outputs,
     );
+    Ok(())
+}
 
-    let unfinished = summary.diverged + summary.failed;
-    Ok(if unfinished == 0 {
+/// A large plan runs only when the user says so: on a terminal by answering, elsewhere
+/// with --yes.
+fn confirm(
+    plan: &Plan,
+    store: &ResultsStore,
+    dataset: &Dataset,
+    jobs: usize,
+    ask_above: usize,
+) -> Result<()> {
+    let pending: Vec<_> = plan
+        .trials
+        .iter()
+        .filter(|trial| !store.is_finished(&trial.id))
+        .collect();
+    let estimate = estimate::estimate(&pending, dataset, jobs);
+    let question = format!(
+        "This run trains {} trials (more than --ask-above {ask_above}), about {} on {jobs} threads.",
+        pending.len(),
+        human(estimate.wall_seconds)
+    );
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "{question} Add --yes to go ahead (`fairbinn-sweep plan` lists the trials), or \
+             raise --ask-above."
+        );
+    }
+    eprint!("{question} Go ahead? [y/N] ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if !matches!(answer.trim(), "y" | "Y" | "yes") {
+        bail!("not run: nothing was trained");
+    }
+    Ok(())
+}
+
+/// The shard folders below a sweep's results folder, in name order.
+fn shard_folders(results_dir: &Path) -> Result<Vec<PathBuf>> {
+    let dir = cli::shards_dir(results_dir);
+    let mut shards: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "no shard folders to merge in {} ({e}); name them on the command line",
+                dir.display()
+            )
+        })?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.is_dir())
+        .collect();
+    shards.sort();
+    if shards.is_empty() {
+        bail!("no shard folders to merge in {}", dir.display());
+    }
+    Ok(shards)
+}
+
+fn exit_code(summary: &ExecuteSummary) -> ExitCode {
+    if summary.diverged + summary.failed == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
-    })
-}
-
-/// Load the experiment's data and print what it holds.
-fn describe(experiment: &Path, data_dir: config::DataDirOverride) -> Result<ExitCode> {
-    let experiment = config::read(experiment, data_dir)?;
-    print!("{}", data::load(&experiment.dataset)?.describe());
-    Ok(ExitCode::SUCCESS)
+    }
 }

@@ -1,88 +1,11 @@
 //! `fairbinn-sweep run` end to end, through the binary, on a small slice of the real Adult
 //! data; outputs are read back and checked.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn shared_data() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data")
-}
+use std::process::Command;
 
-/// A sweep small enough for a test: 1,500 rows of each Adult file, 2 epochs.
-const TINY: &str = "
-name: tiny
-dataset:
-  name: adult
-  max_rows: 1500
-train:
-  epochs: 2
-  batch_size: 100
-sweep:
-  method: [erm, lagrangian, fairbinn]
-  eta: [10, 1000]
-";
-
-struct Run {
-    dir: tempfile::TempDir,
-}
-
-impl Run {
-    fn new(experiment: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("experiment.yaml"), experiment).unwrap();
-        Self { dir }
-    }
-
-    fn results(&self) -> PathBuf {
-        self.dir.path().join("results")
-    }
-
-    fn run(&self, extra: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_fairbinn-sweep"))
-            .arg("run")
-            .arg(self.dir.path().join("experiment.yaml"))
-            .arg("--data-dir")
-            .arg(shared_data())
-            .arg("--results-dir")
-            .arg(self.results())
-            .args(extra)
-            .env_remove("FAIRBINN_DATA_DIR")
-            .output()
-            .unwrap()
-    }
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-/// Rows of a CSV as maps from column name to value.
-fn read_csv(path: &Path) -> Vec<HashMap<String, String>> {
-    let mut reader = csv::Reader::from_path(path).unwrap();
-    let header = reader.headers().unwrap().clone();
-    reader
-        .records()
-        .map(|r| {
-            let r = r.unwrap();
-            header
-                .iter()
-                .map(String::from)
-                .zip(r.iter().map(String::from))
-                .collect()
-        })
-        .collect()
-}
-
-fn number(row: &HashMap<String, String>, column: &str) -> f64 {
-    row[column]
-        .parse()
-        .unwrap_or_else(|_| panic!("{column} = {:?}", row[column]))
-}
+use common::{Run, TINY, number, read_csv, result_rows, shared_data, text};
 
 #[test]
 fn a_tiny_sweep_writes_trials_epochs_and_plots_then_resumes() {
@@ -225,20 +148,7 @@ fn numbers_do_not_depend_on_the_number_of_threads() {
     let two = Run::new(TINY);
     assert!(one.run(&["--jobs", "1"]).status.success());
     assert!(two.run(&["--jobs", "2"]).status.success());
-    let without_timing = |run: &Run| {
-        let mut rows: Vec<Vec<(String, String)>> = read_csv(&run.results().join("trials.csv"))
-            .into_iter()
-            .map(|row| {
-                let mut row: Vec<(String, String)> =
-                    row.into_iter().filter(|(k, _)| k != "seconds").collect();
-                row.sort();
-                row
-            })
-            .collect();
-        rows.sort();
-        rows
-    };
-    assert_eq!(without_timing(&one), without_timing(&two));
+    assert_eq!(result_rows(&one.results()), result_rows(&two.results()));
 }
 
 #[test]
@@ -272,53 +182,6 @@ sweep:
     );
     assert_eq!(diverged[0]["test_accuracy"], "");
     assert_eq!(trials.iter().filter(|t| t["status"] == "ok").count(), 1);
-}
-
-#[test]
-fn an_unknown_key_is_named_with_its_line() {
-    let run = Run::new("name: typo\ndataset:\n  name: adult\ntrain:\n  lr_fiar: 0.001\n");
-    let output = run.run(&[]);
-    assert_eq!(output.status.code(), Some(2));
-    let message = text(&output);
-    assert!(message.contains("experiment.yaml"), "{message}");
-    assert!(message.contains("unknown field `lr_fiar`"), "{message}");
-    assert!(
-        message.contains("lr_fair"),
-        "the message lists the expected keys: {message}"
-    );
-    assert!(message.contains("line 5"), "{message}");
-    assert!(!run.results().exists(), "nothing is written for a bad file");
-}
-
-#[test]
-fn bad_values_are_all_reported_at_once() {
-    let run = Run::new(
-        "name: bad\ndataset: {name: adult, val_fraction: 1.5}\ntrain: {epochs: 0, eta: -1}\nsweep: {eta: 5, colour: [1]}\n",
-    );
-    let message = text(&run.run(&[]));
-    for expected in [
-        "dataset.val_fraction: expected a number between 0 and 1",
-        "train.epochs: expected at least 1",
-        "train.eta: expected a number ≥ 0, found -1",
-    ] {
-        assert!(
-            message.contains(expected),
-            "missing {expected:?} in {message}"
-        );
-    }
-    let run = Run::new(
-        "name: bad\ndataset: {name: adult}\nsweep: {eta: 5, colour: [1], lr_fair: [0.1, -2]}\n",
-    );
-    let message = text(&run.run(&[]));
-    for expected in [
-        "sweep.eta: expected a non-empty list of values",
-        "sweep.colour: unknown key",
-    ] {
-        assert!(
-            message.contains(expected),
-            "missing {expected:?} in {message}"
-        );
-    }
 }
 
 #[test]

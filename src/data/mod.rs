@@ -62,13 +62,25 @@ pub struct Dataset {
 /// Load the data set an experiment describes.
 pub fn load(spec: &DatasetSpec) -> Result<Dataset> {
     let files = spec.table.files.names();
-    let subfolder = (spec.name != spec::CSV).then_some(spec.name.as_str());
-    let dir = locate::find_files(&spec.name, subfolder, &files, &spec.data_dirs)?;
+    let dir = spec.find_folder()?;
     let tables = files
         .iter()
         .map(|file| table::read(&dir.join(file), &spec.table))
         .collect::<Result<Vec<_>>>()?;
     encode::dataset(spec, &tables)
+}
+
+impl DatasetSpec {
+    /// The folder that holds the data set's files, or an error saying where it looked.
+    pub fn find_folder(&self) -> Result<PathBuf> {
+        let subfolder = (self.name != spec::CSV).then_some(self.name.as_str());
+        locate::find_files(
+            &self.name,
+            subfolder,
+            &self.table.files.names(),
+            &self.data_dirs,
+        )
+    }
 }
 
 impl Dataset {

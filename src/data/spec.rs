@@ -211,7 +211,7 @@ pub enum Scale {
 
 /// The keys of `dataset:` as written; checked by [`resolve`].
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct RawDataset {
     pub name: String,
     pub data_dir: Option<PathBuf>,
@@ -302,8 +302,10 @@ pub fn resolve(
     let mut plain_choice = None;
     if name != CSV {
         let Some((mut description, choices)) = builtin(&name) else {
+            let hint = crate::config::schema::closest(&name, &known_names())
+                .map_or(String::new(), |known| format!("; did you mean {known}?"));
             problems.push(format!(
-                "dataset.name: expected one of {}, found {name:?}",
+                "dataset.name: expected one of {}, found {name:?}{hint}",
                 known_names().join(", ")
             ));
             return None;

@@ -23,7 +23,7 @@ pub struct ExecuteOptions {
     pub quiet: bool,
 }
 
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ExecuteSummary {
     pub planned: usize,
     /// Already in the results folder from an earlier run.

@@ -1,9 +1,11 @@
 //! Sweeps: planning trials, running them, and storing their results.
 
+pub mod estimate;
 pub mod execute;
+pub mod manifest;
 pub mod plan;
 pub mod store;
 
 pub use execute::{ExecuteOptions, ExecuteSummary, execute};
-pub use plan::{Plan, Trial, plan};
+pub use plan::{Plan, Shard, Trial, plan};
 pub use store::ResultsStore;

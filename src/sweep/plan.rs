@@ -1,16 +1,13 @@
-//! Sweep planning: expand the `sweep:` section into trials, each with a stable id derived
-//! from its resolved configuration.
-//!
-//! `sweep:` maps keys of `model:` or `train:` (bare, like `eta`, or qualified, like
-//! `train.eta`) to lists of values; the trials are the cartesian product, first key slowest.
-//! Grid points that resolve to the same trial (say `erm` at two values of η, which it
-//! ignores) are planned once. `seeds:` adds the seed as the last axis.
+//! Sweep planning: the experiment's grid points (expanded and checked by `config`) become
+//! trials, each with a stable id derived from its resolved configuration, so reruns and
+//! shards agree on which trial is which whatever the order of the file.
 
-use anyhow::{Result, anyhow};
-use serde_norway::{Mapping, Value};
+use std::fmt;
 
-use crate::config::{ExperimentFile, MODEL_KEYS, TRAIN_KEYS, TrialSpec, trial_from_document};
-use crate::data::DatasetSpec;
+use anyhow::{Result, bail};
+
+use crate::config::{ExperimentFile, TrialSpec};
+use crate::data::{Dataset, DatasetSpec};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Trial {
@@ -24,159 +21,108 @@ pub struct Trial {
 #[derive(Debug)]
 pub struct Plan {
     pub trials: Vec<Trial>,
-    /// Size of the cartesian product before identical trials were merged.
+    /// Grid points before those that resolve to the same trial (say `erm` at two values of
+    /// η, which it ignores) were merged.
     pub grid_points: usize,
 }
 
-/// One sweep key: where it goes in the document and the values it takes.
-struct Axis {
-    section: &'static str,
-    key: String,
-    values: Vec<Value>,
+/// A deterministic slice of a plan: trial k (from 0, in plan order) belongs to shard
+/// `k mod count + 1`. Round-robin keeps shards even when the plan is sorted by cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// From 1, as Slurm's array task ids.
+    pub index: usize,
+    pub count: usize,
 }
 
-pub fn plan(file: &ExperimentFile) -> Result<Plan> {
-    let axes = axes(file)
-        .map_err(|problems| anyhow!("{}: {}", file.path.display(), problems.join("\n  ")))?;
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    /// `2/4`
+    fn from_str(text: &str) -> Result<Self, String> {
+        let parsed = text
+            .split_once('/')
+            .and_then(|(i, n)| Some((i.trim().parse().ok()?, n.trim().parse().ok()?)));
+        match parsed {
+            Some((index, count)) if count >= 1 && (1..=count).contains(&index) => {
+                Ok(Self { index, count })
+            }
+            _ => Err(format!(
+                "expected i/n with 1 ≤ i ≤ n, like 2/4, found {text:?}"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+pub fn plan(file: &ExperimentFile) -> Plan {
     let mut trials: Vec<Trial> = Vec::new();
-    let mut problems = Vec::new();
-    let grid_points: usize = axes.iter().map(|axis| axis.values.len()).product();
-    for point in 0..grid_points {
-        let mut document = file.document.clone();
-        let mut remaining = point;
-        let mut described = Vec::new();
-        for axis in axes.iter().rev() {
-            let value = &axis.values[remaining % axis.values.len()];
-            remaining /= axis.values.len();
-            set(&mut document, axis.section, &axis.key, value.clone());
-            described.push(format!("{}={}", axis.key, show(value)));
-        }
-        match trial_from_document(&document) {
-            Ok(spec) => {
-                let id = trial_id(&file.dataset, &spec);
-                if !trials.iter().any(|t| t.id == id) {
-                    let config_id = config_id(&file.dataset, &spec);
-                    trials.push(Trial {
-                        id,
-                        config_id,
-                        spec,
-                    });
-                }
-            }
-            Err(problem) => {
-                described.reverse();
-                problems.push(format!("sweep point {}: {problem}", described.join(", ")));
-            }
+    for spec in &file.points {
+        let id = trial_id(&file.dataset, spec);
+        if !trials.iter().any(|t| t.id == id) {
+            trials.push(Trial {
+                id,
+                config_id: config_id(&file.dataset, spec),
+                spec: spec.clone(),
+            });
         }
     }
-    if !problems.is_empty() {
-        return Err(anyhow!(
-            "{}: {}",
-            file.path.display(),
-            problems.join("\n  ")
-        ));
-    }
-    Ok(Plan {
+    Plan {
         trials,
-        grid_points,
-    })
-}
-
-fn axes(file: &ExperimentFile) -> Result<Vec<Axis>, Vec<String>> {
-    let sweep = match file.document.get("sweep") {
-        None | Some(Value::Null) => None,
-        Some(Value::Mapping(sweep)) => Some(sweep),
-        Some(_) => {
-            return Err(vec![
-                "sweep: expected a mapping from keys to lists of values".into(),
-            ]);
-        }
-    };
-    let mut axes = Vec::new();
-    let mut problems = Vec::new();
-    let no_sweep = Mapping::new();
-    let sweep = sweep.unwrap_or(&no_sweep);
-    for (key, values) in sweep {
-        let name = key.as_str().unwrap_or_default().to_string();
-        let Some((section, key)) = resolve_key(&name) else {
-            problems.push(format!(
-                "sweep.{name}: unknown key; a sweep varies model keys ({}) or train keys ({})",
-                MODEL_KEYS.join(", "),
-                TRAIN_KEYS.join(", ")
-            ));
-            continue;
-        };
-        match values {
-            Value::Sequence(values) if !values.is_empty() => axes.push(Axis {
-                section,
-                key,
-                values: values.clone(),
-            }),
-            _ => problems.push(format!(
-                "sweep.{name}: expected a non-empty list of values, like [1, 10, 100], found {}",
-                show(values)
-            )),
-        }
-    }
-    // `seeds:` is the last axis, so a configuration's seeds sit together in the plan.
-    if let Some(seeds) = file.document.get("seeds") {
-        if axes.iter().any(|axis| axis.key == "seed") {
-            problems
-                .push("seeds: the sweep varies seed already; give the seeds in one place".into());
-        }
-        match seeds {
-            Value::Sequence(values) if !values.is_empty() => axes.push(Axis {
-                section: "train",
-                key: "seed".into(),
-                values: values.clone(),
-            }),
-            _ => problems.push(format!(
-                "seeds: expected a non-empty list of seeds, like [0, 1, 2, 3, 4], found {}",
-                show(seeds)
-            )),
-        }
-    }
-    if problems.is_empty() {
-        Ok(axes)
-    } else {
-        Err(problems)
+        grid_points: file.points.len(),
     }
 }
 
-/// `eta` → (train, eta); `model.width` → (model, width).
-fn resolve_key(name: &str) -> Option<(&'static str, String)> {
-    let (section, key) = match name.split_once('.') {
-        Some((section, key)) => (Some(section), key),
-        None => (None, name),
-    };
-    let in_model = MODEL_KEYS.contains(&key) && section.is_none_or(|s| s == "model");
-    let in_train = TRAIN_KEYS.contains(&key) && section.is_none_or(|s| s == "train");
-    match (in_model, in_train) {
-        (true, _) => Some(("model", key.to_string())),
-        (_, true) => Some(("train", key.to_string())),
-        _ => None,
+impl Plan {
+    /// Only the trials of `shard`.
+    pub fn shard(mut self, shard: Shard) -> Self {
+        let mut position = 0..;
+        self.trials
+            .retain(|_| position.next().unwrap() % shard.count + 1 == shard.index);
+        self
     }
-}
 
-fn set(document: &mut Value, section: &str, key: &str, value: Value) {
-    let root = document
-        .as_mapping_mut()
-        .expect("an experiment document is a mapping");
-    let section = root
-        .entry(Value::from(section))
-        .or_insert_with(|| Value::Mapping(Mapping::new()));
-    if section.is_null() {
-        *section = Value::Mapping(Mapping::new());
+    /// Trials not finished in `store`.
+    pub fn pending(&self, store: &super::ResultsStore) -> usize {
+        self.trials
+            .iter()
+            .filter(|trial| !store.is_finished(&trial.id))
+            .count()
     }
-    if let Some(section) = section.as_mapping_mut() {
-        section.insert(Value::from(key), value);
-    }
-}
 
-fn show(value: &Value) -> String {
-    serde_norway::to_string(value)
-        .map(|s| s.trim_end().to_string())
-        .unwrap_or_else(|_| format!("{value:?}"))
+    /// Checks that need the data: a batch no larger than the training split.
+    pub fn check_fits(&self, file: &ExperimentFile, data: &Dataset) -> Result<()> {
+        let rows = data.train.n_rows();
+        let mut sizes: Vec<usize> = self
+            .trials
+            .iter()
+            .map(|t| t.spec.train.batch_size)
+            .filter(|&size| size > rows)
+            .collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        if let Some(largest) = sizes.last() {
+            let key = if file.swept.iter().any(|k| k == "batch_size") {
+                "sweep.batch_size"
+            } else {
+                "train.batch_size"
+            };
+            let problem = format!(
+                "{key}: expected at most the {rows} rows of the training split, found {largest}"
+            );
+            bail!(
+                "{}:\n  {}",
+                file.path.display(),
+                file.lines.locate(&problem).1
+            );
+        }
+        Ok(())
+    }
 }
 
 /// A stable id: FNV-1a over a canonical text of the dataset and trial settings. The data

@@ -1,9 +1,11 @@
 //! The results folder: `trials.csv` (a row per trial) and `epochs.csv` (a row per trial,
 //! epoch and split). Rows are appended and flushed as each trial ends, so an interrupted
-//! sweep keeps everything it finished, and the next run picks up from there.
+//! sweep keeps everything it finished, and the next run picks up from there. One run at a
+//! time writes to a folder: it holds a lock on `.lock` while it is open.
 
 use std::collections::HashSet;
-use std::fs::{File, OpenOptions};
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
@@ -190,14 +192,19 @@ pub struct ResultsStore {
     epochs: csv::Writer<File>,
     /// Trials already in `trials.csv` with a final status: not run again.
     finished: HashSet<String>,
+    /// Held while the store is open; the system lets go of it when the process ends, however
+    /// it ends, so a killed run leaves no stale lock.
+    _lock: File,
 }
 
 impl ResultsStore {
     /// Open (or create) a results folder. Rows of trials that failed are dropped so they run
     /// again; with `fresh`, everything is. A row cut short by a kill is dropped as well.
+    /// Refused while another run has the folder open.
     pub fn open(dir: &Path, fresh: bool) -> Result<Self> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the results folder {}", dir.display()))?;
+        let lock = lock(dir)?;
         let trials_path = dir.join(TRIALS_FILE);
         let epochs_path = dir.join(EPOCHS_FILE);
         let mut finished = HashSet::new();
@@ -206,11 +213,7 @@ impl ResultsStore {
         if !fresh {
             check_header(&trials_path, &trials_header)?;
             check_header(&epochs_path, &epochs_header)?;
-            finished = read_rows::<TrialRecord>(&trials_path)?
-                .into_iter()
-                .filter(|row| row.status != Status::Failed)
-                .map(|row| row.trial_id)
-                .collect();
+            finished = finished_trials(dir)?;
         }
         // Rewrite both files with what is kept (write aside, then rename: a kill leaves the
         // old file or the new one, never half of one), then append from there.
@@ -223,10 +226,48 @@ impl ResultsStore {
         rewrite_records(&trials_path, &trials_header, keep)?;
         rewrite_records(&epochs_path, &epochs_header, keep)?;
         Ok(Self {
-            trials: appender(&trials_path)?,
-            epochs: appender(&epochs_path)?,
+            trials: appender(&trials_path, &trials_header)?,
+            epochs: appender(&epochs_path, &epochs_header)?,
             finished,
+            _lock: lock,
         })
+    }
+
+    /// Copy into this folder the trials of another (a shard's) that are among `wanted` and
+    /// not here yet, epochs first as [`record`](Self::record) does. Returns how many.
+    pub fn absorb(&mut self, other: &Path, wanted: &HashSet<&str>) -> Result<usize> {
+        let trials_header = as_csv(&TrialRow::default().parts()).0;
+        let epochs_header = as_csv(&EpochRow::new("", 0, "", &SplitMetrics::default())).0;
+        for file in [TRIALS_FILE, EPOCHS_FILE] {
+            let expected = if file == TRIALS_FILE {
+                &trials_header
+            } else {
+                &epochs_header
+            };
+            check_header(&other.join(file), expected)?;
+        }
+        let status = trials_header.iter().position(|h| h == "status");
+        let mut taken = HashSet::new();
+        let trials = complete_records(&other.join(TRIALS_FILE), &trials_header)?;
+        for record in &trials {
+            let id = &record[0];
+            let failed = status.and_then(|i| record.get(i)) == Some("failed");
+            if wanted.contains(id) && !failed && !self.finished.contains(id) {
+                taken.insert(id.to_string());
+            }
+        }
+        for record in complete_records(&other.join(EPOCHS_FILE), &epochs_header)? {
+            if taken.contains(&record[0]) {
+                self.epochs.write_record(&record)?;
+            }
+        }
+        self.epochs.flush()?;
+        for record in trials.iter().filter(|r| taken.contains(&r[0])) {
+            self.trials.write_record(record)?;
+            self.finished.insert(record[0].to_string());
+        }
+        self.trials.flush()?;
+        Ok(taken.len())
     }
 
     pub fn is_finished(&self, trial_id: &str) -> bool {
@@ -247,16 +288,25 @@ impl ResultsStore {
     }
 }
 
+/// The trials a results folder has finished (for a look without taking its lock).
+pub fn finished_trials(dir: &Path) -> Result<HashSet<String>> {
+    Ok(read_rows::<TrialRecord>(&dir.join(TRIALS_FILE))?
+        .into_iter()
+        .filter(|row| row.status != Status::Failed)
+        .map(|row| row.trial_id)
+        .collect())
+}
+
 /// Every complete row of a results CSV; a missing file has none. A file whose header is not
 /// ours is refused rather than overwritten.
 pub fn read_rows<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
     if !path.exists() {
         return Ok(Vec::new());
     }
+    let bytes = complete_lines(path)?;
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
-        .from_path(path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+        .from_reader(bytes.as_slice());
     let header = reader.headers()?.clone();
     let mut rows = Vec::new();
     for (line, record) in reader.records().enumerate() {
@@ -317,36 +367,23 @@ fn is_prefix(found: &csv::StringRecord, expected: &csv::StringRecord) -> bool {
     found.len() <= expected.len() && found.iter().zip(expected).all(|(a, b)| a == b)
 }
 
-/// Rewrite a CSV keeping the complete rows that `keep` accepts, under the `expected` header
-/// (rows of an older header, a prefix of it, get empty cells for the new columns).
+/// Rewrite a CSV keeping the complete rows that `keep` accepts, under the `expected` header.
 fn rewrite_records(
     path: &Path,
     expected: &csv::StringRecord,
     keep: impl Fn(&csv::StringRecord, &csv::StringRecord) -> bool,
 ) -> Result<()> {
-    let mut rows = Vec::new();
-    let mut header = None;
-    if path.exists() {
-        let mut reader = csv::ReaderBuilder::new()
-            .flexible(true)
-            .from_path(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let h = reader.headers()?.clone();
-        rows = reader
-            .records()
-            .filter_map(Result::ok)
-            .filter(|record| record.len() == h.len() && keep(record, &h))
-            .collect();
-        header = Some(h);
-    }
+    let rows: Vec<csv::StringRecord> = complete_records(path, expected)?
+        .into_iter()
+        .filter(|record| keep(record, expected))
+        .collect();
     let aside = path.with_extension("csv.tmp");
     let mut writer = csv::Writer::from_path(&aside)
         .with_context(|| format!("cannot write {}", aside.display()))?;
     if !rows.is_empty() {
         writer.write_record(expected)?;
-        let padding = expected.len() - header.map_or(0, |h| h.len());
         for row in &rows {
-            writer.write_record(row.iter().chain(std::iter::repeat_n("", padding)))?;
+            writer.write_record(row)?;
         }
     }
     writer.flush()?;
@@ -355,15 +392,87 @@ fn rewrite_records(
     Ok(())
 }
 
-/// A writer that appends; it writes the header only when the file is empty.
-fn appender(path: &Path) -> Result<csv::Writer<File>> {
+/// The complete rows of a CSV (none when it is missing), as rows of the `expected` header:
+/// rows of an older header, a prefix of it, get empty cells for the newer columns.
+fn complete_records(path: &Path, expected: &csv::StringRecord) -> Result<Vec<csv::StringRecord>> {
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let bytes = complete_lines(path)?;
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(bytes.as_slice());
+    let header = reader.headers()?.clone();
+    let padding = expected.len().saturating_sub(header.len());
+    Ok(reader
+        .records()
+        .filter_map(Result::ok)
+        .filter(|record| record.len() == header.len())
+        .map(|record| {
+            record
+                .iter()
+                .chain(std::iter::repeat_n("", padding))
+                .collect()
+        })
+        .collect())
+}
+
+/// A file's bytes up to its last line break: a row a kill cut short is left out.
+fn complete_lines(path: &Path) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    File::open(path)
+        .and_then(|mut file| file.read_to_end(&mut bytes))
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let end = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    bytes.truncate(end);
+    Ok(bytes)
+}
+
+/// Take the folder's lock, or say who has it.
+fn lock(dir: &Path) -> Result<File> {
+    let path = dir.join(".lock");
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            bail!(
+                "another fairbinn-sweep is writing to {} ({}); wait for it to finish, or \
+                 give this run another --results-dir",
+                dir.display(),
+                holder.trim()
+            );
+        }
+        Err(TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("cannot lock {}", path.display()));
+        }
+    }
+    file.set_len(0)?;
+    writeln!(file, "process {}", std::process::id())?;
+    Ok(file)
+}
+
+/// A writer that appends; it writes the header first when the file is empty.
+fn appender(path: &Path, header: &csv::StringRecord) -> Result<csv::Writer<File>> {
     let file = OpenOptions::new()
         .append(true)
         .create(true)
         .open(path)
         .with_context(|| format!("cannot open {}", path.display()))?;
     let empty = file.metadata()?.len() == 0;
-    Ok(csv::WriterBuilder::new()
-        .has_headers(empty)
-        .from_writer(file))
+    let mut writer = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(file);
+    if empty {
+        writer.write_record(header)?;
+        writer.flush()?;
+    }
+    Ok(writer)
 }

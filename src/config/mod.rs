@@ -1,42 +1,23 @@
 //! The experiment file: its YAML schema, and validation into typed structs that the rest of
-//! the program trusts. Sweep expansion (which builds one document per trial) is in
-//! `sweep::plan`; this module turns one such document into a checked [`TrialSpec`].
+//! the program trusts. Every problem of a file is reported at once, each with its key and
+//! line; the sweep is expanded here (see [`grid`]) so that each trial is checked too.
+
+mod grid;
+pub mod schema;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use serde::Deserialize;
-use serde_norway::Value;
 use serde_norway::value::{Tag, TaggedValue};
+use serde_norway::{Mapping, Value};
 
 use crate::data::spec::{self, RawDataset};
 use crate::data::{DataDirSource, DatasetSpec};
 use crate::model::Architecture;
 use crate::selection::Selection;
 use crate::train::{FairnessLoss, FollowerBatch, LrSchedule, Method, StepOrder, TrainSpec};
-
-/// Keys of the sections a sweep may vary, as they are spelled in the file.
-pub const MODEL_KEYS: [&str; 4] = [
-    "accuracy_layers",
-    "fairness_layers",
-    "fairness_position",
-    "width",
-];
-pub const TRAIN_KEYS: [&str; 13] = [
-    "method",
-    "epochs",
-    "batch_size",
-    "lr_acc",
-    "lr_fair",
-    "eta",
-    "fairness_loss",
-    "step_order",
-    "follower_batch",
-    "follower_steps",
-    "shuffle",
-    "lr_schedule",
-    "seed",
-];
+use schema::{KeyLines, check_section};
 
 /// Named sets of defaults (`preset:`); keys the file sets win. Step order and the follower's
 /// batch are left to the method (`fairbinn`: the paper's; `fairbinn-reference`: the code's).
@@ -63,20 +44,22 @@ train: {method: fairbinn-reference, epochs: 200, batch_size: 200, lr_acc: 1.0e-3
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawExperiment {
-    name: String,
+    name: Option<String>,
     #[allow(dead_code)] // applied to the document before it is read (`apply_preset`)
     preset: Option<String>,
     #[allow(dead_code)] // its shape is checked here; `spec::resolve` reads it from the document
-    dataset: RawDataset,
+    dataset: Option<RawDataset>,
     #[serde(default)]
+    #[allow(dead_code)]
+    // its shape is checked here; each sweep point is read by `trial_from_document`
     model: RawModel,
     #[serde(default)]
+    #[allow(dead_code)] // as `model`
     train: RawTrain,
-    #[serde(default)]
-    #[allow(dead_code)] // read as a Value by the planner; declared here so it is a known key
+    #[allow(dead_code)] // read as a Value by `grid`; declared here so it is a known key
     sweep: Option<Value>,
-    #[allow(dead_code)] // read by the planner: one trial per seed per configuration
-    seeds: Option<Vec<u64>>,
+    #[allow(dead_code)] // read by `grid`: one trial per seed per configuration
+    seeds: Option<Value>,
     selection: Option<Value>,
 }
 
@@ -173,15 +156,21 @@ impl Default for RawTrain {
     }
 }
 
-/// An experiment file, read and checked, before sweep expansion.
+/// An experiment file, read and checked, with its sweep expanded.
 pub struct ExperimentFile {
     pub path: PathBuf,
     pub name: String,
     pub dataset: DatasetSpec,
     /// How each configuration's reported epochs are chosen; every policy is reported.
     pub selections: Vec<Selection>,
-    /// The whole document (preset applied), from which the planner derives one document per trial.
+    /// One per grid point, in sweep order; points that resolve to the same trial repeat.
+    pub points: Vec<TrialSpec>,
+    /// The keys the sweep varies (`eta`, `seed`, …), in sweep order.
+    pub swept: Vec<String>,
+    /// The whole document (preset applied), as the manifest records it.
     pub document: Value,
+    /// Where each key is in the file, for messages about it.
+    pub lines: KeyLines,
 }
 
 /// One trial's network and training, validated.
@@ -195,47 +184,143 @@ pub struct TrialSpec {
 /// environment), which takes precedence over the experiment file.
 pub type DataDirOverride = Option<(PathBuf, DataDirSource)>;
 
-/// Read and check an experiment file. Syntax errors, unknown keys and wrong types are
-/// reported with the file name and line; then every value is checked at once.
+/// Read and check an experiment file: unknown keys, wrong types, bad values, every point of
+/// the sweep and whether the data files are there, all reported at once with their lines.
 pub fn read(path: &Path, data_dir: DataDirOverride) -> Result<ExperimentFile> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the experiment file {}", path.display()))?;
-    // Parsed twice: as a Value (keeps the order of sweep keys, takes the preset) and into
-    // the schema (names the line of an unknown key or a wrong type).
     let mut document: Value =
         serde_norway::from_str(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    serde_norway::from_str::<RawExperiment>(&text)
-        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    apply_preset(&mut document).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    let raw: RawExperiment = serde_norway::from_value(document.clone())
-        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
-
+    let Some(root) = document.as_mapping_mut() else {
+        bail!(
+            "{}: expected a mapping of keys (name, dataset, model, train, sweep, …)",
+            path.display()
+        );
+    };
+    let lines = KeyLines::of(&text);
     let mut problems = Vec::new();
-    if raw.name.is_empty()
-        || !raw
-            .name
+    // Keys first, section by section: what is wrong is reported and taken out, so that the
+    // values of the rest are checked too.
+    for (section, check) in [
+        (
+            "model",
+            check_section::<RawModel> as fn(&str, &mut Mapping, &mut Vec<String>),
+        ),
+        ("train", check_section::<RawTrain>),
+        ("dataset", check_section::<RawDataset>),
+    ] {
+        if let Some(Value::Mapping(keys)) = root.get_mut(section) {
+            check(section, keys, &mut problems);
+        }
+    }
+    check_section::<RawExperiment>("", root, &mut problems);
+    if let Err(e) = apply_preset(&mut document) {
+        problems.push(e);
+    }
+    let raw: RawExperiment = serde_norway::from_value(document.clone())
+        .expect("every key left was checked to deserialize alone");
+
+    let name = raw.name.unwrap_or_default();
+    if name.is_empty()
+        || !name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
     {
         problems.push(format!(
-            "name: expected a non-empty name made of letters, digits, '-', '_' or '.' (it names the results folder), found {:?}",
-            raw.name
+            "name: expected a non-empty name made of letters, digits, '-', '_' or '.' (it names the results folder), found {name:?}"
         ));
     }
-    let dataset = spec::resolve(&document["dataset"], path, data_dir, &mut problems);
+    let dataset = match document.get("dataset") {
+        Some(section) => spec::resolve(section, path, data_dir, &mut problems),
+        None => {
+            problems.push(format!(
+                "dataset: missing; expected e.g. `dataset: {{name: adult}}` ({} or csv)",
+                spec::known_names().join(", ")
+            ));
+            None
+        }
+    };
+    if let Some(Err(e)) = dataset.as_ref().map(DatasetSpec::find_folder) {
+        problems.push(format!("dataset: {e}"));
+    }
     let selections = selections(raw.selection, &mut problems);
-    // The base document (the file without its sweep) must be a valid trial by itself.
-    trial_spec(raw.model, raw.train, &mut problems);
+    let (points, swept) = expand(&document, &mut problems);
     if !problems.is_empty() {
-        return Err(anyhow!("{}: {}", path.display(), problems.join("\n  ")));
+        let count = match problems.len() {
+            1 => String::new(),
+            n => format!(" {n} problems:"),
+        };
+        // In the order of the file, as an editor would show them.
+        let mut listed: Vec<(Option<usize>, String)> =
+            problems.iter().map(|p| lines.locate(p)).collect();
+        listed.sort_by_key(|(line, _)| line.unwrap_or(usize::MAX));
+        let listed: Vec<String> = listed.into_iter().map(|(_, text)| text).collect();
+        bail!("{}:{count}\n  {}", path.display(), listed.join("\n  "));
     }
     Ok(ExperimentFile {
         path: path.to_path_buf(),
-        name: raw.name,
+        name,
         dataset: dataset.expect("no problems means the dataset was checked"),
         selections,
+        points,
+        swept,
         document,
+        lines,
     })
+}
+
+/// Every grid point of the sweep as a checked trial. A problem shared by many points is
+/// reported once, at its first point.
+fn expand(document: &Value, problems: &mut Vec<String>) -> (Vec<TrialSpec>, Vec<String>) {
+    let model_keys = schema::fields_of::<RawModel>();
+    let train_keys = schema::fields_of::<RawTrain>();
+    let grids = grid::grids(document, model_keys, train_keys, problems);
+    let mut swept: Vec<String> = Vec::new();
+    for key in grids.iter().flatten().flat_map(|axis| &axis.keys) {
+        if !swept.contains(&key.name) {
+            swept.push(key.name.clone());
+        }
+    }
+    let mut points = Vec::new();
+    // (problem, first point with it, points with it): reported once each.
+    let mut seen: Vec<(String, String, usize)> = Vec::new();
+    for grid in &grids {
+        for (point, described) in grid::points(document, grid) {
+            let point_problems = match trial_from_document(&point) {
+                Ok(trial) => {
+                    points.push(trial);
+                    continue;
+                }
+                Err(problems) => problems,
+            };
+            for problem in point_problems {
+                // Name the sweep key that set the bad value, so the line is the sweep's.
+                let key = problem.split_once(": ").map_or("", |(path, _)| path);
+                let axis = grid.iter().find(|axis| {
+                    axis.keys
+                        .iter()
+                        .any(|k| key == format!("{}.{}", k.section, k.name))
+                });
+                let problem = match axis {
+                    Some(axis) => format!("{}: {problem}", axis.path),
+                    None => problem,
+                };
+                match seen.iter_mut().find(|(p, _, _)| *p == problem) {
+                    Some((_, _, count)) => *count += 1,
+                    None => seen.push((problem, described.clone(), 1)),
+                }
+            }
+        }
+    }
+    for (problem, described, count) in seen {
+        let at = match count {
+            _ if described.is_empty() => String::new(),
+            1 => format!(" (at {described})"),
+            n => format!(" (at {described}, and {} more sweep points)", n - 1),
+        };
+        problems.push(format!("{problem}{at}"));
+    }
+    (points, swept)
 }
 
 /// `{name: value}` → `!name value`, the form serde_norway reads an enum variant that carries
@@ -317,13 +402,26 @@ fn selections(raw: Option<Value>, problems: &mut Vec<String>) -> Vec<Selection> 
 }
 
 /// Check a document produced by the planner (the base document with sweep values set).
-pub fn trial_from_document(document: &Value) -> Result<TrialSpec, String> {
-    let raw: RawExperiment =
-        serde_norway::from_value(document.clone()).map_err(|e| e.to_string())?;
+fn trial_from_document(document: &Value) -> Result<TrialSpec, Vec<String>> {
     let mut problems = Vec::new();
-    match trial_spec(raw.model, raw.train, &mut problems) {
+    let mut section = |name: &str| {
+        let mut keys = match document.get(name) {
+            Some(Value::Mapping(keys)) => keys.clone(),
+            _ => Mapping::new(),
+        };
+        // A swept value of the wrong type is caught here, with its key.
+        match name {
+            "model" => check_section::<RawModel>(name, &mut keys, &mut problems),
+            _ => check_section::<RawTrain>(name, &mut keys, &mut problems),
+        }
+        Value::Mapping(keys)
+    };
+    let (model, train) = (section("model"), section("train"));
+    let model = serde_norway::from_value(model).expect("checked key by key");
+    let train = serde_norway::from_value(train).expect("checked key by key");
+    match trial_spec(model, train, &mut problems) {
         Some(trial) if problems.is_empty() => Ok(trial),
-        _ => Err(problems.join("; ")),
+        _ => Err(problems),
     }
 }
 
@@ -468,13 +566,13 @@ mod tests {
 
     fn train_of(text: &str) -> TrainSpec {
         let file = read_text(text).unwrap();
-        trial_from_document(&file.document).unwrap().train
+        file.points[0].train.clone()
     }
 
     #[test]
     fn a_preset_fills_what_the_file_leaves_out() {
         let authors = read_text("name: a\npreset: authors-code\ndataset: {name: adult}\n").unwrap();
-        let trial = trial_from_document(&authors.document).unwrap();
+        let trial = authors.points[0].clone();
         let (t, a) = (trial.train, trial.architecture);
         assert_eq!(
             (a.accuracy_layers, a.fairness_layers, a.fairness_position),

@@ -1,0 +1,450 @@
+//! The `sweep:` section: which keys vary and how, expanded into one document per grid point.
+//!
+//! ```yaml
+//! sweep:
+//!   method: [erm, lagrangian, fairbinn]   # each key a list: the grid is their product,
+//!   eta: [1, 10, 100]                     # first key slowest
+//!   zip:                                  # keys that move together (one list of values each,
+//!     lr_acc: [1.0e-3, 1.0e-4]            # the same length); a list of such groups also works
+//!     lr_fair: [1.0e-5, 1.0e-6]
+//!   methods:                              # per method: replace or add keys of its grid
+//!     lagrangian: {eta: [0.1, 1, 10]}
+//! ```
+//! Keys are those of `model:` or `train:`, bare (`eta`) or qualified (`train.eta`). `seeds:`
+//! adds the seed as the last key.
+
+use serde_norway::{Mapping, Value};
+
+/// A key the sweep sets: its section of the document and its name there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Key {
+    pub section: &'static str,
+    pub name: String,
+}
+
+/// One dimension of a grid: one key, or a zipped group of keys, and the values they take
+/// together (`points[i][k]` is key k's value at point i).
+#[derive(Debug, Clone)]
+pub struct Axis {
+    /// Where the axis is written, for messages: `sweep.eta`, `sweep.zip`, `sweep.methods.erm.eta`.
+    pub path: String,
+    pub keys: Vec<Key>,
+    pub points: Vec<Vec<Value>>,
+}
+
+/// A cartesian product of axes. A sweep is one grid, or one per method when `methods:`
+/// gives some of them keys of their own.
+pub type Grid = Vec<Axis>;
+
+/// The grids of the document's `sweep:` and `seeds:`, checked for shape only: what the values
+/// make of a trial is checked point by point ([`points`]).
+pub fn grids(
+    document: &Value,
+    model_keys: &[&str],
+    train_keys: &[&str],
+    problems: &mut Vec<String>,
+) -> Vec<Grid> {
+    let sweep = match document.get("sweep") {
+        None | Some(Value::Null) => Mapping::new(),
+        Some(Value::Mapping(sweep)) => sweep.clone(),
+        Some(other) => {
+            problems.push(format!(
+                "sweep: expected a mapping from keys to lists of values, found {}",
+                show(other)
+            ));
+            return vec![Vec::new()];
+        }
+    };
+    let reader = AxisReader {
+        model_keys,
+        train_keys,
+    };
+    let mut base = Vec::new();
+    let mut overrides = None;
+    for (name, value) in &sweep {
+        let name = name.as_str().unwrap_or_default();
+        match name {
+            "zip" => base.extend(reader.zip_groups("sweep.zip", value, problems)),
+            "methods" => overrides = Some(value),
+            _ => base.extend(reader.axis("sweep", name, value, problems)),
+        }
+    }
+    let mut grids = match overrides {
+        None => vec![base],
+        Some(overrides) => reader.per_method(document, base, overrides, problems),
+    };
+    // `seeds:` is the last axis, so a configuration's seeds sit together in the plan.
+    if let Some(seeds) = document.get("seeds") {
+        let seed = Key {
+            section: "train",
+            name: "seed".into(),
+        };
+        if grids.iter().flatten().any(|axis| axis.keys.contains(&seed)) {
+            problems
+                .push("seeds: the sweep varies seed already; give the seeds in one place".into());
+        }
+        match seeds {
+            Value::Sequence(values) if !values.is_empty() => {
+                let axis = Axis {
+                    path: "seeds".into(),
+                    keys: vec![seed],
+                    points: values.iter().map(|v| vec![v.clone()]).collect(),
+                };
+                grids.iter_mut().for_each(|grid| grid.push(axis.clone()));
+            }
+            _ => problems.push(format!(
+                "seeds: expected a non-empty list of seeds, like [0, 1, 2, 3, 4], found {}",
+                show(seeds)
+            )),
+        }
+    }
+    grids
+}
+
+/// Every point of a grid: the document with the point's values set, and the point in words
+/// (`method=erm, eta=10`).
+pub fn points(document: &Value, grid: &Grid) -> impl Iterator<Item = (Value, String)> {
+    let count: usize = grid.iter().map(|axis| axis.points.len()).product();
+    (0..count).map(move |index| {
+        let mut point = document.clone();
+        let mut described = Vec::new();
+        let mut remaining = index;
+        // The last axis moves fastest.
+        for axis in grid.iter().rev() {
+            let values = &axis.points[remaining % axis.points.len()];
+            remaining /= axis.points.len();
+            for (key, value) in axis.keys.iter().zip(values).rev() {
+                set(&mut point, key, value.clone());
+                described.push(format!("{}={}", key.name, show(value)));
+            }
+        }
+        described.reverse();
+        (point, described.join(", "))
+    })
+}
+
+struct AxisReader<'a> {
+    model_keys: &'a [&'a str],
+    train_keys: &'a [&'a str],
+}
+
+impl AxisReader<'_> {
+    /// `eta: [1, 10]` under `parent`.
+    fn axis(
+        &self,
+        parent: &str,
+        name: &str,
+        values: &Value,
+        problems: &mut Vec<String>,
+    ) -> Option<Axis> {
+        let path = format!("{parent}.{name}");
+        let key = self.key(&path, name, problems)?;
+        let values = list(&path, values, problems)?;
+        Some(Axis {
+            path,
+            keys: vec![key],
+            points: values.iter().map(|v| vec![v.clone()]).collect(),
+        })
+    }
+
+    /// `zip: {lr_acc: [..], lr_fair: [..]}`, or a list of such groups.
+    fn zip_groups(&self, path: &str, value: &Value, problems: &mut Vec<String>) -> Vec<Axis> {
+        let groups = match value {
+            Value::Sequence(groups) => groups.iter().collect(),
+            group => vec![group],
+        };
+        let mut axes = Vec::new();
+        for group in groups {
+            let Value::Mapping(group) = group else {
+                problems.push(format!(
+                    "{path}: expected keys with lists of the same length, like \
+                     {{lr_acc: [1.0e-3, 1.0e-4], lr_fair: [1.0e-5, 1.0e-6]}}, found {}",
+                    show(group)
+                ));
+                continue;
+            };
+            let columns: Vec<Axis> = group
+                .iter()
+                .filter_map(|(name, values)| {
+                    self.axis(path, name.as_str().unwrap_or_default(), values, problems)
+                })
+                .collect();
+            if columns.len() != group.len() || columns.is_empty() {
+                continue;
+            }
+            let lengths: Vec<String> = columns
+                .iter()
+                .map(|c| format!("{} has {}", c.keys[0].name, c.points.len()))
+                .collect();
+            let length = columns[0].points.len();
+            if columns.iter().any(|c| c.points.len() != length) {
+                problems.push(format!(
+                    "{path}: zipped lists must have the same length; {}",
+                    lengths.join(", ")
+                ));
+                continue;
+            }
+            axes.push(Axis {
+                path: path.to_string(),
+                keys: columns.iter().map(|c| c.keys[0].clone()).collect(),
+                points: (0..length)
+                    .map(|i| columns.iter().map(|c| c.points[i][0].clone()).collect())
+                    .collect(),
+            });
+        }
+        axes
+    }
+
+    /// One grid per swept method, its axes replaced or extended by `methods.<method>`.
+    fn per_method(
+        &self,
+        document: &Value,
+        base: Grid,
+        overrides: &Value,
+        problems: &mut Vec<String>,
+    ) -> Vec<Grid> {
+        let method = Key {
+            section: "train",
+            name: "method".into(),
+        };
+        let methods: Vec<Value> = match base.iter().find(|axis| axis.keys.contains(&method)) {
+            Some(axis) if axis.keys.len() == 1 => {
+                axis.points.iter().map(|p| p[0].clone()).collect()
+            }
+            Some(_) => {
+                problems.push("sweep.methods: the method cannot be zipped with other keys when methods: gives methods keys of their own".into());
+                return vec![base];
+            }
+            None => vec![
+                document
+                    .get("train")
+                    .and_then(|train| train.get("method"))
+                    .cloned()
+                    .unwrap_or_else(|| Value::from("fairbinn")),
+            ],
+        };
+        let Value::Mapping(overrides) = overrides else {
+            problems.push(format!(
+                "sweep.methods: expected a mapping from methods to their own sweep keys, like {{lagrangian: {{eta: [0.1, 1]}}}}, found {}",
+                show(overrides)
+            ));
+            return vec![base];
+        };
+        let named: Vec<String> = methods.iter().map(show).collect();
+        for name in overrides.keys() {
+            if !methods.contains(name) {
+                problems.push(format!(
+                    "sweep.methods.{}: not one of the methods swept ({})",
+                    show(name),
+                    named.join(", ")
+                ));
+            }
+        }
+        methods
+            .iter()
+            .map(|name| {
+                let mut grid: Grid = base
+                    .iter()
+                    .map(|axis| match axis.keys.contains(&method) {
+                        true => Axis {
+                            points: vec![vec![name.clone()]],
+                            ..axis.clone()
+                        },
+                        false => axis.clone(),
+                    })
+                    .collect();
+                let path = format!("sweep.methods.{}", show(name));
+                match overrides.get(name) {
+                    None | Some(Value::Null) => {}
+                    Some(Value::Mapping(own)) => {
+                        for (key, values) in own {
+                            let key = key.as_str().unwrap_or_default();
+                            let Some(axis) = self.axis(&path, key, values, problems) else {
+                                continue;
+                            };
+                            if axis.keys.contains(&method) {
+                                problems.push(format!("{path}.{key}: a method's own keys cannot change its method"));
+                                continue;
+                            }
+                            match grid.iter_mut().find(|a| a.keys == axis.keys) {
+                                Some(existing) => *existing = axis,
+                                None => {
+                                    // A key zipped with others in the shared grid can't be
+                                    // replaced alone.
+                                    if grid.iter().any(|a| a.keys.contains(&axis.keys[0])) {
+                                        problems.push(format!("{path}.{key}: this key is zipped with others in sweep.zip; a method can't replace it alone"));
+                                        continue;
+                                    }
+                                    grid.push(axis);
+                                }
+                            }
+                        }
+                    }
+                    Some(other) => problems.push(format!(
+                        "{path}: expected sweep keys with lists of values, found {}",
+                        show(other)
+                    )),
+                }
+                grid
+            })
+            .collect()
+    }
+
+    /// `eta` → train.eta; `model.width` → model.width.
+    fn key(&self, path: &str, name: &str, problems: &mut Vec<String>) -> Option<Key> {
+        let (section, key) = match name.split_once('.') {
+            Some((section, key)) => (Some(section), key),
+            None => (None, name),
+        };
+        let in_model = self.model_keys.contains(&key) && section.is_none_or(|s| s == "model");
+        let in_train = self.train_keys.contains(&key) && section.is_none_or(|s| s == "train");
+        let section = match (in_model, in_train) {
+            (true, _) => "model",
+            (_, true) => "train",
+            _ => {
+                let known: Vec<&str> = self
+                    .model_keys
+                    .iter()
+                    .chain(self.train_keys)
+                    .copied()
+                    .collect();
+                let hint = super::schema::closest(key, &known)
+                    .map_or(String::new(), |k| format!("; did you mean {k}?"));
+                problems.push(format!(
+                    "{path}: unknown key{hint} (a sweep varies model keys: {}; train keys: {}; or groups them with zip: and methods:)",
+                    self.model_keys.join(", "),
+                    self.train_keys.join(", ")
+                ));
+                return None;
+            }
+        };
+        Some(Key {
+            section,
+            name: key.to_string(),
+        })
+    }
+}
+
+fn list<'v>(path: &str, values: &'v Value, problems: &mut Vec<String>) -> Option<&'v [Value]> {
+    match values {
+        Value::Sequence(values) if !values.is_empty() => Some(values),
+        _ => {
+            problems.push(format!(
+                "{path}: expected a non-empty list of values, like [1, 10, 100], found {}",
+                show(values)
+            ));
+            None
+        }
+    }
+}
+
+fn set(document: &mut Value, key: &Key, value: Value) {
+    let root = document
+        .as_mapping_mut()
+        .expect("an experiment document is a mapping");
+    let section = root
+        .entry(Value::from(key.section))
+        .or_insert_with(|| Value::Mapping(Mapping::new()));
+    if section.is_null() {
+        *section = Value::Mapping(Mapping::new());
+    }
+    if let Some(section) = section.as_mapping_mut() {
+        section.insert(Value::from(key.name.as_str()), value);
+    }
+}
+
+pub fn show(value: &Value) -> String {
+    serde_norway::to_string(value)
+        .map(|s| s.trim_end().to_string())
+        .unwrap_or_else(|_| format!("{value:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MODEL: [&str; 2] = ["accuracy_layers", "width"];
+    const TRAIN: [&str; 5] = ["method", "eta", "lr_acc", "lr_fair", "seed"];
+
+    fn expand(text: &str) -> Result<Vec<String>, Vec<String>> {
+        let document: Value = serde_norway::from_str(text).unwrap();
+        let mut problems = Vec::new();
+        let grids = grids(&document, &MODEL, &TRAIN, &mut problems);
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(grids
+            .iter()
+            .flat_map(|grid| points(&document, grid).map(|(_, described)| described))
+            .collect())
+    }
+
+    #[test]
+    fn product_zip_and_per_method_keys() {
+        let points = expand(
+            "sweep:
+  method: [erm, lagrangian]
+  zip: {lr_acc: [1, 2], lr_fair: [3, 4]}
+  methods:
+    lagrangian: {eta: [5, 6]}
+seeds: [0]
+",
+        );
+        assert_eq!(
+            points.unwrap(),
+            [
+                "method=erm, lr_acc=1, lr_fair=3, seed=0",
+                "method=erm, lr_acc=2, lr_fair=4, seed=0",
+                "method=lagrangian, lr_acc=1, lr_fair=3, eta=5, seed=0",
+                "method=lagrangian, lr_acc=1, lr_fair=3, eta=6, seed=0",
+                "method=lagrangian, lr_acc=2, lr_fair=4, eta=5, seed=0",
+                "method=lagrangian, lr_acc=2, lr_fair=4, eta=6, seed=0",
+            ]
+        );
+        // A method's own list replaces the shared one for it alone.
+        let points = expand(
+            "sweep: {method: [erm, lagrangian], eta: [1, 2], methods: {lagrangian: {eta: [9]}}}",
+        );
+        assert_eq!(
+            points.unwrap(),
+            [
+                "method=erm, eta=1",
+                "method=erm, eta=2",
+                "method=lagrangian, eta=9"
+            ]
+        );
+    }
+
+    #[test]
+    fn shape_problems_are_all_named() {
+        let problems = expand(
+            "sweep:
+  method: [erm, lagrangian]
+  etaa: [1]
+  zip: {lr_acc: [1, 2], lr_fair: [3]}
+  methods: {fairbinn: {eta: [1]}}
+seeds: 3
+",
+        )
+        .unwrap_err();
+        assert_eq!(
+            problems,
+            [
+                "sweep.etaa: unknown key; did you mean eta? (a sweep varies model keys: accuracy_layers, width; train keys: method, eta, lr_acc, lr_fair, seed; or groups them with zip: and methods:)",
+                "sweep.zip: zipped lists must have the same length; lr_acc has 2, lr_fair has 1",
+                "sweep.methods.fairbinn: not one of the methods swept (erm, lagrangian)",
+                "seeds: expected a non-empty list of seeds, like [0, 1, 2, 3, 4], found 3",
+            ]
+        );
+        let problems = expand(
+            "sweep: {method: [erm], zip: {lr_acc: [1], lr_fair: [2]}, methods: {erm: {lr_acc: [3]}}}",
+        )
+        .unwrap_err();
+        assert_eq!(
+            problems,
+            [
+                "sweep.methods.erm.lr_acc: this key is zipped with others in sweep.zip; a method can't replace it alone"
+            ]
+        );
+    }
+}

@@ -1,0 +1,175 @@
+//! Scale-out on a Slurm cluster: an `sbatch` array with one task per shard (`run --shard
+//! i/n`), and a merge job that starts when every task has ended, whatever their exit codes,
+//! so that a trial that diverged in one shard does not hold back the merged report.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::cli::{SlurmArgs, shards_dir};
+use crate::config::ExperimentFile;
+
+pub struct Scripts {
+    pub dir: PathBuf,
+    pub array: PathBuf,
+    pub merge: PathBuf,
+    pub submit: PathBuf,
+}
+
+pub fn write_scripts(
+    args: &SlurmArgs,
+    experiment: &ExperimentFile,
+    results_dir: &Path,
+) -> Result<Scripts> {
+    // Jobs start elsewhere (another node, another working directory): every path absolute.
+    let absolute = |path: &Path| std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let program = std::env::current_exe().context("cannot find this program's path")?;
+    let working_dir = std::env::current_dir()?;
+    let results_dir = absolute(results_dir);
+    let experiment_file = quote(&absolute(&experiment.path));
+    let data_dir = match args.data.data_dir_override() {
+        Some((dir, _)) => format!(" --data-dir {}", quote(&absolute(&dir))),
+        None => String::new(),
+    };
+    let dir = results_dir.join("slurm");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let shards = args.shards;
+    let shard_dir = |index: &str| shards_dir(&results_dir).join(format!("{index}-of-{shards}"));
+
+    let mut options = Vec::new();
+    if let Some(time) = &args.time {
+        options.push(format!("#SBATCH --time={time}"));
+    }
+    if let Some(partition) = &args.partition {
+        options.push(format!("#SBATCH --partition={partition}"));
+    }
+    let options = options.iter().map(|o| format!("{o}\n")).collect::<String>();
+    let name = &experiment.name;
+
+    let array = dir.join("array.sbatch");
+    let task_dir = shard_dir("${SLURM_ARRAY_TASK_ID}");
+    write(
+        &array,
+        &format!(
+            "#!/bin/bash
+# Written by `fairbinn-sweep slurm`: shard i of {shards} of {name}, one array task each.
+#SBATCH --job-name={name}
+#SBATCH --array=1-{shards}
+#SBATCH --cpus-per-task={cpus}
+#SBATCH --output={log}
+{options}cd {working_dir}
+exec {program} run {experiment_file}{data_dir} --shard \"${{SLURM_ARRAY_TASK_ID}}/{shards}\" --jobs {cpus} --yes --results-dir \"{task_dir}\"
+",
+            cpus = args.cpus_per_task,
+            log = quote(&dir.join("shard-%a.log")),
+            working_dir = quote(&working_dir),
+            program = quote(&program),
+            task_dir = task_dir.display(),
+        ),
+    )?;
+
+    let merge = dir.join("merge.sbatch");
+    let shard_dirs: Vec<String> = (1..=shards)
+        .map(|index| quote(&shard_dir(&index.to_string())))
+        .collect();
+    write(
+        &merge,
+        &format!(
+            "#!/bin/bash
+# Written by `fairbinn-sweep slurm`: merges the {shards} shards of {name} once they have ended.
+#SBATCH --job-name={name}-merge
+#SBATCH --cpus-per-task=1
+#SBATCH --output={log}
+{options}cd {working_dir}
+exec {program} merge {experiment_file}{data_dir} --results-dir {results} {shard_dirs}
+",
+            log = quote(&dir.join("merge.log")),
+            working_dir = quote(&working_dir),
+            program = quote(&program),
+            results = quote(&results_dir),
+            shard_dirs = shard_dirs.join(" "),
+        ),
+    )?;
+
+    let submit = dir.join("submit.sh");
+    write(
+        &submit,
+        &format!(
+            "#!/bin/sh
+# Submit the array, then the merge job to start when every array task has ended.
+set -e
+array=$(sbatch --parsable {array})
+merge=$(sbatch --parsable --dependency=afterany:${{array%%;*}} {merge})
+echo \"array job ${{array%%;*}}, merge job ${{merge%%;*}}\"
+",
+            array = quote(&array),
+            merge = quote(&merge),
+        ),
+    )?;
+    Ok(Scripts {
+        dir,
+        array,
+        merge,
+        submit,
+    })
+}
+
+impl Scripts {
+    pub fn describe(&self) -> String {
+        format!(
+            "Wrote {} (the array of shards), {} (the merge) and {} (submits both). \
+             Logs go to {}.",
+            self.array.display(),
+            self.merge.display(),
+            self.submit.display(),
+            self.dir.display()
+        )
+    }
+
+    /// Submit the array, then the merge depending on it: (array job id, merge job id).
+    pub fn submit(&self) -> Result<(String, String)> {
+        let array = sbatch(&[], &self.array)?;
+        let merge = sbatch(&[format!("--dependency=afterany:{array}")], &self.merge)?;
+        Ok((array, merge))
+    }
+}
+
+fn sbatch(options: &[String], script: &Path) -> Result<String> {
+    let output = Command::new("sbatch")
+        .arg("--parsable")
+        .args(options)
+        .arg(script)
+        .output()
+        .with_context(|| {
+            format!(
+                "cannot run sbatch (is this a Slurm login node?); the scripts are written, \
+                 submit them later with `sh {}`",
+                script.with_file_name("submit.sh").display()
+            )
+        })?;
+    if !output.status.success() {
+        bail!(
+            "sbatch {} failed: {}",
+            script.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    // `--parsable` prints `id` or `id;cluster`.
+    let text = String::from_utf8_lossy(&output.stdout);
+    Ok(text
+        .trim()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_string())
+}
+
+fn write(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// A path as one shell word.
+fn quote(path: &Path) -> String {
+    format!("'{}'", path.display().to_string().replace('\'', r"'\''"))
+}

@@ -1,0 +1,190 @@
+//! `manifest.json`: what produced a results folder. The resolved experiment, the tool's
+//! version and git revision, the data files' SHA-256, the machine, and one entry per run
+//! into the folder (a resumed sweep has several), with its start and end.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::ExecuteSummary;
+use crate::config::ExperimentFile;
+
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+#[derive(Serialize, Deserialize)]
+pub struct Manifest {
+    pub tool: Tool,
+    pub experiment: Experiment,
+    pub data: Vec<DataFile>,
+    pub machine: Machine,
+    /// Oldest first.
+    pub runs: Vec<Run>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+    /// The commit the binary was built from, when it was built in a git checkout.
+    pub git_revision: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct Experiment {
+    pub file: PathBuf,
+    pub name: String,
+    /// The file as read, its preset applied.
+    pub resolved: serde_json::Value,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct DataFile {
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct Machine {
+    pub cores: usize,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct Run {
+    /// `run` or `merge`.
+    pub command: String,
+    pub started: String,
+    /// Empty while the run goes on (or when it was killed).
+    pub ended: Option<String>,
+    pub jobs: Option<usize>,
+    /// `2/4` for one shard of a sharded sweep.
+    pub shard: Option<String>,
+    pub trials: Option<ExecuteSummary>,
+    /// Shard folders a merge read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<PathBuf>,
+}
+
+impl Manifest {
+    /// The manifest for a run starting now: earlier runs are kept from the folder's manifest.
+    pub fn start(
+        dir: &Path,
+        file: &ExperimentFile,
+        data_files: &[PathBuf],
+        run: Run,
+    ) -> Result<Self> {
+        let mut runs = read(dir).map(|old| old.runs).unwrap_or_default();
+        runs.push(run);
+        Ok(Self {
+            tool: Tool {
+                name: env!("CARGO_PKG_NAME").into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+                git_revision: option_env!("FAIRBINN_GIT_REVISION").map(String::from),
+            },
+            experiment: Experiment {
+                file: std::path::absolute(&file.path).unwrap_or_else(|_| file.path.clone()),
+                name: file.name.clone(),
+                resolved: serde_json::to_value(&file.document)
+                    .context("the experiment does not convert to JSON")?,
+            },
+            data: data_files
+                .iter()
+                .map(|path| checksum(path))
+                .collect::<Result<_>>()?,
+            machine: Machine {
+                cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            },
+            runs,
+        })
+    }
+
+    pub fn finish(&mut self, summary: ExecuteSummary) {
+        if let Some(run) = self.runs.last_mut() {
+            run.ended = Some(now());
+            run.trials = Some(summary);
+        }
+    }
+
+    /// Written aside then renamed, so a kill leaves the old manifest or the new one.
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let path = dir.join(MANIFEST_FILE);
+        let aside = dir.join(format!("{MANIFEST_FILE}.tmp"));
+        let text = serde_json::to_string_pretty(self)?;
+        std::fs::write(&aside, text + "\n")
+            .with_context(|| format!("cannot write {}", aside.display()))?;
+        std::fs::rename(&aside, &path).with_context(|| format!("cannot write {}", path.display()))
+    }
+}
+
+impl Run {
+    pub fn new(command: &str) -> Self {
+        Self {
+            command: command.into(),
+            started: now(),
+            ended: None,
+            jobs: None,
+            shard: None,
+            trials: None,
+            merged_from: Vec::new(),
+        }
+    }
+}
+
+/// The manifest a folder has, if it has a readable one.
+pub fn read(dir: &Path) -> Option<Manifest> {
+    let text = std::fs::read_to_string(dir.join(MANIFEST_FILE)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+fn now() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+fn checksum(path: &Path) -> Result<DataFile> {
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    let mut bytes = 0u64;
+    loop {
+        let read = file.read(&mut buffer)?;
+        if read == 0 {
+            break;
+        }
+        hasher.update(&buffer[..read]);
+        bytes += read as u64;
+    }
+    let sha256 = hasher
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    Ok(DataFile {
+        path: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+        bytes,
+        sha256,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksums_are_sha256() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("abc.csv");
+        std::fs::write(&path, "abc").unwrap();
+        let file = checksum(&path).unwrap();
+        assert_eq!(file.bytes, 3);
+        // SHA-256("abc"), FIPS 180-2's first example.
+        assert_eq!(
+            file.sha256,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

@@ -1,0 +1,108 @@
+//! Helpers shared by the end-to-end tests: a temporary folder with an experiment file, the
+//! binary run on it with the shared data, and CSVs read back.
+#![allow(dead_code)] // each test file uses a part
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn shared_data() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data")
+}
+
+/// A sweep small enough for a test: 1,500 rows of each Adult file, 2 epochs.
+pub const TINY: &str = "
+name: tiny
+dataset:
+  name: adult
+  max_rows: 1500
+train:
+  epochs: 2
+  batch_size: 100
+sweep:
+  method: [erm, lagrangian, fairbinn]
+  eta: [10, 1000]
+";
+
+pub struct Run {
+    pub dir: tempfile::TempDir,
+}
+
+impl Run {
+    pub fn new(experiment: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("experiment.yaml"), experiment).unwrap();
+        Self { dir }
+    }
+
+    pub fn results(&self) -> PathBuf {
+        self.dir.path().join("results")
+    }
+
+    pub fn experiment(&self) -> PathBuf {
+        self.dir.path().join("experiment.yaml")
+    }
+
+    /// The binary with `subcommand`, this experiment file and the shared data.
+    pub fn command(&self, subcommand: &str) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_fairbinn-sweep"));
+        command
+            .arg(subcommand)
+            .arg(self.experiment())
+            .arg("--data-dir")
+            .arg(shared_data())
+            .env_remove("FAIRBINN_DATA_DIR");
+        command
+    }
+
+    /// `run` into this folder's results.
+    pub fn run(&self, extra: &[&str]) -> Output {
+        self.command("run")
+            .arg("--results-dir")
+            .arg(self.results())
+            .args(extra)
+            .output()
+            .unwrap()
+    }
+}
+
+pub fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Rows of a CSV as maps from column name to value.
+pub fn read_csv(path: &Path) -> Vec<HashMap<String, String>> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let header = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            header
+                .iter()
+                .map(String::from)
+                .zip(r.iter().map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+pub fn number(row: &HashMap<String, String>, column: &str) -> f64 {
+    row[column]
+        .parse()
+        .unwrap_or_else(|_| panic!("{column} = {:?}", row[column]))
+}
+
+/// Trial rows without their timing, sorted: what must not depend on how the sweep ran.
+pub fn result_rows(dir: &Path) -> Vec<BTreeMap<String, String>> {
+    let mut rows: Vec<BTreeMap<String, String>> = read_csv(&dir.join("trials.csv"))
+        .into_iter()
+        .map(|row| row.into_iter().filter(|(k, _)| k != "seconds").collect())
+        .collect();
+    rows.sort_by(|a, b| a["trial_id"].cmp(&b["trial_id"]));
+    rows
+}
