@@ -16,7 +16,7 @@ use fairbinn_sweep::report::{AGGREGATE_FILE, METHODS_FILE};
 use fairbinn_sweep::sweep::estimate::{self, human};
 use fairbinn_sweep::sweep::manifest::{self, Manifest};
 use fairbinn_sweep::sweep::store::{EPOCHS_FILE, TRIALS_FILE};
-use fairbinn_sweep::sweep::{ExecuteOptions, ExecuteSummary, Plan, ResultsStore};
+use fairbinn_sweep::sweep::{ExecuteOptions, ExecuteSummary, Plan, ResultsStore, Trial};
 use fairbinn_sweep::{config, data, report, slurm, sweep};
 
 fn main() -> ExitCode {
@@ -52,9 +52,9 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
     let results_dir = cli::results_dir(&args.results_dir, &experiment.name, args.shard);
     let mut store = ResultsStore::open(&results_dir, args.force)?;
     let jobs = args.jobs.count();
-    let pending = plan.pending(&store);
-    if pending > args.ask_above && !args.yes {
-        confirm(&plan, &store, &dataset, jobs, args.ask_above)?;
+    let pending = plan.pending(store.finished());
+    if pending.len() > args.ask_above && !args.yes {
+        confirm(&pending, &dataset, jobs, args.ask_above)?;
     }
     let mut run = manifest::Run::new("run");
     run.jobs = Some(jobs);
@@ -104,11 +104,7 @@ fn plan(args: &PlanArgs) -> Result<ExitCode> {
         "{}",
         report::plan_table(&experiment, &plan, &finished, dataset.train.n_features)
     );
-    let pending: Vec<_> = plan
-        .trials
-        .iter()
-        .filter(|trial| !finished.contains(&trial.id))
-        .collect();
+    let pending = plan.pending(&finished);
     let jobs = args.jobs.count();
     let estimate = estimate::estimate(&pending, &dataset, jobs);
     println!("{}", report::describe_estimate(&estimate, pending.len()));
@@ -131,14 +127,14 @@ fn merge(args: &MergeArgs) -> Result<ExitCode> {
     let mut manifest = Manifest::start(&results_dir, &experiment, &dataset.files, run)?;
 
     let wanted: HashSet<&str> = plan.trials.iter().map(|t| t.id.as_str()).collect();
-    let skipped = plan.trials.len() - plan.pending(&store);
+    let skipped = plan.trials.len() - plan.pending(store.finished()).len();
     let mut merged = 0;
     for shard in &shards {
         let taken = store.absorb(shard, &wanted)?;
         println!("{}: {taken} trials", shard.display());
         merged += taken;
     }
-    let missing = plan.pending(&store);
+    let missing = plan.pending(store.finished()).len();
     if missing > 0 {
         eprintln!(
             "warning: {missing} of the {} trials are in no shard folder yet (a shard still \
@@ -233,19 +229,8 @@ fn report(
 
 /// A large plan runs only when the user says so: on a terminal by answering, elsewhere
 /// with --yes.
-fn confirm(
-    plan: &Plan,
-    store: &ResultsStore,
-    dataset: &Dataset,
-    jobs: usize,
-    ask_above: usize,
-) -> Result<()> {
-    let pending: Vec<_> = plan
-        .trials
-        .iter()
-        .filter(|trial| !store.is_finished(&trial.id))
-        .collect();
-    let estimate = estimate::estimate(&pending, dataset, jobs);
+fn confirm(pending: &[&Trial], dataset: &Dataset, jobs: usize, ask_above: usize) -> Result<()> {
+    let estimate = estimate::estimate(pending, dataset, jobs);
     let question = format!(
         "This run trains {} trials (more than --ask-above {ask_above}), about {} on {jobs} threads.",
         pending.len(),

@@ -39,11 +39,7 @@ pub fn execute(
     store: &mut ResultsStore,
     options: &ExecuteOptions,
 ) -> Result<ExecuteSummary> {
-    let pending: Vec<&Trial> = plan
-        .trials
-        .iter()
-        .filter(|trial| !store.is_finished(&trial.id))
-        .collect();
+    let pending = plan.pending(store.finished());
     let mut summary = ExecuteSummary {
         planned: plan.trials.len(),
         skipped: plan.trials.len() - pending.len(),

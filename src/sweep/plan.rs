@@ -2,6 +2,7 @@
 //! trials, each with a stable id derived from its resolved configuration, so reruns and
 //! shards agree on which trial is which whatever the order of the file.
 
+use std::collections::HashSet;
 use std::fmt;
 
 use anyhow::{Result, bail};
@@ -87,12 +88,12 @@ impl Plan {
         self
     }
 
-    /// Trials not finished in `store`.
-    pub fn pending(&self, store: &super::ResultsStore) -> usize {
+    /// The trials not among `finished` (ids), in plan order.
+    pub fn pending<'a>(&'a self, finished: &HashSet<String>) -> Vec<&'a Trial> {
         self.trials
             .iter()
-            .filter(|trial| !store.is_finished(&trial.id))
-            .count()
+            .filter(|trial| !finished.contains(&trial.id))
+            .collect()
     }
 
     /// Checks that need the data: a batch no larger than the training split.

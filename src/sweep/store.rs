@@ -270,8 +270,9 @@ impl ResultsStore {
         Ok(taken.len())
     }
 
-    pub fn is_finished(&self, trial_id: &str) -> bool {
-        self.finished.contains(trial_id)
+    /// Ids of the trials this folder has finished.
+    pub fn finished(&self) -> &HashSet<String> {
+        &self.finished
     }
 
     /// Append one trial: its epochs first, then its row, so a trial is in `trials.csv` only
