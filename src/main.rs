@@ -121,6 +121,9 @@ fn merge(args: &MergeArgs) -> Result<ExitCode> {
         [] => shard_folders(&results_dir)?,
         named => named.to_vec(),
     };
+    if let Some(missing) = shards.iter().find(|shard| !shard.is_dir()) {
+        bail!("{}: no such shard folder", missing.display());
+    }
     let mut store = ResultsStore::open(&results_dir, false)?;
     let mut run = manifest::Run::new("merge");
     run.merged_from = shards.clone();

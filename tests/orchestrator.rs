@@ -234,6 +234,17 @@ fn shards_merged_equal_the_unsharded_sweep() {
         .unwrap();
     assert!(again.status.success());
     assert_eq!(rows_in(&sharded.results().join("trials.csv")), 5);
+    let wrong = sharded
+        .command("merge")
+        .arg("no-such-shard")
+        .output()
+        .unwrap();
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(
+        text(&wrong).contains("no-such-shard: no such shard folder"),
+        "{}",
+        text(&wrong)
+    );
 }
 
 #[test]
