@@ -28,6 +28,10 @@ pub enum Command {
     Merge(MergeArgs),
     /// Write Slurm batch scripts that run a sweep as an array of shards, then merge them.
     Slurm(SlurmArgs),
+    /// Time training on Adult at the paper's and the authors' code's set-ups: per method,
+    /// µs per step, s per epoch, FLOPs and the share of a measured GEMM ceiling; evaluation
+    /// per split; sweep throughput on one core and on all.
+    Bench(BenchArgs),
     /// Look at the data an experiment file describes, without training.
     #[command(subcommand)]
     Data(DataCommand),
@@ -144,6 +148,18 @@ pub struct SlurmArgs {
     /// Submit the array and the merge job (sbatch) instead of only writing the scripts.
     #[arg(long)]
     pub submit: bool,
+}
+
+#[derive(Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub data: DataDirArg,
+    /// Timed epochs per method (after one untimed), and epochs per throughput trial.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
+    pub epochs: u16,
+    /// Trials per throughput measurement.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    pub trials: u16,
 }
 
 #[derive(Args)]

@@ -5,6 +5,7 @@
 //! ([`data`], [`model`], [`train`], [`metrics`]) → results ([`sweep::store`]) → model
 //! selection ([`selection`], [`pareto`]) → [`report`] and [`plot`].
 
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod data;

@@ -17,7 +17,7 @@ use fairbinn_sweep::sweep::estimate::{self, human};
 use fairbinn_sweep::sweep::manifest::{self, Manifest};
 use fairbinn_sweep::sweep::store::{EPOCHS_FILE, TRIALS_FILE};
 use fairbinn_sweep::sweep::{ExecuteOptions, ExecuteSummary, Plan, ResultsStore, Trial};
-use fairbinn_sweep::{config, data, report, slurm, sweep};
+use fairbinn_sweep::{bench, config, data, report, slurm, sweep};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -26,6 +26,14 @@ fn main() -> ExitCode {
         Command::Plan(args) => plan(&args),
         Command::Merge(args) => merge(&args),
         Command::Slurm(args) => slurm_scripts(&args),
+        Command::Bench(args) => bench::run(
+            args.data.data_dir_override(),
+            &bench::Options {
+                epochs: args.epochs.into(),
+                trials: args.trials.into(),
+            },
+        )
+        .map(|()| ExitCode::SUCCESS),
         Command::Data(DataCommand::Describe { experiment, data }) => {
             describe(&experiment, data.data_dir_override())
         }

@@ -298,3 +298,31 @@ fn progress_is_a_line_per_trial_off_a_terminal_and_nothing_when_quiet() {
     assert!(output.status.success());
     assert!(!String::from_utf8_lossy(&output.stderr).contains("[1/5]"));
 }
+
+#[test]
+fn trial_ids_stay_those_of_earlier_versions_so_old_results_resume() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_fairbinn-sweep"))
+        .arg("plan")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/adult.yaml"))
+        .arg("--data-dir")
+        .arg(common::shared_data())
+        .arg("--results-dir")
+        .arg(tempfile::tempdir().unwrap().path())
+        .output()
+        .unwrap();
+    let printed = text(&output);
+    assert!(output.status.success(), "{printed}");
+    // Ids of experiments/adult.yaml's trials as the first release wrote them.
+    for (method, id) in [
+        ("erm", "a04611d1339fd698"),
+        ("fairbinn", "de43e82a4c000412"),
+        ("fairbinn-reference", "aad86581e77c5770"),
+    ] {
+        assert!(
+            printed
+                .lines()
+                .any(|l| l.contains(id) && l.contains(method)),
+            "{method} {id}:\n{printed}"
+        );
+    }
+}

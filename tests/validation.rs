@@ -178,3 +178,15 @@ fn a_typo_in_the_shipped_adult_experiment_makes_the_fix_obvious() {
         )],
     );
 }
+
+#[test]
+#[cfg(not(feature = "ndarray"))]
+fn the_ndarray_backend_needs_its_feature() {
+    let message = refused("name: nd\ndataset: {name: adult}\ntrain:\n  backend: ndarray\n");
+    assert_has(
+        &message,
+        &[
+            "line 4: train.backend: ndarray is not in this build; rebuild with `cargo build --release --features ndarray`",
+        ],
+    );
+}

@@ -16,7 +16,9 @@ use crate::data::spec::{self, RawDataset};
 use crate::data::{DataDirSource, DatasetSpec};
 use crate::model::Architecture;
 use crate::selection::Selection;
-use crate::train::{FairnessLoss, FollowerBatch, LrSchedule, Method, StepOrder, TrainSpec};
+use crate::train::{
+    Backend, FairnessLoss, FollowerBatch, LrSchedule, Method, StepOrder, TrainSpec,
+};
 use schema::{KeyLines, check_section};
 
 /// Named sets of defaults (`preset:`); keys the file sets win. Step order and the follower's
@@ -101,6 +103,8 @@ struct RawTrain {
     lr_schedule: Option<Value>,
     #[serde(default)]
     seed: u64,
+    #[serde(default)]
+    backend: Backend,
 }
 
 #[derive(Deserialize)]
@@ -189,15 +193,20 @@ pub type DataDirOverride = Option<(PathBuf, DataDirSource)>;
 pub fn read(path: &Path, data_dir: DataDirOverride) -> Result<ExperimentFile> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the experiment file {}", path.display()))?;
+    parse(&text, path, data_dir)
+}
+
+/// [`read`] for an experiment's text; `path` names it in messages and anchors relative paths.
+pub fn parse(text: &str, path: &Path, data_dir: DataDirOverride) -> Result<ExperimentFile> {
     let mut document: Value =
-        serde_norway::from_str(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        serde_norway::from_str(text).map_err(|e| anyhow!("{}: {e}", path.display()))?;
     let Some(root) = document.as_mapping_mut() else {
         bail!(
             "{}: expected a mapping of keys (name, dataset, model, train, sweep, …)",
             path.display()
         );
     };
-    let lines = KeyLines::of(&text);
+    let lines = KeyLines::of(text);
     let mut problems = Vec::new();
     // Keys first, section by section: what is wrong is reported and taken out, so that the
     // values of the rest are checked too.
@@ -233,10 +242,13 @@ pub fn read(path: &Path, data_dir: DataDirOverride) -> Result<ExperimentFile> {
     let dataset = match document.get("dataset") {
         Some(section) => spec::resolve(section, path, data_dir, &mut problems),
         None => {
-            problems.push(format!(
-                "dataset: missing; expected e.g. `dataset: {{name: adult}}` ({} or csv)",
-                spec::known_names().join(", ")
-            ));
+            // Unless it was there but not a mapping, which is reported already.
+            if !problems.iter().any(|p| p.starts_with("dataset")) {
+                problems.push(format!(
+                    "dataset: missing; expected e.g. `dataset: {{name: adult}}` (names: {})",
+                    spec::known_names().join(", ")
+                ));
+            }
             None
         }
     };
@@ -469,6 +481,11 @@ fn trial_spec(model: RawModel, train: RawTrain, problems: &mut Vec<String>) -> O
             train.eta
         ));
     }
+    if !train.backend.is_available() {
+        problems.push(
+            "train.backend: ndarray is not in this build; rebuild with `cargo build --release --features ndarray`".into(),
+        );
+    }
     if train.follower_steps == 0 {
         problems.push("train.follower_steps: expected at least 1".into());
     }
@@ -548,6 +565,7 @@ fn trial_spec(model: RawModel, train: RawTrain, problems: &mut Vec<String>) -> O
                 ..schedule
             }),
             seed: train.seed,
+            backend: train.backend,
         },
     })
 }

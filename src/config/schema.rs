@@ -92,7 +92,12 @@ pub fn check_section<T: DeserializeOwned>(
         match T::deserialize(Value::Mapping(alone)) {
             Ok(_) => true,
             Err(e) => {
-                problems.push(format!("{name}.{key}: {}", plain(&e.to_string())));
+                let path = if name.is_empty() {
+                    key.to_string()
+                } else {
+                    format!("{name}.{key}")
+                };
+                problems.push(format!("{path}: {}", plain(&e.to_string())));
                 false
             }
         }
@@ -106,6 +111,8 @@ pub fn plain(message: &str) -> String {
         Some((head, tail)) => {
             let rest = tail.split_once(' ').map_or("", |(_, rest)| rest);
             format!("{head}expected a mapping of keys {rest}")
+                .trim_end()
+                .to_string()
         }
         None => message.to_string(),
     };

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use super::plan::Trial;
 use crate::data::Dataset;
-use crate::train;
+use crate::train::{self, Backend};
 
 pub struct Estimate {
     /// Seconds of training summed over the trials.
@@ -57,8 +57,12 @@ fn kind(trial: &Trial) -> String {
         String::new()
     };
     let width = a.width.map_or("input width".to_string(), |w| w.to_string());
+    let backend = match t.backend {
+        Backend::Flex => "",
+        Backend::Ndarray => ", ndarray",
+    };
     format!(
-        "{}, batch {}, layers {}+{} of {width}{follower}",
+        "{}, batch {}, layers {}+{} of {width}{follower}{backend}",
         t.method.as_str(),
         t.batch_size,
         a.accuracy_layers,

@@ -9,6 +9,7 @@ use anyhow::{Result, bail};
 
 use crate::config::{ExperimentFile, TrialSpec};
 use crate::data::{Dataset, DatasetSpec};
+use crate::train::Backend;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Trial {
@@ -170,7 +171,11 @@ fn canonical(dataset: &DatasetSpec, spec: &TrialSpec) -> String {
         t.follower_steps,
         t.shuffle,
         schedule,
-    )
+    ) + match t.backend {
+        // Flex was the only backend before there was a choice: its ids stay as they were.
+        Backend::Flex => "",
+        Backend::Ndarray => " backend=ndarray",
+    }
 }
 
 fn fnv1a(text: &str) -> String {

@@ -192,6 +192,7 @@ mod tests {
             shuffle: true,
             lr_schedule: None,
             seed: 1,
+            backend: crate::train::Backend::Flex,
         };
         let inputs = [
             0.1f32, 0.9, 0.3, 0.8, 0.2, 0.5, 0.4, 0.4, 0.9, 0.0, 0.7, 0.6,

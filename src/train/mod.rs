@@ -43,6 +43,40 @@ pub struct TrainSpec {
     pub shuffle: bool,
     pub lr_schedule: Option<LrSchedule>,
     pub seed: u64,
+    pub backend: Backend,
+}
+
+/// The CPU backend the tensors run on. Flex is burn 0.22's own and the default; burn-ndarray
+/// (deprecated in burn 0.22) is there to compare against, when built with `--features ndarray`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Backend {
+    #[default]
+    Flex,
+    Ndarray,
+}
+
+impl Backend {
+    /// Whether this build has the backend.
+    pub fn is_available(self) -> bool {
+        match self {
+            Self::Flex => true,
+            Self::Ndarray => cfg!(feature = "ndarray"),
+        }
+    }
+
+    /// The backend's device, without autodiff. Panics for a backend this build lacks, which
+    /// validation refuses first.
+    pub fn device(self) -> Device {
+        match self {
+            Self::Flex => Device::flex(),
+            #[cfg(feature = "ndarray")]
+            #[allow(deprecated)] // the point of this backend is comparing against it
+            Self::Ndarray => Device::ndarray(),
+            #[cfg(not(feature = "ndarray"))]
+            Self::Ndarray => panic!("this build has no ndarray backend"),
+        }
+    }
 }
 
 impl TrainSpec {
@@ -179,32 +213,11 @@ pub struct Training {
 
 /// Train one network, evaluating it on the validation and test splits after every epoch.
 pub fn train(architecture: &Architecture, spec: &TrainSpec, data: &Dataset) -> Training {
-    let device = Device::flex().autodiff();
-    let mut init_rng = ChaCha8Rng::seed_from_u64(spec.seed);
-    let mut model = FairNet::new(architecture, data.train.n_features, &mut init_rng, &device);
-    let mut method = UpdateRules::new(spec);
-    let mut batches = Minibatches::new(spec, data, &device);
-    let evaluator = Evaluator::new(data);
-
+    let mut trainer = Trainer::new(architecture, spec, data);
     let mut history = Vec::with_capacity(spec.epochs);
     for epoch in 1..=spec.epochs {
-        let rates = spec.learning_rates(epoch);
-        batches.shuffle();
-        for index in 0..batches.per_epoch() {
-            let leader = batches.leader(index);
-            model = match &mut method {
-                UpdateRules::Joint(joint) => joint.step(model, &leader, rates.accuracy),
-                UpdateRules::Bilevel(bilevel) => {
-                    let own = batches.followers(index);
-                    let followers: Vec<&Batch> = match spec.follower_batch {
-                        FollowerBatch::Same => vec![&leader; spec.follower_steps],
-                        FollowerBatch::Separate => own.iter().collect(),
-                    };
-                    bilevel.step(model, &leader, &followers, rates)
-                }
-            };
-        }
-        match evaluator.evaluate(&model, epoch) {
+        trainer.train_epoch(epoch);
+        match trainer.evaluate(epoch) {
             Ok(metrics) => history.push(metrics),
             Err(diverged) => {
                 return Training {
@@ -217,6 +230,84 @@ pub fn train(architecture: &Architecture, spec: &TrainSpec, data: &Dataset) -> T
     Training {
         history,
         diverged: None,
+    }
+}
+
+/// A network in training: its parameters, its method's optimizer state and its data.
+pub struct Trainer<'a> {
+    spec: &'a TrainSpec,
+    /// Taken out for each step: the optimizers update parameters no one else holds in place.
+    model: Option<FairNet>,
+    method: UpdateRules,
+    batches: Minibatches<'a>,
+    evaluator: Evaluator<'a>,
+}
+
+impl<'a> Trainer<'a> {
+    pub fn new(architecture: &Architecture, spec: &'a TrainSpec, data: &'a Dataset) -> Self {
+        let device = spec.backend.device().autodiff();
+        let mut init_rng = ChaCha8Rng::seed_from_u64(spec.seed);
+        Self {
+            spec,
+            model: Some(FairNet::new(
+                architecture,
+                data.train.n_features,
+                &mut init_rng,
+                &device,
+            )),
+            method: UpdateRules::new(spec),
+            batches: Minibatches::new(spec, data, &device),
+            evaluator: Evaluator::new(data, spec.backend.device()),
+        }
+    }
+
+    /// Minibatches (leader steps) per epoch.
+    pub fn steps_per_epoch(&self) -> usize {
+        self.batches.per_epoch()
+    }
+
+    /// One pass over the training split (`epoch` is 1-based).
+    pub fn train_epoch(&mut self, epoch: usize) {
+        let rates = self.spec.learning_rates(epoch);
+        self.batches.shuffle();
+        for index in 0..self.batches.per_epoch() {
+            let leader = self.batches.leader(index);
+            let model = self
+                .model
+                .take()
+                .expect("the model is back after each step");
+            self.model = Some(match &mut self.method {
+                UpdateRules::Joint(joint) => joint.step(model, &leader, rates.accuracy),
+                UpdateRules::Bilevel(bilevel) => {
+                    let own = self.batches.followers(index);
+                    let followers: Vec<&Batch> = match self.spec.follower_batch {
+                        FollowerBatch::Same => vec![&leader; self.spec.follower_steps],
+                        FollowerBatch::Separate => own.iter().collect(),
+                    };
+                    bilevel.step(model, &leader, &followers, rates)
+                }
+            });
+        }
+    }
+
+    fn model(&self) -> &FairNet {
+        self.model
+            .as_ref()
+            .expect("the model is back after each step")
+    }
+
+    /// Metrics of both splits, or why the network's outputs cannot be evaluated.
+    pub fn evaluate(&self, epoch: usize) -> Result<EpochMetrics, String> {
+        self.evaluator.evaluate(self.model(), epoch)
+    }
+
+    /// The validation (`false`) or test (`true`) split's predicted probabilities.
+    pub fn probabilities(&self, test: bool) -> Vec<f32> {
+        let inputs = match test {
+            true => &self.evaluator.test,
+            false => &self.evaluator.validation,
+        };
+        self.evaluator.probabilities(self.model(), inputs)
     }
 }
 
@@ -361,8 +452,7 @@ struct Evaluator<'a> {
 }
 
 impl<'a> Evaluator<'a> {
-    fn new(data: &'a Dataset) -> Self {
-        let device = Device::flex();
+    fn new(data: &'a Dataset, device: Device) -> Self {
         Self {
             data,
             validation: matrix(&data.validation, &device),
@@ -370,14 +460,17 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    fn probabilities(&self, model: &FairNet, inputs: &Tensor<2>) -> Vec<f32> {
+        sigmoid(model.valid().logits(inputs.clone()))
+            .into_data()
+            .try_into_vec::<f32>()
+            .expect("the network outputs f32")
+    }
+
     /// Metrics of both splits, or why the network's outputs cannot be evaluated.
     fn evaluate(&self, model: &FairNet, epoch: usize) -> Result<EpochMetrics, String> {
-        let model = model.valid();
         let split_metrics = |inputs: &Tensor<2>, split: &Split, name: &str| {
-            let probabilities = sigmoid(model.logits(inputs.clone()))
-                .into_data()
-                .try_into_vec::<f32>()
-                .expect("the network outputs f32");
+            let probabilities = self.probabilities(model, inputs);
             if probabilities.iter().any(|p| !p.is_finite()) {
                 return Err(format!(
                     "the network's {name} outputs are not finite after epoch {epoch}"
@@ -437,6 +530,7 @@ mod tests {
             shuffle,
             lr_schedule: None,
             seed: 3,
+            backend: Backend::Flex,
         }
     }
 

@@ -1,0 +1,337 @@
+//! `fairbinn-sweep bench`: training speed on Adult at the paper's set-up and at the
+//! authors' code's, against the machine's own limit. Per method: microseconds per training
+//! step, seconds per epoch, the matrix-multiply FLOPs a step needs and the share of a
+//! single-core GEMM ceiling (measured in the same run, at the same shapes) that it reaches;
+//! evaluation time per split; and sweep throughput on one core and on all of them.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use burn::tensor::{Device, Tensor, TensorData};
+use rayon::prelude::*;
+
+use crate::config::{self, DataDirOverride, TrialSpec};
+use crate::data::{self, Dataset};
+use crate::metrics::SplitMetrics;
+use crate::model::Architecture;
+use crate::train::{self, Backend, Method, Trainer};
+
+/// The two set-ups the issue and the README quote, each with every method.
+const SETUPS: [(&str, &str); 2] = [
+    ("paper", "preset: paper"),
+    ("authors-code", "preset: authors-code"),
+];
+
+pub struct Options {
+    /// Timed epochs per method (after one untimed).
+    pub epochs: usize,
+    /// Trials per throughput measurement.
+    pub trials: usize,
+}
+
+pub fn run(data_dir: DataDirOverride, options: &Options) -> Result<()> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for (name, preset) in SETUPS {
+        let text = format!(
+            "name: bench\n{preset}\ndataset: {{name: adult}}\n\
+             sweep: {{method: [erm, lagrangian, fairbinn, fairbinn-reference]}}\n"
+        );
+        let experiment = config::parse(&text, Path::new("bench.yaml"), data_dir.clone())?;
+        let data = data::load(&experiment.dataset)?;
+        let first = &experiment.points[0];
+        let (batch, width) = (
+            first.train.batch_size,
+            first.architecture.width.unwrap_or(data.train.n_features),
+        );
+        let ceiling = gemm_ceiling(batch, width);
+        println!(
+            "\n{name}: Adult, {} training rows, batch {batch}, width {width}, {} accuracy + {} fairness layers (block at {}); \
+             single-core GEMM ceiling [{batch}×{width}]·[{width}×{width}]: {:.1} GFLOP/s",
+            data.train.n_rows(),
+            first.architecture.accuracy_layers,
+            first.architecture.fairness_layers,
+            first.architecture.fairness_position,
+            ceiling / 1e9
+        );
+        println!(
+            "  {:<29} {:>9} {:>9} {:>11} {:>9} {:>9}",
+            "method", "µs/step", "s/epoch", "MFLOP/step", "GFLOP/s", "ceiling"
+        );
+        // The ndarray backend too, when this build has it, to compare.
+        let backends = [Backend::Flex, Backend::Ndarray]
+            .into_iter()
+            .filter(|backend| backend.is_available());
+        let trials: Vec<TrialSpec> = backends
+            .flat_map(|backend| {
+                experiment.points.iter().map(move |trial| TrialSpec {
+                    train: train::TrainSpec {
+                        backend,
+                        ..trial.train
+                    },
+                    ..trial.clone()
+                })
+            })
+            .collect();
+        for trial in &trials {
+            let timing = time_training(trial, &data, options.epochs);
+            let flops = flops_per_step(trial, &data);
+            let achieved = flops / timing.step.as_secs_f64();
+            let label = match trial.train.backend {
+                Backend::Flex => trial.train.method.as_str().to_string(),
+                Backend::Ndarray => format!("{} (ndarray)", trial.train.method.as_str()),
+            };
+            println!(
+                "  {:<29} {:>9.0} {:>9.3} {:>11.2} {:>9.1} {:>8.0}%",
+                label,
+                timing.step.as_secs_f64() * 1e6,
+                timing.epoch.as_secs_f64(),
+                flops / 1e6,
+                achieved / 1e9,
+                100.0 * achieved / ceiling
+            );
+        }
+        let timing = time_evaluation(first, &data);
+        println!(
+            "  evaluation (forward pass and metrics, after each epoch): validation {} rows {:.1} ms, test {} rows {:.1} ms",
+            data.validation.n_rows(),
+            timing.0.as_secs_f64() * 1e3,
+            data.test.n_rows(),
+            timing.1.as_secs_f64() * 1e3
+        );
+        let fairbinn = experiment
+            .points
+            .iter()
+            .find(|t| t.train.method == Method::FairBiNN)
+            .expect("the sweep has fairbinn");
+        let one = throughput(fairbinn, &data, options, 1);
+        let all = throughput(fairbinn, &data, options, cores);
+        println!(
+            "  sweep throughput ({} fairbinn trials of {} epochs): {one:.1} trials/min on 1 core, {all:.1} on {cores} ({:.2}×)",
+            options.trials,
+            options.epochs,
+            all / one
+        );
+    }
+    Ok(())
+}
+
+struct Timing {
+    step: Duration,
+    epoch: Duration,
+}
+
+/// Train one untimed epoch, then time `epochs` more (training only, no evaluation).
+fn time_training(trial: &TrialSpec, data: &Dataset, epochs: usize) -> Timing {
+    let mut trainer = Trainer::new(&trial.architecture, &trial.train, data);
+    trainer.train_epoch(1);
+    let started = Instant::now();
+    for epoch in 2..=epochs + 1 {
+        trainer.train_epoch(epoch);
+    }
+    let epoch = started.elapsed() / epochs as u32;
+    Timing {
+        step: epoch / trainer.steps_per_epoch() as u32,
+        epoch,
+    }
+}
+
+/// (validation, test): the best of five forward passes with their metrics.
+fn time_evaluation(trial: &TrialSpec, data: &Dataset) -> (Duration, Duration) {
+    let trainer = Trainer::new(&trial.architecture, &trial.train, data);
+    let time = |test: bool| {
+        let split = if test { &data.test } else { &data.validation };
+        (0..5)
+            .map(|_| {
+                let started = Instant::now();
+                let probabilities = trainer.probabilities(test);
+                SplitMetrics::compute(
+                    &probabilities,
+                    &split.labels,
+                    &split.groups,
+                    data.n_groups(),
+                );
+                started.elapsed()
+            })
+            .min()
+            .expect("five runs")
+    };
+    (time(false), time(true))
+}
+
+/// Trials per minute with `jobs` trials at a time (each on one thread), as a sweep runs them.
+fn throughput(trial: &TrialSpec, data: &Dataset, options: &Options, jobs: usize) -> f64 {
+    let spec = train::TrainSpec {
+        epochs: options.epochs,
+        ..trial.train
+    };
+    let trials: Vec<train::TrainSpec> = (0..options.trials)
+        .map(|seed| train::TrainSpec {
+            seed: seed as u64,
+            ..spec
+        })
+        .collect();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .build()
+        .expect("threads start");
+    let started = Instant::now();
+    pool.install(|| {
+        trials.par_iter().for_each(|spec| {
+            train::train(&trial.architecture, spec, data);
+        })
+    });
+    options.trials as f64 / started.elapsed().as_secs_f64() * 60.0
+}
+
+/// What one `Linear(d_in, d_out)` costs on `rows` rows: its forward matrix product, and in
+/// backward the weight's gradient and the input's gradient.
+const fn product(rows: f64, d_in: usize, d_out: usize) -> f64 {
+    2.0 * rows * d_in as f64 * d_out as f64
+}
+
+/// The matrix-multiply FLOPs one training step needs (a leader step and its follower steps
+/// for bilevel methods), counting only the gradients each half-step computes: weights of the
+/// layers it trains, and inputs of the layers above the lowest of those.
+fn flops_per_step(trial: &TrialSpec, data: &Dataset) -> f64 {
+    let (a, t) = (&trial.architecture, &trial.train);
+    let rows = data.train.n_rows() as f64 / data.train.n_rows().div_ceil(t.batch_size) as f64;
+    let layers = layer_shapes(a, data.train.n_features);
+    let block = a.layers_before_block()..a.layers_before_block() + a.fairness_layers;
+    // One forward and backward pass training the layers `trains` says.
+    let pass = |trains: &dyn Fn(usize) -> bool| -> f64 {
+        let lowest = (0..layers.len())
+            .find(|&i| trains(i))
+            .unwrap_or(layers.len());
+        layers
+            .iter()
+            .enumerate()
+            .map(|(i, &(d_in, d_out))| {
+                let forward = product(rows, d_in, d_out);
+                let weight = if trains(i) { forward } else { 0.0 };
+                let input = if i > lowest { forward } else { 0.0 };
+                forward + weight + input
+            })
+            .sum()
+    };
+    let accuracy = |i: usize| !block.contains(&i);
+    let fairness = |i: usize| block.contains(&i);
+    match t.method {
+        Method::Erm | Method::Lagrangian => pass(&|_| true),
+        Method::FairBiNN | Method::FairBiNNReference => {
+            let mut leader = pass(&accuracy);
+            if t.method == Method::FairBiNNReference {
+                // The leaked fairness loss: a second pass from the block up, through the
+                // block as it was, back into θa.
+                leader += layers[block.start..]
+                    .iter()
+                    .map(|&(d_in, d_out)| 3.0 * product(rows, d_in, d_out))
+                    .sum::<f64>();
+            }
+            leader + t.follower_steps as f64 * pass(&fairness)
+        }
+    }
+}
+
+/// (d_in, d_out) of every layer, input to output.
+fn layer_shapes(a: &Architecture, n_features: usize) -> Vec<(usize, usize)> {
+    let width = a.width.unwrap_or(n_features);
+    let hidden = a.accuracy_layers + a.fairness_layers;
+    (0..hidden)
+        .map(|i| (if i == 0 { n_features } else { width }, width))
+        .chain([(width, 1)])
+        .collect()
+}
+
+/// FLOP/s of the backend's single-threaded matrix product at the network's shape.
+fn gemm_ceiling(rows: usize, width: usize) -> f64 {
+    let device = Device::flex();
+    let filled = |n: usize| (0..n).map(|i| (i % 7) as f32 * 0.1).collect::<Vec<f32>>();
+    let a = Tensor::<2>::from_data(
+        TensorData::new(filled(rows * width), [rows, width]),
+        &device,
+    );
+    let b = Tensor::<2>::from_data(
+        TensorData::new(filled(width * width), [width, width]),
+        &device,
+    );
+    let mut best = Duration::MAX;
+    for _ in 0..5 {
+        let repeats = 200;
+        let started = Instant::now();
+        for _ in 0..repeats {
+            std::hint::black_box(a.clone().matmul(b.clone()));
+        }
+        best = best.min(started.elapsed() / repeats);
+    }
+    product(rows as f64, width, width) / best.as_secs_f64()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Split;
+    use crate::train::{FairnessLoss, FollowerBatch, StepOrder, TrainSpec};
+
+    /// Inputs 2 → hidden 3 (θa) → block 3 (θf) → output 1, on 8 rows in batches of 4.
+    fn trial(method: Method) -> (TrialSpec, Dataset) {
+        let split = Split {
+            features: vec![0.0; 16],
+            n_features: 2,
+            labels: vec![0.0; 8],
+            groups: vec![0; 8],
+        };
+        let data = Dataset {
+            name: "tiny".into(),
+            feature_names: vec!["a".into(), "b".into()],
+            group_names: vec!["g".into()],
+            train: split.clone(),
+            validation: split.clone(),
+            test: split,
+            files: Vec::new(),
+            notes: Vec::new(),
+        };
+        let spec = TrialSpec {
+            architecture: Architecture {
+                accuracy_layers: 1,
+                fairness_layers: 1,
+                fairness_position: 2,
+                width: Some(3),
+            },
+            train: TrainSpec {
+                method,
+                epochs: 1,
+                batch_size: 4,
+                lr_acc: 1e-3,
+                lr_fair: 1e-5,
+                eta: 1.0,
+                fairness_loss: FairnessLoss::DpSquared,
+                step_order: StepOrder::LeaderFirst,
+                follower_batch: FollowerBatch::Separate,
+                follower_steps: 1,
+                shuffle: true,
+                lr_schedule: None,
+                seed: 0,
+                backend: train::Backend::Flex,
+            },
+        };
+        (spec, data)
+    }
+
+    #[test]
+    fn flops_count_only_the_gradients_each_half_step_needs() {
+        // Products 2·4·d_in·d_out: layer 0 (2→3) 48, block (3→3) 72, output (3→1) 24.
+        // erm: every forward, weight and input product but the first layer's input: 384.
+        // fairbinn's leader: no weight gradient for the block: 96 + 144 + 72 = 312; its
+        // follower: forward 48 + 72 + 24, the block's weight 72, the output's input 24: 240.
+        // The authors' rule adds the leaked pass from the block up: 3·(72 + 24) = 288.
+        for (method, flops) in [
+            (Method::Erm, 384.0),
+            (Method::FairBiNN, 552.0),
+            (Method::FairBiNNReference, 840.0),
+        ] {
+            let (spec, data) = trial(method);
+            assert_eq!(flops_per_step(&spec, &data), flops, "{method:?}");
+        }
+    }
+}
