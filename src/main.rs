@@ -108,14 +108,19 @@ fn plan(args: &PlanArgs) -> Result<ExitCode> {
     plan.check_fits(&experiment, &dataset)?;
     let results_dir = cli::results_dir(&args.results_dir, &experiment.name, args.shard);
     let finished = sweep::store::finished_trials(&results_dir)?;
-    print!(
-        "{}",
-        report::plan_table(&experiment, &plan, &finished, dataset.train.n_features)
-    );
+    let table = report::plan_table(&experiment, &plan, &finished, dataset.train.n_features);
+    // A long table is often piped into `head` or `less`: a reader that stops early is fine.
+    if write!(std::io::stdout(), "{table}").is_err() {
+        return Ok(ExitCode::SUCCESS);
+    }
     let pending = plan.pending(&finished);
     let jobs = args.jobs.count();
     let estimate = estimate::estimate(&pending, &dataset, jobs);
-    println!("{}", report::describe_estimate(&estimate, pending.len()));
+    let _ = writeln!(
+        std::io::stdout(),
+        "{}",
+        report::describe_estimate(&estimate, pending.len())
+    );
     Ok(ExitCode::SUCCESS)
 }
 
