@@ -326,3 +326,22 @@ fn trial_ids_stay_those_of_earlier_versions_so_old_results_resume() {
         );
     }
 }
+
+#[test]
+#[cfg(feature = "ndarray")]
+fn the_ndarray_backend_trains_the_same_trial_under_an_id_of_its_own() {
+    let run = Run::new(
+        "name: backends\ndataset: {name: adult, max_rows: 1500}\ntrain: {method: erm, epochs: 2}\nsweep:\n  backend: [flex, ndarray]\n",
+    );
+    let output = run.run(&[]);
+    assert!(output.status.success(), "{}", text(&output));
+    let rows = read_csv(&run.results().join("trials.csv"));
+    assert_eq!(rows.len(), 2);
+    assert_ne!(rows[0]["trial_id"], rows[1]["trial_id"]);
+    let accuracy = |row: &HashMap<String, String>| row["test_accuracy"].parse::<f64>().unwrap();
+    // Same initial weights and batches; only the kernels' rounding differs.
+    assert!(
+        (accuracy(&rows[0]) - accuracy(&rows[1])).abs() < 0.01,
+        "{rows:?}"
+    );
+}

@@ -5,7 +5,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{Run, TINY, number, read_csv, result_rows, shared_data, text};
+use common::{Run, TINY, number, read_csv, result_rows, text};
 
 #[test]
 fn a_tiny_sweep_writes_trials_epochs_and_plots_then_resumes() {
