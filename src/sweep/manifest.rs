@@ -63,6 +63,7 @@ pub struct Run {
     pub jobs: Option<usize>,
     /// `2/4` for one shard of a sharded sweep.
     pub shard: Option<String>,
+    /// For a merge, `ran` counts the trials copied from shards.
     pub trials: Option<ExecuteSummary>,
     /// Shard folders a merge read.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
