@@ -190,3 +190,14 @@ fn the_ndarray_backend_needs_its_feature() {
         ],
     );
 }
+
+#[test]
+fn a_misspelt_data_set_gets_the_closest_name() {
+    let message = refused("name: typo\ndataset:\n  name: helth\n");
+    assert_has(
+        &message,
+        &[
+            "line 3: dataset.name: expected one of adult, compas, german, health, csv, found \"helth\"; did you mean health?",
+        ],
+    );
+}
