@@ -23,7 +23,7 @@ pub enum Command {
     Run(RunArgs),
     /// Check an experiment file and print its trials and an estimate of the run time, without
     /// training.
-    Plan(PlanArgs),
+    Plan(SweepArgs),
     /// Combine the results folders of a sharded sweep into one, then write results and plots.
     Merge(MergeArgs),
     /// Write Slurm batch scripts that run a sweep as an array of shards, then merge them.
@@ -65,22 +65,29 @@ pub struct DataDirArg {
     pub data_dir: Option<PathBuf>,
 }
 
+/// What `run` and `plan` share: the experiment, its data, where results go, which trials.
 #[derive(Args)]
-pub struct RunArgs {
+pub struct SweepArgs {
     /// The experiment file (YAML), e.g. experiments/adult.yaml.
     pub experiment: PathBuf,
     #[command(flatten)]
     pub data: DataDirArg,
-    /// Where to write results. Default: results/<experiment name>, or
-    /// results/<experiment name>/shards/<i>-of-<n> for a shard.
+    /// The results folder (trials already there are not run again). Default:
+    /// results/<experiment name>, or results/<experiment name>/shards/<i>-of-<n> for a shard.
     #[arg(long, value_name = "DIR")]
     pub results_dir: Option<PathBuf>,
     #[command(flatten)]
     pub jobs: JobsArg,
-    /// Run only shard i of n (from 1): every n-th trial of the plan. Combine the shards'
-    /// folders with `merge`.
+    /// Only shard i of n (from 1): every n-th trial of the plan. Combine the shards' folders
+    /// with `merge`.
     #[arg(long, value_name = "i/n")]
     pub shard: Option<Shard>,
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub sweep: SweepArgs,
     /// Rerun every trial, discarding results already in the results folder.
     #[arg(long)]
     pub force: bool,
@@ -93,22 +100,6 @@ pub struct RunArgs {
     /// Print no progress, only the final summary and errors.
     #[arg(long, short)]
     pub quiet: bool,
-}
-
-#[derive(Args)]
-pub struct PlanArgs {
-    /// The experiment file (YAML).
-    pub experiment: PathBuf,
-    #[command(flatten)]
-    pub data: DataDirArg,
-    /// The results folder whose finished trials count as done. Default: as `run`.
-    #[arg(long, value_name = "DIR")]
-    pub results_dir: Option<PathBuf>,
-    #[command(flatten)]
-    pub jobs: JobsArg,
-    /// Plan only shard i of n.
-    #[arg(long, value_name = "i/n")]
-    pub shard: Option<Shard>,
 }
 
 #[derive(Args)]

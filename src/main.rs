@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 use clap::Parser;
 
 use fairbinn_sweep::cli::{
-    self, Cli, Command, DataCommand, MergeArgs, PlanArgs, RunArgs, SlurmArgs,
+    self, Cli, Command, DataCommand, MergeArgs, RunArgs, SlurmArgs, SweepArgs,
 };
 use fairbinn_sweep::config::ExperimentFile;
 use fairbinn_sweep::data::Dataset;
@@ -49,24 +49,21 @@ fn main() -> ExitCode {
 
 /// parse → plan → load → execute → report. Exit code 1 when some trial did not finish.
 fn run(args: &RunArgs) -> Result<ExitCode> {
-    let experiment = config::read(&args.experiment, args.data.data_dir_override())?;
-    let mut plan = sweep::plan(&experiment);
-    if let Some(shard) = args.shard {
-        plan = plan.shard(shard);
-    }
-    let dataset = data::load(&experiment.dataset)?;
-    plan.check_fits(&experiment, &dataset)?;
-
-    let results_dir = cli::results_dir(&args.results_dir, &experiment.name, args.shard);
+    let Planned {
+        experiment,
+        plan,
+        dataset,
+        results_dir,
+    } = planned(&args.sweep)?;
     let mut store = ResultsStore::open(&results_dir, args.force)?;
-    let jobs = args.jobs.count();
+    let jobs = args.sweep.jobs.count();
     let pending = plan.pending(store.finished());
     if pending.len() > args.ask_above && !args.yes {
         confirm(&pending, &dataset, jobs, args.ask_above)?;
     }
     let mut run = manifest::Run::new("run");
     run.jobs = Some(jobs);
-    run.shard = args.shard.map(|shard| shard.to_string());
+    run.shard = args.sweep.shard.map(|shard| shard.to_string());
     let mut manifest = Manifest::start(&results_dir, &experiment, &dataset.files, run)?;
     manifest.write(&results_dir)?;
 
@@ -78,7 +75,7 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
     manifest.finish(summary);
     manifest.write(&results_dir)?;
 
-    if let Some(shard) = args.shard {
+    if let Some(shard) = args.sweep.shard {
         println!(
             "{}: shard {shard}: {} trials, {} ran now, {} were already done, {} did not finish. \
              Results in {}; combine the shards with `fairbinn-sweep merge {}`.",
@@ -88,7 +85,7 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
             summary.skipped,
             summary.diverged + summary.failed,
             results_dir.display(),
-            args.experiment.display()
+            args.sweep.experiment.display()
         );
     } else {
         report(&experiment, &plan, &dataset, &results_dir, &summary)?;
@@ -98,15 +95,13 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
 
 /// parse → plan → estimate: what `run` would do, without training (but one timed epoch of
 /// each kind of trial).
-fn plan(args: &PlanArgs) -> Result<ExitCode> {
-    let experiment = config::read(&args.experiment, args.data.data_dir_override())?;
-    let mut plan = sweep::plan(&experiment);
-    if let Some(shard) = args.shard {
-        plan = plan.shard(shard);
-    }
-    let dataset = data::load(&experiment.dataset)?;
-    plan.check_fits(&experiment, &dataset)?;
-    let results_dir = cli::results_dir(&args.results_dir, &experiment.name, args.shard);
+fn plan(args: &SweepArgs) -> Result<ExitCode> {
+    let Planned {
+        experiment,
+        plan,
+        dataset,
+        results_dir,
+    } = planned(args)?;
     let finished = sweep::store::finished_trials(&results_dir)?;
     let table = report::plan_table(&experiment, &plan, &finished, dataset.train.n_features);
     // A long table is often piped into `head` or `less`: a reader that stops early is fine.
@@ -195,6 +190,32 @@ fn slurm_scripts(args: &SlurmArgs) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// An experiment read and planned (its shard only), its data loaded and checked against the
+/// plan, and the results folder it goes to.
+struct Planned {
+    experiment: ExperimentFile,
+    plan: Plan,
+    dataset: Dataset,
+    results_dir: PathBuf,
+}
+
+fn planned(args: &SweepArgs) -> Result<Planned> {
+    let experiment = config::read(&args.experiment, args.data.data_dir_override())?;
+    let mut plan = sweep::plan(&experiment);
+    if let Some(shard) = args.shard {
+        plan = plan.shard(shard);
+    }
+    let dataset = data::load(&experiment.dataset)?;
+    plan.check_fits(&experiment, &dataset)?;
+    let results_dir = cli::results_dir(&args.results_dir, &experiment.name, args.shard);
+    Ok(Planned {
+        experiment,
+        plan,
+        dataset,
+        results_dir,
+    })
 }
 
 /// Load the experiment's data and print what it holds.

@@ -301,13 +301,9 @@ pub fn finished_trials(dir: &Path) -> Result<HashSet<String>> {
 /// Every complete row of a results CSV; a missing file has none. A file whose header is not
 /// ours is refused rather than overwritten.
 pub fn read_rows<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
-    if !path.exists() {
+    let Some(mut reader) = complete_reader(path)? else {
         return Ok(Vec::new());
-    }
-    let bytes = complete_lines(path)?;
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(bytes.as_slice());
+    };
     let header = reader.headers()?.clone();
     let mut rows = Vec::new();
     for (line, record) in reader.records().enumerate() {
@@ -396,13 +392,9 @@ fn rewrite_records(
 /// The complete rows of a CSV (none when it is missing), as rows of the `expected` header:
 /// rows of an older header, a prefix of it, get empty cells for the newer columns.
 fn complete_records(path: &Path, expected: &csv::StringRecord) -> Result<Vec<csv::StringRecord>> {
-    if !path.exists() {
+    let Some(mut reader) = complete_reader(path)? else {
         return Ok(Vec::new());
-    }
-    let bytes = complete_lines(path)?;
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(bytes.as_slice());
+    };
     let header = reader.headers()?.clone();
     let padding = expected.len().saturating_sub(header.len());
     Ok(reader
@@ -418,15 +410,23 @@ fn complete_records(path: &Path, expected: &csv::StringRecord) -> Result<Vec<csv
         .collect())
 }
 
-/// A file's bytes up to its last line break: a row a kill cut short is left out.
-fn complete_lines(path: &Path) -> Result<Vec<u8>> {
+/// A reader of a CSV's rows up to its last line break (a row a kill cut short is left out);
+/// `None` when there is no such file.
+fn complete_reader(path: &Path) -> Result<Option<csv::Reader<std::io::Cursor<Vec<u8>>>>> {
+    if !path.exists() {
+        return Ok(None);
+    }
     let mut bytes = Vec::new();
     File::open(path)
         .and_then(|mut file| file.read_to_end(&mut bytes))
         .with_context(|| format!("cannot read {}", path.display()))?;
     let end = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     bytes.truncate(end);
-    Ok(bytes)
+    Ok(Some(
+        csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(std::io::Cursor::new(bytes)),
+    ))
 }
 
 /// Take the folder's lock, or say who has it.
