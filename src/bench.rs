@@ -271,7 +271,7 @@ fn gemm_ceiling(rows: usize, width: usize) -> f64 {
 mod tests {
     use super::*;
     use crate::data::Split;
-    use crate::train::{FairnessLoss, FollowerBatch, StepOrder, TrainSpec};
+    use crate::train::TrainSpec;
 
     /// Inputs 2 → hidden 3 (θa) → block 3 (θf) → output 1, on 8 rows in batches of 4.
     fn trial(method: Method) -> (TrialSpec, Dataset) {
@@ -298,22 +298,7 @@ mod tests {
                 fairness_position: 2,
                 width: Some(3),
             },
-            train: TrainSpec {
-                method,
-                epochs: 1,
-                batch_size: 4,
-                lr_acc: 1e-3,
-                lr_fair: 1e-5,
-                eta: 1.0,
-                fairness_loss: FairnessLoss::DpSquared,
-                step_order: StepOrder::LeaderFirst,
-                follower_batch: FollowerBatch::Separate,
-                follower_steps: 1,
-                shuffle: true,
-                lr_schedule: None,
-                seed: 0,
-                backend: train::Backend::Flex,
-            },
+            train: TrainSpec::for_tests(method),
         };
         (spec, data)
     }

@@ -179,20 +179,12 @@ mod tests {
         };
         let model = FairNet::new(&architecture, 3, &mut ChaCha8Rng::seed_from_u64(1), &device);
         let spec = TrainSpec {
-            method: Method::FairBiNN,
-            epochs: 1,
-            batch_size: 4,
             lr_acc: RATE,
             lr_fair: RATE,
             eta: 10.0,
-            fairness_loss: FairnessLoss::DpSquared,
-            step_order: StepOrder::LeaderFirst,
             follower_batch: FollowerBatch::Same,
-            follower_steps: 1,
-            shuffle: true,
-            lr_schedule: None,
             seed: 1,
-            backend: crate::train::Backend::Flex,
+            ..TrainSpec::for_tests(Method::FairBiNN)
         };
         let inputs = [
             0.1f32, 0.9, 0.3, 0.8, 0.2, 0.5, 0.4, 0.4, 0.9, 0.0, 0.7, 0.6,

@@ -80,6 +80,27 @@ impl Backend {
 }
 
 impl TrainSpec {
+    /// A small bilevel trial for tests to adjust: batches of 4, one epoch, η 1.
+    #[cfg(test)]
+    pub(crate) fn for_tests(method: Method) -> Self {
+        Self {
+            method,
+            epochs: 1,
+            batch_size: 4,
+            lr_acc: 1e-3,
+            lr_fair: 1e-5,
+            eta: 1.0,
+            fairness_loss: FairnessLoss::DpSquared,
+            step_order: StepOrder::LeaderFirst,
+            follower_batch: FollowerBatch::Separate,
+            follower_steps: 1,
+            shuffle: true,
+            lr_schedule: None,
+            seed: 0,
+            backend: Backend::Flex,
+        }
+    }
+
     /// The (leader, follower) learning rates during `epoch` (1-based).
     pub fn learning_rates(&self, epoch: usize) -> LearningRates {
         let Some(schedule) = self.lr_schedule else {
@@ -517,20 +538,11 @@ mod tests {
 
     fn spec_with(shuffle: bool, follower_batch: FollowerBatch, follower_steps: usize) -> TrainSpec {
         TrainSpec {
-            method: Method::FairBiNN,
-            epochs: 1,
-            batch_size: 4,
-            lr_acc: 1e-3,
-            lr_fair: 1e-5,
-            eta: 1.0,
-            fairness_loss: FairnessLoss::DpSquared,
-            step_order: StepOrder::LeaderFirst,
+            shuffle,
             follower_batch,
             follower_steps,
-            shuffle,
-            lr_schedule: None,
             seed: 3,
-            backend: Backend::Flex,
+            ..TrainSpec::for_tests(Method::FairBiNN)
         }
     }
 
