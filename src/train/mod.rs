@@ -328,7 +328,7 @@ impl<'a> Trainer<'a> {
             true => &self.evaluator.test,
             false => &self.evaluator.validation,
         };
-        self.evaluator.probabilities(self.model(), inputs)
+        self.evaluator.probabilities(&self.model().valid(), inputs)
     }
 }
 
@@ -481,8 +481,9 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    fn probabilities(&self, model: &FairNet, inputs: &Tensor<2>) -> Vec<f32> {
-        sigmoid(model.valid().logits(inputs.clone()))
+    /// `inference` is the network without autodiff (`FairNet::valid`).
+    fn probabilities(&self, inference: &FairNet, inputs: &Tensor<2>) -> Vec<f32> {
+        sigmoid(inference.logits(inputs.clone()))
             .into_data()
             .try_into_vec::<f32>()
             .expect("the network outputs f32")
@@ -490,8 +491,9 @@ impl<'a> Evaluator<'a> {
 
     /// Metrics of both splits, or why the network's outputs cannot be evaluated.
     fn evaluate(&self, model: &FairNet, epoch: usize) -> Result<EpochMetrics, String> {
+        let inference = model.valid();
         let split_metrics = |inputs: &Tensor<2>, split: &Split, name: &str| {
-            let probabilities = self.probabilities(model, inputs);
+            let probabilities = self.probabilities(&inference, inputs);
             if probabilities.iter().any(|p| !p.is_finite()) {
                 return Err(format!(
                     "the network's {name} outputs are not finite after epoch {epoch}"
