@@ -208,8 +208,7 @@ impl ResultsStore {
         let trials_path = dir.join(TRIALS_FILE);
         let epochs_path = dir.join(EPOCHS_FILE);
         let mut finished = HashSet::new();
-        let trials_header = as_csv(&TrialRow::default().parts()).0;
-        let epochs_header = as_csv(&EpochRow::new("", 0, "", &SplitMetrics::default())).0;
+        let (trials_header, epochs_header) = headers();
         if !fresh {
             check_header(&trials_path, &trials_header)?;
             check_header(&epochs_path, &epochs_header)?;
@@ -217,12 +216,7 @@ impl ResultsStore {
         }
         // Rewrite both files with what is kept (write aside, then rename: a kill leaves the
         // old file or the new one, never half of one), then append from there.
-        let keep = |record: &csv::StringRecord, header: &csv::StringRecord| {
-            let column = header.iter().position(|h| h == "trial_id");
-            column
-                .and_then(|i| record.get(i))
-                .is_some_and(|id| finished.contains(id))
-        };
+        let keep = |record: &csv::StringRecord| finished.contains(&record[0]);
         rewrite_records(&trials_path, &trials_header, keep)?;
         rewrite_records(&epochs_path, &epochs_header, keep)?;
         Ok(Self {
@@ -236,16 +230,9 @@ impl ResultsStore {
     /// Copy into this folder the trials of another (a shard's) that are among `wanted` and
     /// not here yet, epochs first as [`record`](Self::record) does. Returns how many.
     pub fn absorb(&mut self, other: &Path, wanted: &HashSet<&str>) -> Result<usize> {
-        let trials_header = as_csv(&TrialRow::default().parts()).0;
-        let epochs_header = as_csv(&EpochRow::new("", 0, "", &SplitMetrics::default())).0;
-        for file in [TRIALS_FILE, EPOCHS_FILE] {
-            let expected = if file == TRIALS_FILE {
-                &trials_header
-            } else {
-                &epochs_header
-            };
-            check_header(&other.join(file), expected)?;
-        }
+        let (trials_header, epochs_header) = headers();
+        check_header(&other.join(TRIALS_FILE), &trials_header)?;
+        check_header(&other.join(EPOCHS_FILE), &epochs_header)?;
         let status = trials_header.iter().position(|h| h == "status");
         let mut taken = HashSet::new();
         let trials = complete_records(&other.join(TRIALS_FILE), &trials_header)?;
@@ -330,6 +317,14 @@ impl TrialRow {
     }
 }
 
+/// The headers of `trials.csv` and `epochs.csv` this version writes.
+fn headers() -> (csv::StringRecord, csv::StringRecord) {
+    (
+        as_csv(&TrialRow::default().parts()).0,
+        as_csv(&EpochRow::new("", 0, "", &SplitMetrics::default())).0,
+    )
+}
+
 /// The header and the record the csv crate writes for `row`.
 fn as_csv<T: Serialize>(row: &T) -> (csv::StringRecord, csv::StringRecord) {
     let mut writer = csv::Writer::from_writer(Vec::new());
@@ -368,11 +363,11 @@ fn is_prefix(found: &csv::StringRecord, expected: &csv::StringRecord) -> bool {
 fn rewrite_records(
     path: &Path,
     expected: &csv::StringRecord,
-    keep: impl Fn(&csv::StringRecord, &csv::StringRecord) -> bool,
+    keep: impl Fn(&csv::StringRecord) -> bool,
 ) -> Result<()> {
     let rows: Vec<csv::StringRecord> = complete_records(path, expected)?
         .into_iter()
-        .filter(|record| keep(record, expected))
+        .filter(|record| keep(record))
         .collect();
     let aside = path.with_extension("csv.tmp");
     let mut writer = csv::Writer::from_path(&aside)
@@ -390,7 +385,8 @@ fn rewrite_records(
 }
 
 /// The complete rows of a CSV (none when it is missing), as rows of the `expected` header:
-/// rows of an older header, a prefix of it, get empty cells for the newer columns.
+/// rows of an older header, a prefix of it, get empty cells for the newer columns. Both
+/// results files start with `trial_id`, so `record[0]` is a row's trial.
 fn complete_records(path: &Path, expected: &csv::StringRecord) -> Result<Vec<csv::StringRecord>> {
     let Some(mut reader) = complete_reader(path)? else {
         return Ok(Vec::new());
