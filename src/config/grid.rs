@@ -220,7 +220,7 @@ impl AxisReader<'_> {
                     .get("train")
                     .and_then(|train| train.get("method"))
                     .cloned()
-                    .unwrap_or_else(|| Value::from("fairbinn")),
+                    .unwrap_or_else(|| Value::from(super::defaults::method())),
             ],
         };
         let Value::Mapping(overrides) = overrides else {
@@ -242,52 +242,62 @@ impl AxisReader<'_> {
         }
         methods
             .iter()
-            .map(|name| {
-                let mut grid: Grid = base
-                    .iter()
-                    .map(|axis| match axis.keys.contains(&method) {
-                        true => Axis {
-                            points: vec![vec![name.clone()]],
-                            ..axis.clone()
-                        },
-                        false => axis.clone(),
-                    })
-                    .collect();
-                let path = format!("sweep.methods.{}", show(name));
-                match overrides.get(name) {
-                    None | Some(Value::Null) => {}
-                    Some(Value::Mapping(own)) => {
-                        for (key, values) in own {
-                            let key = key.as_str().unwrap_or_default();
-                            let Some(axis) = self.axis(&path, key, values, problems) else {
-                                continue;
-                            };
-                            if axis.keys.contains(&method) {
-                                problems.push(format!("{path}.{key}: a method's own keys cannot change its method"));
-                                continue;
-                            }
-                            match grid.iter_mut().find(|a| a.keys == axis.keys) {
-                                Some(existing) => *existing = axis,
-                                None => {
-                                    // A key zipped with others in the shared grid can't be
-                                    // replaced alone.
-                                    if grid.iter().any(|a| a.keys.contains(&axis.keys[0])) {
-                                        problems.push(format!("{path}.{key}: this key is zipped with others in sweep.zip; a method can't replace it alone"));
-                                        continue;
-                                    }
-                                    grid.push(axis);
-                                }
-                            }
-                        }
-                    }
-                    Some(other) => problems.push(format!(
-                        "{path}: expected sweep keys with lists of values, found {}",
-                        show(other)
-                    )),
-                }
-                grid
-            })
+            .map(|name| self.method_grid(&base, &method, name, overrides.get(name), problems))
             .collect()
+    }
+
+    /// The shared grid with the method axis fixed to `name`, then `own` (the method's
+    /// `methods:` entry) replacing or adding axes.
+    fn method_grid(
+        &self,
+        base: &Grid,
+        method: &Key,
+        name: &Value,
+        own: Option<&Value>,
+        problems: &mut Vec<String>,
+    ) -> Grid {
+        let mut grid: Grid = base
+            .iter()
+            .map(|axis| match axis.keys.contains(method) {
+                true => Axis {
+                    points: vec![vec![name.clone()]],
+                    ..axis.clone()
+                },
+                false => axis.clone(),
+            })
+            .collect();
+        let path = format!("sweep.methods.{}", show(name));
+        let own = match own {
+            None | Some(Value::Null) => return grid,
+            Some(Value::Mapping(own)) => own,
+            Some(other) => {
+                problems.push(format!(
+                    "{path}: expected sweep keys with lists of values, found {}",
+                    show(other)
+                ));
+                return grid;
+            }
+        };
+        for (key, values) in own {
+            let key = key.as_str().unwrap_or_default();
+            let Some(axis) = self.axis(&path, key, values, problems) else {
+                continue;
+            };
+            if axis.keys.contains(method) {
+                problems.push(format!(
+                    "{path}.{key}: a method's own keys cannot change its method"
+                ));
+            } else if let Some(existing) = grid.iter_mut().find(|a| a.keys == axis.keys) {
+                *existing = axis;
+            } else if grid.iter().any(|a| a.keys.contains(&axis.keys[0])) {
+                problems.push(format!(
+                    "{path}.{key}: this key is zipped with others in sweep.zip; a method can't replace it alone"
+                ));
+            } else {
+                grid.push(axis);
+            }
+        }
+        grid
     }
 
     /// `eta` → train.eta; `model.width` → model.width.
