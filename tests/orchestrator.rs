@@ -62,12 +62,7 @@ sweep:
 ",
     );
     let plan = |run: &Run| {
-        let output = run
-            .command("plan")
-            .arg("--results-dir")
-            .arg(run.results())
-            .output()
-            .unwrap();
+        let output = run.on_results("plan", &[]);
         assert!(output.status.success(), "{}", text(&output));
         text(&output)
     };
@@ -204,12 +199,7 @@ fn shards_merged_equal_the_unsharded_sweep() {
     assert_eq!(rows_in(&shard_dir(2).join("trials.csv")), 2);
     assert!(!sharded.results().join("trials.csv").exists());
 
-    let merge = sharded
-        .command("merge")
-        .arg("--results-dir")
-        .arg(sharded.results())
-        .output()
-        .unwrap();
+    let merge = sharded.on_results("merge", &[]);
     assert!(merge.status.success(), "{}", text(&merge));
     assert!(
         text(&merge).contains("1-of-2: 3 trials"),
@@ -226,12 +216,7 @@ fn shards_merged_equal_the_unsharded_sweep() {
         assert_eq!(read(&whole), read(&sharded), "{file}");
     }
     // Merging again adds nothing twice.
-    let again = sharded
-        .command("merge")
-        .arg("--results-dir")
-        .arg(sharded.results())
-        .output()
-        .unwrap();
+    let again = sharded.on_results("merge", &[]);
     assert!(again.status.success());
     assert_eq!(rows_in(&sharded.results().join("trials.csv")), 5);
     let wrong = sharded

@@ -43,12 +43,7 @@ fn a_slurm_array_of_shards_then_its_merge_equals_the_unsharded_sweep() {
     assert!(whole.run(&[]).status.success());
 
     let cluster = Run::new(TINY);
-    let output = cluster
-        .command("slurm")
-        .args(["--shards", "2", "--submit", "--results-dir"])
-        .arg(cluster.results())
-        .output()
-        .unwrap();
+    let output = cluster.on_results("slurm", &["--shards", "2", "--submit"]);
     let printed = text(&output);
     assert!(output.status.success(), "{printed}");
     let job_after = |label: &str| -> String {

@@ -55,14 +55,19 @@ impl Run {
         command
     }
 
-    /// `run` into this folder's results.
-    pub fn run(&self, extra: &[&str]) -> Output {
-        self.command("run")
+    /// `subcommand` on this folder's results.
+    pub fn on_results(&self, subcommand: &str, extra: &[&str]) -> Output {
+        self.command(subcommand)
             .arg("--results-dir")
             .arg(self.results())
             .args(extra)
             .output()
             .unwrap()
+    }
+
+    /// `run` into this folder's results.
+    pub fn run(&self, extra: &[&str]) -> Output {
+        self.on_results("run", extra)
     }
 }
 
