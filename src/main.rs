@@ -20,6 +20,13 @@ use fairbinn_sweep::sweep::{ExecuteOptions, ExecuteSummary, Plan, ResultsStore, 
 use fairbinn_sweep::{bench, config, data, report, slurm, sweep};
 
 fn main() -> ExitCode {
+    // Rust ignores SIGPIPE, so printing to a reader that has gone (`plan … | head`) panics.
+    // Like other command-line tools, end quietly instead: every result is on disk by then.
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to the default, before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Run(args) => run(&args),
@@ -103,19 +110,14 @@ fn plan(args: &SweepArgs) -> Result<ExitCode> {
         results_dir,
     } = planned(args)?;
     let finished = sweep::store::finished_trials(&results_dir)?;
-    let table = report::plan_table(&experiment, &plan, &finished, dataset.train.n_features);
-    // A long table is often piped into `head` or `less`: a reader that stops early is fine.
-    if write!(std::io::stdout(), "{table}").is_err() {
-        return Ok(ExitCode::SUCCESS);
-    }
+    print!(
+        "{}",
+        report::plan_table(&experiment, &plan, &finished, dataset.train.n_features)
+    );
     let pending = plan.pending(&finished);
     let jobs = args.jobs.count();
     let estimate = estimate::estimate(&pending, &dataset, jobs);
-    let _ = writeln!(
-        std::io::stdout(),
-        "{}",
-        report::describe_estimate(&estimate, pending.len())
-    );
+    println!("{}", report::describe_estimate(&estimate, pending.len()));
     Ok(ExitCode::SUCCESS)
 }
 
