@@ -8,14 +8,13 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use burn::tensor::{Device, Tensor, TensorData};
 use rayon::prelude::*;
 
 use crate::config::{self, DataDirOverride, TrialSpec};
 use crate::data::{self, Dataset};
 use crate::metrics::SplitMetrics;
-use crate::model::Architecture;
-use crate::train::{self, Backend, Method, Trainer};
+use crate::train::fused::{self, Matrix};
+use crate::train::{self, Backend, Evaluated, Method, Trainer};
 
 /// The two set-ups the issue and the README quote, each with every method.
 const SETUPS: [(&str, &str); 2] = [
@@ -59,7 +58,7 @@ pub fn run(data_dir: DataDirOverride, options: &Options) -> Result<()> {
             "method", "µs/step", "s/epoch", "MFLOP/step", "GFLOP/s", "ceiling"
         );
         // The ndarray backend too, when this build has it, to compare.
-        let backends = [Backend::Flex, Backend::Ndarray]
+        let backends = [Backend::Fused, Backend::Flex, Backend::Ndarray]
             .into_iter()
             .filter(|backend| backend.is_available());
         let trials: Vec<TrialSpec> = backends
@@ -78,8 +77,8 @@ pub fn run(data_dir: DataDirOverride, options: &Options) -> Result<()> {
             let flops = flops_per_step(trial, &data);
             let achieved = flops / timing.step.as_secs_f64();
             let label = match trial.train.backend {
-                Backend::Flex => trial.train.method.as_str().to_string(),
-                Backend::Ndarray => format!("{} (ndarray)", trial.train.method.as_str()),
+                Backend::Fused => trial.train.method.as_str().to_string(),
+                other => format!("{} ({})", trial.train.method.as_str(), other.as_str()),
             };
             println!(
                 "  {:<29} {:>9.0} {:>9.3} {:>11.2} {:>9.1} {:>8.0}%",
@@ -139,12 +138,15 @@ fn time_training(trial: &TrialSpec, data: &Dataset, epochs: usize) -> Timing {
 /// (validation, test): the best of five forward passes with their metrics.
 fn time_evaluation(trial: &TrialSpec, data: &Dataset) -> (Duration, Duration) {
     let trainer = Trainer::new(&trial.architecture, &trial.train, data);
-    let time = |test: bool| {
-        let split = if test { &data.test } else { &data.validation };
+    let time = |which: Evaluated| {
+        let split = match which {
+            Evaluated::Validation => &data.validation,
+            Evaluated::Test => &data.test,
+        };
         (0..5)
             .map(|_| {
                 let started = Instant::now();
-                let probabilities = trainer.probabilities(test);
+                let [probabilities] = trainer.probabilities([which]);
                 SplitMetrics::compute(
                     &probabilities,
                     &split.labels,
@@ -156,7 +158,7 @@ fn time_evaluation(trial: &TrialSpec, data: &Dataset) -> (Duration, Duration) {
             .min()
             .expect("five runs")
     };
-    (time(false), time(true))
+    (time(Evaluated::Validation), time(Evaluated::Test))
 }
 
 /// Trials per minute with `jobs` trials at a time (each on one thread), as a sweep runs them.
@@ -196,8 +198,8 @@ const fn product(rows: f64, d_in: usize, d_out: usize) -> f64 {
 fn flops_per_step(trial: &TrialSpec, data: &Dataset) -> f64 {
     let (a, t) = (&trial.architecture, &trial.train);
     let rows = data.train.n_rows() as f64 / data.train.n_rows().div_ceil(t.batch_size) as f64;
-    let layers = layer_shapes(a, data.train.n_features);
-    let block = a.layers_before_block()..a.layers_before_block() + a.fairness_layers;
+    let layers = a.layer_shapes(data.train.n_features);
+    let block = a.block();
     // One forward and backward pass training the layers `trains` says.
     let pass = |trains: &dyn Fn(usize) -> bool| -> f64 {
         let lowest = (0..layers.len())
@@ -233,34 +235,25 @@ fn flops_per_step(trial: &TrialSpec, data: &Dataset) -> f64 {
     }
 }
 
-/// (d_in, d_out) of every layer, input to output.
-fn layer_shapes(a: &Architecture, n_features: usize) -> Vec<(usize, usize)> {
-    let width = a.width.unwrap_or(n_features);
-    let hidden = a.accuracy_layers + a.fairness_layers;
-    (0..hidden)
-        .map(|i| (if i == 0 { n_features } else { width }, width))
-        .chain([(width, 1)])
-        .collect()
-}
-
-/// FLOP/s of the backend's single-threaded matrix product at the network's shape.
+/// FLOP/s of the single-threaded `gemm` kernel (the one burn's Flex backend calls, called
+/// directly into a buffer made once) at the network's shape: the best of 20 rounds.
 fn gemm_ceiling(rows: usize, width: usize) -> f64 {
-    let device = Device::flex();
     let filled = |n: usize| (0..n).map(|i| (i % 7) as f32 * 0.1).collect::<Vec<f32>>();
-    let a = Tensor::<2>::from_data(
-        TensorData::new(filled(rows * width), [rows, width]),
-        &device,
-    );
-    let b = Tensor::<2>::from_data(
-        TensorData::new(filled(width * width), [width, width]),
-        &device,
+    let (a, b, mut out) = (
+        filled(rows * width),
+        filled(width * width),
+        filled(rows * width),
     );
     let mut best = Duration::MAX;
-    for _ in 0..5 {
+    for _ in 0..20 {
         let repeats = 200;
         let started = Instant::now();
         for _ in 0..repeats {
-            std::hint::black_box(a.clone().matmul(b.clone()));
+            let (a, b) = (
+                Matrix::rows(&a, rows, width),
+                Matrix::rows(&b, width, width),
+            );
+            fused::product(std::hint::black_box(&mut out), a, b, false);
         }
         best = best.min(started.elapsed() / repeats);
     }
@@ -271,6 +264,7 @@ fn gemm_ceiling(rows: usize, width: usize) -> f64 {
 mod tests {
     use super::*;
     use crate::data::Split;
+    use crate::model::Architecture;
     use crate::train::TrainSpec;
 
     /// Inputs 2 → hidden 3 (θa) → block 3 (θf) → output 1, on 8 rows in batches of 4.

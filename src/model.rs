@@ -26,6 +26,21 @@ impl Architecture {
     pub fn layers_before_block(&self) -> usize {
         self.fairness_position - 1
     }
+
+    /// Indices of the fairness block's layers among all layers, input to output.
+    pub fn block(&self) -> std::ops::Range<usize> {
+        self.layers_before_block()..self.layers_before_block() + self.fairness_layers
+    }
+
+    /// `(d_in, d_out)` of every layer, input to output, the one-unit output last.
+    pub fn layer_shapes(&self, n_inputs: usize) -> Vec<(usize, usize)> {
+        let width = self.width.unwrap_or(n_inputs);
+        let hidden = self.accuracy_layers + self.fairness_layers;
+        (0..hidden)
+            .map(|i| (if i == 0 { n_inputs } else { width }, width))
+            .chain([(width, 1)])
+            .collect()
+    }
 }
 
 /// θa: every layer outside the fairness block, the output layer included.
@@ -49,29 +64,23 @@ pub struct FairNet {
 }
 
 impl FairNet {
-    /// A freshly initialised network. Weights come from `rng`, not from burn's global random
-    /// state, so a trial's numbers depend on its own seed only, whatever runs beside it.
+    /// A freshly initialised network (see [`initial_layers`]).
     pub fn new(
         architecture: &Architecture,
         n_inputs: usize,
         rng: &mut impl Rng,
         device: &Device,
     ) -> Self {
-        let width = architecture.width.unwrap_or(n_inputs);
-        let mut layer = |d_in: usize, d_out: usize| linear(d_in, d_out, rng, device);
-        let before: Vec<Linear> = (0..architecture.layers_before_block())
-            .map(|i| layer(if i == 0 { n_inputs } else { width }, width))
-            .collect();
-        let first_block_input = if before.is_empty() { n_inputs } else { width };
+        let mut layers = initial_layers(architecture, n_inputs, rng)
+            .into_iter()
+            .map(|layer| layer.on(device));
+        let mut take = |n: usize| layers.by_ref().take(n).collect::<Vec<Linear>>();
+        let before = take(architecture.layers_before_block());
         let fairness = FairnessBlock {
-            layers: (0..architecture.fairness_layers)
-                .map(|i| layer(if i == 0 { first_block_input } else { width }, width))
-                .collect(),
+            layers: take(architecture.fairness_layers),
         };
-        let after = (architecture.layers_before_block()..architecture.accuracy_layers)
-            .map(|_| layer(width, width))
-            .collect();
-        let output = layer(width, 1);
+        let after = take(architecture.accuracy_layers - architecture.layers_before_block());
+        let output = take(1).pop().expect("the output layer");
         Self {
             accuracy: AccuracyPlayer {
                 before,
@@ -110,19 +119,50 @@ fn hidden_layers(layers: &[Linear], input: Tensor<2>) -> Tensor<2> {
     layers.iter().fold(input, |x, layer| relu(layer.forward(x)))
 }
 
-/// PyTorch's default `nn.Linear` initialisation: weight and bias uniform in ±1/√fan_in.
-fn linear(d_in: usize, d_out: usize, rng: &mut impl Rng, device: &Device) -> Linear {
-    let bound = 1.0 / (d_in as f32).sqrt();
-    let mut uniform =
-        |n: usize| -> Vec<f32> { (0..n).map(|_| rng.random_range(-bound..bound)).collect() };
-    // burn stores the weight as [d_in, d_out].
-    let weight = Tensor::from_data(
-        TensorData::new(uniform(d_in * d_out), [d_in, d_out]),
-        device,
-    );
-    let bias = Tensor::from_data(TensorData::new(uniform(d_out), [d_out]), device);
-    Linear {
-        weight: Param::from_tensor(weight),
-        bias: Some(Param::from_tensor(bias)),
+/// One layer's starting weights, as plain numbers: the network is built from these on
+/// burn's devices and in the fused engine alike, so both start from the same weights.
+pub struct InitialLayer {
+    pub d_in: usize,
+    pub d_out: usize,
+    /// `[d_in, d_out]`, row-major (burn's layout).
+    pub weight: Vec<f32>,
+    pub bias: Vec<f32>,
+}
+
+impl InitialLayer {
+    fn on(self, device: &Device) -> Linear {
+        let weight = TensorData::new(self.weight, [self.d_in, self.d_out]);
+        let bias = TensorData::new(self.bias, [self.d_out]);
+        Linear {
+            weight: Param::from_tensor(Tensor::from_data(weight, device)),
+            bias: Some(Param::from_tensor(Tensor::from_data(bias, device))),
+        }
     }
+}
+
+/// Every layer from input to output (accuracy layers before the block, the block, accuracy
+/// layers after it, the output), initialised as PyTorch's `nn.Linear`: weight and bias uniform
+/// in ±1/√fan_in. Weights come from `rng`, not from burn's global random state, so a trial's
+/// numbers depend on its own seed only, whatever runs beside it.
+pub fn initial_layers(
+    architecture: &Architecture,
+    n_inputs: usize,
+    rng: &mut impl Rng,
+) -> Vec<InitialLayer> {
+    architecture
+        .layer_shapes(n_inputs)
+        .into_iter()
+        .map(|(d_in, d_out)| {
+            let bound = 1.0 / (d_in as f32).sqrt();
+            let mut uniform = |n: usize| -> Vec<f32> {
+                (0..n).map(|_| rng.random_range(-bound..bound)).collect()
+            };
+            InitialLayer {
+                d_in,
+                d_out,
+                weight: uniform(d_in * d_out),
+                bias: uniform(d_out),
+            }
+        })
+        .collect()
 }

@@ -58,8 +58,8 @@ fn kind(trial: &Trial) -> String {
     };
     let width = a.width.map_or("input width".to_string(), |w| w.to_string());
     let backend = match t.backend {
-        Backend::Flex => "",
-        Backend::Ndarray => ", ndarray",
+        Backend::Fused => String::new(),
+        other => format!(", {}", other.as_str()),
     };
     format!(
         "{}, batch {}, layers {}+{} of {width}{follower}{backend}",

@@ -171,10 +171,10 @@ fn canonical(dataset: &DatasetSpec, spec: &TrialSpec) -> String {
         t.follower_steps,
         t.shuffle,
         schedule,
-    ) + match t.backend {
-        // Flex was the only backend before there was a choice: its ids stay as they were.
-        Backend::Flex => "",
-        Backend::Ndarray => " backend=ndarray",
+    ) + &match t.backend {
+        // The default backend's ids stay as they were before there was a choice.
+        Backend::Fused => String::new(),
+        other => format!(" backend={}", other.as_str()),
     }
 }
 

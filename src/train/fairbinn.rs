@@ -16,8 +16,9 @@
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 
+use super::autodiff::{Batch, adam};
 use super::losses::bce_with_logits;
-use super::{Batch, LearningRates, StepOrder, TrainSpec, adam};
+use super::{LearningRates, StepOrder, TrainSpec};
 use crate::model::{FairNet, FairnessBlock};
 
 /// Which bilevel update rule.

@@ -3,8 +3,8 @@
 
 use burn::optim::{GradientsParams, ModuleOptimizer};
 
+use super::autodiff::{Batch, adam};
 use super::losses::bce_with_logits;
-use super::{Batch, adam};
 use crate::model::FairNet;
 
 pub struct Joint {

@@ -45,13 +45,115 @@ impl FairnessLoss {
     }
 }
 
-/// A minibatch's fairness loss, with the group weights it needs precomputed once per batch.
+/// A minibatch's fairness loss as plain per-row weights, computed once per batch: the burn
+/// engine puts them on its device ([`FairnessTarget`]), the fused engine reads them as they are.
+pub enum FairnessWeights {
+    Dp {
+        means: GroupWeights,
+        squared: bool,
+    },
+    /// `[rows, 2]`: group 0's mean, then the whole batch's.
+    Reference {
+        weights: Vec<f32>,
+    },
+    Eo {
+        positives: Option<GroupWeights>,
+        negatives: Option<GroupWeights>,
+    },
+}
+
+impl FairnessWeights {
+    /// `None` when the batch has no such loss (see the module comment).
+    pub fn new(
+        loss: FairnessLoss,
+        groups: &[u32],
+        labels: &[f32],
+        n_groups: usize,
+    ) -> Option<Self> {
+        let all = |_: usize| true;
+        match loss {
+            FairnessLoss::DpSquared | FairnessLoss::DpAbs => Some(Self::Dp {
+                means: GroupWeights::new(groups, n_groups, all)?,
+                squared: loss == FairnessLoss::DpSquared,
+            }),
+            FairnessLoss::DpReference => {
+                let n_first = groups.iter().filter(|&&g| g == 0).count();
+                if n_first == 0 || n_first == groups.len() {
+                    return None;
+                }
+                let weights = groups
+                    .iter()
+                    .flat_map(|&g| {
+                        let first = if g == 0 { 1.0 / n_first as f32 } else { 0.0 };
+                        [first, 1.0 / groups.len() as f32]
+                    })
+                    .collect();
+                Some(Self::Reference { weights })
+            }
+            FairnessLoss::Eo => {
+                let positives = GroupWeights::new(groups, n_groups, |row| labels[row] > 0.5);
+                let negatives = GroupWeights::new(groups, n_groups, |row| labels[row] <= 0.5);
+                (positives.is_some() || negatives.is_some()).then_some(Self::Eo {
+                    positives,
+                    negatives,
+                })
+            }
+        }
+    }
+}
+
+/// Each present group's mean over a subset of a batch's rows, as weights: `[rows, present]`,
+/// the one-hot membership of the included rows divided by the group's count among them, so
+/// that `valuesᵀ · weights` gives each group's mean.
+pub struct GroupWeights {
+    pub weights: Vec<f32>,
+    pub present: usize,
+}
+
+impl GroupWeights {
+    /// `None` when fewer than two groups have an included row.
+    pub fn new(groups: &[u32], n_groups: usize, include: impl Fn(usize) -> bool) -> Option<Self> {
+        let mut counts = vec![0usize; n_groups];
+        for (row, &g) in groups.iter().enumerate() {
+            if include(row) {
+                counts[g as usize] += 1;
+            }
+        }
+        let present: Vec<usize> = (0..n_groups).filter(|&g| counts[g] > 0).collect();
+        if present.len() < 2 {
+            return None;
+        }
+        let mut weights = vec![0.0f32; groups.len() * present.len()];
+        for (row, &g) in groups.iter().enumerate() {
+            if include(row) {
+                let column = present
+                    .iter()
+                    .position(|&p| p == g as usize)
+                    .unwrap_or_default();
+                weights[row * present.len() + column] = 1.0 / counts[g as usize] as f32;
+            }
+        }
+        Some(Self {
+            weights,
+            present: present.len(),
+        })
+    }
+
+    fn on(&self, device: &Device) -> GroupMeans {
+        let rows = self.weights.len() / self.present;
+        let data = TensorData::new(self.weights.clone(), [rows, self.present]);
+        GroupMeans {
+            weights: Tensor::from_data(data, device),
+        }
+    }
+}
+
+/// [`FairnessWeights`] on a burn device.
 pub enum FairnessTarget {
     Dp {
         means: GroupMeans,
         squared: bool,
     },
-    /// `[rows, 2]` weights: group 0's mean, then the whole batch's.
     Reference {
         weights: Tensor<2>,
     },
@@ -70,37 +172,23 @@ impl FairnessTarget {
         n_groups: usize,
         device: &Device,
     ) -> Option<Self> {
-        let all = |_: usize| true;
-        match loss {
-            FairnessLoss::DpSquared | FairnessLoss::DpAbs => Some(Self::Dp {
-                means: GroupMeans::new(groups, n_groups, all, device)?,
-                squared: loss == FairnessLoss::DpSquared,
-            }),
-            FairnessLoss::DpReference => {
-                let n_first = groups.iter().filter(|&&g| g == 0).count();
-                if n_first == 0 || n_first == groups.len() {
-                    return None;
-                }
-                let weights = groups
-                    .iter()
-                    .flat_map(|&g| {
-                        let first = if g == 0 { 1.0 / n_first as f32 } else { 0.0 };
-                        [first, 1.0 / groups.len() as f32]
-                    })
-                    .collect();
-                Some(Self::Reference {
-                    weights: Tensor::from_data(TensorData::new(weights, [groups.len(), 2]), device),
-                })
-            }
-            FairnessLoss::Eo => {
-                let positives = GroupMeans::new(groups, n_groups, |row| labels[row] > 0.5, device);
-                let negatives = GroupMeans::new(groups, n_groups, |row| labels[row] <= 0.5, device);
-                (positives.is_some() || negatives.is_some()).then_some(Self::Eo {
-                    positives,
-                    negatives,
-                })
-            }
-        }
+        let weights = FairnessWeights::new(loss, groups, labels, n_groups)?;
+        Some(match weights {
+            FairnessWeights::Dp { means, squared } => Self::Dp {
+                means: means.on(device),
+                squared,
+            },
+            FairnessWeights::Reference { weights } => Self::Reference {
+                weights: Tensor::from_data(TensorData::new(weights, [groups.len(), 2]), device),
+            },
+            FairnessWeights::Eo {
+                positives,
+                negatives,
+            } => Self::Eo {
+                positives: positives.map(|p| p.on(device)),
+                negatives: negatives.map(|n| n.on(device)),
+            },
+        })
     }
 
     /// The loss of the network's `logits` on this batch (`[rows, 1]`), before η.
@@ -131,48 +219,12 @@ impl FairnessTarget {
     }
 }
 
-/// Each present group's mean over a subset of a batch's rows.
+/// [`GroupWeights`] on a burn device.
 pub struct GroupMeans {
-    /// `[rows, groups present]`: one-hot membership of the included rows divided by the
-    /// group's count among them, so that `valuesᵀ · weights` gives each group's mean.
     weights: Tensor<2>,
 }
 
 impl GroupMeans {
-    /// `None` when fewer than two groups have an included row.
-    pub fn new(
-        groups: &[u32],
-        n_groups: usize,
-        include: impl Fn(usize) -> bool,
-        device: &Device,
-    ) -> Option<Self> {
-        let mut counts = vec![0usize; n_groups];
-        for (row, &g) in groups.iter().enumerate() {
-            if include(row) {
-                counts[g as usize] += 1;
-            }
-        }
-        let present: Vec<usize> = (0..n_groups).filter(|&g| counts[g] > 0).collect();
-        if present.len() < 2 {
-            return None;
-        }
-        let mut weights = vec![0.0f32; groups.len() * present.len()];
-        for (row, &g) in groups.iter().enumerate() {
-            if include(row) {
-                let column = present
-                    .iter()
-                    .position(|&p| p == g as usize)
-                    .unwrap_or_default();
-                weights[row * present.len() + column] = 1.0 / counts[g as usize] as f32;
-            }
-        }
-        let weights = Tensor::from_data(
-            TensorData::new(weights, [groups.len(), present.len()]),
-            device,
-        );
-        Some(Self { weights })
-    }
-
     /// The largest gap between the groups' means of `values` (`[rows, 1]`): max − min.
     fn largest_gap(&self, values: Tensor<2>) -> Tensor<1> {
         let means = values.transpose().matmul(self.weights.clone());

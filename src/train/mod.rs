@@ -1,13 +1,12 @@
 //! Training one trial: the epoch loop shared by every method, evaluation after each epoch,
 //! and divergence detection. The methods' update rules live in their own files.
 
+mod autodiff;
 mod fairbinn;
+pub(crate) mod fused;
 mod lagrangian;
 pub mod losses;
 
-use burn::module::Module;
-use burn::tensor::activation::sigmoid;
-use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -15,10 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{Dataset, Split};
 use crate::metrics::SplitMetrics;
-use crate::model::{Architecture, FairNet};
-use fairbinn::UpdateRule;
+use crate::model::Architecture;
 pub use losses::FairnessLoss;
-use losses::FairnessTarget;
 
 /// How a network is trained, validated.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -46,12 +43,15 @@ pub struct TrainSpec {
     pub backend: Backend,
 }
 
-/// The CPU backend the tensors run on. Flex is burn 0.22's own and the default; burn-ndarray
-/// (deprecated in burn 0.22) is there to compare against, when built with `--features ndarray`.
+/// Where a trial's numbers are computed. `fused` (the default) is this crate's own engine for
+/// this network (fused/); `flex` is burn 0.22's CPU backend with burn's autodiff and Adam, and
+/// burn-ndarray (deprecated in burn 0.22) is there to compare against, when built with
+/// `--features ndarray`. All three train the same network by the same rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Backend {
     #[default]
+    Fused,
     Flex,
     Ndarray,
 }
@@ -60,21 +60,16 @@ impl Backend {
     /// Whether this build has the backend.
     pub fn is_available(self) -> bool {
         match self {
-            Self::Flex => true,
+            Self::Fused | Self::Flex => true,
             Self::Ndarray => cfg!(feature = "ndarray"),
         }
     }
 
-    /// The backend's device, without autodiff. Panics for a backend this build lacks, which
-    /// validation refuses first.
-    pub fn device(self) -> Device {
+    pub fn as_str(self) -> &'static str {
         match self {
-            Self::Flex => Device::flex(),
-            #[cfg(feature = "ndarray")]
-            #[allow(deprecated)] // the point of this backend is comparing against it
-            Self::Ndarray => Device::ndarray(),
-            #[cfg(not(feature = "ndarray"))]
-            Self::Ndarray => panic!("this build has no ndarray backend"),
+            Self::Fused => "fused",
+            Self::Flex => "flex",
+            Self::Ndarray => "ndarray",
         }
     }
 }
@@ -97,7 +92,7 @@ impl TrainSpec {
             shuffle: true,
             lr_schedule: None,
             seed: 0,
-            backend: Backend::Flex,
+            backend: Backend::Fused,
         }
     }
 
@@ -216,14 +211,6 @@ pub struct EpochMetrics {
     pub test: SplitMetrics,
 }
 
-/// A minibatch, on the training device.
-pub struct Batch {
-    pub inputs: Tensor<2>,
-    pub labels: Tensor<2>,
-    /// `None` when the batch has no fairness loss (too few groups, or the method has none).
-    pub fairness: Option<FairnessTarget>,
-}
-
 /// What training produced: the metrics of every epoch completed, and, if the network's
 /// outputs stopped being finite, why training stopped early.
 #[derive(Debug, Clone, PartialEq)]
@@ -254,31 +241,38 @@ pub fn train(architecture: &Architecture, spec: &TrainSpec, data: &Dataset) -> T
     }
 }
 
-/// A network in training: its parameters, its method's optimizer state and its data.
+/// An evaluation split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Evaluated {
+    Validation,
+    Test,
+}
+
+/// A network in training: its engine (parameters and optimizer state) and its minibatches.
 pub struct Trainer<'a> {
-    spec: &'a TrainSpec,
-    /// Taken out for each step: the optimizers update parameters no one else holds in place.
-    model: Option<FairNet>,
-    method: UpdateRules,
+    data: &'a Dataset,
+    engine: Engine<'a>,
     batches: Minibatches<'a>,
-    evaluator: Evaluator<'a>,
+}
+
+/// Where the network's numbers are computed (`train.backend`).
+enum Engine<'a> {
+    Fused(fused::Engine<'a>),
+    Autodiff(autodiff::Engine<'a>),
 }
 
 impl<'a> Trainer<'a> {
     pub fn new(architecture: &Architecture, spec: &'a TrainSpec, data: &'a Dataset) -> Self {
-        let device = spec.backend.device().autodiff();
-        let mut init_rng = ChaCha8Rng::seed_from_u64(spec.seed);
+        let engine = match spec.backend {
+            Backend::Fused => Engine::Fused(fused::Engine::new(architecture, spec, data)),
+            Backend::Flex | Backend::Ndarray => {
+                Engine::Autodiff(autodiff::Engine::new(architecture, spec, data))
+            }
+        };
         Self {
-            spec,
-            model: Some(FairNet::new(
-                architecture,
-                data.train.n_features,
-                &mut init_rng,
-                &device,
-            )),
-            method: UpdateRules::new(spec),
-            batches: Minibatches::new(spec, data, &device),
-            evaluator: Evaluator::new(data, spec.backend.device()),
+            data,
+            engine,
+            batches: Minibatches::new(spec, &data.train),
         }
     }
 
@@ -289,82 +283,68 @@ impl<'a> Trainer<'a> {
 
     /// One pass over the training split (`epoch` is 1-based).
     pub fn train_epoch(&mut self, epoch: usize) {
-        let rates = self.spec.learning_rates(epoch);
+        let rates = self.batches.spec.learning_rates(epoch);
         self.batches.shuffle();
         for index in 0..self.batches.per_epoch() {
             let leader = self.batches.leader(index);
-            let model = self
-                .model
-                .take()
-                .expect("the model is back after each step");
-            self.model = Some(match &mut self.method {
-                UpdateRules::Joint(joint) => joint.step(model, &leader, rates.accuracy),
-                UpdateRules::Bilevel(bilevel) => {
-                    let own = self.batches.followers(index);
-                    let followers: Vec<&Batch> = match self.spec.follower_batch {
-                        FollowerBatch::Same => vec![&leader; self.spec.follower_steps],
-                        FollowerBatch::Separate => own.iter().collect(),
-                    };
-                    bilevel.step(model, &leader, &followers, rates)
-                }
-            });
+            let followers = self.batches.followers(index);
+            match &mut self.engine {
+                Engine::Fused(engine) => engine.step(leader, &followers, rates),
+                Engine::Autodiff(engine) => engine.step(leader, &followers, rates),
+            }
         }
     }
 
-    fn model(&self) -> &FairNet {
-        self.model
-            .as_ref()
-            .expect("the model is back after each step")
+    /// Predicted probabilities on each of `splits`.
+    pub fn probabilities<const N: usize>(&self, splits: [Evaluated; N]) -> [Vec<f32>; N] {
+        match &self.engine {
+            Engine::Fused(engine) => splits.map(|split| engine.probabilities(self.split(split))),
+            Engine::Autodiff(engine) => engine.probabilities(splits),
+        }
+    }
+
+    fn split(&self, split: Evaluated) -> &'a Split {
+        match split {
+            Evaluated::Validation => &self.data.validation,
+            Evaluated::Test => &self.data.test,
+        }
     }
 
     /// Metrics of both splits, or why the network's outputs cannot be evaluated.
     pub fn evaluate(&self, epoch: usize) -> Result<EpochMetrics, String> {
-        self.evaluator.evaluate(self.model(), epoch)
-    }
-
-    /// The validation (`false`) or test (`true`) split's predicted probabilities.
-    pub fn probabilities(&self, test: bool) -> Vec<f32> {
-        let inputs = match test {
-            true => &self.evaluator.test,
-            false => &self.evaluator.validation,
-        };
-        self.evaluator.probabilities(&self.model().valid(), inputs)
-    }
-}
-
-/// A method's update rule and optimizer state.
-enum UpdateRules {
-    Joint(lagrangian::Joint),
-    Bilevel(fairbinn::Bilevel),
-}
-
-impl UpdateRules {
-    fn new(spec: &TrainSpec) -> Self {
-        match spec.method {
-            Method::Erm => Self::Joint(lagrangian::Joint::new(0.0)),
-            Method::Lagrangian => Self::Joint(lagrangian::Joint::new(spec.eta)),
-            Method::FairBiNN => Self::Bilevel(fairbinn::Bilevel::new(spec, UpdateRule::Paper)),
-            Method::FairBiNNReference => {
-                Self::Bilevel(fairbinn::Bilevel::new(spec, UpdateRule::AuthorsCode))
+        let splits = [Evaluated::Validation, Evaluated::Test];
+        let [validation, test] = self.probabilities(splits);
+        let metrics = |probabilities: Vec<f32>, which: Evaluated| {
+            if probabilities.iter().any(|p| !p.is_finite()) {
+                let name = match which {
+                    Evaluated::Validation => "validation",
+                    Evaluated::Test => "test",
+                };
+                return Err(format!(
+                    "the network's {name} outputs are not finite after epoch {epoch}"
+                ));
             }
-        }
+            let split = self.split(which);
+            Ok(SplitMetrics::compute(
+                &probabilities,
+                &split.labels,
+                &split.groups,
+                self.data.n_groups(),
+            ))
+        };
+        Ok(EpochMetrics {
+            epoch,
+            validation: metrics(validation, Evaluated::Validation)?,
+            test: metrics(test, Evaluated::Test)?,
+        })
     }
 }
 
-/// Adam as in PyTorch and the paper: burn's default epsilon is 1e-5, PyTorch's 1e-8.
-fn adam() -> burn::optim::ModuleOptimizer {
-    burn::optim::AdamConfig::new().with_epsilon(1e-8).init()
-}
-
-/// The training split on the device, cut into minibatches in each epoch's order: the
-/// leader's, and for `follower_batch: separate` the follower's own.
+/// The training split's rows, cut into minibatches in each epoch's order: the leader's, and
+/// for `follower_batch: separate` the follower's own.
 struct Minibatches<'a> {
     spec: &'a TrainSpec,
-    split: &'a Split,
-    n_groups: usize,
-    device: Device,
-    inputs: Tensor<2>,
-    labels: Tensor<2>,
+    n_rows: usize,
     leader_order: Vec<usize>,
     follower_order: Vec<usize>,
     leader_rng: ChaCha8Rng,
@@ -372,7 +352,7 @@ struct Minibatches<'a> {
 }
 
 impl<'a> Minibatches<'a> {
-    fn new(spec: &'a TrainSpec, data: &'a Dataset, device: &Device) -> Self {
+    fn new(spec: &'a TrainSpec, train: &Split) -> Self {
         // Streams of their own, so changing the architecture or the follower's batches leaves
         // the leader's order alone.
         let stream = |n| {
@@ -380,14 +360,10 @@ impl<'a> Minibatches<'a> {
             rng.set_stream(n);
             rng
         };
-        let file_order: Vec<usize> = (0..data.train.n_rows()).collect();
+        let file_order: Vec<usize> = (0..train.n_rows()).collect();
         Self {
             spec,
-            split: &data.train,
-            n_groups: data.n_groups(),
-            device: device.clone(),
-            inputs: matrix(&data.train, device),
-            labels: column(&data.train.labels, device),
+            n_rows: train.n_rows(),
             leader_order: file_order.clone(),
             follower_order: file_order,
             leader_rng: stream(1),
@@ -396,7 +372,7 @@ impl<'a> Minibatches<'a> {
     }
 
     fn per_epoch(&self) -> usize {
-        self.split.n_rows().div_ceil(self.spec.batch_size)
+        self.n_rows.div_ceil(self.spec.batch_size)
     }
 
     /// Start an epoch: new orders, or file order when not shuffling.
@@ -409,18 +385,22 @@ impl<'a> Minibatches<'a> {
         }
     }
 
-    fn leader(&self, index: usize) -> Batch {
+    fn leader(&self, index: usize) -> &[usize] {
         self.batch(&self.leader_order, index)
     }
 
-    /// The follower's own batches for leader step `index` (`follower_steps` of them), taken
-    /// in turn from its order; without shuffling, the batches after the leader's.
-    fn followers(&self, index: usize) -> Vec<Batch> {
-        if self.spec.follower_batch == FollowerBatch::Same {
+    /// The follower's batches for leader step `index` (`follower_steps` of them; none for
+    /// one-player methods): the leader's batch again for `follower_batch: same`, else taken in
+    /// turn from the follower's own order (without shuffling, the batches after the leader's).
+    fn followers(&self, index: usize) -> Vec<&[usize]> {
+        let k = self.spec.follower_steps;
+        if !self.spec.method.is_bilevel() {
             return Vec::new();
         }
+        if self.spec.follower_batch == FollowerBatch::Same {
+            return vec![self.leader(index); k];
+        }
         let offset = usize::from(!self.spec.shuffle);
-        let k = self.spec.follower_steps;
         (0..k)
             .map(|j| {
                 self.batch(
@@ -431,86 +411,9 @@ impl<'a> Minibatches<'a> {
             .collect()
     }
 
-    fn batch(&self, order: &[usize], index: usize) -> Batch {
+    fn batch<'o>(&self, order: &'o [usize], index: usize) -> &'o [usize] {
         let size = self.spec.batch_size;
-        let rows = &order[index * size..((index + 1) * size).min(order.len())];
-        let indices: Vec<i64> = rows.iter().map(|&r| r as i64).collect();
-        let indices =
-            Tensor::<1, Int>::from_data(TensorData::new(indices, [rows.len()]), &self.device);
-        let groups: Vec<u32> = rows.iter().map(|&r| self.split.groups[r]).collect();
-        let labels: Vec<f32> = rows.iter().map(|&r| self.split.labels[r]).collect();
-        let fairness = self.spec.method.uses_eta().then(|| {
-            FairnessTarget::new(
-                self.spec.fairness_loss,
-                &groups,
-                &labels,
-                self.n_groups,
-                &self.device,
-            )
-        });
-        Batch {
-            inputs: self.inputs.clone().select(0, indices.clone()),
-            labels: self.labels.clone().select(0, indices),
-            fairness: fairness.flatten(),
-        }
-    }
-}
-
-fn matrix(split: &Split, device: &Device) -> Tensor<2> {
-    let shape = [split.n_rows(), split.n_features];
-    Tensor::from_data(TensorData::new(split.features.clone(), shape), device)
-}
-
-fn column(values: &[f32], device: &Device) -> Tensor<2> {
-    Tensor::from_data(TensorData::new(values.to_vec(), [values.len(), 1]), device)
-}
-
-/// Evaluates on the validation and test splits, without autodiff.
-struct Evaluator<'a> {
-    data: &'a Dataset,
-    validation: Tensor<2>,
-    test: Tensor<2>,
-}
-
-impl<'a> Evaluator<'a> {
-    fn new(data: &'a Dataset, device: Device) -> Self {
-        Self {
-            data,
-            validation: matrix(&data.validation, &device),
-            test: matrix(&data.test, &device),
-        }
-    }
-
-    /// `inference` is the network without autodiff (`FairNet::valid`).
-    fn probabilities(&self, inference: &FairNet, inputs: &Tensor<2>) -> Vec<f32> {
-        sigmoid(inference.logits(inputs.clone()))
-            .into_data()
-            .try_into_vec::<f32>()
-            .expect("the network outputs f32")
-    }
-
-    /// Metrics of both splits, or why the network's outputs cannot be evaluated.
-    fn evaluate(&self, model: &FairNet, epoch: usize) -> Result<EpochMetrics, String> {
-        let inference = model.valid();
-        let split_metrics = |inputs: &Tensor<2>, split: &Split, name: &str| {
-            let probabilities = self.probabilities(&inference, inputs);
-            if probabilities.iter().any(|p| !p.is_finite()) {
-                return Err(format!(
-                    "the network's {name} outputs are not finite after epoch {epoch}"
-                ));
-            }
-            Ok(SplitMetrics::compute(
-                &probabilities,
-                &split.labels,
-                &split.groups,
-                self.data.n_groups(),
-            ))
-        };
-        Ok(EpochMetrics {
-            epoch,
-            validation: split_metrics(&self.validation, &self.data.validation, "validation")?,
-            test: split_metrics(&self.test, &self.data.test, "test")?,
-        })
+        &order[index * size..((index + 1) * size).min(order.len())]
     }
 }
 
@@ -548,29 +451,18 @@ mod tests {
         }
     }
 
-    fn rows(batch: &Batch) -> Vec<usize> {
-        let values = batch
-            .inputs
-            .clone()
-            .into_data()
-            .try_to_vec::<f32>()
-            .unwrap();
-        values.into_iter().map(|v| v as usize).collect()
-    }
-
     #[test]
     fn without_shuffling_batches_follow_file_order_and_the_follower_takes_the_next() {
         let data = numbered(10);
         let spec = spec_with(false, FollowerBatch::Separate, 2);
-        let mut batches = Minibatches::new(&spec, &data, &Device::flex());
+        let mut batches = Minibatches::new(&spec, &data.train);
         assert_eq!(batches.per_epoch(), 3);
         for _ in 0..2 {
             batches.shuffle();
-            assert_eq!(rows(&batches.leader(0)), vec![0, 1, 2, 3]);
-            assert_eq!(rows(&batches.leader(2)), vec![8, 9]);
+            assert_eq!(batches.leader(0), [0, 1, 2, 3]);
+            assert_eq!(batches.leader(2), [8, 9]);
             // Leader step 1 of 3: follower batches 1·2+0+1 = 3 → 0 and 1·2+1+1 = 4 → 1.
-            let followers: Vec<Vec<usize>> = batches.followers(1).iter().map(rows).collect();
-            assert_eq!(followers, vec![vec![0, 1, 2, 3], vec![4, 5, 6, 7]]);
+            assert_eq!(batches.followers(1), [[0, 1, 2, 3], [4, 5, 6, 7]]);
         }
     }
 
@@ -578,12 +470,12 @@ mod tests {
     fn shuffled_epochs_cover_every_row_in_a_new_order_and_the_follower_draws_its_own() {
         let data = numbered(10);
         let spec = spec_with(true, FollowerBatch::Separate, 1);
-        let mut batches = Minibatches::new(&spec, &data, &Device::flex());
+        let mut batches = Minibatches::new(&spec, &data.train);
         let epoch = |batches: &mut Minibatches| {
             batches.shuffle();
-            let leader: Vec<usize> = (0..3).flat_map(|i| rows(&batches.leader(i))).collect();
+            let leader: Vec<usize> = (0..3).flat_map(|i| batches.leader(i).to_vec()).collect();
             let follower: Vec<usize> = (0..3)
-                .flat_map(|i| rows(&batches.followers(i)[0]))
+                .flat_map(|i| batches.followers(i)[0].to_vec())
                 .collect();
             (leader, follower)
         };
@@ -597,14 +489,129 @@ mod tests {
         assert_ne!(first, second, "a new order each epoch");
         assert_ne!(first, first_follower, "the follower's order is its own");
         // The same seed gives the same orders.
-        let mut again = Minibatches::new(&spec, &data, &Device::flex());
+        let mut again = Minibatches::new(&spec, &data.train);
         assert_eq!(epoch(&mut again).0, first);
-        // Same-batch followers draw nothing of their own.
-        let same = spec_with(true, FollowerBatch::Same, 1);
-        assert!(
-            Minibatches::new(&same, &data, &Device::flex())
-                .followers(0)
-                .is_empty()
-        );
+        // Same-batch followers take the leader's batch.
+        let same = spec_with(true, FollowerBatch::Same, 2);
+        let mut batches = Minibatches::new(&same, &data.train);
+        batches.shuffle();
+        assert_eq!(batches.followers(1), [batches.leader(1); 2]);
+    }
+
+    /// Every parameter, layer by layer from input to output, weight then bias.
+    fn parameters(trainer: &Trainer) -> Vec<f32> {
+        match &trainer.engine {
+            Engine::Fused(engine) => engine.parameters(),
+            Engine::Autodiff(engine) => engine.parameters(),
+        }
+    }
+
+    /// 40 rows of 3 random features, 3 groups, labels leaning on the features.
+    fn random_data() -> Dataset {
+        use rand::RngExt;
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let n = 40;
+        let features: Vec<f32> = (0..n * 3).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let labels = (0..n)
+            .map(|i| f32::from(features[3 * i] + 0.5 * features[3 * i + 1] > 0.0))
+            .collect();
+        let split = Split {
+            features,
+            n_features: 3,
+            labels,
+            groups: (0..n).map(|_| rng.random_range(0..3u32)).collect(),
+        };
+        Dataset {
+            name: "random".into(),
+            feature_names: vec!["a".into(), "b".into(), "c".into()],
+            group_names: vec!["x".into(), "y".into(), "z".into()],
+            train: split.clone(),
+            validation: split.clone(),
+            test: split,
+            files: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// The fused engine against burn's autodiff and Adam (Flex): two epochs of every method,
+    /// fairness loss, step order and block position end with the same parameters (to float
+    /// rounding) and the same predictions.
+    #[test]
+    fn the_fused_engine_trains_as_burns_autodiff_and_adam_do() {
+        let data = random_data();
+        let mut checked = 0;
+        for method in [
+            Method::Erm,
+            Method::Lagrangian,
+            Method::FairBiNN,
+            Method::FairBiNNReference,
+        ] {
+            for loss in [
+                FairnessLoss::DpSquared,
+                FairnessLoss::DpAbs,
+                FairnessLoss::DpReference,
+                FairnessLoss::Eo,
+            ] {
+                for (order, follower_batch) in [
+                    (StepOrder::LeaderFirst, FollowerBatch::Separate),
+                    (StepOrder::FollowerFirst, FollowerBatch::Same),
+                ] {
+                    for position in 1..=3 {
+                        let architecture = Architecture {
+                            accuracy_layers: 2,
+                            fairness_layers: 1,
+                            fairness_position: position,
+                            width: Some(6),
+                        };
+                        let spec = |backend| TrainSpec {
+                            epochs: 2,
+                            batch_size: 16,
+                            lr_acc: 1e-2,
+                            lr_fair: 1e-2,
+                            eta: 3.0,
+                            fairness_loss: loss,
+                            step_order: order,
+                            follower_batch,
+                            follower_steps: 2,
+                            backend,
+                            ..TrainSpec::for_tests(method)
+                        };
+                        let (fused_spec, flex_spec) = (spec(Backend::Fused), spec(Backend::Flex));
+                        let mut fused = Trainer::new(&architecture, &fused_spec, &data);
+                        let mut flex = Trainer::new(&architecture, &flex_spec, &data);
+                        let case = format!("{method:?} {loss:?} {order:?} block at {position}");
+                        assert_eq!(parameters(&fused), parameters(&flex), "{case}: start");
+                        for epoch in 1..=2 {
+                            fused.train_epoch(epoch);
+                            flex.train_epoch(epoch);
+                        }
+                        let (a, b) = (parameters(&fused), parameters(&flex));
+                        let moved = a
+                            .iter()
+                            .zip(parameters(&Trainer::new(&architecture, &fused_spec, &data)))
+                            .filter(|(x, y)| (*x - y).abs() > 1e-3)
+                            .count();
+                        assert!(
+                            moved > a.len() / 4,
+                            "{case}: only {moved} of {} parameters moved",
+                            a.len()
+                        );
+                        for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+                            assert!(
+                                (x - y).abs() < 2e-5,
+                                "{case}: parameter {i}: fused {x}, burn {y}"
+                            );
+                        }
+                        let [p] = fused.probabilities([Evaluated::Test]);
+                        let [q] = flex.probabilities([Evaluated::Test]);
+                        for (x, y) in p.iter().zip(&q) {
+                            assert!((x - y).abs() < 1e-5, "{case}: probability {x} against {y}");
+                        }
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 96);
     }
 }

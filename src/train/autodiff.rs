@@ -1,0 +1,183 @@
+//! The burn engine (`train.backend: flex` or `ndarray`): the network as a burn module,
+//! gradients from burn's autodiff, burn's Adam. The update rules live in fairbinn.rs and
+//! lagrangian.rs; the fused engine (fused/) is checked against this one.
+
+use burn::module::Module;
+use burn::tensor::activation::sigmoid;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::fairbinn::{Bilevel, UpdateRule};
+use super::lagrangian::Joint;
+use super::losses::FairnessTarget;
+use super::{Backend, Evaluated, LearningRates, Method, TrainSpec};
+use crate::data::{Dataset, Split};
+use crate::model::{Architecture, FairNet};
+
+/// A minibatch, on the training device.
+pub struct Batch {
+    pub inputs: Tensor<2>,
+    pub labels: Tensor<2>,
+    /// `None` when the batch has no fairness loss (too few groups, or the method has none).
+    pub fairness: Option<FairnessTarget>,
+}
+
+pub struct Engine<'a> {
+    spec: &'a TrainSpec,
+    data: &'a Dataset,
+    device: Device,
+    /// Taken out for each step: the optimizers update parameters no one else holds in place.
+    model: Option<FairNet>,
+    method: UpdateRules,
+    /// The training split's features and labels, on the device once per trial.
+    inputs: Tensor<2>,
+    labels: Tensor<2>,
+    /// The evaluation splits' features, without autodiff.
+    validation: Tensor<2>,
+    test: Tensor<2>,
+}
+
+/// A method's update rule and optimizer state.
+enum UpdateRules {
+    Joint(Joint),
+    Bilevel(Bilevel),
+}
+
+impl<'a> Engine<'a> {
+    pub fn new(architecture: &Architecture, spec: &'a TrainSpec, data: &'a Dataset) -> Self {
+        let inference = device(spec.backend);
+        let device = inference.clone().autodiff();
+        let mut init_rng = ChaCha8Rng::seed_from_u64(spec.seed);
+        let model = FairNet::new(architecture, data.train.n_features, &mut init_rng, &device);
+        let method = match spec.method {
+            Method::Erm => UpdateRules::Joint(Joint::new(0.0)),
+            Method::Lagrangian => UpdateRules::Joint(Joint::new(spec.eta)),
+            Method::FairBiNN => UpdateRules::Bilevel(Bilevel::new(spec, UpdateRule::Paper)),
+            Method::FairBiNNReference => {
+                UpdateRules::Bilevel(Bilevel::new(spec, UpdateRule::AuthorsCode))
+            }
+        };
+        Self {
+            spec,
+            data,
+            model: Some(model),
+            method,
+            inputs: matrix(&data.train, &device),
+            labels: Tensor::from_data(
+                TensorData::new(data.train.labels.clone(), [data.train.n_rows(), 1]),
+                &device,
+            ),
+            validation: matrix(&data.validation, &inference),
+            test: matrix(&data.test, &inference),
+            device,
+        }
+    }
+
+    pub fn step(&mut self, leader: &[usize], followers: &[&[usize]], rates: LearningRates) {
+        let model = self
+            .model
+            .take()
+            .expect("the model is back after each step");
+        let leader = self.batch(leader);
+        let followers: Vec<Batch> = followers.iter().map(|rows| self.batch(rows)).collect();
+        self.model = Some(match &mut self.method {
+            UpdateRules::Joint(joint) => joint.step(model, &leader, rates.accuracy),
+            UpdateRules::Bilevel(bilevel) => {
+                let followers: Vec<&Batch> = followers.iter().collect();
+                bilevel.step(model, &leader, &followers, rates)
+            }
+        });
+    }
+
+    /// The training split's `rows` on the device, with their fairness target.
+    fn batch(&self, rows: &[usize]) -> Batch {
+        let split = &self.data.train;
+        let indices: Vec<i64> = rows.iter().map(|&r| r as i64).collect();
+        let indices =
+            Tensor::<1, Int>::from_data(TensorData::new(indices, [rows.len()]), &self.device);
+        let groups: Vec<u32> = rows.iter().map(|&r| split.groups[r]).collect();
+        let labels: Vec<f32> = rows.iter().map(|&r| split.labels[r]).collect();
+        let fairness = self.spec.method.uses_eta().then(|| {
+            FairnessTarget::new(
+                self.spec.fairness_loss,
+                &groups,
+                &labels,
+                self.data.n_groups(),
+                &self.device,
+            )
+        });
+        Batch {
+            inputs: self.inputs.clone().select(0, indices.clone()),
+            labels: self.labels.clone().select(0, indices),
+            fairness: fairness.flatten(),
+        }
+    }
+
+    /// Predicted probabilities on each of `splits`, from one inference copy of the network.
+    pub fn probabilities<const N: usize>(&self, splits: [Evaluated; N]) -> [Vec<f32>; N] {
+        let model = self
+            .model
+            .as_ref()
+            .expect("the model is back after each step");
+        let inference = model.valid();
+        splits.map(|split| {
+            let inputs = match split {
+                Evaluated::Validation => &self.validation,
+                Evaluated::Test => &self.test,
+            };
+            sigmoid(inference.logits(inputs.clone()))
+                .into_data()
+                .try_into_vec::<f32>()
+                .expect("the network outputs f32")
+        })
+    }
+}
+
+#[cfg(test)]
+impl Engine<'_> {
+    pub fn parameters(&self) -> Vec<f32> {
+        let model = self
+            .model
+            .as_ref()
+            .expect("the model is back after each step");
+        let (a, f) = (&model.accuracy, &model.fairness);
+        let layers = a
+            .before
+            .iter()
+            .chain(&f.layers)
+            .chain(&a.after)
+            .chain([&a.output]);
+        layers
+            .flat_map(|layer| {
+                let bias = layer.bias.as_ref().expect("layers have biases").val();
+                [layer.weight.val().into_data(), bias.into_data()]
+            })
+            .flat_map(|data| data.try_to_vec::<f32>().expect("f32 parameters"))
+            .collect()
+    }
+}
+
+/// The backend's device, without autodiff. Panics for a backend this build lacks, which
+/// validation refuses first.
+fn device(backend: Backend) -> Device {
+    match backend {
+        Backend::Flex => Device::flex(),
+        #[cfg(feature = "ndarray")]
+        #[allow(deprecated)] // the point of this backend is comparing against it
+        Backend::Ndarray => Device::ndarray(),
+        #[cfg(not(feature = "ndarray"))]
+        Backend::Ndarray => panic!("this build has no ndarray backend"),
+        Backend::Fused => unreachable!("the fused engine has no burn device"),
+    }
+}
+
+/// Adam as in PyTorch and the paper: burn's default epsilon is 1e-5, PyTorch's 1e-8.
+pub fn adam() -> burn::optim::ModuleOptimizer {
+    burn::optim::AdamConfig::new().with_epsilon(1e-8).init()
+}
+
+fn matrix(split: &Split, device: &Device) -> Tensor<2> {
+    let shape = [split.n_rows(), split.n_features];
+    Tensor::from_data(TensorData::new(split.features.clone(), shape), device)
+}

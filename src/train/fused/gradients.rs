@@ -1,0 +1,100 @@
+//! The losses' gradients with respect to the logits, one value per row, from the same
+//! per-batch weights the burn engine's losses use (losses.rs defines the losses).
+
+use crate::train::losses::{FairnessWeights, GroupWeights};
+
+fn sigmoid(z: f32) -> f32 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+/// `d = ∂(mean BCE)/∂logit = (σ(z) − y) / rows`.
+pub fn bce(logits: &[f32], labels: &[f32], d: &mut [f32]) {
+    let rows = logits.len() as f32;
+    for ((d, &z), &y) in d.iter_mut().zip(logits).zip(labels) {
+        *d = (sigmoid(z) - y) / rows;
+    }
+}
+
+/// `d += scale · ∂(fairness loss)/∂logit`.
+pub fn fairness(weights: &FairnessWeights, logits: &[f32], scale: f32, d: &mut [f32]) {
+    let probabilities: Vec<f32> = logits.iter().map(|&z| sigmoid(z)).collect();
+    // ∂p/∂z = p(1 − p).
+    let mut add = |d_probability: &dyn Fn(usize) -> f32| {
+        for (row, (d, &p)) in d.iter_mut().zip(&probabilities).enumerate() {
+            *d += scale * d_probability(row) * p * (1.0 - p);
+        }
+    };
+    match weights {
+        FairnessWeights::Dp { means, squared } => {
+            let gap = Gap::of(means, &probabilities);
+            let outer = if *squared { 2.0 * gap.value } else { 1.0 };
+            add(&|row| outer * gap.d_value(means, row));
+        }
+        FairnessWeights::Reference { weights } => {
+            // ½(μ₀ − μ_all)² on s = σ(p): ∂/∂p = (μ₀ − μ_all)(w₀ − w_all)·s(1 − s).
+            let twice: Vec<f32> = probabilities.iter().map(|&p| sigmoid(p)).collect();
+            let (mut first, mut all) = (0.0, 0.0);
+            for (s, w) in twice.iter().zip(weights.chunks_exact(2)) {
+                first += s * w[0];
+                all += s * w[1];
+            }
+            add(&|row| {
+                let (w, s) = (&weights[2 * row..2 * row + 2], twice[row]);
+                (first - all) * (w[0] - w[1]) * s * (1.0 - s)
+            });
+        }
+        FairnessWeights::Eo {
+            positives,
+            negatives,
+        } => {
+            // The larger of the two gaps carries the whole gradient, as max() does.
+            let gaps = [positives, negatives]
+                .into_iter()
+                .flatten()
+                .map(|means| (means, Gap::of(means, &probabilities)));
+            let (means, gap) = gaps
+                .reduce(|a, b| if b.1.value > a.1.value { b } else { a })
+                .expect("an eo target has a stratum");
+            add(&|row| gap.d_value(means, row));
+        }
+    }
+}
+
+/// The largest gap between groups' means: max − min, and which groups they are.
+struct Gap {
+    value: f32,
+    highest: usize,
+    lowest: usize,
+}
+
+impl Gap {
+    fn of(means: &GroupWeights, values: &[f32]) -> Self {
+        let mut group_means = vec![0.0f32; means.present];
+        for (&v, row) in values.iter().zip(means.weights.chunks_exact(means.present)) {
+            for (mean, w) in group_means.iter_mut().zip(row) {
+                *mean += v * w;
+            }
+        }
+        let position = |better: fn(f32, f32) -> bool| {
+            (1..means.present).fold(0, |best, g| {
+                if better(group_means[g], group_means[best]) {
+                    g
+                } else {
+                    best
+                }
+            })
+        };
+        let (highest, lowest) = (position(|a, b| a > b), position(|a, b| a < b));
+        Self {
+            value: group_means[highest] - group_means[lowest],
+            highest,
+            lowest,
+        }
+    }
+
+    /// ∂gap/∂value of `row`.
+    fn d_value(&self, means: &GroupWeights, row: usize) -> f32 {
+        let w = &means.weights[row * means.present..(row + 1) * means.present];
+        w[self.highest] - w[self.lowest]
+    }
+}
