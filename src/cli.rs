@@ -145,7 +145,8 @@ pub struct SlurmArgs {
 pub struct BenchArgs {
     #[command(flatten)]
     pub data: DataDirArg,
-    /// Timed epochs per method (after one untimed), and epochs per throughput trial.
+    /// Timed epochs per method (after one untimed; their median is reported), and epochs per
+    /// throughput trial.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
     pub epochs: u16,
     /// Trials per throughput measurement.

@@ -555,6 +555,8 @@ mod tests {
                 for (order, follower_batch) in [
                     (StepOrder::LeaderFirst, FollowerBatch::Separate),
                     (StepOrder::FollowerFirst, FollowerBatch::Same),
+                    (StepOrder::LeaderFirst, FollowerBatch::Same),
+                    (StepOrder::FollowerFirst, FollowerBatch::Separate),
                 ] {
                     for position in 1..=3 {
                         let architecture = Architecture {
@@ -579,7 +581,9 @@ mod tests {
                         let (fused_spec, flex_spec) = (spec(Backend::Fused), spec(Backend::Flex));
                         let mut fused = Trainer::new(&architecture, &fused_spec, &data);
                         let mut flex = Trainer::new(&architecture, &flex_spec, &data);
-                        let case = format!("{method:?} {loss:?} {order:?} block at {position}");
+                        let case = format!(
+                            "{method:?} {loss:?} {order:?} {follower_batch:?} block at {position}"
+                        );
                         assert_eq!(parameters(&fused), parameters(&flex), "{case}: start");
                         for epoch in 1..=2 {
                             fused.train_epoch(epoch);
@@ -612,6 +616,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 96);
+        assert_eq!(checked, 192);
     }
 }

@@ -13,9 +13,8 @@ use std::ops::Range;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::fairbinn::UpdateRule;
 use super::losses::FairnessWeights;
-use super::{LearningRates, Method, StepOrder, TrainSpec};
+use super::{FollowerBatch, LearningRates, Method, StepOrder, TrainSpec};
 use crate::data::{Dataset, Split};
 use crate::model::{Architecture, initial_layers};
 use network::{Adam, Layer, Moments, Pass, forward};
@@ -33,8 +32,6 @@ pub struct Engine<'a> {
     /// The one optimizer of one-player methods, or the leader's.
     leader: Adam,
     follower: Adam,
-    /// The authors' rule: the network as it was at the start of the iteration.
-    at_start: Vec<Layer>,
     work: Workspace,
 }
 
@@ -48,40 +45,15 @@ enum Player {
     Fairness,
 }
 
-/// ∂L/∂logits into `d`: BCE's when `bce`, plus scale · the fairness loss's when given.
-fn d_logits(
-    outputs: &[Vec<f32>],
-    labels: &[f32],
-    d: &mut [f32],
-    rows: usize,
-    bce: bool,
-    fairness: Option<(&FairnessWeights, f32)>,
-) {
-    let logits = &outputs[outputs.len() - 1][..rows];
-    let d = &mut d[..rows];
-    if bce {
-        gradients::bce(logits, &labels[..rows], d);
-    } else {
-        d.fill(0.0);
-    }
-    if let Some((weights, scale)) = fairness {
-        gradients::fairness(weights, logits, scale, d);
-    }
-}
-
 /// Buffers for one minibatch, allocated once per trial.
 struct Workspace {
     inputs: Vec<f32>,
     labels: Vec<f32>,
     /// `outputs[i]`: layer i's output.
     outputs: Vec<Vec<f32>>,
-    /// The same through the network as it was at the start (the authors' leaked gradient).
-    outputs_at_start: Vec<Vec<f32>>,
     /// ∂L/∂(activations), and a second buffer to take turns with.
     d: Vec<f32>,
     scratch: Vec<f32>,
-    /// ∂L/∂(the block's input), summed over the leader's two losses.
-    d_block_input: Vec<f32>,
 }
 
 impl<'a> Engine<'a> {
@@ -110,18 +82,12 @@ impl<'a> Engine<'a> {
             moments: layers.iter().map(Moments::new).collect(),
             leader: Adam::new(),
             follower: Adam::new(),
-            at_start: match spec.method {
-                Method::FairBiNNReference => layers.clone(),
-                _ => Vec::new(),
-            },
             work: Workspace {
                 inputs: vec![0.0; rows * data.train.n_features],
                 labels: vec![0.0; rows],
-                outputs_at_start: outputs.clone(),
                 outputs,
                 d: vec![0.0; rows * widest],
                 scratch: vec![0.0; rows * widest],
-                d_block_input: vec![0.0; rows * widest],
             },
             layers,
         }
@@ -130,27 +96,35 @@ impl<'a> Engine<'a> {
     /// One training step on the training split's `leader` rows, with the follower's steps
     /// on `followers` for bilevel methods, as `Bilevel::step` and `Joint::step` do.
     pub fn step(&mut self, leader: &[usize], followers: &[&[usize]], rates: LearningRates) {
-        let rule = match self.spec.method {
+        let authors_rule = match self.spec.method {
             Method::Erm | Method::Lagrangian => return self.joint_step(leader, rates.accuracy),
-            Method::FairBiNN => UpdateRule::Paper,
-            Method::FairBiNNReference => UpdateRule::AuthorsCode,
+            Method::FairBiNN => false,
+            Method::FairBiNNReference => true,
         };
-        if rule == UpdateRule::AuthorsCode {
-            for (copy, layer) in self.at_start.iter_mut().zip(&self.layers) {
-                copy.params.copy_from_slice(&layer.params);
+        let follower_first = self.spec.step_order == StepOrder::FollowerFirst;
+        // The authors' leak, ∇θa(η·fairness loss) on the leader's batch with the block as it
+        // was at the start, is the gradient of a pass the network makes anyway: the first
+        // follower step's, when it has the leader's batch, or the leader's own pass when the
+        // leader steps first. Only a follower with batches of its own needs a pass for it.
+        let leak_in_follower = authors_rule
+            && follower_first
+            && self.spec.follower_batch == FollowerBatch::Same
+            && !followers.is_empty();
+        let mut leaked = false;
+        if follower_first {
+            if authors_rule && !leak_in_follower {
+                leaked = self.fairness_pass(leader, false, true);
+            }
+            for (j, rows) in followers.iter().enumerate() {
+                leaked |= self.follower_step(rows, rates.fairness, leak_in_follower && j == 0);
             }
         }
-        let order = self.spec.step_order;
-        if order == StepOrder::FollowerFirst {
-            followers
-                .iter()
-                .for_each(|rows| self.follower_step(rows, rates.fairness));
-        }
-        self.leader_step(leader, rule, rates.accuracy);
-        if order == StepOrder::LeaderFirst {
-            followers
-                .iter()
-                .for_each(|rows| self.follower_step(rows, rates.fairness));
+        let leak_in_leader = authors_rule && !follower_first;
+        self.leader_step(leader, leak_in_leader, leaked, rates.accuracy);
+        if !follower_first {
+            for rows in followers {
+                self.follower_step(rows, rates.fairness, false);
+            }
         }
     }
 
@@ -174,162 +148,79 @@ impl<'a> Engine<'a> {
 
     /// Lagrangian and ERM: one Adam over every layer on BCE + η·fairness loss.
     fn joint_step(&mut self, rows: &[usize], learning_rate: f64) {
-        let fairness = self.load(rows);
-        let n = rows.len();
-        forward(
-            &self.layers,
-            0,
-            &self.work.inputs,
-            n,
-            &mut self.work.outputs,
-        );
-        let fairness = fairness.filter(|_| self.spec.eta > 0.0);
-        let eta = self.spec.eta as f32;
-        let w = &mut self.work;
-        d_logits(
-            &w.outputs,
-            &w.labels,
-            &mut w.d,
-            n,
-            true,
-            fairness.as_ref().map(|f| (f, eta)),
-        );
-        self.backward_main(0..self.layers.len(), |_| true, false, n);
+        let fairness = self.load(rows).filter(|_| self.spec.eta > 0.0);
+        self.forward_backward(rows.len(), true, fairness.as_ref(), |_| true, false);
         self.adam(Player::Both, learning_rate);
     }
 
-    /// θa ← Adam(∇θa BCE), θf held fixed; under the authors' rule the gradient also holds
-    /// ∇θa(η·fairness loss) through the block as it was at the start of the iteration.
-    fn leader_step(&mut self, rows: &[usize], rule: UpdateRule, learning_rate: f64) {
-        let fairness = self.load(rows);
-        let n = rows.len();
+    /// θa ← Adam(∇θa BCE), θf held fixed. `with_fairness`: the gradient also holds
+    /// ∇θa(η·fairness loss) (the authors' leak, leader first); `leaked`: θa's gradients hold
+    /// that leak already, to be added to.
+    fn leader_step(&mut self, rows: &[usize], with_fairness: bool, leaked: bool, rate: f64) {
+        let fairness = self.load(rows).filter(|_| with_fairness);
         let block = self.block.clone();
-        forward(
-            &self.layers,
-            0,
-            &self.work.inputs,
-            n,
-            &mut self.work.outputs,
-        );
         let is_accuracy = |i: usize| !block.contains(&i);
-        let all = 0..self.layers.len();
-        let above = block.start..all.end;
-        let has_layers_below = block.start > 0;
-
-        let w = &mut self.work;
-        d_logits(&w.outputs, &w.labels, &mut w.d, n, true, None);
-        self.backward_main(above.clone(), is_accuracy, has_layers_below, n);
-        if let (UpdateRule::AuthorsCode, Some(fairness)) = (rule, fairness) {
-            if has_layers_below {
-                let d = &self.work.d[..n * self.layers[block.start].d_in];
-                self.work.d_block_input[..d.len()].copy_from_slice(d);
-            }
-            // The leaked pass: from the block's input, through the network at the start.
-            let block_input: &[f32] = match block.start {
-                0 => &self.work.inputs,
-                start => &self.work.outputs[start - 1],
-            };
-            forward(
-                &self.at_start,
-                block.start,
-                block_input,
-                n,
-                &mut self.work.outputs_at_start,
-            );
-            let w = &mut self.work;
-            let eta = self.spec.eta as f32;
-            d_logits(
-                &w.outputs_at_start,
-                &w.labels,
-                &mut w.d,
-                n,
-                false,
-                Some((&fairness, eta)),
-            );
-            let block_input: &[f32] = match block.start {
-                0 => &w.inputs,
-                start => &w.outputs[start - 1],
-            };
-            let pass = Pass {
-                layers: &self.at_start,
-                from: block.start,
-                input: block_input,
-                outputs: &w.outputs_at_start,
-                rows: n,
-            };
-            pass.backward(
-                above,
-                is_accuracy,
-                &mut self.gradients,
-                true,
-                has_layers_below,
-                [&mut w.d, &mut w.scratch],
-            );
-            if has_layers_below {
-                let size = n * self.layers[block.start].d_in;
-                for (d, leaked) in w.d[..size].iter_mut().zip(&w.d_block_input) {
-                    *d += leaked;
-                }
-            }
-        }
-        if has_layers_below {
-            self.backward_main(0..block.start, |_| true, false, n);
-        }
-        self.adam(Player::Accuracy, learning_rate);
+        self.forward_backward(rows.len(), true, fairness.as_ref(), is_accuracy, leaked);
+        self.adam(Player::Accuracy, rate);
     }
 
-    /// θf ← Adam(∇θf η·fairness loss), θa held fixed.
-    fn follower_step(&mut self, rows: &[usize], learning_rate: f64) {
-        let Some(fairness) = self.load(rows) else {
-            return; // No fairness loss on this batch (see losses.rs).
-        };
-        let n = rows.len();
-        forward(
-            &self.layers,
-            0,
-            &self.work.inputs,
-            n,
-            &mut self.work.outputs,
-        );
-        let eta = self.spec.eta as f32;
-        let w = &mut self.work;
-        d_logits(
-            &w.outputs,
-            &w.labels,
-            &mut w.d,
-            n,
-            false,
-            Some((&fairness, eta)),
-        );
-        let block = self.block.clone();
-        let above = block.start..self.layers.len();
-        self.backward_main(above, |i| block.contains(&i), false, n);
+    /// θf ← Adam(∇θf η·fairness loss), θa held fixed; with `leak`, θa's gradients get the
+    /// authors' leak from the same pass. Whether they did.
+    fn follower_step(&mut self, rows: &[usize], learning_rate: f64, leak: bool) -> bool {
+        if !self.fairness_pass(rows, true, leak) {
+            return false; // No fairness loss on this batch (see losses.rs).
+        }
         self.adam(Player::Fairness, learning_rate);
+        leak
     }
 
-    /// Backward through `layers` of the current network's last forward pass (see
-    /// `Pass::backward`), writing the gradients.
-    fn backward_main(
+    /// Gradients of η·fairness loss on `rows`: θf's when `block`, θa's when `leak`. False,
+    /// and nothing computed, when the rows have no fairness loss.
+    fn fairness_pass(&mut self, rows: &[usize], block: bool, leak: bool) -> bool {
+        let Some(fairness) = self.load(rows) else {
+            return false;
+        };
+        let range = self.block.clone();
+        let trains = |i: usize| if range.contains(&i) { block } else { leak };
+        self.forward_backward(rows.len(), false, Some(&fairness), trains, false);
+        true
+    }
+
+    /// Forward the loaded rows, then backward from ∂L/∂logits (BCE's when `bce`, plus
+    /// η·the fairness loss's when given) down to the lowest layer `trains` names, giving those
+    /// layers their weight gradients (added to what they hold when `accumulate`).
+    fn forward_backward(
         &mut self,
-        layers: Range<usize>,
-        trains: impl Fn(usize) -> bool,
-        input_gradient: bool,
         rows: usize,
+        bce: bool,
+        fairness: Option<&FairnessWeights>,
+        trains: impl Fn(usize) -> bool,
+        accumulate: bool,
     ) {
         let w = &mut self.work;
+        forward(&self.layers, &w.inputs, rows, &mut w.outputs);
+        let logits = &w.outputs[self.layers.len() - 1][..rows];
+        let d = &mut w.d[..rows];
+        if bce {
+            gradients::bce(logits, &w.labels[..rows], d);
+        } else {
+            d.fill(0.0);
+        }
+        if let Some(weights) = fairness {
+            gradients::fairness(weights, logits, self.spec.eta as f32, d);
+        }
+        let lowest = (0..self.layers.len()).find(|&i| trains(i)).unwrap_or(0);
         let pass = Pass {
             layers: &self.layers,
-            from: 0,
             input: &w.inputs,
             outputs: &w.outputs,
             rows,
         };
         pass.backward(
-            layers,
+            lowest..self.layers.len(),
             trains,
             &mut self.gradients,
-            false,
-            input_gradient,
+            accumulate,
             [&mut w.d, &mut w.scratch],
         );
     }
@@ -367,7 +258,7 @@ impl<'a> Engine<'a> {
         let mut probabilities = Vec::with_capacity(split.n_rows());
         for inputs in split.features.chunks(CHUNK * n) {
             let rows = inputs.len() / n;
-            forward(&self.layers, 0, inputs, rows, &mut outputs);
+            forward(&self.layers, inputs, rows, &mut outputs);
             let logits = &outputs[outputs.len() - 1][..rows];
             probabilities.extend(logits.iter().map(|&z| 1.0 / (1.0 + (-z).exp())));
         }
