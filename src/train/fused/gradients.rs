@@ -3,7 +3,7 @@
 
 use crate::train::losses::{FairnessWeights, GroupWeights};
 
-fn sigmoid(z: f32) -> f32 {
+pub fn sigmoid(z: f32) -> f32 {
     1.0 / (1.0 + (-z).exp())
 }
 
