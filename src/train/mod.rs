@@ -1,5 +1,6 @@
-//! Training one trial: the epoch loop shared by every method, evaluation after each epoch,
-//! and divergence detection. The methods' update rules live in their own files.
+//! Training one trial: the epoch loop and minibatches shared by every method, evaluation after
+//! each epoch, and divergence detection. An engine computes the steps: fused/ (the default)
+//! or burn's autodiff (autodiff.rs, with the update rules in fairbinn.rs and lagrangian.rs).
 
 mod autodiff;
 mod fairbinn;
