@@ -52,9 +52,10 @@ struct Workspace {
     labels: Vec<f32>,
     /// `outputs[i]`: layer i's output.
     outputs: Vec<Vec<f32>>,
-    /// ∂L/∂(activations), and a second buffer to take turns with.
+    /// ∂L/∂(activations), ∂L/∂(pre-activations), and a buffer for the layer below's.
     d: Vec<f32>,
-    scratch: Vec<f32>,
+    pre: Vec<f32>,
+    below: Vec<f32>,
 }
 
 impl<'a> Engine<'a> {
@@ -88,7 +89,8 @@ impl<'a> Engine<'a> {
                 labels: vec![0.0; rows],
                 outputs,
                 d: vec![0.0; rows * widest],
-                scratch: vec![0.0; rows * widest],
+                pre: vec![0.0; rows * widest],
+                below: vec![0.0; rows * widest],
             },
             layers,
         }
@@ -222,7 +224,7 @@ impl<'a> Engine<'a> {
             trains,
             &mut self.gradients,
             accumulate,
-            [&mut w.d, &mut w.scratch],
+            [&mut w.d, &mut w.pre, &mut w.below],
         );
     }
 
