@@ -11,7 +11,7 @@ use rand_chacha::ChaCha8Rng;
 use super::fairbinn::{Bilevel, UpdateRule};
 use super::lagrangian::Joint;
 use super::losses::FairnessTarget;
-use super::{Backend, Evaluated, LearningRates, Method, TrainSpec};
+use super::{Backend, Evaluated, FollowerBatch, LearningRates, Method, TrainSpec};
 use crate::data::{Dataset, Split};
 use crate::model::{Architecture, FairNet};
 
@@ -79,12 +79,20 @@ impl<'a> Engine<'a> {
             .model
             .take()
             .expect("the model is back after each step");
+        // Followers on the leader's batch (`follower_batch: same`) reuse its tensors.
+        let same = self.spec.follower_batch == FollowerBatch::Same;
+        let own: Vec<Batch> = match same {
+            true => Vec::new(),
+            false => followers.iter().map(|rows| self.batch(rows)).collect(),
+        };
         let leader = self.batch(leader);
-        let followers: Vec<Batch> = followers.iter().map(|rows| self.batch(rows)).collect();
         self.model = Some(match &mut self.method {
             UpdateRules::Joint(joint) => joint.step(model, &leader, rates.accuracy),
             UpdateRules::Bilevel(bilevel) => {
-                let followers: Vec<&Batch> = followers.iter().collect();
+                let followers: Vec<&Batch> = match same {
+                    true => vec![&leader; followers.len()],
+                    false => own.iter().collect(),
+                };
                 bilevel.step(model, &leader, &followers, rates)
             }
         });
