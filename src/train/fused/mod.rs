@@ -131,9 +131,9 @@ impl<'a> Engine<'a> {
         }
     }
 
-    /// Copy the rows' features and labels into the workspace; their fairness loss, if the
-    /// method has one and the rows allow it.
-    fn load(&mut self, rows: &[usize]) -> Option<FairnessWeights> {
+    /// Copy the rows' features and labels into the workspace; their fairness loss when
+    /// `with_fairness`, if the method has one and the rows allow it.
+    fn load(&mut self, rows: &[usize], with_fairness: bool) -> Option<FairnessWeights> {
         let n = self.train.n_features;
         for (chunk, &row) in self.work.inputs.chunks_exact_mut(n).zip(rows) {
             chunk.copy_from_slice(&self.train.features[row * n..(row + 1) * n]);
@@ -141,7 +141,7 @@ impl<'a> Engine<'a> {
         for (label, &row) in self.work.labels.iter_mut().zip(rows) {
             *label = self.train.labels[row];
         }
-        if !self.spec.method.uses_eta() {
+        if !(with_fairness && self.spec.method.uses_eta()) {
             return None;
         }
         let groups: Vec<u32> = rows.iter().map(|&r| self.train.groups[r]).collect();
@@ -151,7 +151,7 @@ impl<'a> Engine<'a> {
 
     /// Lagrangian and ERM: one Adam over every layer on BCE + η·fairness loss.
     fn joint_step(&mut self, rows: &[usize], learning_rate: f64) {
-        let fairness = self.load(rows).filter(|_| self.spec.eta > 0.0);
+        let fairness = self.load(rows, self.spec.eta > 0.0);
         self.forward_backward(rows.len(), true, fairness.as_ref(), |_| true, false);
         self.adam(Player::Both, learning_rate);
     }
@@ -160,7 +160,7 @@ impl<'a> Engine<'a> {
     /// ∇θa(η·fairness loss) (the authors' leak, leader first); `leaked`: θa's gradients hold
     /// that leak already, to be added to.
     fn leader_step(&mut self, rows: &[usize], with_fairness: bool, leaked: bool, rate: f64) {
-        let fairness = self.load(rows).filter(|_| with_fairness);
+        let fairness = self.load(rows, with_fairness);
         let block = self.block.clone();
         let is_accuracy = |i: usize| !block.contains(&i);
         self.forward_backward(rows.len(), true, fairness.as_ref(), is_accuracy, leaked);
@@ -180,7 +180,7 @@ impl<'a> Engine<'a> {
     /// Gradients of η·fairness loss on `rows`: θf's when `block`, θa's when `leak`. False,
     /// and nothing computed, when the rows have no fairness loss.
     fn fairness_pass(&mut self, rows: &[usize], block: bool, leak: bool) -> bool {
-        let Some(fairness) = self.load(rows) else {
+        let Some(fairness) = self.load(rows, true) else {
             return false;
         };
         let range = self.block.clone();
