@@ -144,10 +144,7 @@ fn time_training(trial: &TrialSpec, data: &Dataset, epochs: usize) -> Timing {
 fn time_evaluation(trial: &TrialSpec, data: &Dataset) -> (Duration, Duration) {
     let trainer = Trainer::new(&trial.architecture, &trial.train, data);
     let time = |which: Evaluated| {
-        let split = match which {
-            Evaluated::Validation => &data.validation,
-            Evaluated::Test => &data.test,
-        };
+        let split = which.of(data);
         (0..5)
             .map(|_| {
                 let started = Instant::now();

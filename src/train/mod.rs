@@ -249,6 +249,22 @@ pub enum Evaluated {
     Test,
 }
 
+impl Evaluated {
+    pub fn of(self, data: &Dataset) -> &Split {
+        match self {
+            Self::Validation => &data.validation,
+            Self::Test => &data.test,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Validation => "validation",
+            Self::Test => "test",
+        }
+    }
+}
+
 /// A network in training: its engine (parameters and optimizer state) and its minibatches.
 pub struct Trainer<'a> {
     data: &'a Dataset,
@@ -299,15 +315,8 @@ impl<'a> Trainer<'a> {
     /// Predicted probabilities on each of `splits`.
     pub fn probabilities<const N: usize>(&self, splits: [Evaluated; N]) -> [Vec<f32>; N] {
         match &self.engine {
-            Engine::Fused(engine) => splits.map(|split| engine.probabilities(self.split(split))),
+            Engine::Fused(engine) => splits.map(|split| engine.probabilities(split.of(self.data))),
             Engine::Autodiff(engine) => engine.probabilities(splits),
-        }
-    }
-
-    fn split(&self, split: Evaluated) -> &'a Split {
-        match split {
-            Evaluated::Validation => &self.data.validation,
-            Evaluated::Test => &self.data.test,
         }
     }
 
@@ -317,15 +326,12 @@ impl<'a> Trainer<'a> {
         let [validation, test] = self.probabilities(splits);
         let metrics = |probabilities: Vec<f32>, which: Evaluated| {
             if probabilities.iter().any(|p| !p.is_finite()) {
-                let name = match which {
-                    Evaluated::Validation => "validation",
-                    Evaluated::Test => "test",
-                };
                 return Err(format!(
-                    "the network's {name} outputs are not finite after epoch {epoch}"
+                    "the network's {} outputs are not finite after epoch {epoch}",
+                    which.name()
                 ));
             }
-            let split = self.split(which);
+            let split = which.of(self.data);
             Ok(SplitMetrics::compute(
                 &probabilities,
                 &split.labels,
