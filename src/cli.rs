@@ -47,6 +47,27 @@ pub enum DataCommand {
         #[command(flatten)]
         data: DataDirArg,
     },
+    /// Download built-in data sets from their public sources (or a mirror) into the cache
+    /// a run looks in, checking each file's SHA-256. Adult, COMPAS and German are also built
+    /// into the binary; Health (11 MB) is not.
+    Fetch {
+        /// Data sets to fetch: adult, compas, german, health.
+        names: Vec<String>,
+        /// Every built-in data set.
+        #[arg(long, conflicts_with = "names")]
+        all: bool,
+        /// The folder to put them in. Default: $XDG_CACHE_HOME/fairbinn-sweep, else
+        /// ~/.cache/fairbinn-sweep, where runs look.
+        #[arg(long, value_name = "DIR")]
+        to: Option<PathBuf>,
+        /// A base URL serving <name>/<file> for every file (e.g. a copy of the cache folder),
+        /// instead of the public sources: for clusters without internet.
+        #[arg(long, value_name = "URL", env = "FAIRBINN_MIRROR")]
+        mirror: Option<String>,
+        /// No progress bar.
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Time loading each built-in data set (best and median of several loads).
     Bench {
         #[command(flatten)]
@@ -60,7 +81,8 @@ pub enum DataCommand {
 #[derive(Args)]
 pub struct DataDirArg {
     /// Folder holding the data sets (or the data set's own folder). Overrides
-    /// FAIRBINN_DATA_DIR and dataset.data_dir. Default: ../shared/data, then ./data.
+    /// FAIRBINN_DATA_DIR and dataset.data_dir. Looked in after it: the `data fetch` cache,
+    /// then the copies built into the binary (Adult, COMPAS, German).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 }

@@ -44,6 +44,13 @@ fn main() -> ExitCode {
         Command::Data(DataCommand::Describe { experiment, data }) => {
             describe(&experiment, data.data_dir_override())
         }
+        Command::Data(DataCommand::Fetch {
+            names,
+            all,
+            to,
+            mirror,
+            quiet,
+        }) => fetch(&names, all, to, mirror.as_deref(), quiet),
         Command::Data(DataCommand::Bench { data, repeat }) => {
             data::bench::loading(data.data_dir_override(), repeat.into())
         }
@@ -224,6 +231,28 @@ fn planned(args: &SweepArgs) -> Result<Planned> {
 fn describe(experiment: &Path, data_dir: config::DataDirOverride) -> Result<ExitCode> {
     let experiment = config::read(experiment, data_dir)?;
     print!("{}", data::load(&experiment.dataset)?.describe());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Download data sets into the cache (or `to`).
+fn fetch(
+    names: &[String],
+    all: bool,
+    to: Option<PathBuf>,
+    mirror: Option<&str>,
+    quiet: bool,
+) -> Result<ExitCode> {
+    let to = match to.or_else(data::catalogue::cache_dir) {
+        Some(to) => to,
+        None => bail!("no cache folder: neither XDG_CACHE_HOME nor HOME is set; pass --to DIR"),
+    };
+    data::fetch::fetch(&data::fetch::Request {
+        names,
+        all,
+        to: &to,
+        mirror,
+        quiet,
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 

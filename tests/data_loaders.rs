@@ -1,14 +1,13 @@
-//! The loaders on the real files in ../shared/data: row counts against SOURCE.md, the
-//! `csv` description reproducing each built-in set, and the bad-data errors.
+//! The loaders on the real files in ../shared/data (or, in a clone without it, the copies
+//! built into the binary): row counts against SOURCE.md, the `csv` description reproducing
+//! each built-in set, and the bad-data errors.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 
 use fairbinn_sweep::config;
 use fairbinn_sweep::data::{self, DataDirSource, Dataset};
-
-fn shared_data() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data")
-}
 
 /// Load the data of an experiment whose `dataset:` section is `section` (YAML lines,
 /// indented by two), with `dir` as the data folder.
@@ -20,8 +19,10 @@ fn load_in(dir: &Path, section: &str) -> anyhow::Result<Dataset> {
     data::load(&experiment.dataset)
 }
 
+/// From ../shared/data, else (for want of it) from the built-in copies.
 fn load(section: &str) -> Dataset {
-    load_in(&shared_data(), section).unwrap()
+    let dir = common::shared_data().unwrap_or_else(|| "/nonexistent".into());
+    load_in(&dir, section).unwrap()
 }
 
 fn rows(data: &Dataset) -> usize {
@@ -93,17 +94,33 @@ fn adult_gives_the_standard_counts() {
 
 #[test]
 fn adult_uci_originals_give_the_same_data_as_the_fairbinn_copies() {
+    let Some(adult) = common::shared_set("adult", "adult_uci_originals_give_the_same_data…")
+    else {
+        return;
+    };
     let copies = load("  name: adult\n");
-    let originals = load_in(&shared_data().join("adult/uci"), "  name: adult\n").unwrap();
-    assert!(originals.files[0].ends_with("uci/adult.data"));
+    let originals = load_in(&adult.join("uci"), "  name: adult\n").unwrap();
+    assert!(originals.files[0].path.ends_with("uci/adult.data"));
     assert_eq!(originals.feature_names, copies.feature_names);
     assert_eq!(originals.train, copies.train);
     assert_eq!(originals.validation, copies.validation);
     assert_eq!(originals.test, copies.test);
+    // The built-in copy is the UCI originals.
+    let shipped = load_in(Path::new("/nonexistent"), "  name: adult\n").unwrap();
+    assert_eq!(
+        shipped.files[0].path,
+        Path::new("<built-in>/adult.zip/adult.data")
+    );
+    assert_eq!(shipped.files[0].sha256, originals.files[0].sha256);
+    assert_eq!(shipped.train, copies.train);
+    assert_eq!(shipped.test, copies.test);
 }
 
 #[test]
 fn health_gives_the_y3_rows_nine_age_groups_and_125_features() {
+    if common::shared_set("health", "health_gives_the_y3_rows…").is_none() {
+        return;
+    }
     let health = load("  name: health\n");
     // SOURCE.md: 55,924 rows, Charlson > 0 for 33.7% (18,839, counted with Python's csv
     // module), age buckets 05..85 as below.
@@ -167,6 +184,9 @@ fn german_groups_by_age_or_sex() {
 /// The built-in sets described as a user's own tables give the same rows.
 #[test]
 fn csv_descriptions_reproduce_the_builtin_sets() {
+    if common::shared_set("health", "csv_descriptions_reproduce_the_builtin_sets").is_none() {
+        return;
+    }
     let same = |builtin: &Dataset, csv: &Dataset| {
         assert_eq!(builtin.feature_names, csv.feature_names);
         assert_eq!(builtin.group_names, csv.group_names);
@@ -381,11 +401,27 @@ fn bad_data_errors_name_file_line_and_column() {
 
 #[test]
 fn missing_files_say_what_is_missing_and_where_we_looked() {
-    let nowhere = std::env::temp_dir().join("fairbinn-no-such-folder");
-    let error = format!("{:#}", load_in(&nowhere, "  name: adult\n").unwrap_err());
-    assert!(error.contains("adult.data, adult.test"), "{error}");
+    // Through the binary, so that the `data fetch` cache is an empty folder of this test's.
+    let folder = tempfile::tempdir().unwrap();
+    let experiment = folder.path().join("experiment.yaml");
+    std::fs::write(&experiment, "name: t\ndataset:\n  name: health\n").unwrap();
+    let nowhere = folder.path().join("fairbinn-no-such-folder");
+    let output = common::binary()
+        .args(["data", "describe"])
+        .arg(&experiment)
+        .arg("--data-dir")
+        .arg(&nowhere)
+        .env("XDG_CACHE_HOME", folder.path().join("cache"))
+        .output()
+        .unwrap();
+    let error = common::text(&output);
+    assert!(error.contains("health.csv.zip"), "{error}");
     assert!(error.contains(&nowhere.display().to_string()), "{error}");
     assert!(error.contains("no such folder"), "{error}");
     assert!(error.contains("from --data-dir"), "{error}");
     assert!(error.contains("FAIRBINN_DATA_DIR"), "{error}");
+    assert!(
+        error.contains("fairbinn-sweep data fetch health"),
+        "{error}"
+    );
 }

@@ -286,11 +286,9 @@ fn progress_is_a_line_per_trial_off_a_terminal_and_nothing_when_quiet() {
 
 #[test]
 fn trial_ids_stay_those_of_earlier_versions_so_old_results_resume() {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_fairbinn-sweep"))
+    let output = common::binary()
         .arg("plan")
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/adult.yaml"))
-        .arg("--data-dir")
-        .arg(common::shared_data())
         .arg("--results-dir")
         .arg(tempfile::tempdir().unwrap().path())
         .output()

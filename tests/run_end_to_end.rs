@@ -184,21 +184,70 @@ sweep:
     assert_eq!(trials.iter().filter(|t| t["status"] == "ok").count(), 1);
 }
 
+/// Adult, COMPAS and German are built in; Health is the data set a fresh machine lacks.
 #[test]
-fn missing_data_names_the_files_and_every_place_looked() {
-    let run = Run::new(TINY);
-    let output = Command::new(env!("CARGO_BIN_EXE_fairbinn-sweep"))
+fn missing_data_names_the_files_every_place_looked_and_the_fetch_command() {
+    let run = Run::new("name: h\ndataset: {name: health}\ntrain: {epochs: 1}\n");
+    let output = common::binary()
         .arg("run")
         .arg(run.dir.path().join("experiment.yaml"))
         .env("FAIRBINN_DATA_DIR", run.dir.path().join("nothing-here"))
+        .env("XDG_CACHE_HOME", run.dir.path().join("cache"))
         .current_dir(run.dir.path())
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let message = text(&output);
-    assert!(message.contains("adult.data, adult.test"), "{message}");
+    assert!(message.contains("health.csv.zip"), "{message}");
     assert!(message.contains("nothing-here"), "{message}");
     assert!(message.contains("from FAIRBINN_DATA_DIR"), "{message}");
+    assert!(message.contains("the `data fetch` cache"), "{message}");
+    assert!(
+        message.contains("`fairbinn-sweep data fetch health` (11 MB)"),
+        "{message}"
+    );
+}
+
+/// With no data folder at all, the built-in copy is read, and `data describe` says so.
+#[test]
+fn adult_runs_from_the_copy_built_into_the_binary() {
+    let run = Run::new(
+        "name: b\ndataset: {name: adult, max_rows: 500}\ntrain: {method: erm, epochs: 1}\n",
+    );
+    let describe = common::binary()
+        .args(["data", "describe"])
+        .arg(run.experiment())
+        .env("XDG_CACHE_HOME", run.dir.path().join("cache"))
+        .output()
+        .unwrap();
+    let printed = text(&describe);
+    assert!(describe.status.success(), "{printed}");
+    assert!(
+        printed.contains("<built-in>/adult.zip/adult.data, <built-in>/adult.zip/adult.test"),
+        "{printed}"
+    );
+    let output = common::binary()
+        .arg("run")
+        .arg(run.experiment())
+        .arg("--results-dir")
+        .arg(run.results())
+        .env("XDG_CACHE_HOME", run.dir.path().join("cache"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(run.results().join("manifest.json")).unwrap(),
+    )
+    .unwrap();
+    // The UCI originals' SHA-256 (../shared/data/adult/SOURCE.md).
+    assert_eq!(
+        manifest["data"][0]["sha256"],
+        "5b00264637dbfec36bdeaab5676b0b309ff9eb788d63554ca0a249491c86603d"
+    );
+    assert_eq!(
+        read_csv(&run.results().join("trials.csv"))[0]["status"],
+        "ok"
+    );
 }
 
 /// Seeds combine per epoch into mean accuracy and worst ΔDP; every selection policy reports

@@ -139,12 +139,13 @@ fn a_batch_larger_than_the_training_split_is_refused_before_training() {
 
 #[test]
 fn missing_data_files_are_reported_with_the_other_problems() {
-    let run = Run::new("name: nodata\ndataset: {name: adult}\ntrain: {epochs: 0}\n");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_fairbinn-sweep"))
+    let run = Run::new("name: nodata\ndataset: {name: health}\ntrain: {epochs: 0}\n");
+    let output = common::binary()
         .arg("run")
         .arg(run.experiment())
         .arg("--data-dir")
         .arg(run.dir.path().join("nothing-here"))
+        .env("XDG_CACHE_HOME", run.dir.path().join("cache"))
         .output()
         .unwrap();
     let message = text(&output);
@@ -153,7 +154,7 @@ fn missing_data_files_are_reported_with_the_other_problems() {
         &message,
         &[
             "2 problems",
-            "dataset: the adult data set was not found: it needs the files adult.data, adult.test",
+            "dataset: the health data set was not found: it needs the files health.csv.zip",
             "nothing-here",
             "from --data-dir",
             "line 3: train.epochs: expected at least 1",

@@ -252,7 +252,7 @@ pub fn parse(text: &str, path: &Path, data_dir: DataDirOverride) -> Result<Exper
             None
         }
     };
-    if let Some(Err(e)) = dataset.as_ref().map(DatasetSpec::find_folder) {
+    if let Some(Err(e)) = dataset.as_ref().map(DatasetSpec::locate) {
         problems.push(format!("dataset: {e}"));
     }
     let selections = selections(raw.selection, &mut problems);

@@ -30,12 +30,7 @@ pub fn loading(
         }
         times.sort();
         let data = data.expect("at least one load");
-        let bytes: u64 = data
-            .files
-            .iter()
-            .filter_map(|f| std::fs::metadata(f).ok())
-            .map(|m| m.len())
-            .sum();
+        let bytes: u64 = data.files.iter().map(|f| f.bytes).sum();
         println!(
             "{:<8} {:>8} {:>9} {:>10.1} {:>10.3} {:>10.3}",
             name,

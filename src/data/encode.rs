@@ -111,7 +111,7 @@ pub fn dataset(spec: &DatasetSpec, tables: &[Table]) -> Result<Dataset> {
         train,
         validation,
         test,
-        files: tables.iter().map(|t| t.path.clone()).collect(),
+        files: Vec::new(), // filled in by `load`, which read them
         notes,
     })
 }

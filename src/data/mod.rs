@@ -6,19 +6,20 @@
 //! rows into splits.
 
 pub mod bench;
+pub mod catalogue;
 mod encode;
+pub mod fetch;
 mod locate;
 mod preprocess;
 pub mod spec;
 mod table;
 
 use std::fmt::Write;
-use std::path::PathBuf;
 
 use anyhow::Result;
 
 use crate::metrics::{group_means, largest_group_gap, majority_accuracy, mean};
-pub use locate::DataDirSource;
+pub use locate::{DataDirSource, DataFile, Location};
 pub use spec::DatasetSpec;
 
 /// One split of a data set, stored row-major so it converts to a tensor without copying.
@@ -54,25 +55,29 @@ pub struct Dataset {
     pub validation: Split,
     pub test: Split,
     /// The files the data came from, for the record.
-    pub files: Vec<PathBuf>,
+    pub files: Vec<DataFile>,
     /// How each file's records became rows (filtered, left out), for `data describe`.
     pub notes: Vec<String>,
 }
 
 /// Load the data set an experiment describes.
 pub fn load(spec: &DatasetSpec) -> Result<Dataset> {
-    let files = spec.table.files.names();
-    let dir = spec.find_folder()?;
-    let tables = files
-        .iter()
-        .map(|file| table::read(&dir.join(file), &spec.table))
-        .collect::<Result<Vec<_>>>()?;
-    encode::dataset(spec, &tables)
+    let location = spec.locate()?;
+    let mut files = Vec::new();
+    let mut tables = Vec::new();
+    for file in spec.table.files.names() {
+        let (record, text) = location.read(file)?;
+        tables.push(table::read(&record.path, &text, &spec.table)?);
+        files.push(record);
+    }
+    let mut dataset = encode::dataset(spec, &tables)?;
+    dataset.files = files;
+    Ok(dataset)
 }
 
 impl DatasetSpec {
-    /// The folder that holds the data set's files, or an error saying where it looked.
-    pub fn find_folder(&self) -> Result<PathBuf> {
+    /// Where the data set's files are, or an error saying where it looked.
+    pub fn locate(&self) -> Result<Location> {
         let subfolder = (self.name != spec::CSV).then_some(self.name.as_str());
         locate::find_files(
             &self.name,
@@ -92,8 +97,24 @@ impl Dataset {
     /// class's accuracy and the labels' own ΔDP. What `data describe` prints.
     pub fn describe(&self) -> String {
         let mut out = String::new();
-        let files: Vec<String> = self.files.iter().map(|f| f.display().to_string()).collect();
-        let _ = writeln!(out, "{}: {}", self.name, files.join(", "));
+        let files: Vec<String> = self
+            .files
+            .iter()
+            .map(|f| f.path.display().to_string())
+            .collect();
+        let _ = writeln!(out, "{}, read from {}", self.name, files.join(", "));
+        if self
+            .files
+            .iter()
+            .any(|f| f.path.starts_with(locate::BUILT_IN))
+        {
+            let _ = writeln!(
+                out,
+                "  (the copy built into fairbinn-sweep: no {} folder was named, and the \
+                 `data fetch` cache has none)",
+                self.name
+            );
+        }
         for note in &self.notes {
             let _ = writeln!(out, "  {note}");
         }

@@ -11,14 +11,8 @@ use serde::Deserialize;
 use serde_norway::{Mapping, Value};
 
 use super::DataDirSource;
+use super::catalogue::{self, BUILTINS};
 
-/// The built-in data sets, by name (also their folder under the data directory).
-const BUILTIN: [(&str, &str); 4] = [
-    ("adult", include_str!("builtin/adult.yaml")),
-    ("compas", include_str!("builtin/compas.yaml")),
-    ("german", include_str!("builtin/german.yaml")),
-    ("health", include_str!("builtin/health.yaml")),
-];
 pub const CSV: &str = "csv";
 
 /// What the experiment file says about the data, validated.
@@ -269,12 +263,12 @@ struct RawSensitive {
 
 /// The names `dataset.name` accepts.
 pub fn known_names() -> Vec<&'static str> {
-    BUILTIN.iter().map(|(name, _)| *name).chain([CSV]).collect()
+    BUILTINS.iter().map(|b| b.name).chain([CSV]).collect()
 }
 
 /// A built-in's description (its `sensitive_choices` set aside), by name.
 fn builtin(name: &str) -> Option<(Mapping, Mapping)> {
-    let (_, text) = BUILTIN.iter().find(|(builtin, _)| *builtin == name)?;
+    let text = catalogue::builtin(name)?.description;
     let mut description: Mapping = serde_norway::from_str(text).expect("built-ins are valid");
     let choices = description
         .remove("sensitive_choices")
@@ -385,8 +379,9 @@ pub fn resolve(
 }
 
 /// Precedence: --data-dir, then FAIRBINN_DATA_DIR, then the file's `data_dir` (relative to
-/// the file, so it works from any working directory), then the defaults. A user's own table
-/// is also looked for beside the experiment file.
+/// the file, so it works from any working directory); a user's own table is also looked for
+/// beside the experiment file, a built-in in the `data fetch` cache. Built-ins shipped in the
+/// binary come last (see `locate`).
 fn data_dirs(
     name: &str,
     from_file: Option<PathBuf>,
@@ -394,23 +389,19 @@ fn data_dirs(
     data_dir: Option<(PathBuf, DataDirSource)>,
 ) -> Vec<(PathBuf, DataDirSource)> {
     let base = experiment_path.parent().unwrap_or(Path::new("."));
-    match (data_dir, from_file) {
-        (Some(named), _) => vec![named],
-        (None, Some(dir)) => vec![(
+    let named = match (data_dir, from_file) {
+        (Some(named), _) => Some(named),
+        (None, Some(dir)) => Some((
             base.join(dir),
             DataDirSource::ExperimentFile(experiment_path.to_path_buf()),
-        )],
-        (None, None) => {
-            let mut dirs: Vec<(PathBuf, DataDirSource)> = ["../shared/data", "data"]
-                .iter()
-                .map(|dir| (PathBuf::from(dir), DataDirSource::Default))
-                .collect();
-            if name == CSV {
-                dirs.insert(0, (base.to_path_buf(), DataDirSource::Default));
-            }
-            dirs
-        }
-    }
+        )),
+        (None, None) => None,
+    };
+    let fallback = match name {
+        CSV => Some((base.to_path_buf(), DataDirSource::BesideExperiment)),
+        _ => catalogue::cache_dir().map(|dir| (dir, DataDirSource::Cache)),
+    };
+    named.into_iter().chain(fallback).collect()
 }
 
 fn table_spec(raw: &RawDataset, problems: &mut Vec<String>) -> Option<TableSpec> {
@@ -721,7 +712,7 @@ mod tests {
 
     #[test]
     fn every_builtin_description_is_valid() {
-        for (name, _) in BUILTIN {
+        for name in BUILTINS.map(|b| b.name) {
             let spec = resolve_text(&format!("name: {name}")).unwrap();
             assert_eq!(
                 spec.identity,

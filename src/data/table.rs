@@ -1,7 +1,6 @@
-//! Reading a table file (plain or zipped) into records: header, filters, derived columns.
+//! Reading a table file into records: header, filters, derived columns.
 //! Every error names the file and, for a row, its line.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -32,16 +31,15 @@ impl Table {
     }
 }
 
-/// Read `path` as `spec` describes.
-pub fn read(path: &Path, spec: &TableSpec) -> Result<Table> {
-    let bytes = read_bytes(path)?;
+/// Read a file's `bytes` as `spec` describes; `path` names it in messages.
+pub fn read(path: &Path, bytes: &[u8], spec: &TableSpec) -> Result<Table> {
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(spec.delimiter)
         .has_headers(false)
         .flexible(true)
-        .trim(padding(&bytes, spec.delimiter))
+        .trim(padding(bytes, spec.delimiter))
         .comment(spec.comment)
-        .from_reader(bytes.as_slice());
+        .from_reader(bytes);
     let mut record = StringRecord::new();
     let mut first = StringRecord::new();
     let has_first = reader
@@ -149,27 +147,6 @@ pub fn read(path: &Path, spec: &TableSpec) -> Result<Table> {
     names.extend(spec.derived.iter().map(|d| d.name.clone()));
     table.names = names;
     Ok(table)
-}
-
-/// The file's bytes; a `.zip` gives its one member (or its first `.csv` one).
-fn read_bytes(path: &Path) -> Result<Vec<u8>> {
-    let cannot = || format!("cannot read {}", path.display());
-    if path.extension().is_none_or(|e| e != "zip") {
-        return std::fs::read(path).with_context(cannot);
-    }
-    let file = std::fs::File::open(path).with_context(cannot)?;
-    let mut archive = zip::ZipArchive::new(file).with_context(cannot)?;
-    let index = (0..archive.len())
-        .find(|&i| {
-            archive
-                .name_for_index(i)
-                .is_some_and(|n| n.is_ok_and(|n| n.ends_with(".csv")))
-        })
-        .unwrap_or(0);
-    let mut member = archive.by_index(index).with_context(cannot)?;
-    let mut bytes = Vec::with_capacity(member.size() as usize);
-    member.read_to_end(&mut bytes).with_context(cannot)?;
-    Ok(bytes)
 }
 
 /// Trim fields only when the file pads them (Adult's `, `): trimming costs a quarter of

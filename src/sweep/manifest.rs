@@ -2,16 +2,15 @@
 //! version and git revision, the data files' SHA-256, the machine, and one entry per run
 //! into the folder (a resumed sweep has several), with its start and end.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::ExecuteSummary;
 use crate::config::ExperimentFile;
+use crate::data::DataFile;
 
 pub const MANIFEST_FILE: &str = "manifest.json";
 
@@ -42,13 +41,6 @@ pub struct Experiment {
 }
 
 #[derive(Serialize, Deserialize)]
-pub struct DataFile {
-    pub path: PathBuf,
-    pub bytes: u64,
-    pub sha256: String,
-}
-
-#[derive(Serialize, Deserialize)]
 pub struct Machine {
     pub cores: usize,
 }
@@ -75,7 +67,7 @@ impl Manifest {
     pub fn start(
         dir: &Path,
         file: &ExperimentFile,
-        data_files: &[PathBuf],
+        data_files: &[DataFile],
         run: Run,
     ) -> Result<Self> {
         let mut runs = read(dir).map(|old| old.runs).unwrap_or_default();
@@ -92,10 +84,7 @@ impl Manifest {
                 resolved: serde_json::to_value(&file.document)
                     .context("the experiment does not convert to JSON")?,
             },
-            data: data_files
-                .iter()
-                .map(|path| checksum(path))
-                .collect::<Result<_>>()?,
+            data: data_files.to_vec(),
             machine: Machine {
                 cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
             },
@@ -143,49 +132,4 @@ pub fn read(dir: &Path) -> Option<Manifest> {
 
 fn now() -> String {
     humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
-}
-
-fn checksum(path: &Path) -> Result<DataFile> {
-    let mut file =
-        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 1 << 20];
-    let mut bytes = 0u64;
-    loop {
-        let read = file.read(&mut buffer)?;
-        if read == 0 {
-            break;
-        }
-        hasher.update(&buffer[..read]);
-        bytes += read as u64;
-    }
-    let sha256 = hasher
-        .finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
-    Ok(DataFile {
-        path: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
-        bytes,
-        sha256,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn checksums_are_sha256() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("abc.csv");
-        std::fs::write(&path, "abc").unwrap();
-        let file = checksum(&path).unwrap();
-        assert_eq!(file.bytes, 3);
-        // SHA-256("abc"), FIPS 180-2's first example.
-        assert_eq!(
-            file.sha256,
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-    }
 }

@@ -3,11 +3,31 @@
 #![allow(dead_code)] // each test file uses a part
 
 use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-pub fn shared_data() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data")
+/// `../shared/data`, where our machines keep every data set; `None` in a clone with nothing
+/// beside it, where runs read the copies built into the binary.
+pub fn shared_data() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+    dir.is_dir().then_some(dir)
+}
+
+/// `../shared/data/<name>`, or `None` after saying that `test` is skipped for want of it.
+pub fn shared_set(name: &str, test: &str) -> Option<PathBuf> {
+    let dir = shared_data()
+        .map(|dir| dir.join(name))
+        .filter(|dir| dir.is_dir());
+    if dir.is_none() {
+        // Straight to stderr: the test harness would swallow eprintln! of a passing test.
+        let _ = writeln!(
+            std::io::stderr(),
+            "{test} skipped: it needs ../shared/data/{name}, which this clone does not have \
+             (`fairbinn-sweep data fetch {name}` fetches it for runs)"
+        );
+    }
+    dir
 }
 
 /// A sweep small enough for a test: 1,500 rows of each Adult file, 2 epochs.
@@ -43,15 +63,15 @@ impl Run {
         self.dir.path().join("experiment.yaml")
     }
 
-    /// The binary with `subcommand`, this experiment file and the shared data.
+    /// The binary with `subcommand`, this experiment file and the shared data when there
+    /// is some (else the built-in copies); a `data fetch` cache of its own, empty.
     pub fn command(&self, subcommand: &str) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_fairbinn-sweep"));
-        command
-            .arg(subcommand)
-            .arg(self.experiment())
-            .arg("--data-dir")
-            .arg(shared_data())
-            .env_remove("FAIRBINN_DATA_DIR");
+        let mut command = binary();
+        command.arg(subcommand).arg(self.experiment());
+        if let Some(dir) = shared_data() {
+            command.arg("--data-dir").arg(dir);
+        }
+        command.env("XDG_CACHE_HOME", self.dir.path().join("cache"));
         command
     }
 
@@ -69,6 +89,15 @@ impl Run {
     pub fn run(&self, extra: &[&str]) -> Output {
         self.on_results("run", extra)
     }
+}
+
+/// The binary, with no data folder or mirror from this machine's environment.
+pub fn binary() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_fairbinn-sweep"));
+    command
+        .env_remove("FAIRBINN_DATA_DIR")
+        .env_remove("FAIRBINN_MIRROR");
+    command
 }
 
 pub fn text(output: &Output) -> String {
