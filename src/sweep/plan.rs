@@ -184,3 +184,50 @@ fn fnv1a(text: &str) -> String {
     });
     format!("{hash:016x}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The canonical text behind trial ids, pinned for settings of every kind (a schedule,
+    /// `max_rows`, `width`, each method and backend): a change here would silently move every
+    /// results folder's trials. The ids are those this version's predecessors wrote.
+    #[test]
+    fn the_canonical_text_behind_ids_is_frozen() {
+        let text = "name: c\ndataset: {name: adult, max_rows: 300}\n\
+                    model: {width: 7, fairness_position: 2}\n\
+                    train: {epochs: 3, lr_schedule: {exponential: {gamma_acc: 0.5, gamma_fair: 0.9, every: 2}}}\n\
+                    sweep:\n  method: [erm, lagrangian, fairbinn, fairbinn-reference]\n  backend: [fused, flex]\n";
+        let file = crate::config::parse(text, std::path::Path::new("c.yaml"), None).unwrap();
+        let ids: Vec<String> = file
+            .points
+            .iter()
+            .map(|spec| trial_id(&file.dataset, spec))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "9a3b7383a5111e07",
+                "216ffb9de8927fe1",
+                "66baa76f5a82738a",
+                "226733fb097acf3a",
+                "19e7198476cafed5",
+                "e0bb0d239fc324b7",
+                "0fa0b9994212a963",
+                "369832d854fea9cd"
+            ]
+        );
+        assert_eq!(
+            canonical(&file.dataset, &file.points[7]),
+            "dataset=adult sensitive=sex as_feature=true val_fraction=0.2 split_seed=0 \
+             max_rows=Some(300) accuracy_layers=2 fairness_layers=1 fairness_position=2 \
+             width=Some(7) method=fairbinn-reference epochs=3 batch_size=100 lr_acc=0.001 \
+             lr_fair=0.00001 eta=100 fairness_loss=dp-squared step_order=FollowerFirst \
+             follower_batch=Same follower_steps=1 shuffle=true lr_schedule=Some((0.5, 0.9, 2)) \
+             backend=flex"
+        );
+        assert!(
+            canonical(&file.dataset, &file.points[0]).ends_with("lr_schedule=Some((0.5, 1.0, 2))")
+        );
+    }
+}
