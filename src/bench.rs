@@ -14,7 +14,7 @@ use crate::config::{self, DataDirOverride, TrialSpec};
 use crate::data::{self, Dataset};
 use crate::metrics::SplitMetrics;
 use crate::train::fused::{self, Matrix};
-use crate::train::{self, Backend, Evaluated, FollowerBatch, Method, StepOrder, Trainer};
+use crate::train::{self, Backend, Evaluated, Method, Players, Trainer, Turn};
 
 /// The two set-ups the issue and the README quote, each with every method.
 const SETUPS: [(&str, &str); 2] = [
@@ -33,8 +33,8 @@ pub fn run(data_dir: DataDirOverride, options: &Options) -> Result<()> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     for (name, preset) in SETUPS {
         let text = format!(
-            "name: bench\n{preset}\ndataset: {{name: adult}}\n\
-             sweep: {{method: [erm, lagrangian, fairbinn, fairbinn-reference]}}\n"
+            "name: bench\n{preset}\ndataset: {{name: adult}}\nsweep: {{method: [{}]}}\n",
+            Method::names().join(", ")
         );
         let experiment = config::parse(&text, Path::new("bench.yaml"), data_dir.clone())?;
         let data = data::load(&experiment.dataset)?;
@@ -58,18 +58,20 @@ pub fn run(data_dir: DataDirOverride, options: &Options) -> Result<()> {
             "method", "µs/step", "s/epoch", "MFLOP/step", "GFLOP/s", "ceiling"
         );
         // The ndarray backend too, when this build has it, to compare.
-        let backends = [Backend::Fused, Backend::Flex, Backend::Ndarray]
-            .into_iter()
-            .filter(|backend| backend.is_available());
+        let backends = Backend::ALL.iter().filter(|backend| backend.is_available());
         let trials: Vec<TrialSpec> = backends
-            .flat_map(|backend| {
-                experiment.points.iter().map(move |trial| TrialSpec {
-                    train: train::TrainSpec {
-                        backend,
-                        ..trial.train
-                    },
-                    ..trial.clone()
-                })
+            .flat_map(|&backend| {
+                experiment
+                    .points
+                    .iter()
+                    .filter(move |trial| trial.train.method.info().engines.contains(&backend))
+                    .map(move |trial| TrialSpec {
+                        train: train::TrainSpec {
+                            backend,
+                            ..trial.train
+                        },
+                        ..trial.clone()
+                    })
             })
             .collect();
         for trial in &trials {
@@ -77,8 +79,8 @@ pub fn run(data_dir: DataDirOverride, options: &Options) -> Result<()> {
             let flops = flops_per_step(trial, &data);
             let achieved = flops / timing.step.as_secs_f64();
             let label = match trial.train.backend {
-                Backend::Fused => trial.train.method.as_str().to_string(),
-                other => format!("{} ({})", trial.train.method.as_str(), other.as_str()),
+                Backend::Fused => trial.train.method.to_string(),
+                other => format!("{} ({})", trial.train.method, other.as_str()),
             };
             println!(
                 "  {:<29} {:>9.0} {:>9.3} {:>11.2} {:>9.1} {:>8.0}%",
@@ -196,46 +198,83 @@ const fn product(rows: f64, d_in: usize, d_out: usize) -> f64 {
 
 /// The matrix-multiply FLOPs one training step needs (a leader step and its follower steps
 /// for bilevel methods), counting only the gradients each half-step computes: weights of the
-/// layers it trains, and inputs of the layers above the lowest of those.
+/// layers it trains, and inputs of the layers above the lowest of those. Counted by running
+/// the method's own rule on a counter of the half-steps (as the fused engine computes them).
 fn flops_per_step(trial: &TrialSpec, data: &Dataset) -> f64 {
     let (a, t) = (&trial.architecture, &trial.train);
-    let rows = data.train.n_rows() as f64 / data.train.n_rows().div_ceil(t.batch_size) as f64;
-    let layers = a.layer_shapes(data.train.n_features);
-    let block = a.block();
-    // One forward and backward pass training the layers `trains` says.
-    let pass = |trains: &dyn Fn(usize) -> bool| -> f64 {
-        let lowest = (0..layers.len())
+    let mut counter = FlopCounter {
+        rows: data.train.n_rows() as f64 / data.train.n_rows().div_ceil(t.batch_size) as f64,
+        layers: a.layer_shapes(data.train.n_features),
+        block: a.block(),
+        flops: 0.0,
+    };
+    let (leader, follower): (&[usize], &[usize]) = (&[0], &[1]);
+    let followers = match t.method.is_bilevel() {
+        true => vec![follower; t.follower_steps],
+        false => Vec::new(),
+    };
+    let turn = Turn {
+        leader,
+        followers: &followers,
+        rates: t.learning_rates(1),
+        eta: t.eta,
+        order: t.step_order,
+        follower_batch: t.follower_batch,
+    };
+    (t.method.info().step)(&mut counter, &turn);
+    counter.flops
+}
+
+/// Adds up the matrix products of the half-steps it is asked for.
+struct FlopCounter {
+    /// Rows per step, on average over an epoch.
+    rows: f64,
+    layers: Vec<(usize, usize)>,
+    block: std::ops::Range<usize>,
+    flops: f64,
+}
+
+impl FlopCounter {
+    /// One forward and backward pass training the layers `trains` says.
+    fn pass(&mut self, trains: impl Fn(usize) -> bool) {
+        let lowest = (0..self.layers.len())
             .find(|&i| trains(i))
-            .unwrap_or(layers.len());
-        layers
+            .unwrap_or(self.layers.len());
+        self.flops += self
+            .layers
             .iter()
             .enumerate()
             .map(|(i, &(d_in, d_out))| {
-                let forward = product(rows, d_in, d_out);
+                let forward = product(self.rows, d_in, d_out);
                 let weight = if trains(i) { forward } else { 0.0 };
                 let input = if i > lowest { forward } else { 0.0 };
                 forward + weight + input
             })
-            .sum()
-    };
-    let accuracy = |i: usize| !block.contains(&i);
-    let fairness = |i: usize| block.contains(&i);
-    match t.method {
-        Method::Erm | Method::Lagrangian => pass(&|_| true),
-        Method::FairBiNN | Method::FairBiNNReference => {
-            let (leader, follower) = (pass(&accuracy), pass(&fairness));
-            let steps = t.follower_steps as f64;
-            // Where the authors' leaked gradient is computed (see train/fused).
-            match (t.method, t.step_order, t.follower_batch) {
-                (Method::FairBiNN, ..) | (_, StepOrder::LeaderFirst, _) => {
-                    leader + steps * follower
-                }
-                // The first follower pass trains every layer: θf, and θa with the leak.
-                (_, _, FollowerBatch::Same) => leader + pass(&|_| true) + (steps - 1.0) * follower,
-                // A pass of its own on the leader's batch.
-                (_, _, FollowerBatch::Separate) => 2.0 * leader + steps * follower,
-            }
-        }
+            .sum::<f64>();
+    }
+}
+
+impl Players for FlopCounter {
+    fn joint_step(&mut self, _: &[usize], _: f64, _: bool) {
+        self.pass(|_| true);
+    }
+
+    fn leader_step(&mut self, _: &[usize], _: f64, _: bool, _: bool) {
+        let block = self.block.clone();
+        self.pass(|i| !block.contains(&i));
+    }
+
+    /// A pass that keeps the leak trains every layer: θf, and θa with the leak.
+    fn follower_step(&mut self, _: &[usize], _: f64, keep_leak: bool) -> bool {
+        let block = self.block.clone();
+        self.pass(|i| keep_leak || block.contains(&i));
+        keep_leak
+    }
+
+    fn keep_leak(&mut self, _: &[usize]) -> bool {
+        let block = self.block.clone();
+        self.pass(|i| !block.contains(&i));
+        true
     }
 }
 
@@ -269,7 +308,7 @@ mod tests {
     use super::*;
     use crate::data::Split;
     use crate::model::Architecture;
-    use crate::train::TrainSpec;
+    use crate::train::{FollowerBatch, StepOrder, TrainSpec};
 
     /// Inputs 2 → hidden 3 (θa) → block 3 (θf) → output 1, on 8 rows in batches of 4.
     fn trial(method: Method) -> (TrialSpec, Dataset) {

@@ -2,9 +2,11 @@
 //! knobs that shape the accuracy / demographic-parity trade-off.
 //!
 //! Data flows one way: experiment file ([`config`]) → trials ([`sweep::plan`]) → training
-//! ([`data`], [`model`], [`train`], [`metrics`]) → results ([`sweep::store`]) → model
-//! selection ([`selection`], [`pareto`]) → [`report`] and [`plot`].
+//! ([`data`], [`model`], [`train`] and its [`train::methods`], [`metrics`]) → results
+//! ([`sweep::store`]) → [`analysis`] (model [`selection`], [`pareto`] fronts, figures per
+//! method) → [`outputs`] (CSVs, figures, the printed summary).
 
+pub mod analysis;
 pub mod bench;
 pub mod cli;
 pub mod config;
@@ -12,8 +14,7 @@ pub mod data;
 pub mod metrics;
 pub mod model;
 pub mod pareto;
-pub mod plot;
-pub mod report;
+pub mod outputs;
 pub mod selection;
 pub mod slurm;
 pub mod sweep;

@@ -9,15 +9,14 @@ use clap::Parser;
 use fairbinn_sweep::cli::{
     self, Cli, Command, DataCommand, MergeArgs, RunArgs, SlurmArgs, SweepArgs,
 };
+use fairbinn_sweep::analysis::{self, Analysis, Baseline};
 use fairbinn_sweep::config::ExperimentFile;
 use fairbinn_sweep::data::Dataset;
-use fairbinn_sweep::plot::{Parity, pareto_svg};
-use fairbinn_sweep::report::{AGGREGATE_FILE, METHODS_FILE};
+use fairbinn_sweep::outputs::{self, Report};
 use fairbinn_sweep::sweep::estimate::{self, human};
 use fairbinn_sweep::sweep::manifest::{self, Manifest};
-use fairbinn_sweep::sweep::store::{EPOCHS_FILE, TRIALS_FILE};
-use fairbinn_sweep::sweep::{ExecuteOptions, ExecuteSummary, Plan, ResultsStore, Trial};
-use fairbinn_sweep::{bench, config, data, report, slurm, sweep};
+use fairbinn_sweep::sweep::{ExecuteOptions, ExecuteSummary, Plan, ResultsStore, Trial, store};
+use fairbinn_sweep::{bench, config, data, slurm, sweep};
 
 fn main() -> ExitCode {
     // Rust ignores SIGPIPE, so printing to a reader that has gone (`plan … | head`) panics.
@@ -119,12 +118,15 @@ fn plan(args: &SweepArgs) -> Result<ExitCode> {
     let finished = sweep::store::finished_trials(&results_dir)?;
     print!(
         "{}",
-        report::plan_table(&experiment, &plan, &finished, dataset.train.n_features)
+        outputs::plan::plan_table(&experiment, &plan, &finished, dataset.train.n_features)
     );
     let pending = plan.pending(&finished);
     let jobs = args.jobs.count();
     let estimate = estimate::estimate(&pending, &dataset, jobs);
-    println!("{}", report::describe_estimate(&estimate, pending.len()));
+    println!(
+        "{}",
+        outputs::plan::describe_estimate(&estimate, pending.len())
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -256,49 +258,26 @@ fn fetch(
     Ok(ExitCode::SUCCESS)
 }
 
-/// select → write CSVs and plots → print the summary.
+/// results → analysis → every output (CSVs, figures, the printed summary).
 fn report(
     experiment: &ExperimentFile,
     plan: &Plan,
     dataset: &Dataset,
     results_dir: &Path,
-    summary: &ExecuteSummary,
+    run: &ExecuteSummary,
 ) -> Result<()> {
-    let baseline = report::Baseline::of(dataset);
-    let configurations = report::configurations(results_dir, plan, dataset.train.n_features)?;
-    let selections: Vec<_> = experiment
-        .selections
-        .iter()
-        .map(|selection| {
-            let points = report::select(selection, &configurations);
-            let methods = report::method_figures(&points, &baseline);
-            (*selection, points, methods)
-        })
-        .collect();
-    report::write_csvs(results_dir, &selections, &baseline, &dataset.group_names)?;
-    let mut outputs: Vec<PathBuf> = [TRIALS_FILE, EPOCHS_FILE, AGGREGATE_FILE, METHODS_FILE]
-        .iter()
-        .map(|file| results_dir.join(file))
-        .collect();
-    for (selection, points, _) in &selections {
-        let title = format!("{}: test split, {}", experiment.name, selection.describe());
-        for (parity, suffix) in [(Parity::Soft, ""), (Parity::Hard, "_hard")] {
-            let path = results_dir.join(format!("pareto_{}{suffix}.svg", selection.file_stem()));
-            pareto_svg(points, parity, &title, &path)?;
-            outputs.push(path);
-        }
-    }
-    let outputs: Vec<&Path> = outputs.iter().map(PathBuf::as_path).collect();
-    report::print_summary(
-        &experiment.name,
+    let (trials, epochs) = store::read_results(results_dir)?;
+    let configurations =
+        analysis::configurations(plan, &trials, epochs, dataset.train.n_features);
+    let analysis = Analysis::new(configurations, &experiment.selections, Baseline::of(dataset));
+    let report = Report {
+        name: &experiment.name,
         plan,
-        summary,
-        &configurations,
-        &selections,
-        &baseline,
-        &outputs,
-    );
-    Ok(())
+        run,
+        analysis: &analysis,
+        group_names: &dataset.group_names,
+    };
+    outputs::write_all(&report, results_dir)
 }
 
 /// A large plan runs only when the user says so: on a terminal by answering, elsewhere

@@ -126,7 +126,7 @@ mod defaults {
         1
     }
     pub fn method() -> String {
-        "fairbinn".into()
+        crate::train::Method::default().name().into()
     }
     pub fn epochs() -> usize {
         50
@@ -458,7 +458,7 @@ fn trial_spec(model: RawModel, train: RawTrain, problems: &mut Vec<String>) -> O
     if method.is_none() {
         problems.push(format!(
             "train.method: expected one of {}, found {:?}",
-            Method::ALL.join(", "),
+            Method::names().join(", "),
             train.method
         ));
     }
@@ -522,12 +522,17 @@ fn trial_spec(model: RawModel, train: RawTrain, problems: &mut Vec<String>) -> O
         return None;
     }
     let method = method?;
-    let bilevel = method.is_bilevel();
-    // The method decides how the two players take turns unless the file says otherwise.
-    let (default_order, default_batch) = match method {
-        Method::FairBiNNReference => (StepOrder::FollowerFirst, FollowerBatch::Same),
-        _ => (StepOrder::LeaderFirst, FollowerBatch::Separate),
-    };
+    let info = method.info();
+    if !info.engines.contains(&train.backend) {
+        problems.push(format!(
+            "train.backend: {} has no {} engine; it runs on {}",
+            method,
+            train.backend.as_str(),
+            info.engines.iter().map(|b| b.as_str()).collect::<Vec<_>>().join(", ")
+        ));
+        return None;
+    }
+    let bilevel = info.bilevel;
     Some(TrialSpec {
         architecture: Architecture {
             accuracy_layers: model.accuracy_layers,
@@ -542,26 +547,34 @@ fn trial_spec(model: RawModel, train: RawTrain, problems: &mut Vec<String>) -> O
             lr_acc: train.lr_acc,
             // Keys a method ignores get one fixed value, so trials that differ only there are
             // one trial.
-            lr_fair: if bilevel { train.lr_fair } else { 0.0 },
-            eta: if method.uses_eta() { train.eta } else { 0.0 },
-            fairness_loss: if method.uses_eta() {
+            lr_fair: if bilevel.is_some() { train.lr_fair } else { 0.0 },
+            eta: if info.reads_eta { train.eta } else { 0.0 },
+            fairness_loss: if info.reads_eta {
                 train.fairness_loss
             } else {
                 FairnessLoss::DpSquared
             },
-            step_order: match train.step_order {
-                Some(order) if bilevel => order,
-                _ => default_order,
+            // The method decides how the two players take turns unless the file says otherwise.
+            step_order: match bilevel {
+                Some(turns) => train.step_order.unwrap_or(turns.order),
+                None => StepOrder::LeaderFirst,
             },
-            follower_batch: match train.follower_batch {
-                Some(batch) if bilevel => batch,
-                _ if bilevel => default_batch,
-                _ => FollowerBatch::Same,
+            follower_batch: match bilevel {
+                Some(turns) => train.follower_batch.unwrap_or(turns.follower_batch),
+                None => FollowerBatch::Same,
             },
-            follower_steps: if bilevel { train.follower_steps } else { 1 },
+            follower_steps: if bilevel.is_some() {
+                train.follower_steps
+            } else {
+                1
+            },
             shuffle: train.shuffle,
             lr_schedule: lr_schedule.map(|schedule| LrSchedule {
-                gamma_fair: if bilevel { schedule.gamma_fair } else { 1.0 },
+                gamma_fair: if bilevel.is_some() {
+                    schedule.gamma_fair
+                } else {
+                    1.0
+                },
                 ..schedule
             }),
             seed: train.seed,

@@ -63,7 +63,7 @@ fn kind(trial: &Trial) -> String {
     };
     format!(
         "{}, batch {}, layers {}+{} of {width}{follower}{backend}",
-        t.method.as_str(),
+        t.method.name(),
         t.batch_size,
         a.accuracy_layers,
         a.fairness_layers

@@ -15,7 +15,7 @@ use super::plan::{Plan, Trial};
 use super::store::{EpochRow, ResultsStore, Settings, Status, TrialHead, TrialOutcome, TrialRow};
 use crate::data::Dataset;
 use crate::metrics::SplitMetrics;
-use crate::train::{self, Training};
+use crate::train::{self, Evaluated, Training};
 
 pub struct ExecuteOptions {
     /// Trials run at once.
@@ -92,7 +92,7 @@ fn run_trial(trial: &Trial, data: &Dataset) -> (TrialRow, Vec<EpochRow>) {
         Ok(Training {
             history,
             diverged: Some(reason),
-        }) => (history, Status::Diverged, reason),
+        }) => (history, Status::Diverged, reason.to_string()),
         Err(panic) => (
             Vec::new(),
             Status::Failed,
@@ -125,8 +125,8 @@ fn run_trial(trial: &Trial, data: &Dataset) -> (TrialRow, Vec<EpochRow>) {
         .iter()
         .flat_map(|m| {
             [
-                EpochRow::new(&trial.id, m.epoch, "validation", &m.validation),
-                EpochRow::new(&trial.id, m.epoch, "test", &m.test),
+                EpochRow::new(&trial.id, m.epoch, Evaluated::Validation, &m.validation),
+                EpochRow::new(&trial.id, m.epoch, Evaluated::Test, &m.test),
             ]
         })
         .collect();
@@ -191,7 +191,7 @@ impl Progress {
                 summary.ran,
                 self.total,
                 row.head.trial_id,
-                describe(&row.settings),
+                row.settings.describe(),
                 row.head.seed,
                 o.seconds
             );
@@ -203,13 +203,4 @@ impl Progress {
             bar.finish();
         }
     }
-}
-
-/// `fairbinn η=100`
-pub fn describe(settings: &Settings) -> String {
-    let mut text = settings.method.clone();
-    if let Some(eta) = settings.eta {
-        text += &format!(" η={eta}");
-    }
-    text
 }

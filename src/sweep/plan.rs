@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 
 use crate::config::{ExperimentFile, TrialSpec};
 use crate::data::{Dataset, DatasetSpec};
-use crate::train::Backend;
+use crate::train::{Backend, FollowerBatch, StepOrder};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Trial {
@@ -142,35 +142,48 @@ pub fn config_id(dataset: &DatasetSpec, spec: &TrialSpec) -> String {
     fnv1a(&canonical(dataset, spec))
 }
 
+/// The text a trial's id hashes: every setting that decides its numbers, each written out
+/// here rather than by a `Debug` or serde impl, so that renaming a type or a variant cannot
+/// move an id. Its spelling is that of the first release (a test pins it): `Some(..)`/`None`
+/// for optional values, Rust's `Debug` spelling of the enums and of the schedule's factors.
 fn canonical(dataset: &DatasetSpec, spec: &TrialSpec) -> String {
     let (a, t) = (&spec.architecture, &spec.train);
-    let schedule = t.lr_schedule.map(|s| (s.gamma_acc, s.gamma_fair, s.every));
+    let optional = |value: Option<usize>| value.map_or("None".into(), |v| format!("Some({v})"));
+    let schedule = t.lr_schedule.map_or("None".into(), |s| {
+        format!("Some(({:?}, {:?}, {}))", s.gamma_acc, s.gamma_fair, s.every)
+    });
+    let step_order = match t.step_order {
+        StepOrder::LeaderFirst => "LeaderFirst",
+        StepOrder::FollowerFirst => "FollowerFirst",
+    };
+    let follower_batch = match t.follower_batch {
+        FollowerBatch::Same => "Same",
+        FollowerBatch::Separate => "Separate",
+    };
     format!(
-        "{} as_feature={} val_fraction={} split_seed={} max_rows={:?} \
-         accuracy_layers={} fairness_layers={} fairness_position={} width={:?} \
+        "{} as_feature={} val_fraction={} split_seed={} max_rows={} \
+         accuracy_layers={} fairness_layers={} fairness_position={} width={} \
          method={} epochs={} batch_size={} lr_acc={} lr_fair={} eta={} fairness_loss={} \
-         step_order={:?} follower_batch={:?} follower_steps={} shuffle={} lr_schedule={:?}",
+         step_order={step_order} follower_batch={follower_batch} follower_steps={} shuffle={} \
+         lr_schedule={schedule}",
         dataset.identity,
         dataset.sensitive_as_feature,
         dataset.val_fraction,
         dataset.split_seed,
-        dataset.max_rows,
+        optional(dataset.max_rows),
         a.accuracy_layers,
         a.fairness_layers,
         a.fairness_position,
-        a.width,
-        t.method.as_str(),
+        optional(a.width),
+        t.method.name(),
         t.epochs,
         t.batch_size,
         t.lr_acc,
         t.lr_fair,
         t.eta,
         t.fairness_loss.as_str(),
-        t.step_order,
-        t.follower_batch,
         t.follower_steps,
         t.shuffle,
-        schedule,
     ) + &match t.backend {
         // The default backend's ids stay as they were before there was a choice.
         Backend::Fused => String::new(),

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::TrialSpec;
 use crate::metrics::SplitMetrics;
-use crate::train::{FairnessLoss, FollowerBatch, StepOrder};
+use crate::train::{Evaluated, FairnessLoss, FollowerBatch, Method, StepOrder};
 
 pub const TRIALS_FILE: &str = "trials.csv";
 pub const EPOCHS_FILE: &str = "epochs.csv";
@@ -49,7 +49,7 @@ pub struct TrialHead {
 /// A configuration's settings as written in the CSVs; those its method ignores are empty.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Settings {
-    pub method: String,
+    pub method: Method,
     pub eta: Option<f64>,
     pub lr_acc: f64,
     pub lr_fair: Option<f64>,
@@ -72,7 +72,7 @@ impl Settings {
         let (t, a) = (&spec.train, &spec.architecture);
         let bilevel = t.method.is_bilevel();
         Self {
-            method: t.method.as_str().to_string(),
+            method: t.method,
             eta: t.method.uses_eta().then_some(t.eta),
             lr_acc: t.lr_acc,
             lr_fair: bilevel.then_some(t.lr_fair),
@@ -90,6 +90,14 @@ impl Settings {
             fairness_position: a.fairness_position,
             fairness_layers: a.fairness_layers,
             width: a.width.unwrap_or(n_features),
+        }
+    }
+
+    /// `fairbinn η=100`
+    pub fn describe(&self) -> String {
+        match self.eta {
+            Some(eta) => format!("{} η={eta}", self.method),
+            None => self.method.to_string(),
         }
     }
 
@@ -133,7 +141,7 @@ pub struct TrialRecord {
 pub struct EpochRow {
     pub trial_id: String,
     pub epoch: usize,
-    pub split: String,
+    pub split: Evaluated,
     pub accuracy: f64,
     pub bce: f64,
     pub dp_soft: f64,
@@ -141,18 +149,39 @@ pub struct EpochRow {
     pub eo: f64,
     pub positive_rate: f64,
     pub probability_std: f64,
-    /// Each sensitive group's positive-prediction rate, in group order, space-separated
-    /// (empty in rows written before this column existed).
+    /// Each sensitive group's positive-prediction rate, in group order (empty in rows
+    /// written before this column existed).
     #[serde(default)]
-    pub group_positive_rates: String,
+    pub group_positive_rates: GroupRates,
+}
+
+/// Per-group rates in one CSV cell: space-separated, six decimals.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GroupRates(pub Vec<f64>);
+
+impl Serialize for GroupRates {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let cells: Vec<String> = self.0.iter().map(|rate| format!("{rate:.6}")).collect();
+        serializer.serialize_str(&cells.join(" "))
+    }
+}
+
+impl<'de> Deserialize<'de> for GroupRates {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.split_whitespace()
+            .map(|rate| rate.parse().map_err(serde::de::Error::custom))
+            .collect::<Result<_, _>>()
+            .map(GroupRates)
+    }
 }
 
 impl EpochRow {
-    pub fn new(trial_id: &str, epoch: usize, split: &str, m: &SplitMetrics) -> Self {
+    pub fn new(trial_id: &str, epoch: usize, split: Evaluated, m: &SplitMetrics) -> Self {
         Self {
             trial_id: trial_id.to_string(),
             epoch,
-            split: split.to_string(),
+            split,
             accuracy: m.accuracy,
             bce: m.bce,
             dp_soft: m.dp_soft,
@@ -160,12 +189,7 @@ impl EpochRow {
             eo: m.eo,
             positive_rate: m.positive_rate,
             probability_std: m.probability_std,
-            group_positive_rates: m
-                .group_positive_rates
-                .iter()
-                .map(|rate| format!("{rate:.6}"))
-                .collect::<Vec<_>>()
-                .join(" "),
+            group_positive_rates: GroupRates(m.group_positive_rates.clone()),
         }
     }
 
@@ -178,11 +202,7 @@ impl EpochRow {
             eo: self.eo,
             positive_rate: self.positive_rate,
             probability_std: self.probability_std,
-            group_positive_rates: self
-                .group_positive_rates
-                .split_whitespace()
-                .map(|rate| rate.parse().unwrap_or(f64::NAN))
-                .collect(),
+            group_positive_rates: self.group_positive_rates.0.clone(),
         }
     }
 }
@@ -276,6 +296,14 @@ impl ResultsStore {
     }
 }
 
+/// Every complete row of a results folder's `trials.csv` and `epochs.csv`.
+pub fn read_results(dir: &Path) -> Result<(Vec<TrialRecord>, Vec<EpochRow>)> {
+    Ok((
+        read_rows(&dir.join(TRIALS_FILE))?,
+        read_rows(&dir.join(EPOCHS_FILE))?,
+    ))
+}
+
 /// The trials a results folder has finished (for a look without taking its lock).
 pub fn finished_trials(dir: &Path) -> Result<HashSet<String>> {
     Ok(read_rows::<TrialRecord>(&dir.join(TRIALS_FILE))?
@@ -321,7 +349,7 @@ impl TrialRow {
 fn headers() -> (csv::StringRecord, csv::StringRecord) {
     (
         as_csv(&TrialRow::default().parts()).0,
-        as_csv(&EpochRow::new("", 0, "", &SplitMetrics::default())).0,
+        as_csv(&EpochRow::new("", 0, Evaluated::Test, &SplitMetrics::default())).0,
     )
 }
 

@@ -1,12 +1,13 @@
 //! Training one trial: the epoch loop and minibatches shared by every method, evaluation after
-//! each epoch, and divergence detection. An engine computes the steps: fused/ (the default)
-//! or burn's autodiff (autodiff.rs, with the update rules in fairbinn.rs and lagrangian.rs).
+//! each epoch, and divergence detection. A method's rule (methods/) says which half-steps an
+//! iteration takes; an engine computes them: fused/ (the default) or burn's autodiff
+//! (autodiff/).
 
 mod autodiff;
-mod fairbinn;
 pub(crate) mod fused;
-mod lagrangian;
 pub mod losses;
+pub mod methods;
+mod spec;
 
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -17,191 +18,8 @@ use crate::data::{Dataset, Split};
 use crate::metrics::SplitMetrics;
 use crate::model::Architecture;
 pub use losses::FairnessLoss;
-
-/// How a network is trained, validated.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct TrainSpec {
-    pub method: Method,
-    pub epochs: usize,
-    pub batch_size: usize,
-    /// Adam learning rate of the accuracy player (of the whole network for one-player methods).
-    pub lr_acc: f64,
-    /// Adam learning rate of the fairness player.
-    pub lr_fair: f64,
-    /// η, the weight of the fairness loss.
-    pub eta: f64,
-    pub fairness_loss: FairnessLoss,
-    /// Bilevel methods: which player steps first in an iteration.
-    pub step_order: StepOrder,
-    /// Bilevel methods: whether the follower's minibatch is the leader's or one of its own.
-    pub follower_batch: FollowerBatch,
-    /// Bilevel methods: follower steps per leader step.
-    pub follower_steps: usize,
-    /// Reshuffle the training rows every epoch; `false` keeps file order, as the authors.
-    pub shuffle: bool,
-    pub lr_schedule: Option<LrSchedule>,
-    pub seed: u64,
-    pub backend: Backend,
-}
-
-/// Where a trial's numbers are computed. `fused` (the default) is this crate's own engine for
-/// this network (fused/); `flex` is burn 0.22's CPU backend with burn's autodiff and Adam, and
-/// burn-ndarray (deprecated in burn 0.22) is there to compare against, when built with
-/// `--features ndarray`. All three train the same network by the same rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Backend {
-    #[default]
-    Fused,
-    Flex,
-    Ndarray,
-}
-
-impl Backend {
-    /// Whether this build has the backend.
-    pub fn is_available(self) -> bool {
-        match self {
-            Self::Fused | Self::Flex => true,
-            Self::Ndarray => cfg!(feature = "ndarray"),
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Fused => "fused",
-            Self::Flex => "flex",
-            Self::Ndarray => "ndarray",
-        }
-    }
-}
-
-impl TrainSpec {
-    /// A small bilevel trial for tests to adjust: batches of 4, one epoch, η 1.
-    #[cfg(test)]
-    pub(crate) fn for_tests(method: Method) -> Self {
-        Self {
-            method,
-            epochs: 1,
-            batch_size: 4,
-            lr_acc: 1e-3,
-            lr_fair: 1e-5,
-            eta: 1.0,
-            fairness_loss: FairnessLoss::DpSquared,
-            step_order: StepOrder::LeaderFirst,
-            follower_batch: FollowerBatch::Separate,
-            follower_steps: 1,
-            shuffle: true,
-            lr_schedule: None,
-            seed: 0,
-            backend: Backend::Fused,
-        }
-    }
-
-    /// The (leader, follower) learning rates during `epoch` (1-based).
-    pub fn learning_rates(&self, epoch: usize) -> LearningRates {
-        let Some(schedule) = self.lr_schedule else {
-            return LearningRates {
-                accuracy: self.lr_acc,
-                fairness: self.lr_fair,
-            };
-        };
-        let decays = ((epoch - 1) / schedule.every) as i32;
-        LearningRates {
-            accuracy: self.lr_acc * schedule.gamma_acc.powi(decays),
-            fairness: self.lr_fair * schedule.gamma_fair.powi(decays),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LearningRates {
-    pub accuracy: f64,
-    pub fairness: f64,
-}
-
-/// Both learning rates multiplied by their γ every `every` epochs (the authors: 0.5 and 0.9
-/// every 50 epochs).
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LrSchedule {
-    pub gamma_acc: f64,
-    pub gamma_fair: f64,
-    pub every: usize,
-}
-
-impl std::fmt::Display for LrSchedule {
-    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        let Self {
-            gamma_acc,
-            gamma_fair,
-            every,
-        } = self;
-        write!(f, "×{gamma_acc}/×{gamma_fair} every {every}")
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum StepOrder {
-    /// The paper's Algorithm 1.
-    LeaderFirst,
-    /// The authors' code.
-    FollowerFirst,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FollowerBatch {
-    /// The leader's minibatch (the authors' code).
-    Same,
-    /// A minibatch of the follower's own (the paper's Algorithm 1).
-    Separate,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Method {
-    /// BCE only: the unconstrained reference.
-    Erm,
-    /// One Adam over all parameters on BCE + η·DP loss.
-    Lagrangian,
-    /// The paper's Algorithm 1: leader (θa, BCE) then follower (θf, η·DP loss) per minibatch.
-    FairBiNN,
-    /// The authors' released update rule: follower first, and the leader's gradient also
-    /// carries ∇θa(η·DP). See `fairbinn.rs`.
-    FairBiNNReference,
-}
-
-impl Method {
-    pub const ALL: [&'static str; 4] = ["erm", "lagrangian", "fairbinn", "fairbinn-reference"];
-
-    pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "erm" => Some(Self::Erm),
-            "lagrangian" => Some(Self::Lagrangian),
-            "fairbinn" => Some(Self::FairBiNN),
-            "fairbinn-reference" => Some(Self::FairBiNNReference),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Erm => "erm",
-            Self::Lagrangian => "lagrangian",
-            Self::FairBiNN => "fairbinn",
-            Self::FairBiNNReference => "fairbinn-reference",
-        }
-    }
-
-    pub fn uses_eta(self) -> bool {
-        self != Self::Erm
-    }
-
-    /// Two players: a fairness block with its own optimizer (`lr_fair`, step order, ...).
-    pub fn is_bilevel(self) -> bool {
-        matches!(self, Self::FairBiNN | Self::FairBiNNReference)
-    }
-}
+pub use methods::{Backend, FollowerBatch, LearningRates, Method, Players, StepOrder, Turn};
+pub use spec::{LrSchedule, TrainSpec};
 
 /// Validation and test metrics after one epoch.
 #[derive(Debug, Clone, PartialEq)]
@@ -217,8 +35,28 @@ pub struct EpochMetrics {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Training {
     pub history: Vec<EpochMetrics>,
-    pub diverged: Option<String>,
+    pub diverged: Option<Diverged>,
 }
+
+/// Why training stopped early: the network's outputs on a split stopped being finite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Diverged {
+    pub split: Evaluated,
+    pub epoch: usize,
+}
+
+impl std::fmt::Display for Diverged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the network's {} outputs are not finite after epoch {}",
+            self.split.name(),
+            self.epoch
+        )
+    }
+}
+
+impl std::error::Error for Diverged {}
 
 /// Train one network, evaluating it on the validation and test splits after every epoch.
 pub fn train(architecture: &Architecture, spec: &TrainSpec, data: &Dataset) -> Training {
@@ -242,8 +80,9 @@ pub fn train(architecture: &Architecture, spec: &TrainSpec, data: &Dataset) -> T
     }
 }
 
-/// An evaluation split.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// An evaluation split, as `epochs.csv` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Evaluated {
     Validation,
     Test,
@@ -257,7 +96,7 @@ impl Evaluated {
         }
     }
 
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Self::Validation => "validation",
             Self::Test => "test",
@@ -276,6 +115,15 @@ pub struct Trainer<'a> {
 enum Engine<'a> {
     Fused(fused::Engine<'a>),
     Autodiff(autodiff::Engine<'a>),
+}
+
+impl Engine<'_> {
+    fn players(&mut self) -> &mut dyn Players {
+        match self {
+            Self::Fused(engine) => engine,
+            Self::Autodiff(engine) => engine,
+        }
+    }
 }
 
 impl<'a> Trainer<'a> {
@@ -300,15 +148,21 @@ impl<'a> Trainer<'a> {
 
     /// One pass over the training split (`epoch` is 1-based).
     pub fn train_epoch(&mut self, epoch: usize) {
-        let rates = self.batches.spec.learning_rates(epoch);
+        let spec = self.batches.spec;
+        let rates = spec.learning_rates(epoch);
+        let step = spec.method.info().step;
         self.batches.shuffle();
         for index in 0..self.batches.per_epoch() {
-            let leader = self.batches.leader(index);
             let followers = self.batches.followers(index);
-            match &mut self.engine {
-                Engine::Fused(engine) => engine.step(leader, &followers, rates),
-                Engine::Autodiff(engine) => engine.step(leader, &followers, rates),
-            }
+            let turn = Turn {
+                leader: self.batches.leader(index),
+                followers: &followers,
+                rates,
+                eta: spec.eta,
+                order: spec.step_order,
+                follower_batch: spec.follower_batch,
+            };
+            step(self.engine.players(), &turn);
         }
     }
 
@@ -321,15 +175,15 @@ impl<'a> Trainer<'a> {
     }
 
     /// Metrics of both splits, or why the network's outputs cannot be evaluated.
-    pub fn evaluate(&self, epoch: usize) -> Result<EpochMetrics, String> {
+    pub fn evaluate(&self, epoch: usize) -> Result<EpochMetrics, Diverged> {
         let splits = [Evaluated::Validation, Evaluated::Test];
         let [validation, test] = self.probabilities(splits);
         let metrics = |probabilities: Vec<f32>, which: Evaluated| {
             if probabilities.iter().any(|p| !p.is_finite()) {
-                return Err(format!(
-                    "the network's {} outputs are not finite after epoch {epoch}",
-                    which.name()
-                ));
+                return Err(Diverged {
+                    split: which,
+                    epoch,
+                });
             }
             let split = which.of(self.data);
             Ok(SplitMetrics::compute(

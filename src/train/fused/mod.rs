@@ -1,5 +1,5 @@
-//! The fused engine (`train.backend: fused`, the default): the network, losses and update
-//! rules of the burn engine (fairbinn.rs, lagrangian.rs, losses.rs), with the backward pass
+//! The fused engine (`train.backend: fused`, the default): the network, losses and half-steps
+//! of the burn engine (autodiff/, losses.rs), with the backward pass
 //! written out for this one kind of network and Adam fused into one loop per layer. At the
 //! paper's batch of 100, burn's autodiff and Adam spend more time than the matrix products
 //! themselves (`fairbinn-sweep bench`); here a step is its products plus a few passes over
@@ -15,7 +15,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::losses::FairnessWeights;
-use super::{FollowerBatch, LearningRates, Method, StepOrder, TrainSpec};
+use super::{Players, TrainSpec};
 use crate::data::{Dataset, Split};
 use crate::model::{Architecture, initial_layers};
 use network::{Adam, Layer, Moments, Pass, forward};
@@ -96,41 +96,6 @@ impl<'a> Engine<'a> {
         }
     }
 
-    /// One training step on the training split's `leader` rows, with the follower's steps
-    /// on `followers` for bilevel methods, as `Bilevel::step` and `Joint::step` do.
-    pub fn step(&mut self, leader: &[usize], followers: &[&[usize]], rates: LearningRates) {
-        let authors_rule = match self.spec.method {
-            Method::Erm | Method::Lagrangian => return self.joint_step(leader, rates.accuracy),
-            Method::FairBiNN => false,
-            Method::FairBiNNReference => true,
-        };
-        let follower_first = self.spec.step_order == StepOrder::FollowerFirst;
-        // The authors' leak, ∇θa(η·fairness loss) on the leader's batch with the block as it
-        // was at the start, is the gradient of a pass the network makes anyway: the first
-        // follower step's, when it has the leader's batch, or the leader's own pass when the
-        // leader steps first. Only a follower with batches of its own needs a pass for it.
-        let leak_in_follower = authors_rule
-            && follower_first
-            && self.spec.follower_batch == FollowerBatch::Same
-            && !followers.is_empty();
-        let mut leaked = false;
-        if follower_first {
-            if authors_rule && !leak_in_follower {
-                leaked = self.fairness_pass(leader, false, true);
-            }
-            for (j, rows) in followers.iter().enumerate() {
-                leaked |= self.follower_step(rows, rates.fairness, leak_in_follower && j == 0);
-            }
-        }
-        let leak_in_leader = authors_rule && !follower_first;
-        self.leader_step(leader, leak_in_leader, leaked, rates.accuracy);
-        if !follower_first {
-            for rows in followers {
-                self.follower_step(rows, rates.fairness, false);
-            }
-        }
-    }
-
     /// Copy the rows' features and labels into the workspace; their fairness loss when
     /// `with_fairness`, if the method has one and the rows allow it.
     fn load(&mut self, rows: &[usize], with_fairness: bool) -> Option<FairnessWeights> {
@@ -141,40 +106,12 @@ impl<'a> Engine<'a> {
         for (label, &row) in self.work.labels.iter_mut().zip(rows) {
             *label = self.train.labels[row];
         }
-        if !(with_fairness && self.spec.method.uses_eta()) {
+        if !with_fairness {
             return None;
         }
         let groups: Vec<u32> = rows.iter().map(|&r| self.train.groups[r]).collect();
         let labels = &self.work.labels[..rows.len()];
         FairnessWeights::new(self.spec.fairness_loss, &groups, labels, self.n_groups)
-    }
-
-    /// Lagrangian and ERM: one Adam over every layer on BCE + η·fairness loss.
-    fn joint_step(&mut self, rows: &[usize], learning_rate: f64) {
-        let fairness = self.load(rows, self.spec.eta > 0.0);
-        self.forward_backward(rows.len(), true, fairness.as_ref(), |_| true, false);
-        self.adam(Player::Both, learning_rate);
-    }
-
-    /// θa ← Adam(∇θa BCE), θf held fixed. `with_fairness`: the gradient also holds
-    /// ∇θa(η·fairness loss) (the authors' leak, leader first); `leaked`: θa's gradients hold
-    /// that leak already, to be added to.
-    fn leader_step(&mut self, rows: &[usize], with_fairness: bool, leaked: bool, rate: f64) {
-        let fairness = self.load(rows, with_fairness);
-        let block = self.block.clone();
-        let is_accuracy = |i: usize| !block.contains(&i);
-        self.forward_backward(rows.len(), true, fairness.as_ref(), is_accuracy, leaked);
-        self.adam(Player::Accuracy, rate);
-    }
-
-    /// θf ← Adam(∇θf η·fairness loss), θa held fixed; with `leak`, θa's gradients get the
-    /// authors' leak from the same pass. Whether they did.
-    fn follower_step(&mut self, rows: &[usize], learning_rate: f64, leak: bool) -> bool {
-        if !self.fairness_pass(rows, true, leak) {
-            return false; // No fairness loss on this batch (see losses.rs).
-        }
-        self.adam(Player::Fairness, learning_rate);
-        leak
     }
 
     /// Gradients of η·fairness loss on `rows`: θf's when `block`, θa's when `leak`. False,
@@ -266,5 +203,36 @@ impl<'a> Engine<'a> {
             probabilities.extend(logits.iter().map(|&z| gradients::sigmoid(z)));
         }
         probabilities
+    }
+}
+
+/// The half-steps, as burn's engine computes them (autodiff/steps.rs). The authors' leak is
+/// the gradient of a pass the network makes anyway (the first follower step's, or the
+/// leader's own), added into θa's gradients, which the follower's steps leave alone.
+impl Players for Engine<'_> {
+    fn joint_step(&mut self, rows: &[usize], rate: f64, with_fairness: bool) {
+        let fairness = self.load(rows, with_fairness);
+        self.forward_backward(rows.len(), true, fairness.as_ref(), |_| true, false);
+        self.adam(Player::Both, rate);
+    }
+
+    fn leader_step(&mut self, rows: &[usize], rate: f64, fairness: bool, add_kept: bool) {
+        let fairness = self.load(rows, fairness);
+        let block = self.block.clone();
+        let is_accuracy = |i: usize| !block.contains(&i);
+        self.forward_backward(rows.len(), true, fairness.as_ref(), is_accuracy, add_kept);
+        self.adam(Player::Accuracy, rate);
+    }
+
+    fn follower_step(&mut self, rows: &[usize], rate: f64, keep_leak: bool) -> bool {
+        if !self.fairness_pass(rows, true, keep_leak) {
+            return false; // No fairness loss on this batch (see losses.rs).
+        }
+        self.adam(Player::Fairness, rate);
+        keep_leak
+    }
+
+    fn keep_leak(&mut self, rows: &[usize]) -> bool {
+        self.fairness_pass(rows, false, true)
     }
 }

@@ -1,6 +1,10 @@
 //! The burn engine (`train.backend: flex` or `ndarray`): the network as a burn module,
-//! gradients from burn's autodiff, burn's Adam. The update rules live in fairbinn.rs and
-//! lagrangian.rs; the fused engine (fused/) is checked against this one.
+//! gradients from burn's autodiff, burn's Adam. It offers the half-steps of methods/ rules
+//! ([`Players`]), computed in steps.rs; the fused engine (fused/) is checked against it.
+
+mod steps;
+
+use std::sync::Arc;
 
 use burn::module::Module;
 use burn::tensor::activation::sigmoid;
@@ -8,12 +12,11 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::fairbinn::{Bilevel, UpdateRule};
-use super::lagrangian::Joint;
 use super::losses::FairnessTarget;
-use super::{Backend, Evaluated, FollowerBatch, LearningRates, Method, TrainSpec};
+use super::{Backend, Evaluated, Players, TrainSpec};
 use crate::data::{Dataset, Split};
-use crate::model::{Architecture, FairNet};
+use crate::model::{Architecture, FairNet, FairnessBlock};
+use steps::Steps;
 
 /// A minibatch, on the training device.
 pub struct Batch {
@@ -29,7 +32,12 @@ pub struct Engine<'a> {
     device: Device,
     /// Taken out for each step: the optimizers update parameters no one else holds in place.
     model: Option<FairNet>,
-    method: UpdateRules,
+    steps: Steps,
+    /// The fairness block a leak is taken through, kept for the next leader step.
+    kept: Option<FairnessBlock>,
+    /// The last minibatch put on the device, by its rows: a follower on the leader's batch
+    /// (`follower_batch: same`) reuses it.
+    last: Option<(Vec<usize>, Arc<Batch>)>,
     /// The training split's features and labels, on the device once per trial.
     inputs: Tensor<2>,
     labels: Tensor<2>,
@@ -38,31 +46,19 @@ pub struct Engine<'a> {
     test: Tensor<2>,
 }
 
-/// A method's update rule and optimizer state.
-enum UpdateRules {
-    Joint(Joint),
-    Bilevel(Bilevel),
-}
-
 impl<'a> Engine<'a> {
     pub fn new(architecture: &Architecture, spec: &'a TrainSpec, data: &'a Dataset) -> Self {
         let inference = device(spec.backend);
         let device = inference.clone().autodiff();
         let mut init_rng = ChaCha8Rng::seed_from_u64(spec.seed);
         let model = FairNet::new(architecture, data.train.n_features, &mut init_rng, &device);
-        let method = match spec.method {
-            Method::Erm => UpdateRules::Joint(Joint::new(0.0)),
-            Method::Lagrangian => UpdateRules::Joint(Joint::new(spec.eta)),
-            Method::FairBiNN => UpdateRules::Bilevel(Bilevel::new(spec, UpdateRule::Paper)),
-            Method::FairBiNNReference => {
-                UpdateRules::Bilevel(Bilevel::new(spec, UpdateRule::AuthorsCode))
-            }
-        };
         Self {
             spec,
             data,
             model: Some(model),
-            method,
+            steps: Steps::new(spec.eta),
+            kept: None,
+            last: None,
             inputs: matrix(&data.train, &device),
             labels: Tensor::from_data(
                 TensorData::new(data.train.labels.clone(), [data.train.n_rows(), 1]),
@@ -74,28 +70,29 @@ impl<'a> Engine<'a> {
         }
     }
 
-    pub fn step(&mut self, leader: &[usize], followers: &[&[usize]], rates: LearningRates) {
-        let model = self
-            .model
-            .take()
-            .expect("the model is back after each step");
-        // Followers on the leader's batch (`follower_batch: same`) reuse its tensors.
-        let same = self.spec.follower_batch == FollowerBatch::Same;
-        let own: Vec<Batch> = match same {
-            true => Vec::new(),
-            false => followers.iter().map(|rows| self.batch(rows)).collect(),
-        };
-        let leader = self.batch(leader);
-        self.model = Some(match &mut self.method {
-            UpdateRules::Joint(joint) => joint.step(model, &leader, rates.accuracy),
-            UpdateRules::Bilevel(bilevel) => {
-                let followers: Vec<&Batch> = match same {
-                    true => vec![&leader; followers.len()],
-                    false => own.iter().collect(),
-                };
-                bilevel.step(model, &leader, &followers, rates)
+    /// `rows`' minibatch, put on the device unless it is the last one's.
+    fn batch_of(&mut self, rows: &[usize]) -> Arc<Batch> {
+        match &self.last {
+            Some((last, batch)) if last == rows => batch.clone(),
+            _ => {
+                let batch = Arc::new(self.batch(rows));
+                self.last = Some((rows.to_vec(), batch.clone()));
+                batch
             }
-        });
+        }
+    }
+
+    /// Run `step` on the model and `rows`' minibatch.
+    fn with_model(&mut self, rows: &[usize], step: impl FnOnce(&mut Self, FairNet, &Batch) -> FairNet) {
+        let batch = self.batch_of(rows);
+        let model = self.model.take().expect("the model is back after each step");
+        let model = step(self, model, &batch);
+        self.model = Some(model);
+    }
+
+    fn block(&self) -> FairnessBlock {
+        let model = self.model.as_ref().expect("the model is back after each step");
+        model.fairness.clone().no_grad()
     }
 
     /// The training split's `rows` on the device, with their fairness target.
@@ -139,6 +136,44 @@ impl<'a> Engine<'a> {
                 .try_into_vec::<f32>()
                 .expect("the network outputs f32")
         })
+    }
+}
+
+impl Players for Engine<'_> {
+    fn joint_step(&mut self, rows: &[usize], rate: f64, with_fairness: bool) {
+        self.with_model(rows, |engine, model, batch| {
+            engine.steps.joint_step(model, batch, rate, with_fairness)
+        });
+    }
+
+    fn leader_step(&mut self, rows: &[usize], rate: f64, fairness: bool, add_kept: bool) {
+        let leaked_from = match (fairness, add_kept) {
+            (true, _) => Some(self.block()),
+            (false, true) => self.kept.take(),
+            (false, false) => None,
+        };
+        self.with_model(rows, |engine, model, batch| {
+            engine
+                .steps
+                .leader_step(model, batch, leaked_from.as_ref(), rate)
+        });
+    }
+
+    fn follower_step(&mut self, rows: &[usize], rate: f64, keep_leak: bool) -> bool {
+        let kept = keep_leak && self.keep_leak(rows);
+        self.with_model(rows, |engine, model, batch| {
+            engine.steps.follower_step(model, batch, rate)
+        });
+        kept
+    }
+
+    fn keep_leak(&mut self, rows: &[usize]) -> bool {
+        // The leak is a pass through the block as it is now, taken at the leader's step.
+        if self.batch_of(rows).fairness.is_none() {
+            return false;
+        }
+        self.kept = Some(self.block());
+        true
     }
 }
 

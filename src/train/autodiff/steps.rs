@@ -1,13 +1,6 @@
-//! FairBiNN, Algorithm 1 of the paper: per iteration, a leader step on BCE that updates θa
-//! only (the fairness block held fixed) and a follower step on η·(fairness loss) that updates
-//! θf only (θa held fixed). Each player has its own Adam. The order of the two steps, the
-//! follower's minibatch and its number of steps are options (`TrainSpec`).
-//!
-//! `fairbinn-reference` reproduces the authors' released update rule (METHOD.md, "where the
-//! authors' code differs" 2): the leader's Adam receives ∇θa BCE plus ∇θa(η·fairness loss)
-//! taken with the fairness block as it was at the start of the iteration, because their code
-//! zeroes gradients once per iteration. The leader then also descends the fairness loss. The
-//! leaked gradient is taken on the leader's minibatch.
+//! The half-steps of every method's rule on burn's autodiff: one optimizer over every layer
+//! (`joint_step`), the leader's step on θa and the follower's on θf, each player with its own
+//! Adam. The rules that call them are in methods/.
 //!
 //! Each half-step builds only the graph it needs: the leader's forward pass treats the
 //! fairness block as constants, the follower's starts from the block's (detached) input and
@@ -16,67 +9,47 @@
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 
-use super::autodiff::{Batch, adam};
-use super::losses::bce_with_logits;
-use super::{LearningRates, StepOrder, TrainSpec};
+use super::{Batch, adam};
 use crate::model::{FairNet, FairnessBlock};
+use crate::train::losses::bce_with_logits;
 
-/// Which bilevel update rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UpdateRule {
-    /// The paper's Algorithm 1: each player on its own loss only.
-    Paper,
-    /// The authors' code: the leader's gradient also holds ∇θa(η·fairness loss).
-    AuthorsCode,
-}
-
-pub struct Bilevel {
+/// Each player's optimizer, and η.
+pub struct Steps {
+    /// The one optimizer of one-player methods, or the leader's.
     leader: ModuleOptimizer,
     follower: ModuleOptimizer,
     eta: f64,
-    order: StepOrder,
-    rule: UpdateRule,
 }
 
-impl Bilevel {
-    pub fn new(spec: &TrainSpec, rule: UpdateRule) -> Self {
+impl Steps {
+    pub fn new(eta: f64) -> Self {
         Self {
             leader: adam(),
             follower: adam(),
-            eta: spec.eta,
-            order: spec.step_order,
-            rule,
+            eta,
         }
     }
 
-    /// One iteration: a leader step on `leader`'s batch and a follower step on each of
-    /// `followers`, in the configured order.
-    pub fn step(
+    /// Every parameter ← Adam(∇ BCE, plus ∇ η·fairness loss `with_fairness`).
+    pub fn joint_step(
         &mut self,
-        mut model: FairNet,
-        leader: &Batch,
-        followers: &[&Batch],
-        rates: LearningRates,
+        model: FairNet,
+        batch: &Batch,
+        learning_rate: f64,
+        with_fairness: bool,
     ) -> FairNet {
-        let block_at_start =
-            (self.rule == UpdateRule::AuthorsCode).then(|| model.fairness.clone().no_grad());
-        if self.order == StepOrder::FollowerFirst {
-            for batch in followers {
-                model = self.follower_step(model, batch, rates.fairness);
-            }
+        let logits = model.logits(batch.inputs.clone());
+        let mut loss = bce_with_logits(logits.clone(), batch.labels.clone());
+        if let (true, Some(fairness)) = (with_fairness, &batch.fairness) {
+            loss = loss + fairness.loss(logits).mul_scalar(self.eta);
         }
-        model = self.leader_step(model, leader, block_at_start.as_ref(), rates.accuracy);
-        if self.order == StepOrder::LeaderFirst {
-            for batch in followers {
-                model = self.follower_step(model, batch, rates.fairness);
-            }
-        }
-        model
+        let gradients = GradientsParams::from_grads(loss.backward(), &model);
+        self.leader.step(learning_rate, model, gradients)
     }
 
     /// θa ← Adam(∇θa BCE), θf fixed. With `leaked_from`, a fairness block, the gradient also
     /// holds ∇θa(η·fairness loss) through that block.
-    pub(super) fn leader_step(
+    pub fn leader_step(
         &mut self,
         mut model: FairNet,
         batch: &Batch,
@@ -101,7 +74,7 @@ impl Bilevel {
     }
 
     /// θf ← Adam(∇θf η·fairness loss), θa fixed.
-    pub(super) fn follower_step(
+    pub fn follower_step(
         &mut self,
         mut model: FairNet,
         batch: &Batch,
@@ -128,10 +101,12 @@ mod tests {
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
 
+    use super::super::Engine;
     use super::*;
+    use crate::data::{Dataset, Split};
     use crate::model::Architecture;
     use crate::train::losses::{FairnessLoss, FairnessTarget};
-    use crate::train::{FollowerBatch, Method};
+    use crate::train::{Backend, FollowerBatch, LearningRates, Method, StepOrder, TrainSpec, Turn};
 
     fn values(layers: &[&Linear]) -> Vec<f32> {
         let mut all = Vec::new();
@@ -168,48 +143,102 @@ mod tests {
 
     const RATE: f64 = 1e-2;
 
+    const INPUTS: [f32; 12] = [
+        0.1, 0.9, 0.3, 0.8, 0.2, 0.5, 0.4, 0.4, 0.9, 0.0, 0.7, 0.6,
+    ];
+    const LABELS: [f32; 4] = [1.0, 0.0, 1.0, 0.0];
+    const GROUPS: [u32; 4] = [0, 0, 1, 1];
+
     /// Layers before and after the block, so that both players' parameters sit on both sides
     /// of the other's.
-    fn setup(rule: UpdateRule) -> (Bilevel, FairNet, Batch) {
-        let device = Device::flex().autodiff();
-        let architecture = Architecture {
+    fn architecture() -> Architecture {
+        Architecture {
             accuracy_layers: 2,
             fairness_layers: 1,
             fairness_position: 2,
             width: Some(5),
+        }
+    }
+
+    fn setup() -> (Steps, FairNet, Batch) {
+        let device = Device::flex().autodiff();
+        let model = FairNet::new(
+            &architecture(),
+            3,
+            &mut ChaCha8Rng::seed_from_u64(1),
+            &device,
+        );
+        let batch = Batch {
+            inputs: Tensor::from_data(TensorData::new(INPUTS.to_vec(), [4, 3]), &device),
+            labels: Tensor::from_data(TensorData::new(LABELS.to_vec(), [4, 1]), &device),
+            fairness: FairnessTarget::new(
+                FairnessLoss::DpSquared,
+                &GROUPS,
+                &LABELS,
+                2,
+                &device,
+            ),
         };
-        let model = FairNet::new(&architecture, 3, &mut ChaCha8Rng::seed_from_u64(1), &device);
+        (Steps::new(10.0), model, batch)
+    }
+
+    /// The same four rows as a data set, and a spec to train on it with `method`.
+    fn four_rows(method: Method) -> (Dataset, TrainSpec) {
+        let split = Split {
+            features: INPUTS.to_vec(),
+            n_features: 3,
+            labels: LABELS.to_vec(),
+            groups: GROUPS.to_vec(),
+        };
+        let data = Dataset {
+            name: "four".into(),
+            feature_names: vec!["a".into(), "b".into(), "c".into()],
+            group_names: vec!["x".into(), "y".into()],
+            train: split.clone(),
+            validation: split.clone(),
+            test: split,
+            files: Vec::new(),
+            notes: Vec::new(),
+        };
         let spec = TrainSpec {
             lr_acc: RATE,
             lr_fair: RATE,
             eta: 10.0,
             follower_batch: FollowerBatch::Same,
             seed: 1,
-            ..TrainSpec::for_tests(Method::FairBiNN)
+            backend: Backend::Flex,
+            ..TrainSpec::for_tests(method)
         };
-        let inputs = [
-            0.1f32, 0.9, 0.3, 0.8, 0.2, 0.5, 0.4, 0.4, 0.9, 0.0, 0.7, 0.6,
-        ];
-        let labels = [1.0f32, 0.0, 1.0, 0.0];
-        let batch = Batch {
-            inputs: Tensor::from_data(TensorData::new(inputs.to_vec(), [4, 3]), &device),
-            labels: Tensor::from_data(TensorData::new(labels.to_vec(), [4, 1]), &device),
-            fairness: FairnessTarget::new(
-                FairnessLoss::DpSquared,
-                &[0, 0, 1, 1],
-                &labels,
-                2,
-                &device,
-            ),
+        (data, spec)
+    }
+
+    /// One iteration of `method`'s rule on the burn engine, on all four rows.
+    fn iterate(engine: &mut Engine, method: Method, order: StepOrder, followers: usize) {
+        let rows: &[usize] = &[0, 1, 2, 3];
+        let followers = vec![rows; followers];
+        let turn = Turn {
+            leader: rows,
+            followers: &followers,
+            rates: LearningRates {
+                accuracy: RATE,
+                fairness: RATE,
+            },
+            eta: 10.0,
+            order,
+            follower_batch: FollowerBatch::Same,
         };
-        (Bilevel::new(&spec, rule), model, batch)
+        (method.info().step)(engine, &turn);
+    }
+
+    fn model<'e>(engine: &'e Engine) -> &'e FairNet {
+        engine.model.as_ref().unwrap()
     }
 
     #[test]
     fn leader_step_moves_theta_a_only() {
-        let (mut bilevel, model, batch) = setup(UpdateRule::Paper);
+        let (mut steps, model, batch) = setup();
         let (a_before, f_before) = (theta_a(&model), theta_f(&model));
-        let model = bilevel.leader_step(model, &batch, None, RATE);
+        let model = steps.leader_step(model, &batch, None, RATE);
         assert_eq!(theta_f(&model), f_before, "the leader step changed θf");
         assert_ne!(
             theta_a(&model),
@@ -220,9 +249,9 @@ mod tests {
 
     #[test]
     fn follower_step_moves_theta_f_only() {
-        let (mut bilevel, model, batch) = setup(UpdateRule::Paper);
+        let (mut steps, model, batch) = setup();
         let (a_before, f_before) = (theta_a(&model), theta_f(&model));
-        let model = bilevel.follower_step(model, &batch, RATE);
+        let model = steps.follower_step(model, &batch, RATE);
         assert_eq!(theta_a(&model), a_before, "the follower step changed θa");
         assert_ne!(
             theta_f(&model),
@@ -233,22 +262,20 @@ mod tests {
 
     #[test]
     fn the_step_order_decides_which_player_sees_the_others_update() {
-        let rates = LearningRates {
-            accuracy: RATE,
-            fairness: RATE,
-        };
-        let (mut leader_first, model, batch) = setup(UpdateRule::Paper);
-        let (a_start, f_start) = (theta_a(&model), theta_f(&model));
-        let after_leader_first = leader_first.step(model, &batch, &[&batch], rates);
-        let (mut follower_first, model, _) = setup(UpdateRule::Paper);
-        follower_first.order = StepOrder::FollowerFirst;
-        let after_follower_first = follower_first.step(model, &batch, &[&batch], rates);
-        for model in [&after_leader_first, &after_follower_first] {
+        let (data, spec) = four_rows(Method::FairBiNN);
+        let mut leader_first = Engine::new(&architecture(), &spec, &data);
+        let (a_start, f_start) = (theta_a(model(&leader_first)), theta_f(model(&leader_first)));
+        iterate(&mut leader_first, Method::FairBiNN, StepOrder::LeaderFirst, 1);
+        let mut follower_first = Engine::new(&architecture(), &spec, &data);
+        iterate(&mut follower_first, Method::FairBiNN, StepOrder::FollowerFirst, 1);
+        let (after_leader_first, after_follower_first) =
+            (model(&leader_first), model(&follower_first));
+        for model in [after_leader_first, after_follower_first] {
             assert_ne!(theta_a(model), a_start);
             assert_ne!(theta_f(model), f_start);
         }
-        assert_ne!(theta_a(&after_leader_first), theta_a(&after_follower_first));
-        assert_ne!(theta_f(&after_leader_first), theta_f(&after_follower_first));
+        assert_ne!(theta_a(after_leader_first), theta_a(after_follower_first));
+        assert_ne!(theta_f(after_leader_first), theta_f(after_follower_first));
     }
 
     /// With plain SGD, the authors' leader update must differ from the paper's by exactly
@@ -257,7 +284,7 @@ mod tests {
     #[test]
     fn the_authors_rule_adds_exactly_the_fairness_gradient_to_the_leaders_step() {
         let sgd = || SgdConfig::new().init();
-        let (mut paper, model, batch) = setup(UpdateRule::Paper);
+        let (mut paper, model, batch) = setup();
         paper.leader = sgd();
         let start = theta_a(&model);
         let block = model.fairness.clone().no_grad();
@@ -297,15 +324,13 @@ mod tests {
 
     #[test]
     fn the_authors_rule_leaks_into_theta_a_only() {
-        let rates = LearningRates {
-            accuracy: RATE,
-            fairness: RATE,
-        };
-        let (mut paper, paper_model, batch) = setup(UpdateRule::Paper);
-        let (mut authors, authors_model, _) = setup(UpdateRule::AuthorsCode);
-        let paper_model = paper.step(paper_model, &batch, &[], rates);
-        let authors_model = authors.step(authors_model, &batch, &[], rates);
-        assert_ne!(theta_a(&paper_model), theta_a(&authors_model));
-        assert_eq!(theta_f(&paper_model), theta_f(&authors_model));
+        let (data, spec) = four_rows(Method::FairBiNN);
+        let mut paper = Engine::new(&architecture(), &spec, &data);
+        let mut authors = Engine::new(&architecture(), &spec, &data);
+        iterate(&mut paper, Method::FairBiNN, StepOrder::LeaderFirst, 0);
+        iterate(&mut authors, Method::FairBiNNReference, StepOrder::LeaderFirst, 0);
+        let (paper_model, authors_model) = (model(&paper), model(&authors));
+        assert_ne!(theta_a(paper_model), theta_a(authors_model));
+        assert_eq!(theta_f(paper_model), theta_f(authors_model));
     }
 }

@@ -2,13 +2,34 @@
 //! per method, each method's Pareto front drawn as a line, degenerate networks marked with a
 //! cross. With several seeds a point is the mean accuracy at the worst seed's ΔDP.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Result, anyhow};
 use plotters::prelude::*;
 
+use super::{Output, Report};
+use crate::analysis::Point;
 use crate::pareto::pareto_front;
-use crate::report::Point;
+use crate::train::Method;
+
+/// `pareto_<selection>.svg` and `pareto_<selection>_hard.svg` for each selection policy.
+pub struct Pareto;
+
+impl Output for Pareto {
+    fn write(&self, report: &Report, dir: &Path, _: &[PathBuf]) -> Result<Vec<PathBuf>> {
+        let mut written = Vec::new();
+        for selected in &report.analysis.selected {
+            let selection = &selected.selection;
+            let title = format!("{}: test split, {}", report.name, selection.describe());
+            for (parity, suffix) in [(Parity::Soft, ""), (Parity::Hard, "_hard")] {
+                let path = dir.join(format!("pareto_{}{suffix}.svg", selection.file_stem()));
+                pareto_svg(&selected.points, parity, &title, &path)?;
+                written.push(path);
+            }
+        }
+        Ok(written)
+    }
+}
 
 /// Which ΔDP goes on the x axis.
 #[derive(Debug, Clone, Copy)]
@@ -33,21 +54,13 @@ impl Parity {
     }
 }
 
-fn colour(method: &str, index: usize) -> RGBColor {
-    match method {
-        "erm" => RGBColor(90, 90, 90),
-        "lagrangian" => RGBColor(31, 119, 180),
-        "fairbinn" => RGBColor(214, 39, 40),
-        "fairbinn-reference" => RGBColor(148, 103, 189),
-        _ => {
-            let (r, g, b) = Palette99::pick(index + 3).to_rgba().rgb();
-            RGBColor(r, g, b)
-        }
-    }
+fn colour(method: Method) -> RGBColor {
+    let (r, g, b) = method.info().colour;
+    RGBColor(r, g, b)
 }
 
 /// Draw the trade-off of the selected `points` into an SVG file.
-pub fn pareto_svg(points: &[Point], parity: Parity, title: &str, path: &Path) -> Result<()> {
+fn pareto_svg(points: &[Point], parity: Parity, title: &str, path: &Path) -> Result<()> {
     let points: Vec<(&Point, f64, f64)> = points
         .iter()
         .map(|point| (point, parity.of(point), point.summary.test.accuracy_mean))
@@ -85,14 +98,14 @@ pub fn pareto_svg(points: &[Point], parity: Parity, title: &str, path: &Path) ->
         .draw()
         .map_err(|e| draw_error(&e))?;
 
-    let method = |p: &(&Point, f64, f64)| p.0.configuration.settings.method.clone();
-    let mut methods: Vec<String> = points.iter().map(method).collect();
+    let method = |p: &(&Point, f64, f64)| p.0.settings.method;
+    let mut methods: Vec<Method> = points.iter().map(method).collect();
+    // By name, as before methods were typed, so the legend's order is unchanged.
+    methods.sort_unstable_by_key(|m| m.name());
     methods.dedup();
-    methods.sort_unstable();
-    methods.dedup();
-    for (index, name) in methods.iter().enumerate() {
-        let colour = colour(name, index);
-        let mine: Vec<&(&Point, f64, f64)> = points.iter().filter(|p| method(p) == *name).collect();
+    for name in methods {
+        let colour = colour(name);
+        let mine: Vec<&(&Point, f64, f64)> = points.iter().filter(|p| method(p) == name).collect();
         let front = pareto_front(&mine.iter().map(|p| (p.1, p.2)).collect::<Vec<_>>());
         chart
             .draw_series(LineSeries::new(
@@ -116,7 +129,7 @@ pub fn pareto_svg(points: &[Point], parity: Parity, title: &str, path: &Path) ->
             .map_err(|e| draw_error(&e))?;
         // Name the front's points by η, the knob a reader wants to read off; once per run of
         // points with the same η (epochs of one configuration), to keep labels apart.
-        let eta = |i: usize| mine[i].0.configuration.settings.eta;
+        let eta = |i: usize| mine[i].0.settings.eta;
         let first_of_run = |k: usize| k == 0 || eta(front[k]) != eta(front[k - 1]);
         chart
             .draw_series(

@@ -1,0 +1,417 @@
+//! What the results say, as pure functions over typed rows: each configuration's seeds
+//! combined epoch by epoch, the epochs each selection policy picks, and each method's
+//! figures (AOPAC, best accuracy within ΔDP budgets). No files are read or written here:
+//! the store reads the rows, `outputs` writes what this computes.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::data::Dataset;
+use crate::metrics::{largest_group_gap, majority_accuracy};
+use crate::pareto::{aopac, best_accuracy_within};
+use crate::selection::{EpochSummary, Selection, seed_curve};
+use crate::sweep::Plan;
+use crate::sweep::store::{EpochRow, Settings, Status, TrialRecord};
+use crate::train::{EpochMetrics, Evaluated, Method};
+
+/// ΔDP budgets at which the best accuracy is reported, in `methods.csv` and the summary.
+pub const DP_BUDGETS: [f64; 3] = [0.01, 0.02, 0.05];
+
+/// One configuration (settings but the seed) and what its seeds produced.
+#[derive(Debug, Clone)]
+pub struct Configuration {
+    pub config_id: String,
+    pub settings: Settings,
+    pub seeds_planned: usize,
+    /// Trials of this configuration that did not finish (diverged or failed).
+    pub unfinished: Vec<Unfinished>,
+    /// The finished seeds, combined epoch by epoch.
+    pub curve: Vec<EpochSummary>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unfinished {
+    pub trial_id: String,
+    pub seed: u64,
+    pub status: Status,
+    pub error: String,
+}
+
+/// An epoch a selection policy reported for a configuration.
+#[derive(Debug, Clone)]
+pub struct Point {
+    pub config_id: String,
+    pub settings: Settings,
+    pub summary: EpochSummary,
+}
+
+impl Point {
+    /// (worst ΔDP soft over seeds, mean accuracy), test split: the paper's reporting.
+    pub fn test_trade_off(&self) -> (f64, f64) {
+        (
+            self.summary.test.dp_soft_max,
+            self.summary.test.accuracy_mean,
+        )
+    }
+}
+
+/// A method's figures under one selection policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MethodFigures {
+    pub method: Method,
+    pub points: usize,
+    pub aopac: f64,
+    /// Best test accuracy at ΔDP soft ≤ each of [`DP_BUDGETS`].
+    pub best_within: Vec<Option<f64>>,
+}
+
+/// The test split's own reference points for AOPAC.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Baseline {
+    /// Accuracy of always predicting the majority class.
+    pub majority_accuracy: f64,
+    /// ΔDP of the true labels.
+    pub label_dp: f64,
+}
+
+impl Baseline {
+    pub fn of(data: &Dataset) -> Self {
+        let labels = &data.test.labels;
+        Self {
+            majority_accuracy: majority_accuracy(labels),
+            label_dp: largest_group_gap(labels, &data.test.groups, data.n_groups(), |_| true),
+        }
+    }
+}
+
+/// One selection policy's points and per-method figures.
+#[derive(Debug, Clone)]
+pub struct Selected {
+    pub selection: Selection,
+    pub points: Vec<Point>,
+    pub methods: Vec<MethodFigures>,
+}
+
+/// Everything the outputs show.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    pub baseline: Baseline,
+    pub configurations: Vec<Configuration>,
+    pub selected: Vec<Selected>,
+}
+
+impl Analysis {
+    pub fn new(
+        configurations: Vec<Configuration>,
+        selections: &[Selection],
+        baseline: Baseline,
+    ) -> Self {
+        let selected = selections
+            .iter()
+            .map(|&selection| {
+                let points = select(&selection, &configurations);
+                let methods = method_figures(&points, &baseline);
+                Selected {
+                    selection,
+                    points,
+                    methods,
+                }
+            })
+            .collect();
+        Self {
+            baseline,
+            configurations,
+            selected,
+        }
+    }
+
+    /// The most seeds any configuration planned.
+    pub fn seeds(&self) -> usize {
+        self.configurations
+            .iter()
+            .map(|c| c.seeds_planned)
+            .max()
+            .unwrap_or(1)
+    }
+}
+
+/// The configurations of `plan`, in plan order, from the results' rows: each finished seed's
+/// epochs (those with both splits) combined; trials that did not finish listed with why.
+pub fn configurations(
+    plan: &Plan,
+    records: &[TrialRecord],
+    epochs: Vec<EpochRow>,
+    n_features: usize,
+) -> Vec<Configuration> {
+    let records: HashMap<&str, &TrialRecord> =
+        records.iter().map(|r| (r.trial_id.as_str(), r)).collect();
+    let mut histories: HashMap<String, BTreeMap<usize, [Option<EpochRow>; 2]>> = HashMap::new();
+    for row in epochs {
+        let slot = match row.split {
+            Evaluated::Validation => 0,
+            Evaluated::Test => 1,
+        };
+        let pair = histories
+            .entry(row.trial_id.clone())
+            .or_default()
+            .entry(row.epoch)
+            .or_default();
+        pair[slot] = Some(row);
+    }
+    let history = |trial_id: &str| -> Vec<EpochMetrics> {
+        histories
+            .get(trial_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|(&epoch, pair)| match pair {
+                [Some(validation), Some(test)] => Some(EpochMetrics {
+                    epoch,
+                    validation: validation.metrics(),
+                    test: test.metrics(),
+                }),
+                _ => None,
+            })
+            .collect()
+    };
+
+    let mut configurations: Vec<Configuration> = Vec::new();
+    let mut finished: Vec<Vec<Vec<EpochMetrics>>> = Vec::new();
+    for trial in &plan.trials {
+        let index = match configurations
+            .iter()
+            .position(|c| c.config_id == trial.config_id)
+        {
+            Some(index) => index,
+            None => {
+                configurations.push(Configuration {
+                    config_id: trial.config_id.clone(),
+                    settings: Settings::of(&trial.spec, n_features),
+                    seeds_planned: 0,
+                    unfinished: Vec::new(),
+                    curve: Vec::new(),
+                });
+                finished.push(Vec::new());
+                configurations.len() - 1
+            }
+        };
+        configurations[index].seeds_planned += 1;
+        match records.get(trial.id.as_str()) {
+            Some(record) if record.status == Status::Ok => finished[index].push(history(&trial.id)),
+            Some(record) => configurations[index].unfinished.push(Unfinished {
+                trial_id: trial.id.clone(),
+                seed: trial.spec.train.seed,
+                status: record.status,
+                error: record.error.clone(),
+            }),
+            None => {}
+        }
+    }
+    for (configuration, histories) in configurations.iter_mut().zip(&finished) {
+        configuration.curve = seed_curve(histories);
+    }
+    configurations
+}
+
+/// The epochs `selection` reports, configuration by configuration.
+pub fn select(selection: &Selection, configurations: &[Configuration]) -> Vec<Point> {
+    configurations
+        .iter()
+        .flat_map(|configuration| {
+            selection
+                .select(&configuration.curve)
+                .into_iter()
+                .map(move |i| Point {
+                    config_id: configuration.config_id.clone(),
+                    settings: configuration.settings.clone(),
+                    summary: configuration.curve[i].clone(),
+                })
+        })
+        .collect()
+}
+
+/// AOPAC and best accuracies per method, in the order methods first appear.
+pub fn method_figures(points: &[Point], baseline: &Baseline) -> Vec<MethodFigures> {
+    let mut methods: Vec<Method> = Vec::new();
+    for point in points {
+        if !methods.contains(&point.settings.method) {
+            methods.push(point.settings.method);
+        }
+    }
+    methods
+        .into_iter()
+        .map(|method| {
+            let trade_offs: Vec<(f64, f64)> = points
+                .iter()
+                .filter(|p| p.settings.method == method)
+                .map(Point::test_trade_off)
+                .collect();
+            MethodFigures {
+                method,
+                points: trade_offs.len(),
+                aopac: aopac(&trade_offs, baseline.majority_accuracy, baseline.label_dp),
+                best_within: DP_BUDGETS
+                    .iter()
+                    .map(|&budget| best_accuracy_within(&trade_offs, budget))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::SplitMetrics;
+
+    /// A plan of `methods` × `etas` × `seeds` on Adult, read from an experiment text.
+    fn plan(text: &str) -> Plan {
+        let file = crate::config::parse(text, std::path::Path::new("a.yaml"), None).unwrap();
+        crate::sweep::plan(&file)
+    }
+
+    fn record(trial_id: &str, status: Status, error: &str) -> TrialRecord {
+        TrialRecord {
+            trial_id: trial_id.into(),
+            status,
+            error: error.into(),
+            seconds: 1.0,
+        }
+    }
+
+    /// A row whose metrics are set by (accuracy, ΔDP soft).
+    fn row(trial_id: &str, epoch: usize, split: Evaluated, accuracy: f64, dp: f64) -> EpochRow {
+        let metrics = SplitMetrics {
+            accuracy,
+            dp_soft: dp,
+            dp_hard: dp,
+            positive_rate: 0.3,
+            probability_std: 0.2,
+            group_positive_rates: vec![0.2, 0.4],
+            ..Default::default()
+        };
+        EpochRow::new(trial_id, epoch, split, &metrics)
+    }
+
+    /// Two seeds of lagrangian η 1 and η 10, and erm; two epochs each. Seed 1 of η 10
+    /// diverged; erm's seed 1 has no test row for epoch 2 (cut short).
+    fn results() -> (Plan, Vec<TrialRecord>, Vec<EpochRow>) {
+        let plan = plan(
+            "name: a\ndataset: {name: adult}\ntrain: {epochs: 2}\nseeds: [0, 1]\n\
+             sweep:\n  method: [erm, lagrangian]\n  eta: [1, 10]\n",
+        );
+        assert_eq!(plan.trials.len(), 6, "erm once per seed");
+        let mut records = Vec::new();
+        let mut epochs = Vec::new();
+        for (i, trial) in plan.trials.iter().enumerate() {
+            let (method, eta, seed) = (
+                trial.spec.train.method,
+                trial.spec.train.eta,
+                trial.spec.train.seed,
+            );
+            if method == Method::Lagrangian && eta == 10.0 && seed == 1 {
+                records.push(record(&trial.id, Status::Diverged, "not finite"));
+                continue;
+            }
+            records.push(record(&trial.id, Status::Ok, ""));
+            let base = 0.80 + 0.01 * i as f64;
+            for epoch in 1..=2 {
+                let dp = 0.1 / (epoch as f64 * (1.0 + eta));
+                epochs.push(row(&trial.id, epoch, Evaluated::Validation, base, dp));
+                if !(method == Method::Erm && seed == 1 && epoch == 2) {
+                    epochs.push(row(&trial.id, epoch, Evaluated::Test, base - 0.01, dp));
+                }
+            }
+        }
+        (plan, records, epochs)
+    }
+
+    #[test]
+    fn seeds_group_by_configuration_and_unfinished_trials_are_listed() {
+        let (plan, records, epochs) = results();
+        let configurations = configurations(&plan, &records, epochs, 101);
+        let methods: Vec<(Method, Option<f64>, usize, usize)> = configurations
+            .iter()
+            .map(|c| {
+                (
+                    c.settings.method,
+                    c.settings.eta,
+                    c.seeds_planned,
+                    c.curve.len(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            methods,
+            [
+                (Method::Erm, None, 2, 1), // epoch 2 lacks seed 1's test row
+                (Method::Lagrangian, Some(1.0), 2, 2),
+                (Method::Lagrangian, Some(10.0), 2, 2),
+            ]
+        );
+        assert_eq!(configurations[0].curve[0].seeds, 2);
+        // η 10: only seed 0 finished; the other is listed with why.
+        assert_eq!(configurations[2].curve[0].seeds, 1);
+        let unfinished = &configurations[2].unfinished;
+        assert_eq!(unfinished.len(), 1);
+        assert_eq!(
+            (unfinished[0].seed, unfinished[0].status, unfinished[0].error.as_str()),
+            (1, Status::Diverged, "not finite")
+        );
+        assert_eq!(
+            configurations[1].curve[0].test.group_positive_rates_mean,
+            [0.2, 0.4]
+        );
+    }
+
+    #[test]
+    fn selection_and_figures_over_a_synthetic_table() {
+        let (plan, records, epochs) = results();
+        let baseline = Baseline {
+            majority_accuracy: 0.75,
+            label_dp: 0.2,
+        };
+        let analysis = Analysis::new(
+            configurations(&plan, &records, epochs, 101),
+            &[Selection::Last, Selection::TestPareto],
+            baseline,
+        );
+        let last = &analysis.selected[0];
+        let epochs: Vec<usize> = last.points.iter().map(|p| p.summary.epoch).collect();
+        assert_eq!(epochs, [1, 2, 2]);
+        // Lagrangian η 1, epoch 2: ΔDP 0.1/(2·2) = 0.025 (both seeds); accuracy the mean of
+        // trials 1 and 2 (plan order: erm 0, lagrangian η 1 seed 0 is 1, …).
+        let point = &last.points[1];
+        assert_eq!(point.settings.method, Method::Lagrangian);
+        assert!((point.summary.test.dp_soft_max - 0.025).abs() < 1e-12);
+        let methods: Vec<Method> = last.methods.iter().map(|m| m.method).collect();
+        assert_eq!(methods, [Method::Erm, Method::Lagrangian]);
+        let lagrangian = &last.methods[1];
+        assert_eq!(lagrangian.points, 2);
+        // η 10 (seed 0 only): ΔDP 0.1/(2·11) ≈ 0.0045, within 0.01.
+        let eta_10 = &last.points[2];
+        assert!((eta_10.summary.test.dp_soft_max - 0.1 / 22.0).abs() < 1e-12);
+        assert_eq!(
+            lagrangian.best_within,
+            [
+                Some(eta_10.summary.test.accuracy_mean),
+                Some(eta_10.summary.test.accuracy_mean),
+                Some(point.summary.test.accuracy_mean.max(eta_10.summary.test.accuracy_mean)),
+            ]
+        );
+        let expected_aopac = aopac(
+            &[point.test_trade_off(), eta_10.test_trade_off()],
+            0.75,
+            0.2,
+        );
+        assert_eq!(lagrangian.aopac, expected_aopac);
+        assert!(lagrangian.aopac > 0.0);
+        // The test-set protocol: epoch 2 dominates epoch 1 everywhere (lower ΔDP, same
+        // accuracy), but erm's front is epoch 1, the only one both seeds reached.
+        let fronts: Vec<usize> = analysis.selected[1]
+            .points
+            .iter()
+            .map(|p| p.summary.epoch)
+            .collect();
+        assert_eq!(fronts, [1, 2, 2]);
+        assert_eq!(analysis.seeds(), 2);
+    }
+}

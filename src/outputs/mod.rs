@@ -1,0 +1,56 @@
+//! Everything a run shows, as one list: each CSV, each figure and the printed summary is an
+//! [`Output`] in [`OUTPUTS`], written from the [`Analysis`] by `run`, `merge` and any later
+//! command alike. To add one: a type implementing [`Output`], and its line in the list.
+
+mod figures;
+pub mod plan;
+mod summary;
+mod tables;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+
+use crate::analysis::Analysis;
+use crate::sweep::store::{EPOCHS_FILE, TRIALS_FILE};
+use crate::sweep::{ExecuteSummary, Plan};
+pub use tables::{AGGREGATE_FILE, METHODS_FILE};
+
+/// What the outputs are made from.
+pub struct Report<'a> {
+    /// The experiment's name.
+    pub name: &'a str,
+    pub plan: &'a Plan,
+    /// What this command did (trials run, already there).
+    pub run: &'a ExecuteSummary,
+    pub analysis: &'a Analysis,
+    /// The sensitive groups, in order.
+    pub group_names: &'a [String],
+}
+
+pub trait Output: Sync {
+    /// Write (or print) this output into `dir`; the files it wrote. `written` holds the
+    /// files the outputs before it wrote.
+    fn write(&self, report: &Report, dir: &Path, written: &[PathBuf]) -> Result<Vec<PathBuf>>;
+}
+
+/// In the order they are written; the summary, which lists the files, last.
+pub const OUTPUTS: &[&dyn Output] = &[
+    &tables::Aggregate,
+    &tables::Methods,
+    &figures::Pareto,
+    &summary::Summary,
+];
+
+/// Every output, after the store's own files.
+pub fn write_all(report: &Report, dir: &Path) -> Result<()> {
+    let mut written: Vec<PathBuf> = [TRIALS_FILE, EPOCHS_FILE]
+        .iter()
+        .map(|file| dir.join(file))
+        .collect();
+    for output in OUTPUTS {
+        let files = output.write(report, dir, &written)?;
+        written.extend(files);
+    }
+    Ok(())
+}

@@ -1,0 +1,197 @@
+//! The summary `run` and `merge` print: trials run and unfinished, and per selection policy
+//! each method's figures (with, for single-point policies, a table of the configurations),
+//! then the files written.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+
+use super::{Output, Report};
+use crate::analysis::{DP_BUDGETS, MethodFigures, Point};
+use crate::pareto::pareto_front;
+
+pub struct Summary;
+
+impl Output for Summary {
+    fn write(&self, report: &Report, _: &Path, written: &[PathBuf]) -> Result<Vec<PathBuf>> {
+        print!("{}", summary(report, written));
+        Ok(Vec::new())
+    }
+}
+
+fn summary(report: &Report, written: &[PathBuf]) -> String {
+    let (plan, run, analysis) = (report.plan, report.run, report.analysis);
+    let mut out = String::new();
+    let merged = plan.grid_points - plan.trials.len();
+    out += &format!(
+        "{}: {} trials{}; {} ran now, {} were already done.\n",
+        report.name,
+        plan.trials.len(),
+        if merged > 0 {
+            format!(
+                " ({} sweep points; {merged} identical for the method and run once)",
+                plan.grid_points
+            )
+        } else {
+            String::new()
+        },
+        run.ran,
+        run.skipped
+    );
+    let unfinished: Vec<_> = analysis
+        .configurations
+        .iter()
+        .flat_map(|c| c.unfinished.iter().map(move |u| (c, u)))
+        .collect();
+    if !unfinished.is_empty() {
+        out += &format!("{} trials did not finish:\n", unfinished.len());
+        for (configuration, u) in unfinished {
+            out += &format!(
+                "  {} {} seed={} [{:?}]: {}\n",
+                u.trial_id,
+                configuration.settings.describe(),
+                u.seed,
+                u.status,
+                u.error
+            );
+        }
+    }
+    let seeds = analysis.seeds();
+    let over_seeds = if seeds > 1 {
+        format!(", mean accuracy and worst ΔDP over up to {seeds} seeds")
+    } else {
+        String::new()
+    };
+    let baseline = analysis.baseline;
+    for selected in &analysis.selected {
+        let selection = &selected.selection;
+        out += &format!(
+            "\nSelection: {}. Test split{over_seeds}.\n",
+            selection.describe()
+        );
+        if selection.is_single_point() {
+            out += "(* Pareto front of the method, ! degenerate: predicts the same for nearly everyone)\n";
+            out += &table(&selected.points);
+        }
+        out += &format!(
+            "AOPAC (majority accuracy {:.4}, label ΔDP {:.4}) and best accuracy within a ΔDP soft budget:\n",
+            baseline.majority_accuracy, baseline.label_dp
+        );
+        out += &figures_table(&selected.methods);
+    }
+    out += "\n";
+    for path in written {
+        out += &format!("wrote {}\n", path.display());
+    }
+    out
+}
+
+/// The selected points' test metrics, one row each, sorted by method and the settings that
+/// vary; `*` marks a method's Pareto front, `!` a degenerate network.
+fn table(points: &[Point]) -> String {
+    let cells: Vec<Vec<(String, String)>> = points
+        .iter()
+        .map(|p| p.settings.cells())
+        .collect();
+    // Settings that differ between rows of one method (across methods, the method does).
+    let varying: Vec<usize> = (1..cells.first().map_or(0, Vec::len))
+        .filter(|&c| {
+            cells.iter().any(|row| {
+                cells
+                    .iter()
+                    .any(|other| other[0].1 == row[0].1 && other[c].1 != row[c].1)
+            })
+        })
+        .collect();
+    let many_seeds = points.iter().any(|p| p.summary.seeds > 1);
+    let numeric = |text: &str| text.parse::<f64>().unwrap_or(f64::NEG_INFINITY);
+    let mut order: Vec<usize> = (0..points.len()).collect();
+    order.sort_by(|&a, &b| {
+        cells[a][0].1.cmp(&cells[b][0].1).then_with(|| {
+            varying
+                .iter()
+                .map(|&c| numeric(&cells[a][c].1).total_cmp(&numeric(&cells[b][c].1)))
+                .chain([points[a].summary.epoch.cmp(&points[b].summary.epoch)])
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        })
+    });
+    let mut on_front = vec![false; points.len()];
+    let mut methods: Vec<&str> = cells.iter().map(|row| row[0].1.as_str()).collect();
+    methods.sort_unstable();
+    methods.dedup();
+    for method in methods {
+        let mine: Vec<usize> = (0..points.len())
+            .filter(|&i| cells[i][0].1 == method)
+            .collect();
+        let trade_offs: Vec<(f64, f64)> =
+            mine.iter().map(|&i| points[i].test_trade_off()).collect();
+        for i in pareto_front(&trade_offs) {
+            on_front[mine[i]] = true;
+        }
+    }
+
+    let mut text = format!("  {:<19}", "method");
+    for &c in &varying {
+        text += &format!(" {:>12}", cells[0][c].0);
+    }
+    if many_seeds {
+        text += &format!(" {:>5}", "seeds");
+    }
+    text += &format!(" {:>9}", "accuracy");
+    if many_seeds {
+        text += &format!(" {:>7}", "± std");
+    }
+    text += &format!(
+        " {:>9} {:>9} {:>7} {:>6}\n",
+        "ΔDP soft", "ΔDP hard", "ΔEO", "epoch"
+    );
+    for i in order {
+        let (point, t) = (&points[i], &points[i].summary.test);
+        let marker = match (on_front[i], t.degenerate) {
+            (_, true) => "!",
+            (true, false) => "*",
+            _ => " ",
+        };
+        text += &format!("{marker} {:<19}", cells[i][0].1);
+        for &c in &varying {
+            let value = &cells[i][c].1;
+            text += &format!(" {:>12}", if value.is_empty() { "-" } else { value });
+        }
+        if many_seeds {
+            text += &format!(" {:>5}", point.summary.seeds);
+        }
+        text += &format!(" {:>9.4}", t.accuracy_mean);
+        if many_seeds {
+            text += &format!(" {:>7.4}", t.accuracy_std);
+        }
+        text += &format!(
+            " {:>9.4} {:>9.4} {:>7.4} {:>6}\n",
+            t.dp_soft_max, t.dp_hard_max, t.eo_mean, point.summary.epoch
+        );
+    }
+    text
+}
+
+/// Per-method figures as printed.
+fn figures_table(methods: &[MethodFigures]) -> String {
+    let mut text = format!("  {:<19} {:>6} {:>7}", "method", "points", "AOPAC");
+    for budget in DP_BUDGETS {
+        text += &format!(" {:>11}", format!("acc@ΔDP≤{budget}"));
+    }
+    text += "\n";
+    for m in methods {
+        text += &format!(
+            "  {:<19} {:>6} {:>7.4}",
+            m.method.name(),
+            m.points,
+            m.aopac
+        );
+        for best in &m.best_within {
+            text += &format!(" {:>11}", best.map_or("-".into(), |a| format!("{a:.4}")));
+        }
+        text += "\n";
+    }
+    text
+}
+

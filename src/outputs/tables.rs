@@ -1,0 +1,179 @@
+//! `aggregate.csv` (every selected point) and `methods.csv` (figures per method), one row
+//! per selection policy and point or method.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use serde::ser::SerializeTuple;
+
+use super::{Output, Report};
+use crate::analysis::DP_BUDGETS;
+use crate::selection::Selection;
+use crate::train::Method;
+
+pub const AGGREGATE_FILE: &str = "aggregate.csv";
+pub const METHODS_FILE: &str = "methods.csv";
+
+pub struct Aggregate;
+pub struct Methods;
+
+#[derive(Serialize)]
+struct PointHead<'a> {
+    selection: String,
+    /// `test` for the paper's protocol, which selects on the test set.
+    selected_on: &'static str,
+    config_id: &'a str,
+    seeds: usize,
+    epoch: usize,
+}
+
+/// A selected point's metrics: means over seeds, their standard deviations and the worst
+/// ΔDP over seeds (the paper reports mean accuracy with the worst ΔDP).
+#[derive(Serialize)]
+struct PointMetrics {
+    val_accuracy_mean: f64,
+    val_dp_soft_max: f64,
+    test_accuracy_mean: f64,
+    test_accuracy_std: f64,
+    test_dp_soft_mean: f64,
+    test_dp_soft_std: f64,
+    test_dp_soft_max: f64,
+    test_dp_hard_mean: f64,
+    test_dp_hard_max: f64,
+    test_eo_mean: f64,
+    test_positive_rate_mean: f64,
+    /// `group: rate; ...`, each group's share predicted positive (mean over seeds).
+    test_group_positive_rates: String,
+    degenerate: bool,
+}
+
+#[derive(Serialize)]
+struct MethodHead {
+    selection: String,
+    selected_on: &'static str,
+    method: Method,
+    points: usize,
+    aopac: f64,
+}
+
+/// The best accuracy within each of [`DP_BUDGETS`]: a column each.
+struct Budgets<'a>(&'a [Option<f64>]);
+
+impl Serialize for Budgets<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut cells = serializer.serialize_tuple(self.0.len())?;
+        for cell in self.0 {
+            cells.serialize_element(cell)?;
+        }
+        cells.end()
+    }
+}
+
+#[derive(Serialize)]
+struct MethodTail {
+    majority_accuracy: f64,
+    label_dp: f64,
+}
+
+fn selected_on(selection: &Selection) -> &'static str {
+    if selection.uses_test_set() {
+        "test"
+    } else {
+        "validation"
+    }
+}
+
+fn writer(path: &Path) -> Result<csv::Writer<std::fs::File>> {
+    csv::Writer::from_path(path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+impl Output for Aggregate {
+    fn write(&self, report: &Report, dir: &Path, _: &[PathBuf]) -> Result<Vec<PathBuf>> {
+        let path = dir.join(AGGREGATE_FILE);
+        let mut csv = writer(&path)?;
+        for selected in &report.analysis.selected {
+            for point in &selected.points {
+                let (s, v, t) = (
+                    &point.summary,
+                    &point.summary.validation,
+                    &point.summary.test,
+                );
+                let head = PointHead {
+                    selection: selected.selection.name(),
+                    selected_on: selected_on(&selected.selection),
+                    config_id: &point.config_id,
+                    seeds: s.seeds,
+                    epoch: s.epoch,
+                };
+                let metrics = PointMetrics {
+                    val_accuracy_mean: v.accuracy_mean,
+                    val_dp_soft_max: v.dp_soft_max,
+                    test_accuracy_mean: t.accuracy_mean,
+                    test_accuracy_std: t.accuracy_std,
+                    test_dp_soft_mean: t.dp_soft_mean,
+                    test_dp_soft_std: t.dp_soft_std,
+                    test_dp_soft_max: t.dp_soft_max,
+                    test_dp_hard_mean: t.dp_hard_mean,
+                    test_dp_hard_max: t.dp_hard_max,
+                    test_eo_mean: t.eo_mean,
+                    test_positive_rate_mean: t.positive_rate_mean,
+                    test_group_positive_rates: report
+                        .group_names
+                        .iter()
+                        .zip(&t.group_positive_rates_mean)
+                        .map(|(name, rate)| format!("{name}: {rate:.4}"))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    degenerate: t.degenerate,
+                };
+                csv.serialize((head, &point.settings, metrics))?;
+            }
+        }
+        csv.flush()?;
+        Ok(vec![path])
+    }
+}
+
+impl Output for Methods {
+    fn write(&self, report: &Report, dir: &Path, _: &[PathBuf]) -> Result<Vec<PathBuf>> {
+        let path = dir.join(METHODS_FILE);
+        let mut csv = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_path(&path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        let budgets = DP_BUDGETS
+            .iter()
+            .map(|budget| format!("best_accuracy_dp_{}", budget.to_string().replace('.', "_")));
+        let header: Vec<String> = ["selection", "selected_on", "method", "points", "aopac"]
+            .into_iter()
+            .map(String::from)
+            .chain(budgets)
+            .chain(["majority_accuracy".into(), "label_dp".into()])
+            .collect();
+        let baseline = report.analysis.baseline;
+        let mut rows = 0;
+        for selected in &report.analysis.selected {
+            for figures in &selected.methods {
+                if rows == 0 {
+                    csv.write_record(&header)?;
+                }
+                rows += 1;
+                let head = MethodHead {
+                    selection: selected.selection.name(),
+                    selected_on: selected_on(&selected.selection),
+                    method: figures.method,
+                    points: figures.points,
+                    aopac: figures.aopac,
+                };
+                let tail = MethodTail {
+                    majority_accuracy: baseline.majority_accuracy,
+                    label_dp: baseline.label_dp,
+                };
+                csv.serialize((head, Budgets(&figures.best_within), tail))?;
+            }
+        }
+        csv.flush()?;
+        Ok(vec![path])
+    }
+}

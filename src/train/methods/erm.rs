@@ -1,0 +1,16 @@
+//! `erm`: BCE only, one Adam over every layer; the unconstrained reference.
+
+use super::{Backend, MethodInfo, Players, Turn};
+
+pub const ERM: MethodInfo = MethodInfo {
+    name: "erm",
+    colour: (90, 90, 90),
+    reads_eta: false,
+    bilevel: None,
+    engines: Backend::ALL,
+    step,
+};
+
+fn step(players: &mut dyn Players, turn: &Turn) {
+    players.joint_step(turn.leader, turn.rates.accuracy, false);
+}

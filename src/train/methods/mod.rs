@@ -1,0 +1,275 @@
+//! The training methods, each described in one place: its name, the settings it reads (the
+//! others are blanked in trial ids and CSVs), its defaults, the engines that implement it, its
+//! colour in figures, and its update rule, written once over the half-steps every engine
+//! offers ([`Players`]).
+//!
+//! To add a method: a file here with its [`MethodInfo`], and its line in the registry (a
+//! variant of [`Method`] and its arm in [`Method::info`]). `toy.rs`, registered in test
+//! builds only, shows the whole of it.
+
+mod erm;
+mod fairbinn;
+mod fairbinn_reference;
+mod lagrangian;
+#[cfg(test)]
+mod toy;
+
+use serde::{Deserialize, Serialize};
+
+/// A training method, as experiment files and results name it.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
+pub enum Method {
+    #[serde(rename = "erm")]
+    Erm,
+    #[serde(rename = "lagrangian")]
+    Lagrangian,
+    /// The method of an experiment file that names none.
+    #[default]
+    #[serde(rename = "fairbinn")]
+    FairBiNN,
+    #[serde(rename = "fairbinn-reference")]
+    FairBiNNReference,
+    #[cfg(test)]
+    #[serde(rename = "toy")]
+    Toy,
+}
+
+impl Method {
+    /// Every method, in the order of tables and legends.
+    pub const ALL: &[Method] = &[
+        Self::Erm,
+        Self::Lagrangian,
+        Self::FairBiNN,
+        Self::FairBiNNReference,
+        #[cfg(test)]
+        Self::Toy,
+    ];
+
+    /// The registry: each method's description.
+    pub fn info(self) -> &'static MethodInfo {
+        match self {
+            Self::Erm => &erm::ERM,
+            Self::Lagrangian => &lagrangian::LAGRANGIAN,
+            Self::FairBiNN => &fairbinn::FAIRBINN,
+            Self::FairBiNNReference => &fairbinn_reference::FAIRBINN_REFERENCE,
+            #[cfg(test)]
+            Self::Toy => &toy::TOY,
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|m| m.name() == name)
+    }
+
+    pub fn name(self) -> &'static str {
+        self.info().name
+    }
+
+    /// Every name, for messages.
+    pub fn names() -> Vec<&'static str> {
+        Self::ALL.iter().map(|m| m.name()).collect()
+    }
+
+    /// η and the fairness loss matter.
+    pub fn uses_eta(self) -> bool {
+        self.info().reads_eta
+    }
+
+    /// Two players: a fairness block with its own optimizer (`lr_fair`, step order, ...).
+    pub fn is_bilevel(self) -> bool {
+        self.info().bilevel.is_some()
+    }
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What the tool knows of a method.
+pub struct MethodInfo {
+    /// As written in experiment files, CSVs and trial ids.
+    pub name: &'static str,
+    /// RGB, in figures.
+    pub colour: (u8, u8, u8),
+    /// Reads `eta` and `fairness_loss`.
+    pub reads_eta: bool,
+    /// For two-player methods, the turns they take unless the file says otherwise; they read
+    /// `lr_fair`, `step_order`, `follower_batch` and `follower_steps`.
+    pub bilevel: Option<Turns>,
+    /// The engines that implement it (`train.backend`).
+    pub engines: &'static [Backend],
+    /// One training iteration: a leader step and, for bilevel methods, the follower's.
+    pub step: fn(&mut dyn Players, &Turn),
+}
+
+/// How a bilevel method's players take turns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Turns {
+    pub order: StepOrder,
+    pub follower_batch: FollowerBatch,
+}
+
+/// One iteration's rows and settings, as a method's rule sees them.
+pub struct Turn<'a> {
+    /// The leader's minibatch (the only one for one-player methods).
+    pub leader: &'a [usize],
+    /// The follower's minibatches, `follower_steps` of them; none for one-player methods.
+    pub followers: &'a [&'a [usize]],
+    pub rates: LearningRates,
+    pub eta: f64,
+    pub order: StepOrder,
+    pub follower_batch: FollowerBatch,
+}
+
+/// The half-steps an engine offers a method's rule, each on rows of the training split.
+/// θa is the accuracy player's layers, θf the fairness block's.
+pub trait Players {
+    /// One optimizer over every layer on BCE, plus η·fairness loss `with_fairness`.
+    fn joint_step(&mut self, rows: &[usize], rate: f64, with_fairness: bool);
+    /// θa ← Adam(∇θa BCE), θf held fixed. With `fairness`, the gradient also holds
+    /// ∇θa(η·fairness loss) through the block as it is; with `add_kept`, the gradient kept by
+    /// [`keep_leak`](Self::keep_leak) or a follower step is added.
+    fn leader_step(&mut self, rows: &[usize], rate: f64, fairness: bool, add_kept: bool);
+    /// θf ← Adam(∇θf η·fairness loss), θa held fixed. With `keep_leak`, ∇θa(η·fairness loss)
+    /// of the same pass (the block as it was before this step) is kept for the next leader
+    /// step. Whether it kept one: false when the rows have no fairness loss.
+    fn follower_step(&mut self, rows: &[usize], rate: f64, keep_leak: bool) -> bool;
+    /// Keep ∇θa(η·fairness loss) on `rows`, θf as it is now, for the next leader step.
+    /// Whether there was one to keep.
+    fn keep_leak(&mut self, rows: &[usize]) -> bool;
+}
+
+/// Which player steps first in an iteration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepOrder {
+    /// The paper's Algorithm 1.
+    LeaderFirst,
+    /// The authors' code.
+    FollowerFirst,
+}
+
+/// Whose minibatch the follower steps on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FollowerBatch {
+    /// The leader's minibatch (the authors' code).
+    Same,
+    /// A minibatch of the follower's own (the paper's Algorithm 1).
+    Separate,
+}
+
+/// Where a trial's numbers are computed. `fused` (the default) is this crate's own engine for
+/// this network (fused/); `flex` is burn 0.22's CPU backend with burn's autodiff and Adam, and
+/// burn-ndarray (deprecated in burn 0.22) is there to compare against, when built with
+/// `--features ndarray`. All three train the same network by the same rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Backend {
+    #[default]
+    Fused,
+    Flex,
+    Ndarray,
+}
+
+impl Backend {
+    pub const ALL: &[Backend] = &[Self::Fused, Self::Flex, Self::Ndarray];
+
+    /// Whether this build has the backend.
+    pub fn is_available(self) -> bool {
+        match self {
+            Self::Fused | Self::Flex => true,
+            Self::Ndarray => cfg!(feature = "ndarray"),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Fused => "fused",
+            Self::Flex => "flex",
+            Self::Ndarray => "ndarray",
+        }
+    }
+}
+
+/// Each player's learning rate in one epoch (one-player methods use `accuracy`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LearningRates {
+    pub accuracy: f64,
+    pub fairness: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The registry and the serde names agree, and names are unique.
+    #[test]
+    fn every_method_is_registered_under_its_serde_name() {
+        let mut names = Vec::new();
+        for &method in Method::ALL {
+            let serde: String = serde_norway::to_string(&method).unwrap();
+            assert_eq!(serde.trim(), method.name());
+            assert_eq!(Method::parse(method.name()), Some(method));
+            assert!(!method.info().engines.is_empty(), "{method}");
+            names.push(method.name());
+        }
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Method::ALL.len());
+    }
+
+    /// A recording of the half-steps a rule asks for.
+    #[derive(Default)]
+    pub(super) struct Recorder {
+        pub calls: Vec<String>,
+    }
+
+    impl Players for Recorder {
+        fn joint_step(&mut self, rows: &[usize], _: f64, with_fairness: bool) {
+            self.calls.push(format!("joint {rows:?} fairness={with_fairness}"));
+        }
+        fn leader_step(&mut self, rows: &[usize], _: f64, fairness: bool, add_kept: bool) {
+            self.calls
+                .push(format!("leader {rows:?} fairness={fairness} kept={add_kept}"));
+        }
+        fn follower_step(&mut self, rows: &[usize], _: f64, keep_leak: bool) -> bool {
+            self.calls.push(format!("follower {rows:?} keep={keep_leak}"));
+            keep_leak
+        }
+        fn keep_leak(&mut self, rows: &[usize]) -> bool {
+            self.calls.push(format!("keep {rows:?}"));
+            true
+        }
+    }
+
+    /// The calls `method`'s rule makes for one iteration.
+    pub(super) fn calls(method: Method, order: StepOrder, batch: FollowerBatch) -> Vec<String> {
+        let (leader, a, b): (&[usize], &[usize], &[usize]) = (&[0, 1], &[2, 3], &[4, 5]);
+        let same = [leader, leader];
+        let own = [a, b];
+        let followers: &[&[usize]] = match (method.is_bilevel(), batch) {
+            (false, _) => &[],
+            (true, FollowerBatch::Same) => &same,
+            (true, FollowerBatch::Separate) => &own,
+        };
+        let turn = Turn {
+            leader,
+            followers,
+            rates: LearningRates {
+                accuracy: 1e-3,
+                fairness: 1e-5,
+            },
+            eta: 2.0,
+            order,
+            follower_batch: batch,
+        };
+        let mut recorder = Recorder::default();
+        (method.info().step)(&mut recorder, &turn);
+        recorder.calls
+    }
+}

@@ -1,0 +1,92 @@
+//! How one network is trained: the settings of a trial, validated by `config`.
+
+use serde::Deserialize;
+
+use super::losses::FairnessLoss;
+use super::methods::{Backend, FollowerBatch, LearningRates, Method, StepOrder};
+
+/// How a network is trained, validated. Settings the method does not read hold one fixed
+/// value (see `config`), so trials that differ only there are one trial.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrainSpec {
+    pub method: Method,
+    pub epochs: usize,
+    pub batch_size: usize,
+    /// Adam learning rate of the accuracy player (of the whole network for one-player methods).
+    pub lr_acc: f64,
+    /// Adam learning rate of the fairness player.
+    pub lr_fair: f64,
+    /// η, the weight of the fairness loss.
+    pub eta: f64,
+    pub fairness_loss: FairnessLoss,
+    /// Bilevel methods: which player steps first in an iteration.
+    pub step_order: StepOrder,
+    /// Bilevel methods: whether the follower's minibatch is the leader's or one of its own.
+    pub follower_batch: FollowerBatch,
+    /// Bilevel methods: follower steps per leader step.
+    pub follower_steps: usize,
+    /// Reshuffle the training rows every epoch; `false` keeps file order, as the authors.
+    pub shuffle: bool,
+    pub lr_schedule: Option<LrSchedule>,
+    pub seed: u64,
+    pub backend: Backend,
+}
+
+impl TrainSpec {
+    /// A small bilevel trial for tests to adjust: batches of 4, one epoch, η 1.
+    #[cfg(test)]
+    pub(crate) fn for_tests(method: Method) -> Self {
+        Self {
+            method,
+            epochs: 1,
+            batch_size: 4,
+            lr_acc: 1e-3,
+            lr_fair: 1e-5,
+            eta: 1.0,
+            fairness_loss: FairnessLoss::DpSquared,
+            step_order: StepOrder::LeaderFirst,
+            follower_batch: FollowerBatch::Separate,
+            follower_steps: 1,
+            shuffle: true,
+            lr_schedule: None,
+            seed: 0,
+            backend: Backend::Fused,
+        }
+    }
+
+    /// The (leader, follower) learning rates during `epoch` (1-based).
+    pub fn learning_rates(&self, epoch: usize) -> LearningRates {
+        let Some(schedule) = self.lr_schedule else {
+            return LearningRates {
+                accuracy: self.lr_acc,
+                fairness: self.lr_fair,
+            };
+        };
+        let decays = ((epoch - 1) / schedule.every) as i32;
+        LearningRates {
+            accuracy: self.lr_acc * schedule.gamma_acc.powi(decays),
+            fairness: self.lr_fair * schedule.gamma_fair.powi(decays),
+        }
+    }
+}
+
+/// Both learning rates multiplied by their γ every `every` epochs (the authors: 0.5 and 0.9
+/// every 50 epochs).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LrSchedule {
+    pub gamma_acc: f64,
+    pub gamma_fair: f64,
+    pub every: usize,
+}
+
+impl std::fmt::Display for LrSchedule {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        let Self {
+            gamma_acc,
+            gamma_fair,
+            every,
+        } = self;
+        write!(f, "×{gamma_acc}/×{gamma_fair} every {every}")
+    }
+}
