@@ -353,7 +353,11 @@ mod tests {
         let unfinished = &configurations[2].unfinished;
         assert_eq!(unfinished.len(), 1);
         assert_eq!(
-            (unfinished[0].seed, unfinished[0].status, unfinished[0].error.as_str()),
+            (
+                unfinished[0].seed,
+                unfinished[0].status,
+                unfinished[0].error.as_str()
+            ),
             (1, Status::Diverged, "not finite")
         );
         assert_eq!(
@@ -394,7 +398,13 @@ mod tests {
             [
                 Some(eta_10.summary.test.accuracy_mean),
                 Some(eta_10.summary.test.accuracy_mean),
-                Some(point.summary.test.accuracy_mean.max(eta_10.summary.test.accuracy_mean)),
+                Some(
+                    point
+                        .summary
+                        .test
+                        .accuracy_mean
+                        .max(eta_10.summary.test.accuracy_mean)
+                ),
             ]
         );
         let expected_aopac = aopac(

@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::config::DataDirOverride;
 use crate::data::DataDirSource;
 use crate::sweep::Shard;
+use crate::sweep::store::shards_dir;
 
 /// Train fairness-aware networks (FairBiNN and baselines), sweep their knobs and draw
 /// accuracy-versus-demographic-parity Pareto fronts.
@@ -214,9 +215,4 @@ pub fn results_dir(named: &Option<PathBuf>, experiment: &str, shard: Option<Shar
             shards_dir(&sweep_dir).join(format!("{}-of-{}", shard.index, shard.count))
         }
     }
-}
-
-/// Where a sweep's shards write, below its results folder.
-pub fn shards_dir(results_dir: &Path) -> PathBuf {
-    results_dir.join("shards")
 }

@@ -6,10 +6,10 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use clap::Parser;
 
+use fairbinn_sweep::analysis::{self, Analysis, Baseline};
 use fairbinn_sweep::cli::{
     self, Cli, Command, DataCommand, MergeArgs, RunArgs, SlurmArgs, SweepArgs,
 };
-use fairbinn_sweep::analysis::{self, Analysis, Baseline};
 use fairbinn_sweep::config::ExperimentFile;
 use fairbinn_sweep::data::Dataset;
 use fairbinn_sweep::outputs::{self, Report};
@@ -190,7 +190,14 @@ fn merge(args: &MergeArgs) -> Result<ExitCode> {
 fn slurm_scripts(args: &SlurmArgs) -> Result<ExitCode> {
     let experiment = config::read(&args.experiment, args.data.data_dir_override())?;
     let results_dir = cli::results_dir(&args.results_dir, &experiment.name, None);
-    let scripts = slurm::write_scripts(args, &experiment, &results_dir)?;
+    let options = slurm::Options {
+        shards: args.shards,
+        cpus_per_task: args.cpus_per_task,
+        time: args.time.clone(),
+        partition: args.partition.clone(),
+        data_dir: args.data.data_dir_override().map(|(dir, _)| dir),
+    };
+    let scripts = slurm::write_scripts(&options, &experiment, &results_dir)?;
     println!("{}", scripts.describe());
     if args.submit {
         let (array, merge) = scripts.submit()?;
@@ -267,9 +274,12 @@ fn report(
     run: &ExecuteSummary,
 ) -> Result<()> {
     let (trials, epochs) = store::read_results(results_dir)?;
-    let configurations =
-        analysis::configurations(plan, &trials, epochs, dataset.train.n_features);
-    let analysis = Analysis::new(configurations, &experiment.selections, Baseline::of(dataset));
+    let configurations = analysis::configurations(plan, &trials, epochs, dataset.train.n_features);
+    let analysis = Analysis::new(
+        configurations,
+        &experiment.selections,
+        Baseline::of(dataset),
+    );
     let report = Report {
         name: &experiment.name,
         plan,
@@ -307,7 +317,7 @@ fn confirm(pending: &[&Trial], dataset: &Dataset, jobs: usize, ask_above: usize)
 
 /// The shard folders below a sweep's results folder, in name order.
 fn shard_folders(results_dir: &Path) -> Result<Vec<PathBuf>> {
-    let dir = cli::shards_dir(results_dir);
+    let dir = store::shards_dir(results_dir);
     let mut shards: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map_err(|e| {
             anyhow::anyhow!(

@@ -7,8 +7,21 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::cli::{SlurmArgs, shards_dir};
 use crate::config::ExperimentFile;
+use crate::sweep::store::shards_dir;
+
+/// What the scripts ask of Slurm, and the data folder named on the command line.
+pub struct Options {
+    /// Array tasks, one shard each.
+    pub shards: u16,
+    /// Cores per array task (trials it runs at once).
+    pub cpus_per_task: u16,
+    /// sbatch --time.
+    pub time: Option<String>,
+    /// sbatch --partition.
+    pub partition: Option<String>,
+    pub data_dir: Option<PathBuf>,
+}
 
 pub struct Scripts {
     pub dir: PathBuf,
@@ -18,7 +31,7 @@ pub struct Scripts {
 }
 
 pub fn write_scripts(
-    args: &SlurmArgs,
+    args: &Options,
     experiment: &ExperimentFile,
     results_dir: &Path,
 ) -> Result<Scripts> {
@@ -28,8 +41,8 @@ pub fn write_scripts(
     let working_dir = std::env::current_dir()?;
     let results_dir = absolute(results_dir);
     let experiment_file = quote(&absolute(&experiment.path));
-    let data_dir = match args.data.data_dir_override() {
-        Some((dir, _)) => format!(" --data-dir {}", quote(&absolute(&dir))),
+    let data_dir = match &args.data_dir {
+        Some(dir) => format!(" --data-dir {}", quote(&absolute(dir))),
         None => String::new(),
     };
     let dir = results_dir.join("slurm");

@@ -318,7 +318,7 @@ impl AxisReader<'_> {
                     .chain(self.train_keys)
                     .copied()
                     .collect();
-                let hint = super::schema::closest(key, &known)
+                let hint = crate::spelling::closest(key, &known)
                     .map_or(String::new(), |k| format!("; did you mean {k}?"));
                 problems.push(format!(
                     "{path}: unknown key{hint} (a sweep varies model keys: {}; train keys: {}; or groups them with zip: and methods:)",

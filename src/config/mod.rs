@@ -528,7 +528,11 @@ fn trial_spec(model: RawModel, train: RawTrain, problems: &mut Vec<String>) -> O
             "train.backend: {} has no {} engine; it runs on {}",
             method,
             train.backend.as_str(),
-            info.engines.iter().map(|b| b.as_str()).collect::<Vec<_>>().join(", ")
+            info.engines
+                .iter()
+                .map(|b| b.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
         return None;
     }
@@ -547,7 +551,11 @@ fn trial_spec(model: RawModel, train: RawTrain, problems: &mut Vec<String>) -> O
             lr_acc: train.lr_acc,
             // Keys a method ignores get one fixed value, so trials that differ only there are
             // one trial.
-            lr_fair: if bilevel.is_some() { train.lr_fair } else { 0.0 },
+            lr_fair: if bilevel.is_some() {
+                train.lr_fair
+            } else {
+                0.0
+            },
             eta: if info.reads_eta { train.eta } else { 0.0 },
             fairness_loss: if info.reads_eta {
                 train.fairness_loss

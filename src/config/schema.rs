@@ -41,16 +41,6 @@ impl<'de> de::Deserializer<'de> for &mut FieldProbe {
     }
 }
 
-/// The known name closest to `name`, when it is close enough to be a typo of it.
-pub fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
-    let distance = |candidate: &&str| strsim::levenshtein(candidate, name);
-    known
-        .iter()
-        .copied()
-        .min_by_key(distance)
-        .filter(|candidate| distance(candidate) <= name.chars().count() / 3 + 1)
-}
-
 /// `train.lr_fiar: unknown key; did you mean lr_fair? (train keys: …)`
 pub fn unknown_key(section: &str, key: &str, known: &[&str]) -> String {
     let path = if section.is_empty() {
@@ -58,7 +48,8 @@ pub fn unknown_key(section: &str, key: &str, known: &[&str]) -> String {
     } else {
         format!("{section}.{key}")
     };
-    let hint = closest(key, known).map_or(String::new(), |k| format!("; did you mean {k}?"));
+    let hint = crate::spelling::closest(key, known)
+        .map_or(String::new(), |k| format!("; did you mean {k}?"));
     let listed = if section.is_empty() {
         "top-level"
     } else {

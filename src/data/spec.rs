@@ -296,7 +296,7 @@ pub fn resolve(
     let mut plain_choice = None;
     if name != CSV {
         let Some((mut description, choices)) = builtin(&name) else {
-            let hint = crate::config::schema::closest(&name, &known_names())
+            let hint = crate::spelling::closest(&name, &known_names())
                 .map_or(String::new(), |known| format!("; did you mean {known}?"));
             problems.push(format!(
                 "dataset.name: expected one of {}, found {name:?}{hint}",

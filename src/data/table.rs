@@ -180,11 +180,7 @@ fn find_column(names: &[String], column: &str, key: &str, path: &Path) -> Result
     if let Some(index) = names.iter().position(|name| name == column) {
         return Ok(index);
     }
-    let distance = |name: &&String| strsim::levenshtein(name, column);
-    let hint = names
-        .iter()
-        .min_by_key(distance)
-        .filter(|name| distance(name) <= column.len() / 3 + 1)
+    let hint = crate::spelling::closest(column, names)
         .map_or(String::new(), |name| format!("; did you mean {name:?}?"));
     bail!(
         "dataset.{key}: no column {column:?} in {}{hint} (its columns: {})",

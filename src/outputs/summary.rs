@@ -89,10 +89,7 @@ fn summary(report: &Report, written: &[PathBuf]) -> String {
 /// The selected points' test metrics, one row each, sorted by method and the settings that
 /// vary; `*` marks a method's Pareto front, `!` a degenerate network.
 fn table(points: &[Point]) -> String {
-    let cells: Vec<Vec<(String, String)>> = points
-        .iter()
-        .map(|p| p.settings.cells())
-        .collect();
+    let cells: Vec<Vec<(String, String)>> = points.iter().map(|p| p.settings.cells()).collect();
     // Settings that differ between rows of one method (across methods, the method does).
     let varying: Vec<usize> = (1..cells.first().map_or(0, Vec::len))
         .filter(|&c| {
@@ -181,12 +178,7 @@ fn figures_table(methods: &[MethodFigures]) -> String {
     }
     text += "\n";
     for m in methods {
-        text += &format!(
-            "  {:<19} {:>6} {:>7.4}",
-            m.method.name(),
-            m.points,
-            m.aopac
-        );
+        text += &format!("  {:<19} {:>6} {:>7.4}", m.method.name(), m.points, m.aopac);
         for best in &m.best_within {
             text += &format!(" {:>11}", best.map_or("-".into(), |a| format!("{a:.4}")));
         }
@@ -194,4 +186,3 @@ fn figures_table(methods: &[MethodFigures]) -> String {
     }
     text
 }
-

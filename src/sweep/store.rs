@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
@@ -296,6 +296,11 @@ impl ResultsStore {
     }
 }
 
+/// Where a sweep's shards write, below its results folder.
+pub fn shards_dir(results_dir: &Path) -> PathBuf {
+    results_dir.join("shards")
+}
+
 /// Every complete row of a results folder's `trials.csv` and `epochs.csv`.
 pub fn read_results(dir: &Path) -> Result<(Vec<TrialRecord>, Vec<EpochRow>)> {
     Ok((
@@ -349,7 +354,13 @@ impl TrialRow {
 fn headers() -> (csv::StringRecord, csv::StringRecord) {
     (
         as_csv(&TrialRow::default().parts()).0,
-        as_csv(&EpochRow::new("", 0, Evaluated::Test, &SplitMetrics::default())).0,
+        as_csv(&EpochRow::new(
+            "",
+            0,
+            Evaluated::Test,
+            &SplitMetrics::default(),
+        ))
+        .0,
     )
 }
 
@@ -500,4 +511,171 @@ fn appender(path: &Path, header: &csv::StringRecord) -> Result<csv::Writer<File>
         writer.flush()?;
     }
     Ok(writer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::Method;
+
+    fn row(trial_id: &str, status: Status) -> (TrialRow, Vec<EpochRow>) {
+        let trial = TrialRow {
+            head: TrialHead {
+                trial_id: trial_id.into(),
+                config_id: "c".into(),
+                seed: 0,
+            },
+            settings: Settings {
+                method: Method::Lagrangian,
+                eta: Some(10.0),
+                ..Default::default()
+            },
+            outcome: TrialOutcome {
+                status,
+                last_epoch: 1,
+                ..Default::default()
+            },
+        };
+        let metrics = SplitMetrics {
+            accuracy: 0.8,
+            group_positive_rates: vec![0.25, 0.5],
+            ..Default::default()
+        };
+        let epochs = vec![
+            EpochRow::new(trial_id, 1, Evaluated::Validation, &metrics),
+            EpochRow::new(trial_id, 1, Evaluated::Test, &metrics),
+        ];
+        (trial, epochs)
+    }
+
+    fn lines(path: &Path) -> Vec<String> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+
+    #[test]
+    fn a_reopened_folder_keeps_finished_trials_and_drops_failed_and_cut_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = ResultsStore::open(dir.path(), false).unwrap();
+        for (id, status) in [
+            ("a", Status::Ok),
+            ("b", Status::Failed),
+            ("c", Status::Diverged),
+        ] {
+            let (trial, epochs) = row(id, status);
+            store.record(&trial, &epochs).unwrap();
+        }
+        drop(store);
+        // A kill in the middle of a row leaves it without its line break.
+        let mut file = OpenOptions::new()
+            .append(true)
+            .open(dir.path().join(EPOCHS_FILE))
+            .unwrap();
+        write!(file, "d,1,validation,0.8").unwrap();
+        drop(file);
+
+        let store = ResultsStore::open(dir.path(), false).unwrap();
+        let mut finished: Vec<&String> = store.finished().iter().collect();
+        finished.sort();
+        assert_eq!(finished, ["a", "c"], "a failed trial runs again");
+        let trials = lines(&dir.path().join(TRIALS_FILE));
+        assert_eq!(trials.len(), 3, "{trials:?}");
+        let epochs = lines(&dir.path().join(EPOCHS_FILE));
+        assert_eq!(
+            epochs.len(),
+            5,
+            "header and two rows each of a and c: {epochs:?}"
+        );
+        assert!(
+            epochs
+                .iter()
+                .all(|l| !l.starts_with("b,") && !l.starts_with("d,"))
+        );
+        drop(store);
+
+        // What was kept reads back as it was written, typed.
+        let (records, rows) = read_results(dir.path()).unwrap();
+        assert_eq!(records.len(), 2);
+        assert_eq!(rows[0], row("a", Status::Ok).1[0]);
+        assert_eq!(rows[1].split, Evaluated::Test);
+        assert_eq!(rows[1].group_positive_rates, GroupRates(vec![0.25, 0.5]));
+        assert!(epochs[1].ends_with(",0.250000 0.500000"), "{}", epochs[1]);
+    }
+
+    #[test]
+    fn an_older_header_is_brought_up_to_date_and_a_foreign_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, epochs_header) = headers();
+        // Written before `group_positive_rates` existed: one column fewer.
+        let older: Vec<&str> = epochs_header.iter().take(epochs_header.len() - 1).collect();
+        let mut text = older.join(",") + "\n";
+        text += "a,1,validation,0.8,0.5,0.1,0.1,0.1,0.3,0.2\n";
+        std::fs::write(dir.path().join(EPOCHS_FILE), text).unwrap();
+        let (trial, _) = row("a", Status::Ok);
+        let (trials_header, _) = headers();
+        let mut writer = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_path(dir.path().join(TRIALS_FILE))
+            .unwrap();
+        writer.write_record(&trials_header).unwrap();
+        writer.serialize(trial.parts()).unwrap();
+        drop(writer);
+
+        let store = ResultsStore::open(dir.path(), false).unwrap();
+        assert!(store.finished().contains("a"));
+        drop(store);
+        let epochs = lines(&dir.path().join(EPOCHS_FILE));
+        assert_eq!(
+            epochs[0],
+            epochs_header.iter().collect::<Vec<_>>().join(",")
+        );
+        assert_eq!(epochs[1], "a,1,validation,0.8,0.5,0.1,0.1,0.1,0.3,0.2,");
+        let (_, rows) = read_results(dir.path()).unwrap();
+        assert_eq!(rows[0].group_positive_rates, GroupRates::default());
+
+        let foreign = tempfile::tempdir().unwrap();
+        std::fs::write(foreign.path().join(TRIALS_FILE), "name,score\nx,1\n").unwrap();
+        let error = format!(
+            "{:#}",
+            ResultsStore::open(foreign.path(), false).err().unwrap()
+        );
+        assert!(
+            error.contains("has other columns than this version"),
+            "{error}"
+        );
+        assert!(error.contains("--force"), "{error}");
+        // --force starts it afresh.
+        let store = ResultsStore::open(foreign.path(), true).unwrap();
+        assert!(store.finished().is_empty());
+    }
+
+    #[test]
+    fn absorbing_a_shard_takes_the_wanted_finished_trials_once() {
+        let (shard, here) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let mut store = ResultsStore::open(shard.path(), false).unwrap();
+        for (id, status) in [
+            ("a", Status::Ok),
+            ("b", Status::Failed),
+            ("c", Status::Ok),
+            ("x", Status::Ok),
+        ] {
+            let (trial, epochs) = row(id, status);
+            store.record(&trial, &epochs).unwrap();
+        }
+        drop(store);
+        let mut store = ResultsStore::open(here.path(), false).unwrap();
+        let (trial, epochs) = row("c", Status::Ok);
+        store.record(&trial, &epochs).unwrap();
+        let wanted: HashSet<&str> = ["a", "b", "c"].into();
+        assert_eq!(store.absorb(shard.path(), &wanted).unwrap(), 1, "a only");
+        assert_eq!(store.absorb(shard.path(), &wanted).unwrap(), 0, "once");
+        drop(store);
+        let (records, rows) = read_results(here.path()).unwrap();
+        let ids: Vec<&str> = records.iter().map(|r| r.trial_id.as_str()).collect();
+        assert_eq!(ids, ["c", "a"]);
+        assert_eq!(rows.len(), 4);
+    }
 }

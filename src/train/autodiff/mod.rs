@@ -83,15 +83,25 @@ impl<'a> Engine<'a> {
     }
 
     /// Run `step` on the model and `rows`' minibatch.
-    fn with_model(&mut self, rows: &[usize], step: impl FnOnce(&mut Self, FairNet, &Batch) -> FairNet) {
+    fn with_model(
+        &mut self,
+        rows: &[usize],
+        step: impl FnOnce(&mut Self, FairNet, &Batch) -> FairNet,
+    ) {
         let batch = self.batch_of(rows);
-        let model = self.model.take().expect("the model is back after each step");
+        let model = self
+            .model
+            .take()
+            .expect("the model is back after each step");
         let model = step(self, model, &batch);
         self.model = Some(model);
     }
 
     fn block(&self) -> FairnessBlock {
-        let model = self.model.as_ref().expect("the model is back after each step");
+        let model = self
+            .model
+            .as_ref()
+            .expect("the model is back after each step");
         model.fairness.clone().no_grad()
     }
 

@@ -143,9 +143,7 @@ mod tests {
 
     const RATE: f64 = 1e-2;
 
-    const INPUTS: [f32; 12] = [
-        0.1, 0.9, 0.3, 0.8, 0.2, 0.5, 0.4, 0.4, 0.9, 0.0, 0.7, 0.6,
-    ];
+    const INPUTS: [f32; 12] = [0.1, 0.9, 0.3, 0.8, 0.2, 0.5, 0.4, 0.4, 0.9, 0.0, 0.7, 0.6];
     const LABELS: [f32; 4] = [1.0, 0.0, 1.0, 0.0];
     const GROUPS: [u32; 4] = [0, 0, 1, 1];
 
@@ -171,13 +169,7 @@ mod tests {
         let batch = Batch {
             inputs: Tensor::from_data(TensorData::new(INPUTS.to_vec(), [4, 3]), &device),
             labels: Tensor::from_data(TensorData::new(LABELS.to_vec(), [4, 1]), &device),
-            fairness: FairnessTarget::new(
-                FairnessLoss::DpSquared,
-                &GROUPS,
-                &LABELS,
-                2,
-                &device,
-            ),
+            fairness: FairnessTarget::new(FairnessLoss::DpSquared, &GROUPS, &LABELS, 2, &device),
         };
         (Steps::new(10.0), model, batch)
     }
@@ -265,9 +257,19 @@ mod tests {
         let (data, spec) = four_rows(Method::FairBiNN);
         let mut leader_first = Engine::new(&architecture(), &spec, &data);
         let (a_start, f_start) = (theta_a(model(&leader_first)), theta_f(model(&leader_first)));
-        iterate(&mut leader_first, Method::FairBiNN, StepOrder::LeaderFirst, 1);
+        iterate(
+            &mut leader_first,
+            Method::FairBiNN,
+            StepOrder::LeaderFirst,
+            1,
+        );
         let mut follower_first = Engine::new(&architecture(), &spec, &data);
-        iterate(&mut follower_first, Method::FairBiNN, StepOrder::FollowerFirst, 1);
+        iterate(
+            &mut follower_first,
+            Method::FairBiNN,
+            StepOrder::FollowerFirst,
+            1,
+        );
         let (after_leader_first, after_follower_first) =
             (model(&leader_first), model(&follower_first));
         for model in [after_leader_first, after_follower_first] {
@@ -328,7 +330,12 @@ mod tests {
         let mut paper = Engine::new(&architecture(), &spec, &data);
         let mut authors = Engine::new(&architecture(), &spec, &data);
         iterate(&mut paper, Method::FairBiNN, StepOrder::LeaderFirst, 0);
-        iterate(&mut authors, Method::FairBiNNReference, StepOrder::LeaderFirst, 0);
+        iterate(
+            &mut authors,
+            Method::FairBiNNReference,
+            StepOrder::LeaderFirst,
+            0,
+        );
         let (paper_model, authors_model) = (model(&paper), model(&authors));
         assert_ne!(theta_a(paper_model), theta_a(authors_model));
         assert_eq!(theta_f(paper_model), theta_f(authors_model));

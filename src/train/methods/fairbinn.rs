@@ -39,9 +39,8 @@ pub(super) fn bilevel(players: &mut dyn Players, turn: &Turn, authors_leak: bool
     }
     // Follower first: the leak is kept before the block moves. When the first follower step
     // is on the leader's batch, it comes from that step's own pass.
-    let from_follower = authors_leak
-        && turn.follower_batch == FollowerBatch::Same
-        && !turn.followers.is_empty();
+    let from_follower =
+        authors_leak && turn.follower_batch == FollowerBatch::Same && !turn.followers.is_empty();
     let mut kept = authors_leak && !from_follower && players.keep_leak(turn.leader);
     for (j, rows) in turn.followers.iter().enumerate() {
         kept |= players.follower_step(rows, rates.fairness, from_follower && j == 0);

@@ -231,14 +231,17 @@ mod tests {
 
     impl Players for Recorder {
         fn joint_step(&mut self, rows: &[usize], _: f64, with_fairness: bool) {
-            self.calls.push(format!("joint {rows:?} fairness={with_fairness}"));
+            self.calls
+                .push(format!("joint {rows:?} fairness={with_fairness}"));
         }
         fn leader_step(&mut self, rows: &[usize], _: f64, fairness: bool, add_kept: bool) {
-            self.calls
-                .push(format!("leader {rows:?} fairness={fairness} kept={add_kept}"));
+            self.calls.push(format!(
+                "leader {rows:?} fairness={fairness} kept={add_kept}"
+            ));
         }
         fn follower_step(&mut self, rows: &[usize], _: f64, keep_leak: bool) -> bool {
-            self.calls.push(format!("follower {rows:?} keep={keep_leak}"));
+            self.calls
+                .push(format!("follower {rows:?} keep={keep_leak}"));
             keep_leak
         }
         fn keep_leak(&mut self, rows: &[usize]) -> bool {
