@@ -236,10 +236,7 @@ fn fetch_all_from_a_mirror_then_health_runs_from_the_cache() {
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", text(&output));
-    let manifest: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(run.results().join("manifest.json")).unwrap(),
-    )
-    .unwrap();
+    let manifest = run.manifest();
     let read = manifest["data"][0]["path"].as_str().unwrap();
     assert!(
         Path::new(read).starts_with(cache.join("fairbinn-sweep/health")),

@@ -236,10 +236,7 @@ fn shards_merged_equal_the_unsharded_sweep() {
 fn the_manifest_records_what_produced_the_results() {
     let run = Run::new(TINY);
     assert!(run.run(&["--jobs", "2"]).status.success());
-    let read = || -> serde_json::Value {
-        serde_json::from_str(&std::fs::read_to_string(run.results().join("manifest.json")).unwrap())
-            .unwrap()
-    };
+    let read = || run.manifest();
     let manifest = read();
     assert_eq!(manifest["tool"]["name"], "fairbinn-sweep");
     assert_eq!(manifest["tool"]["version"], env!("CARGO_PKG_VERSION"));

@@ -235,10 +235,7 @@ fn adult_runs_from_the_copy_built_into_the_binary() {
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", text(&output));
-    let manifest: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(run.results().join("manifest.json")).unwrap(),
-    )
-    .unwrap();
+    let manifest = run.manifest();
     // The UCI originals' SHA-256 (../shared/data/adult/SOURCE.md).
     assert_eq!(
         manifest["data"][0]["sha256"],

@@ -85,6 +85,12 @@ impl Run {
             .unwrap()
     }
 
+    /// The results folder's `manifest.json`.
+    pub fn manifest(&self) -> serde_json::Value {
+        let path = self.results().join("manifest.json");
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
     /// `run` into this folder's results.
     pub fn run(&self, extra: &[&str]) -> Output {
         self.on_results("run", extra)
