@@ -97,6 +97,9 @@ pub struct Analysis {
     pub baseline: Baseline,
     pub configurations: Vec<Configuration>,
     pub selected: Vec<Selected>,
+    /// Trials in the results folder that are not in the plan (other settings, other data):
+    /// kept there, not reported.
+    pub not_planned: usize,
 }
 
 impl Analysis {
@@ -104,6 +107,7 @@ impl Analysis {
         configurations: Vec<Configuration>,
         selections: &[Selection],
         baseline: Baseline,
+        not_planned: usize,
     ) -> Self {
         let selected = selections
             .iter()
@@ -121,6 +125,7 @@ impl Analysis {
             baseline,
             configurations,
             selected,
+            not_planned,
         }
     }
 
@@ -211,6 +216,16 @@ pub fn configurations(
     configurations
 }
 
+/// How many of `records` are not trials of `plan`.
+pub fn not_planned(plan: &Plan, records: &[TrialRecord]) -> usize {
+    let planned: std::collections::HashSet<&str> =
+        plan.trials.iter().map(|t| t.id.as_str()).collect();
+    records
+        .iter()
+        .filter(|r| !planned.contains(r.trial_id.as_str()))
+        .count()
+}
+
 /// The epochs `selection` reports, configuration by configuration.
 pub fn select(selection: &Selection, configurations: &[Configuration]) -> Vec<Point> {
     configurations
@@ -265,7 +280,7 @@ mod tests {
     /// A plan of `methods` × `etas` × `seeds` on Adult, read from an experiment text.
     fn plan(text: &str) -> Plan {
         let file = crate::config::parse(text, std::path::Path::new("a.yaml"), None).unwrap();
-        crate::sweep::plan(&file)
+        crate::sweep::plan(&file, &[])
     }
 
     fn record(trial_id: &str, status: Status, error: &str) -> TrialRecord {
@@ -273,6 +288,7 @@ mod tests {
             trial_id: trial_id.into(),
             status,
             error: error.into(),
+            last_epoch: 2,
             seconds: 1.0,
         }
     }
@@ -377,6 +393,7 @@ mod tests {
             configurations(&plan, &records, epochs, 101),
             &[Selection::Last, Selection::TestPareto],
             baseline,
+            0,
         );
         let last = &analysis.selected[0];
         let epochs: Vec<usize> = last.points.iter().map(|p| p.summary.epoch).collect();

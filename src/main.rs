@@ -133,8 +133,8 @@ fn plan(args: &SweepArgs) -> Result<ExitCode> {
 /// Combine shard folders into the sweep's folder, then report as `run` does.
 fn merge(args: &MergeArgs) -> Result<ExitCode> {
     let experiment = config::read(&args.experiment, args.data.data_dir_override())?;
-    let plan = sweep::plan(&experiment);
     let dataset = data::load(&experiment.dataset)?;
+    let plan = sweep::plan(&experiment, &dataset.files);
     let results_dir = cli::results_dir(&args.results_dir, &experiment.name, None);
     let shards = match args.shards.as_slice() {
         [] => shard_folders(&results_dir)?,
@@ -221,11 +221,11 @@ struct Planned {
 
 fn planned(args: &SweepArgs) -> Result<Planned> {
     let experiment = config::read(&args.experiment, args.data.data_dir_override())?;
-    let mut plan = sweep::plan(&experiment);
+    let dataset = data::load(&experiment.dataset)?;
+    let mut plan = sweep::plan(&experiment, &dataset.files);
     if let Some(shard) = args.shard {
         plan = plan.shard(shard);
     }
-    let dataset = data::load(&experiment.dataset)?;
     plan.check_fits(&experiment, &dataset)?;
     let results_dir = cli::results_dir(&args.results_dir, &experiment.name, args.shard);
     Ok(Planned {
@@ -274,11 +274,13 @@ fn report(
     run: &ExecuteSummary,
 ) -> Result<()> {
     let (trials, epochs) = store::read_results(results_dir)?;
+    let not_planned = analysis::not_planned(plan, &trials);
     let configurations = analysis::configurations(plan, &trials, epochs, dataset.train.n_features);
     let analysis = Analysis::new(
         configurations,
         &experiment.selections,
         Baseline::of(dataset),
+        not_planned,
     );
     let report = Report {
         name: &experiment.name,

@@ -230,13 +230,14 @@ pub fn parse(text: &str, path: &Path, data_dir: DataDirOverride) -> Result<Exper
         .expect("every key left was checked to deserialize alone");
 
     let name = raw.name.unwrap_or_default();
-    if name.is_empty()
+    // One plain path component: `..` or `.` would put results outside results/<name>.
+    if !name.starts_with(|c: char| c.is_ascii_alphanumeric())
         || !name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
     {
         problems.push(format!(
-            "name: expected a non-empty name made of letters, digits, '-', '_' or '.' (it names the results folder), found {name:?}"
+            "name: expected a name starting with a letter or digit, then letters, digits, '-', '_' or '.' (it names the results folder), found {name:?}"
         ));
     }
     let dataset = match document.get("dataset") {

@@ -38,6 +38,13 @@ fn summary(report: &Report, written: &[PathBuf]) -> String {
         run.ran,
         run.skipped
     );
+    if analysis.not_planned > 0 {
+        out += &format!(
+            "{} trials in the results folder are not in this plan (other settings, or other \
+             data): kept there, not reported.\n",
+            analysis.not_planned
+        );
+    }
     let unfinished: Vec<_> = analysis
         .configurations
         .iter()

@@ -18,6 +18,7 @@ pub const MANIFEST_FILE: &str = "manifest.json";
 pub struct Manifest {
     pub tool: Tool,
     pub experiment: Experiment,
+    /// Every data file the folder's trials were trained on, each version once.
     pub data: Vec<DataFile>,
     pub machine: Machine,
     /// Oldest first.
@@ -70,8 +71,16 @@ impl Manifest {
         data_files: &[DataFile],
         run: Run,
     ) -> Result<Self> {
-        let mut runs = read(dir).map(|old| old.runs).unwrap_or_default();
+        let (mut runs, mut data) = read(dir)
+            .map(|old| (old.runs, old.data))
+            .unwrap_or_default();
         runs.push(run);
+        // Every version of the data the folder's trials ran on stays on record.
+        for file in data_files {
+            if !data.contains(file) {
+                data.push(file.clone());
+            }
+        }
         Ok(Self {
             tool: Tool {
                 name: env!("CARGO_PKG_NAME").into(),
@@ -84,7 +93,7 @@ impl Manifest {
                 resolved: serde_json::to_value(&file.document)
                     .context("the experiment does not convert to JSON")?,
             },
-            data: data_files.to_vec(),
+            data,
             machine: Machine {
                 cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
             },

@@ -8,7 +8,7 @@ use std::fmt;
 use anyhow::{Result, bail};
 
 use crate::config::{ExperimentFile, TrialSpec};
-use crate::data::{Dataset, DatasetSpec};
+use crate::data::{DataFile, Dataset, DatasetSpec, catalogue};
 use crate::train::{Backend, FollowerBatch, StepOrder};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -62,14 +62,18 @@ impl fmt::Display for Shard {
     }
 }
 
-pub fn plan(file: &ExperimentFile) -> Plan {
+/// The trials of `file`, whose data was read from `data` (their checksums are part of what
+/// makes a trial the same trial; see [`data_identity`]).
+pub fn plan(file: &ExperimentFile, data: &[DataFile]) -> Plan {
+    let data_identity = data_identity(&file.dataset, data);
     let mut trials: Vec<Trial> = Vec::new();
+    let mut seen = HashSet::new();
     for spec in &file.points {
-        let id = trial_id(&file.dataset, spec);
-        if !trials.iter().any(|t| t.id == id) {
+        let id = trial_id(&file.dataset, &data_identity, spec);
+        if seen.insert(id.clone()) {
             trials.push(Trial {
                 id,
-                config_id: config_id(&file.dataset, spec),
+                config_id: config_id(&file.dataset, &data_identity, spec),
                 spec: spec.clone(),
             });
         }
@@ -78,6 +82,27 @@ pub fn plan(file: &ExperimentFile) -> Plan {
         trials,
         grid_points: file.points.len(),
     }
+}
+
+/// What the data read adds to a trial's identity: nothing for a built-in data set read from
+/// a copy whose checksum the catalogue knows (its numbers are fixed, and its ids stay those of
+/// earlier versions); else ` data=` and a hash of the files' SHA-256, so that changed data is
+/// never taken for the data earlier trials ran on.
+pub fn data_identity(dataset: &DatasetSpec, data: &[DataFile]) -> String {
+    let known = catalogue::builtin(&dataset.name).is_some_and(|builtin| {
+        data.len() == dataset.table.files.names().len()
+            && data.iter().all(|file| {
+                builtin
+                    .sources
+                    .iter()
+                    .any(|source| source.sha256.contains(&file.sha256.as_str()))
+            })
+    });
+    if known {
+        return String::new();
+    }
+    let checksums: Vec<&str> = data.iter().map(|file| file.sha256.as_str()).collect();
+    format!(" data={}", fnv1a(&checksums.join(" ")))
 }
 
 impl Plan {
@@ -127,26 +152,27 @@ impl Plan {
     }
 }
 
-/// A stable id: FNV-1a over a canonical text of the dataset and trial settings. The data
-/// folder is left out on purpose: the same data found elsewhere is the same trial.
-pub fn trial_id(dataset: &DatasetSpec, spec: &TrialSpec) -> String {
+/// A stable id: FNV-1a over a canonical text of the dataset, the data read and the trial's
+/// settings. The data folder is left out on purpose: the same data found elsewhere is the
+/// same trial.
+pub fn trial_id(dataset: &DatasetSpec, data_identity: &str, spec: &TrialSpec) -> String {
     fnv1a(&format!(
         "{} seed={}",
-        canonical(dataset, spec),
+        canonical(dataset, data_identity, spec),
         spec.train.seed
     ))
 }
 
 /// The id of a trial's configuration: its settings but the seed.
-pub fn config_id(dataset: &DatasetSpec, spec: &TrialSpec) -> String {
-    fnv1a(&canonical(dataset, spec))
+pub fn config_id(dataset: &DatasetSpec, data_identity: &str, spec: &TrialSpec) -> String {
+    fnv1a(&canonical(dataset, data_identity, spec))
 }
 
 /// The text a trial's id hashes: every setting that decides its numbers, each written out
 /// here rather than by a `Debug` or serde impl, so that renaming a type or a variant cannot
 /// move an id. Its spelling is that of the first release (a test pins it): `Some(..)`/`None`
 /// for optional values, Rust's `Debug` spelling of the enums and of the schedule's factors.
-fn canonical(dataset: &DatasetSpec, spec: &TrialSpec) -> String {
+fn canonical(dataset: &DatasetSpec, data_identity: &str, spec: &TrialSpec) -> String {
     let (a, t) = (&spec.architecture, &spec.train);
     let optional = |value: Option<usize>| value.map_or("None".into(), |v| format!("Some({v})"));
     let schedule = t.lr_schedule.map_or("None".into(), |s| {
@@ -188,7 +214,7 @@ fn canonical(dataset: &DatasetSpec, spec: &TrialSpec) -> String {
         // The default backend's ids stay as they were before there was a choice.
         Backend::Fused => String::new(),
         other => format!(" backend={}", other.as_str()),
-    }
+    } + data_identity
 }
 
 fn fnv1a(text: &str) -> String {
@@ -215,7 +241,7 @@ mod tests {
         let ids: Vec<String> = file
             .points
             .iter()
-            .map(|spec| trial_id(&file.dataset, spec))
+            .map(|spec| trial_id(&file.dataset, "", spec))
             .collect();
         assert_eq!(
             ids,
@@ -231,7 +257,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            canonical(&file.dataset, &file.points[7]),
+            canonical(&file.dataset, "", &file.points[7]),
             "dataset=adult sensitive=sex as_feature=true val_fraction=0.2 split_seed=0 \
              max_rows=Some(300) accuracy_layers=2 fairness_layers=1 fairness_position=2 \
              width=Some(7) method=fairbinn-reference epochs=3 batch_size=100 lr_acc=0.001 \
@@ -240,7 +266,8 @@ mod tests {
              backend=flex"
         );
         assert!(
-            canonical(&file.dataset, &file.points[0]).ends_with("lr_schedule=Some((0.5, 1.0, 2))")
+            canonical(&file.dataset, "", &file.points[0])
+                .ends_with("lr_schedule=Some((0.5, 1.0, 2))")
         );
     }
 }

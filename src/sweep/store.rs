@@ -3,7 +3,7 @@
 //! sweep keeps everything it finished, and the next run picks up from there. One run at a
 //! time writes to a folder: it holds a lock on `.lock` while it is open.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -17,6 +17,7 @@ use crate::train::{Evaluated, FairnessLoss, FollowerBatch, Method, StepOrder};
 
 pub const TRIALS_FILE: &str = "trials.csv";
 pub const EPOCHS_FILE: &str = "epochs.csv";
+const LOCK_FILE: &str = ".lock";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -133,6 +134,8 @@ pub struct TrialRecord {
     pub trial_id: String,
     pub status: Status,
     pub error: String,
+    /// Epochs trained: `epochs.csv` has two rows (validation, test) for each.
+    pub last_epoch: usize,
     pub seconds: f64,
 }
 
@@ -215,65 +218,86 @@ pub struct ResultsStore {
     /// Held while the store is open; the system lets go of it when the process ends, however
     /// it ends, so a killed run leaves no stale lock.
     _lock: File,
+    dir: PathBuf,
 }
 
 impl ResultsStore {
-    /// Open (or create) a results folder. Rows of trials that failed are dropped so they run
-    /// again; with `fresh`, everything is. A row cut short by a kill is dropped as well.
-    /// Refused while another run has the folder open.
+    /// Open (or create) a results folder. Only finished trials are kept: a trial that failed,
+    /// a row a kill cut short, a trial whose epoch rows are missing or incomplete runs again;
+    /// damaged rows are moved to `<file>.damaged`, each reported with its line. With `fresh`,
+    /// everything runs again. Refused while another run has the folder open.
     pub fn open(dir: &Path, fresh: bool) -> Result<Self> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the results folder {}", dir.display()))?;
         let lock = lock(dir)?;
         let trials_path = dir.join(TRIALS_FILE);
         let epochs_path = dir.join(EPOCHS_FILE);
-        let mut finished = HashSet::new();
         let (trials_header, epochs_header) = headers();
-        if !fresh {
-            check_header(&trials_path, &trials_header)?;
-            check_header(&epochs_path, &epochs_header)?;
-            finished = finished_trials(dir)?;
+        let folder = match fresh {
+            true => Folder::default(),
+            false => Folder::read(dir)?,
+        };
+        for (file, damaged) in [
+            (&trials_path, &folder.trials.damaged),
+            (&epochs_path, &folder.epochs.damaged),
+        ] {
+            set_aside(file, damaged)?;
         }
+        if folder.incomplete > 0 {
+            eprintln!(
+                "warning: {}: {} trials lack some of their rows in {EPOCHS_FILE} (a missing or \
+                 cut file); they run again",
+                trials_path.display(),
+                folder.incomplete
+            );
+        }
+        let finished = folder.finished;
         // Rewrite both files with what is kept (write aside, then rename: a kill leaves the
         // old file or the new one, never half of one), then append from there.
-        let keep = |record: &csv::StringRecord| finished.contains(&record[0]);
-        rewrite_records(&trials_path, &trials_header, keep)?;
-        rewrite_records(&epochs_path, &epochs_header, keep)?;
+        let keep = |rows: Vec<csv::StringRecord>| -> Vec<csv::StringRecord> {
+            rows.into_iter()
+                .filter(|r| finished.contains(&r[0]))
+                .collect()
+        };
+        rewrite(&trials_path, &trials_header, keep(folder.trials.rows))?;
+        rewrite(&epochs_path, &epochs_header, keep(folder.epochs.rows))?;
         Ok(Self {
             trials: appender(&trials_path, &trials_header)?,
             epochs: appender(&epochs_path, &epochs_header)?,
             finished,
             _lock: lock,
+            dir: dir.to_path_buf(),
         })
     }
 
-    /// Copy into this folder the trials of another (a shard's) that are among `wanted` and
-    /// not here yet, epochs first as [`record`](Self::record) does. Returns how many.
+    /// Copy into this folder the finished trials of another (a shard's) that are among
+    /// `wanted` and not here yet, epochs first as [`record`](Self::record) does. Returns how
+    /// many.
     pub fn absorb(&mut self, other: &Path, wanted: &HashSet<&str>) -> Result<usize> {
-        let (trials_header, epochs_header) = headers();
-        check_header(&other.join(TRIALS_FILE), &trials_header)?;
-        check_header(&other.join(EPOCHS_FILE), &epochs_header)?;
-        let status = trials_header.iter().position(|h| h == "status");
-        let mut taken = HashSet::new();
-        let trials = complete_records(&other.join(TRIALS_FILE), &trials_header)?;
-        for record in &trials {
-            let id = &record[0];
-            let failed = status.and_then(|i| record.get(i)) == Some("failed");
-            if wanted.contains(id) && !failed && !self.finished.contains(id) {
-                taken.insert(id.to_string());
-            }
+        let shard = Folder::read(other)?;
+        let taken: HashSet<&str> = shard
+            .finished
+            .iter()
+            .map(String::as_str)
+            .filter(|id| wanted.contains(id) && !self.finished.contains(*id))
+            .collect();
+        for record in shard.epochs.rows.iter().filter(|r| taken.contains(&r[0])) {
+            self.epochs
+                .write_record(record)
+                .map_err(|e| self.cannot_write(EPOCHS_FILE, e))?;
         }
-        for record in complete_records(&other.join(EPOCHS_FILE), &epochs_header)? {
-            if taken.contains(&record[0]) {
-                self.epochs.write_record(&record)?;
-            }
-        }
-        self.epochs.flush()?;
-        for record in trials.iter().filter(|r| taken.contains(&r[0])) {
-            self.trials.write_record(record)?;
+        self.epochs
+            .flush()
+            .map_err(|e| self.cannot_write(EPOCHS_FILE, e.into()))?;
+        for record in shard.trials.rows.iter().filter(|r| taken.contains(&r[0])) {
+            self.trials
+                .write_record(record)
+                .map_err(|e| self.cannot_write(TRIALS_FILE, e))?;
             self.finished.insert(record[0].to_string());
         }
-        self.trials.flush()?;
+        self.trials
+            .flush()
+            .map_err(|e| self.cannot_write(TRIALS_FILE, e.into()))?;
         Ok(taken.len())
     }
 
@@ -283,16 +307,38 @@ impl ResultsStore {
     }
 
     /// Append one trial: its epochs first, then its row, so a trial is in `trials.csv` only
-    /// once all of its epochs are on disk.
+    /// once all of its epochs are on disk. Every row is one line (a line break in an error
+    /// message becomes a space), so a damaged line damages one row only.
     pub fn record(&mut self, trial: &TrialRow, epochs: &[EpochRow]) -> Result<()> {
         for row in epochs {
-            self.epochs.serialize(row)?;
+            self.epochs
+                .serialize(row)
+                .map_err(|e| self.cannot_write(EPOCHS_FILE, e))?;
         }
-        self.epochs.flush()?;
-        self.trials.serialize(trial.parts())?;
-        self.trials.flush()?;
+        self.epochs
+            .flush()
+            .map_err(|e| self.cannot_write(EPOCHS_FILE, e.into()))?;
+        let mut trial = trial.clone();
+        trial.outcome.error = trial.outcome.error.replace(['\n', '\r'], " ");
+        self.trials
+            .serialize(trial.parts())
+            .map_err(|e| self.cannot_write(TRIALS_FILE, e))?;
+        self.trials
+            .flush()
+            .map_err(|e| self.cannot_write(TRIALS_FILE, e.into()))?;
         self.finished.insert(trial.head.trial_id.clone());
         Ok(())
+    }
+
+    fn cannot_write(&self, file: &str, error: csv::Error) -> anyhow::Error {
+        anyhow::Error::new(error).context(format!("cannot write {}", self.dir.join(file).display()))
+    }
+}
+
+impl Drop for ResultsStore {
+    /// The lock is the open file's, not the file's: a folder left alone needs no `.lock`.
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(self.dir.join(LOCK_FILE));
     }
 }
 
@@ -301,47 +347,170 @@ pub fn shards_dir(results_dir: &Path) -> PathBuf {
     results_dir.join("shards")
 }
 
-/// Every complete row of a results folder's `trials.csv` and `epochs.csv`.
+/// Every good row of a results folder's `trials.csv` and `epochs.csv`.
 pub fn read_results(dir: &Path) -> Result<(Vec<TrialRecord>, Vec<EpochRow>)> {
+    let folder = Folder::read(dir)?;
+    let (trials_header, epochs_header) = headers();
     Ok((
-        read_rows(&dir.join(TRIALS_FILE))?,
-        read_rows(&dir.join(EPOCHS_FILE))?,
+        typed(&folder.trials.rows, &trials_header),
+        typed(&folder.epochs.rows, &epochs_header),
     ))
 }
 
 /// The trials a results folder has finished (for a look without taking its lock).
 pub fn finished_trials(dir: &Path) -> Result<HashSet<String>> {
-    Ok(read_rows::<TrialRecord>(&dir.join(TRIALS_FILE))?
-        .into_iter()
-        .filter(|row| row.status != Status::Failed)
-        .map(|row| row.trial_id)
-        .collect())
+    Ok(Folder::read(dir)?.finished)
 }
 
-/// Every complete row of a results CSV; a missing file has none. A file whose header is not
-/// ours is refused rather than overwritten.
-pub fn read_rows<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
-    let Some(mut reader) = complete_reader(path)? else {
-        return Ok(Vec::new());
-    };
-    let header = reader.headers()?.clone();
-    let mut rows = Vec::new();
-    for (line, record) in reader.records().enumerate() {
-        let Ok(record) = record else { continue };
-        if record.len() != header.len() {
-            continue; // The last row of a killed run may be cut short.
+/// A results folder as read.
+#[derive(Default)]
+struct Folder {
+    trials: Lines,
+    epochs: Lines,
+    /// Trials with a final status (ok, diverged) and every epoch row they trained.
+    finished: HashSet<String>,
+    /// Trials with a final status but not all of their epoch rows.
+    incomplete: usize,
+}
+
+impl Folder {
+    fn read(dir: &Path) -> Result<Self> {
+        let (trials_header, epochs_header) = headers();
+        let trials = read_lines(&dir.join(TRIALS_FILE), &trials_header)?;
+        let epochs = read_lines(&dir.join(EPOCHS_FILE), &epochs_header)?;
+        let mut rows_of: HashMap<&str, usize> = HashMap::new();
+        for row in &epochs.rows {
+            *rows_of.entry(&row[0]).or_default() += 1;
         }
-        match record.deserialize(Some(&header)) {
-            Ok(row) => rows.push(row),
-            Err(e) if line == 0 => bail!(
-                "{} does not look like a results file of this version ({e}); \
-                 use --force to start it afresh, or another --results-dir",
-                path.display()
-            ),
-            Err(_) => continue,
+        let (mut finished, mut incomplete) = (HashSet::new(), 0);
+        for record in typed::<TrialRecord>(&trials.rows, &trials_header) {
+            if record.status == Status::Failed {
+                continue;
+            }
+            // Each epoch trained has a validation and a test row.
+            if rows_of.get(record.trial_id.as_str()) == Some(&(2 * record.last_epoch)) {
+                finished.insert(record.trial_id);
+            } else {
+                incomplete += 1;
+            }
         }
+        Ok(Self {
+            trials,
+            epochs,
+            finished,
+            incomplete,
+        })
     }
-    Ok(rows)
+}
+
+/// A results CSV's rows, one per line, as rows of this version's header (rows of an older
+/// header, a prefix of it, get empty cells for the newer columns); both results files start
+/// with `trial_id`, so `row[0]` is a row's trial.
+#[derive(Default)]
+struct Lines {
+    rows: Vec<csv::StringRecord>,
+    /// (line, text, what is wrong) of each line that is not a row of the header.
+    damaged: Vec<(usize, String, String)>,
+}
+
+/// Read a results CSV line by line (none when it is missing or empty). A last line without
+/// its line break (cut by a kill) is left out. A file whose header is not ours is refused
+/// rather than overwritten.
+fn read_lines(path: &Path, expected: &csv::StringRecord) -> Result<Lines> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Lines::default()),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let end = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let mut lines = bytes[..end].split(|&b| b == b'\n').enumerate();
+    let parse = |line: &[u8]| -> Option<csv::StringRecord> {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(line);
+        let mut record = csv::StringRecord::new();
+        match reader.read_record(&mut record) {
+            // One record, and the whole line: an unbalanced quote swallows nothing more.
+            Ok(true) if reader.position().byte() as usize >= line.len() => Some(record),
+            _ => None,
+        }
+    };
+    let Some(header) = lines.next().and_then(|(_, line)| parse(line)) else {
+        return Ok(Lines::default());
+    };
+    if !is_prefix(&header, expected) {
+        bail!(
+            "{} has other columns than this version of fairbinn-sweep writes; \
+             use --force to start it afresh, or another --results-dir",
+            path.display()
+        );
+    }
+    let padding = expected.len() - header.len();
+    let mut read = Lines::default();
+    for (index, line) in lines {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let why = match parse(line) {
+            Some(row) if row.len() == header.len() => {
+                let row: csv::StringRecord =
+                    row.iter().chain(std::iter::repeat_n("", padding)).collect();
+                match row.deserialize::<RowCheck>(Some(expected)) {
+                    Ok(_) => {
+                        read.rows.push(row);
+                        continue;
+                    }
+                    Err(e) => e.to_string(),
+                }
+            }
+            Some(row) => format!("{} fields, expected {}", row.len(), header.len()),
+            None => "not a CSV row (an unbalanced quote?)".into(),
+        };
+        let text = String::from_utf8_lossy(line).into_owned();
+        read.damaged.push((index + 1, text, why));
+    }
+    Ok(read)
+}
+
+/// What every row of both files must have to be read back.
+#[derive(Deserialize)]
+struct RowCheck {
+    #[allow(dead_code)] // checked, not used
+    trial_id: String,
+}
+
+/// `rows` as `T`; those that do not deserialize are left out.
+fn typed<T: for<'de> Deserialize<'de>>(
+    rows: &[csv::StringRecord],
+    header: &csv::StringRecord,
+) -> Vec<T> {
+    rows.iter()
+        .filter_map(|row| row.deserialize(Some(header)).ok())
+        .collect()
+}
+
+/// Append `damaged` lines of `file` to `<file>.damaged`, saying so with each line.
+fn set_aside(file: &Path, damaged: &[(usize, String, String)]) -> Result<()> {
+    if damaged.is_empty() {
+        return Ok(());
+    }
+    let aside = PathBuf::from(format!("{}.damaged", file.display()));
+    let mut out = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&aside)
+        .with_context(|| format!("cannot write {}", aside.display()))?;
+    for (line, text, why) in damaged {
+        eprintln!(
+            "warning: {}:{line}: damaged row ({why}); moved to {}, its trial runs again",
+            file.display(),
+            aside.display()
+        );
+        writeln!(out, "{text}").with_context(|| format!("cannot write {}", aside.display()))?;
+    }
+    Ok(())
 }
 
 impl TrialRow {
@@ -375,124 +544,82 @@ fn as_csv<T: Serialize>(row: &T) -> (csv::StringRecord, csv::StringRecord) {
     (header, record.unwrap_or_default())
 }
 
-/// A results file written by another version has other columns: refuse to append to it,
-/// unless it only lacks columns added since at the end (it is then brought up to date).
-fn check_header(path: &Path, expected: &csv::StringRecord) -> Result<()> {
-    if !path.exists() || std::fs::metadata(path)?.len() == 0 {
-        return Ok(());
-    }
-    let mut reader =
-        csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let found = reader.headers()?;
-    if !is_prefix(found, expected) {
-        bail!(
-            "{} has other columns than this version of fairbinn-sweep writes; \
-             use --force to start it afresh, or another --results-dir",
-            path.display()
-        );
-    }
-    Ok(())
-}
-
 fn is_prefix(found: &csv::StringRecord, expected: &csv::StringRecord) -> bool {
     found.len() <= expected.len() && found.iter().zip(expected).all(|(a, b)| a == b)
 }
 
-/// Rewrite a CSV keeping the complete rows that `keep` accepts, under the `expected` header.
-fn rewrite_records(
-    path: &Path,
-    expected: &csv::StringRecord,
-    keep: impl Fn(&csv::StringRecord) -> bool,
-) -> Result<()> {
-    let rows: Vec<csv::StringRecord> = complete_records(path, expected)?
-        .into_iter()
-        .filter(|record| keep(record))
-        .collect();
+/// Rewrite a CSV as `rows` under the `expected` header: written aside, then renamed.
+fn rewrite(path: &Path, expected: &csv::StringRecord, rows: Vec<csv::StringRecord>) -> Result<()> {
     let aside = path.with_extension("csv.tmp");
-    let mut writer = csv::Writer::from_path(&aside)
-        .with_context(|| format!("cannot write {}", aside.display()))?;
-    if !rows.is_empty() {
-        writer.write_record(expected)?;
-        for row in &rows {
-            writer.write_record(row)?;
+    let written = (|| -> Result<()> {
+        let mut writer = csv::Writer::from_path(&aside)?;
+        if !rows.is_empty() {
+            writer.write_record(expected)?;
+            for row in &rows {
+                writer.write_record(row)?;
+            }
         }
+        writer.flush()?;
+        drop(writer);
+        std::fs::rename(&aside, path)?;
+        Ok(())
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&aside);
+        return Err(e.context(format!("cannot write {}", path.display())));
     }
-    writer.flush()?;
-    drop(writer);
-    std::fs::rename(&aside, path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
-}
-
-/// The complete rows of a CSV (none when it is missing), as rows of the `expected` header:
-/// rows of an older header, a prefix of it, get empty cells for the newer columns. Both
-/// results files start with `trial_id`, so `record[0]` is a row's trial.
-fn complete_records(path: &Path, expected: &csv::StringRecord) -> Result<Vec<csv::StringRecord>> {
-    let Some(mut reader) = complete_reader(path)? else {
-        return Ok(Vec::new());
-    };
-    let header = reader.headers()?.clone();
-    let padding = expected.len().saturating_sub(header.len());
-    Ok(reader
-        .records()
-        .filter_map(Result::ok)
-        .filter(|record| record.len() == header.len())
-        .map(|record| {
-            record
-                .iter()
-                .chain(std::iter::repeat_n("", padding))
-                .collect()
-        })
-        .collect())
-}
-
-/// A reader of a CSV's rows up to its last line break (a row a kill cut short is left out);
-/// `None` when there is no such file.
-fn complete_reader(path: &Path) -> Result<Option<csv::Reader<std::io::Cursor<Vec<u8>>>>> {
-    if !path.exists() {
-        return Ok(None);
-    }
-    let mut bytes = Vec::new();
-    File::open(path)
-        .and_then(|mut file| file.read_to_end(&mut bytes))
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    let end = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    bytes.truncate(end);
-    Ok(Some(
-        csv::ReaderBuilder::new()
-            .flexible(true)
-            .from_reader(std::io::Cursor::new(bytes)),
-    ))
 }
 
 /// Take the folder's lock, or say who has it.
 fn lock(dir: &Path) -> Result<File> {
-    let path = dir.join(".lock");
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(TryLockError::WouldBlock) => {
-            let mut holder = String::new();
-            let _ = file.read_to_string(&mut holder);
-            bail!(
-                "another fairbinn-sweep is writing to {} ({}); wait for it to finish, or \
-                 give this run another --results-dir",
-                dir.display(),
-                holder.trim()
-            );
+    let path = dir.join(LOCK_FILE);
+    loop {
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                bail!(
+                    "another fairbinn-sweep is writing to {} ({}); wait for it to finish, or \
+                     give this run another --results-dir",
+                    dir.display(),
+                    holder.trim()
+                );
+            }
+            Err(TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("cannot lock {}", path.display()));
+            }
         }
-        Err(TryLockError::Error(e)) => {
-            return Err(e).with_context(|| format!("cannot lock {}", path.display()));
+        // A run that ended removes the file: a lock taken on the file it removed is no lock.
+        if !is_same_file(&file, &path) {
+            continue;
         }
+        file.set_len(0)?;
+        writeln!(file, "process {}", std::process::id())?;
+        return Ok(file);
     }
-    file.set_len(0)?;
-    writeln!(file, "process {}", std::process::id())?;
-    Ok(file)
+}
+
+#[cfg(unix)]
+fn is_same_file(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn is_same_file(_: &File, path: &Path) -> bool {
+    path.exists()
 }
 
 /// A writer that appends; it writes the header first when the file is empty.
@@ -613,6 +740,7 @@ mod tests {
         let older: Vec<&str> = epochs_header.iter().take(epochs_header.len() - 1).collect();
         let mut text = older.join(",") + "\n";
         text += "a,1,validation,0.8,0.5,0.1,0.1,0.1,0.3,0.2\n";
+        text += "a,1,test,0.8,0.5,0.1,0.1,0.1,0.3,0.2\n";
         std::fs::write(dir.path().join(EPOCHS_FILE), text).unwrap();
         let (trial, _) = row("a", Status::Ok);
         let (trials_header, _) = headers();

@@ -35,7 +35,7 @@ mod tests {
         let text = "name: t\ndataset: {name: adult, max_rows: 300}\n\
                     train: {epochs: 2, eta: 5, batch_size: 50}\nsweep: {method: [erm, toy]}\n";
         let file = config::parse(text, Path::new("t.yaml"), None).unwrap();
-        let plan = crate::sweep::plan(&file);
+        let plan = crate::sweep::plan(&file, &[]);
         assert_eq!(plan.trials.len(), 2);
         let (erm, toy) = (&plan.trials[0].spec, &plan.trials[1].spec);
         assert_eq!(toy.train.method, Method::Toy);
