@@ -88,3 +88,113 @@ fn changed_data_is_a_new_trial_and_the_manifest_keeps_both_versions() {
         text(&third)
     );
 }
+
+const FOUR: &str = "name: four
+dataset:
+  name: csv
+  file: t.csv
+  label: {column: y, positive: [yes], negative: [no]}
+  sensitive: {column: g}
+train: {method: lagrangian, epochs: 2, batch_size: 20}
+sweep: {eta: [1, 2, 3, 4]}
+";
+
+fn four_run() -> Run {
+    let run = Run::new(FOUR);
+    std::fs::write(run.dir.path().join("t.csv"), users_table()).unwrap();
+    let output = run_users(&run);
+    assert!(output.status.success(), "{}", text(&output));
+    run
+}
+
+#[test]
+fn a_missing_or_cut_epochs_csv_makes_its_trials_run_again() {
+    let run = four_run();
+    let epochs = run.results().join("epochs.csv");
+    let whole = std::fs::read_to_string(&epochs).unwrap();
+    assert_eq!(whole.lines().count(), 1 + 4 * 2 * 2);
+
+    std::fs::remove_file(&epochs).unwrap();
+    let output = run_users(&run);
+    let printed = text(&output);
+    assert!(output.status.success(), "{printed}");
+    assert!(
+        printed.contains("4 trials lack some of their rows in epochs.csv"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("4 ran now, 0 were already done"),
+        "{printed}"
+    );
+    assert_eq!(read_csv(&run.results().join("aggregate.csv")).len(), 4);
+
+    // Cut after the header and 5 rows: trial 1's 4 rows, and one of trial 2's.
+    let cut: String = whole.lines().take(6).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&epochs, cut).unwrap();
+    let output = run_users(&run);
+    let printed = text(&output);
+    assert!(
+        printed.contains("3 ran now, 1 were already done"),
+        "{printed}"
+    );
+    assert_eq!(read_csv(&run.results().join("aggregate.csv")).len(), 4);
+    assert_eq!(read_csv(&epochs).len(), 16);
+}
+
+#[test]
+fn a_damaged_row_is_set_aside_with_its_line_and_the_good_rows_kept() {
+    let run = four_run();
+    let trials = run.results().join("trials.csv");
+    let text_before = std::fs::read_to_string(&trials).unwrap();
+    let mut lines: Vec<String> = text_before.lines().map(String::from).collect();
+    // Line 3: an unbalanced quote, as a hand edit leaves it.
+    lines[2] = lines[2].replacen(",lagrangian,", ",\"lagrangian,", 1);
+    // Line 2 (the first row): a status no version writes.
+    lines[1] = lines[1].replacen(",ok,", ",fine,", 1);
+    std::fs::write(&trials, lines.join("\n") + "\n").unwrap();
+
+    let output = run_users(&run);
+    let printed = text(&output);
+    assert!(output.status.success(), "{printed}");
+    assert!(printed.contains("trials.csv:2: damaged row"), "{printed}");
+    assert!(printed.contains("unknown variant `fine`"), "{printed}");
+    assert!(
+        printed.contains("trials.csv:3: damaged row (4 fields, expected"),
+        "{printed}"
+    );
+    assert!(!printed.contains("--force"), "{printed}");
+    assert!(
+        printed.contains("2 ran now, 2 were already done"),
+        "{printed}"
+    );
+    let aside = std::fs::read_to_string(run.results().join("trials.csv.damaged")).unwrap();
+    assert_eq!(aside.lines().collect::<Vec<_>>(), [&lines[1], &lines[2]]);
+    assert_eq!(read_csv(&trials).len(), 4);
+    assert!(!run.results().join(".lock").exists(), "no lock left behind");
+}
+
+#[test]
+fn a_name_is_one_plain_folder_name() {
+    for name in ["..", ".", ".hidden", "a/b"] {
+        let run = Run::new(&FOUR.replace("name: four", &format!("name: \"{name}\"")));
+        std::fs::write(run.dir.path().join("t.csv"), users_table()).unwrap();
+        let output = common::binary()
+            .arg("run")
+            .arg(run.experiment())
+            .current_dir(run.dir.path())
+            .output()
+            .unwrap();
+        let printed = text(&output);
+        assert_eq!(output.status.code(), Some(2), "{printed}");
+        assert!(
+            printed.contains("line 1: name: expected a name starting with a letter or digit"),
+            "{printed}"
+        );
+        let mut files: Vec<String> = std::fs::read_dir(run.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        assert_eq!(files, ["experiment.yaml", "t.csv"], "{name}");
+    }
+}

@@ -376,8 +376,8 @@ struct Folder {
 impl Folder {
     fn read(dir: &Path) -> Result<Self> {
         let (trials_header, epochs_header) = headers();
-        let trials = read_lines(&dir.join(TRIALS_FILE), &trials_header)?;
-        let epochs = read_lines(&dir.join(EPOCHS_FILE), &epochs_header)?;
+        let trials = read_lines::<TrialRecord>(&dir.join(TRIALS_FILE), &trials_header)?;
+        let epochs = read_lines::<EpochRow>(&dir.join(EPOCHS_FILE), &epochs_header)?;
         let mut rows_of: HashMap<&str, usize> = HashMap::new();
         for row in &epochs.rows {
             *rows_of.entry(&row[0]).or_default() += 1;
@@ -413,10 +413,13 @@ struct Lines {
     damaged: Vec<(usize, String, String)>,
 }
 
-/// Read a results CSV line by line (none when it is missing or empty). A last line without
-/// its line break (cut by a kill) is left out. A file whose header is not ours is refused
-/// rather than overwritten.
-fn read_lines(path: &Path, expected: &csv::StringRecord) -> Result<Lines> {
+/// Read a results CSV line by line (none when it is missing or empty); a row that does not
+/// read as a `T` is damaged. A last line without its line break (cut by a kill) is left out.
+/// A file whose header is not ours is refused rather than overwritten.
+fn read_lines<T: for<'de> Deserialize<'de>>(
+    path: &Path,
+    expected: &csv::StringRecord,
+) -> Result<Lines> {
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Lines::default()),
@@ -457,7 +460,7 @@ fn read_lines(path: &Path, expected: &csv::StringRecord) -> Result<Lines> {
             Some(row) if row.len() == header.len() => {
                 let row: csv::StringRecord =
                     row.iter().chain(std::iter::repeat_n("", padding)).collect();
-                match row.deserialize::<RowCheck>(Some(expected)) {
+                match row.deserialize::<T>(Some(expected)) {
                     Ok(_) => {
                         read.rows.push(row);
                         continue;
@@ -474,14 +477,7 @@ fn read_lines(path: &Path, expected: &csv::StringRecord) -> Result<Lines> {
     Ok(read)
 }
 
-/// What every row of both files must have to be read back.
-#[derive(Deserialize)]
-struct RowCheck {
-    #[allow(dead_code)] // checked, not used
-    trial_id: String,
-}
-
-/// `rows` as `T`; those that do not deserialize are left out.
+/// `rows` as `T`: rows [`read_lines`] checked.
 fn typed<T: for<'de> Deserialize<'de>>(
     rows: &[csv::StringRecord],
     header: &csv::StringRecord,
