@@ -49,6 +49,11 @@ pub fn write_scripts(
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let shards = args.shards;
     let shard_dir = |index: &str| shards_dir(&results_dir).join(format!("{index}-of-{shards}"));
+    for (option, value) in [("--time", &args.time), ("--partition", &args.partition)] {
+        if let Some(value) = value.as_deref().filter(|v| !is_plain(v)) {
+            bail!("slurm {option}: expected letters, digits and any of `:-_.,+`, found {value:?}");
+        }
+    }
 
     let mut options = Vec::new();
     if let Some(time) = &args.time {
@@ -61,7 +66,12 @@ pub fn write_scripts(
     let name = &experiment.name;
 
     let array = dir.join("array.sbatch");
-    let task_dir = shard_dir("${SLURM_ARRAY_TASK_ID}");
+    // The task's id is the one word the shell expands: everything else is quoted.
+    let task_dir = format!(
+        "{}\"${{SLURM_ARRAY_TASK_ID}}\"{}",
+        quote_text(&format!("{}/", shards_dir(&results_dir).display())),
+        quote_text(&format!("-of-{shards}"))
+    );
     write(
         &array,
         &format!(
@@ -72,13 +82,12 @@ pub fn write_scripts(
 #SBATCH --cpus-per-task={cpus}
 #SBATCH --output={log}
 {options}cd {working_dir}
-exec {program} run {experiment_file}{data_dir} --shard \"${{SLURM_ARRAY_TASK_ID}}/{shards}\" --jobs {cpus} --yes --results-dir \"{task_dir}\"
+exec {program} run {experiment_file}{data_dir} --shard \"${{SLURM_ARRAY_TASK_ID}}/{shards}\" --jobs {cpus} --yes --results-dir {task_dir}
 ",
             cpus = args.cpus_per_task,
             log = quote(&dir.join("shard-%a.log")),
             working_dir = quote(&working_dir),
             program = quote(&program),
-            task_dir = task_dir.display(),
         ),
     )?;
 
@@ -184,5 +193,18 @@ fn write(path: &Path, text: &str) -> Result<()> {
 
 /// A path as one shell word.
 fn quote(path: &Path) -> String {
-    format!("'{}'", path.display().to_string().replace('\'', r"'\''"))
+    quote_text(&path.display().to_string())
+}
+
+/// Text as one shell word, nothing in it expanded.
+fn quote_text(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// Safe in an `#SBATCH` line as it is.
+fn is_plain(value: &str) -> bool {
+    !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ":-_.,+".contains(c))
 }

@@ -198,3 +198,147 @@ fn a_name_is_one_plain_folder_name() {
         assert_eq!(files, ["experiment.yaml", "t.csv"], "{name}");
     }
 }
+
+#[test]
+fn sizes_that_cannot_run_are_refused_before_anything_runs() {
+    for (settings, expected) in [
+        (
+            "train: {method: erm, epochs: 18446744073709551615}",
+            "line 3: train.epochs: expected at most 1000000, found 18446744073709551615",
+        ),
+        (
+            "train: {method: erm}\nsweep: {epochs: [1, 1000000000000]}",
+            "sweep.epochs: train.epochs: expected at most 1000000, found 1000000000000 (at epochs=1000000000000)",
+        ),
+        (
+            "model: {accuracy_layers: 100000}\ntrain: {method: erm}",
+            "line 3: model.accuracy_layers: expected at most 10000, found 100000",
+        ),
+        (
+            "model: {width: 100000000}\ntrain: {method: erm}",
+            "model: a network of 4 layers of width 100000000 needs about 320007296.0 GB of memory",
+        ),
+    ] {
+        let run = Run::new(&format!(
+            "name: big\ndataset: {{name: adult, max_rows: 300}}\n{settings}\n"
+        ));
+        for command in ["plan", "run"] {
+            let output = run.on_results(command, &[]);
+            let printed = text(&output);
+            assert_eq!(output.status.code(), Some(2), "{command}: {printed}");
+            assert!(printed.contains(expected), "{command}: {printed}");
+        }
+        assert!(!run.results().join("trials.csv").exists());
+    }
+}
+
+#[test]
+fn non_finite_numbers_name_file_line_and_column() {
+    for (value, line) in [
+        ("inf", 4),
+        ("-inf", 4),
+        ("Infinity", 4),
+        ("1e400", 4),
+        ("NaN", 4),
+    ] {
+        let mut table: Vec<String> = users_table().lines().map(String::from).collect();
+        table[3] = format!("{value}{}", &table[3][table[3].find(',').unwrap()..]);
+        let run = users_run(&(table.join("\n") + "\n"));
+        let output = run_users(&run);
+        let printed = text(&output);
+        assert_eq!(output.status.code(), Some(2), "{value}: {printed}");
+        assert!(
+            printed.contains(&format!("t.csv:{line}: column x: {value:?} is not a finite number; list it in dataset.missing.tokens")),
+            "{value}: {printed}"
+        );
+    }
+    // Listed as missing, NaN is dropped like any missing value.
+    let mut table: Vec<String> = users_table().lines().map(String::from).collect();
+    table[3] = format!("NaN{}", &table[3][table[3].find(',').unwrap()..]);
+    let run = Run::new(&USERS.replace(
+        "  sensitive: {column: g}",
+        "  sensitive: {column: g}\n  missing: {tokens: [NaN], action: drop}",
+    ));
+    std::fs::write(run.dir.path().join("t.csv"), table.join("\n") + "\n").unwrap();
+    let output = run_users(&run);
+    assert!(output.status.success(), "{}", text(&output));
+}
+
+#[test]
+fn padding_is_trimmed_by_one_rule_for_the_whole_file() {
+    // Padded values only past the first 64 KiB: still one group, one label value.
+    let mut table = String::from("x,g,y\n");
+    let mut i = 0;
+    while table.len() < 70_000 {
+        table += &format!(
+            "{},{},{}\n",
+            i % 17,
+            if i % 3 == 0 { "a" } else { "b" },
+            if i % 5 < 2 { "yes" } else { "no" }
+        );
+        i += 1;
+    }
+    for j in 0..100 {
+        table += &format!(
+            "{}, {}, {}\n",
+            j % 17,
+            if j % 3 == 0 { "a" } else { "b" },
+            if j % 5 < 2 { "yes" } else { "no" }
+        );
+    }
+    let run = users_run(&table);
+    let output = common::binary()
+        .args(["data", "describe"])
+        .arg(run.experiment())
+        .output()
+        .unwrap();
+    let printed = text(&output);
+    assert!(output.status.success(), "{printed}");
+    assert!(printed.contains("sensitive groups: 2"), "{printed}");
+}
+
+#[test]
+fn slurm_scripts_quote_every_user_string() {
+    let run = Run::new(common::TINY);
+    let hostile = run.dir.path().join("x$(touch PWNED)");
+    let output = run
+        .command("slurm")
+        .args(["--shards", "2", "--results-dir"])
+        .arg(&hostile)
+        .current_dir(run.dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    let array = std::fs::read_to_string(hostile.join("slurm/array.sbatch")).unwrap();
+    let exec = array.lines().find(|l| l.starts_with("exec ")).unwrap();
+    // The task's command line as the shell reads it, arguments printed instead of run.
+    let words = exec.replacen("exec ", "printf '%s\\n' ", 1);
+    let printed = std::process::Command::new("bash")
+        .args(["-c", &words])
+        .env("SLURM_ARRAY_TASK_ID", "1")
+        .current_dir(run.dir.path())
+        .output()
+        .unwrap();
+    let args = String::from_utf8_lossy(&printed.stdout).into_owned();
+    assert!(!run.dir.path().join("PWNED").exists(), "{exec}");
+    assert!(
+        args.lines()
+            .any(|a| a == hostile.join("shards/1-of-2").display().to_string()),
+        "{args}"
+    );
+    for option in ["--partition", "--time"] {
+        let output = run
+            .command("slurm")
+            .args(["--shards", "2", option, "gpu\n#SBATCH --wrap=evil"])
+            .arg("--results-dir")
+            .arg(run.results())
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2));
+        assert!(
+            text(&output).contains(&format!("slurm {option}: expected letters, digits")),
+            "{}",
+            text(&output)
+        );
+    }
+}

@@ -440,14 +440,16 @@ fn trial_from_document(document: &Value) -> Result<TrialSpec, Vec<String>> {
 
 fn trial_spec(model: RawModel, train: RawTrain, problems: &mut Vec<String>) -> Option<TrialSpec> {
     let before = problems.len();
-    let fairness_position = model.fairness_position.unwrap_or(model.accuracy_layers + 1);
+    let fairness_position = model
+        .fairness_position
+        .unwrap_or(model.accuracy_layers.saturating_add(1));
     if model.fairness_layers == 0 {
         problems.push("model.fairness_layers: expected at least 1".into());
     }
-    if fairness_position == 0 || fairness_position > model.accuracy_layers + 1 {
+    if fairness_position == 0 || fairness_position > model.accuracy_layers.saturating_add(1) {
         problems.push(format!(
             "model.fairness_position: expected 1..={} (position p puts p-1 of the {} accuracy layers before the block), found {fairness_position}",
-            model.accuracy_layers + 1,
+            model.accuracy_layers.saturating_add(1),
             model.accuracy_layers
         ));
     }
@@ -462,6 +464,17 @@ fn trial_spec(model: RawModel, train: RawTrain, problems: &mut Vec<String>) -> O
             Method::names().join(", "),
             train.method
         ));
+    }
+    // Bounds past which a trial cannot run (or not in a lifetime): refused before it tries.
+    for (key, value, most) in [
+        ("train.epochs", train.epochs, 1_000_000),
+        ("train.follower_steps", train.follower_steps, 10_000),
+        ("model.accuracy_layers", model.accuracy_layers, 10_000),
+        ("model.fairness_layers", model.fairness_layers, 10_000),
+    ] {
+        if value > most {
+            problems.push(format!("{key}: expected at most {most}, found {value}"));
+        }
     }
     if train.epochs == 0 {
         problems.push("train.epochs: expected at least 1".into());

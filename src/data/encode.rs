@@ -239,8 +239,8 @@ fn group_of(spec: &DatasetSpec, names: &[String], value: &str) -> Result<Option<
     Ok(match &spec.table.sensitive.grouping {
         Grouping::Distinct => names.iter().position(|n| n == value).map(|g| g as u32),
         Grouping::Above(threshold) => {
-            let number: f64 = value.parse().map_err(|_| {
-                format!("expected a number (dataset.sensitive.above), found {value:?}")
+            let number = finite(value).ok_or_else(|| {
+                format!("expected a finite number (dataset.sensitive.above), found {value:?}")
             })?;
             Some(u32::from(number > *threshold))
         }
@@ -255,12 +255,18 @@ fn group_of(spec: &DatasetSpec, names: &[String], value: &str) -> Result<Option<
     })
 }
 
+/// `value` as a number, unless it is not one or not finite (`inf`, `NaN`, `1e400`).
+fn finite(value: &str) -> Option<f64> {
+    value.parse::<f64>().ok().filter(|n| n.is_finite())
+}
+
 fn label_of(label: &Label, value: &str) -> Result<f32, String> {
     match label {
-        Label::Above { threshold, .. } => value
-            .parse::<f64>()
+        Label::Above { threshold, .. } => finite(value)
             .map(|number| f32::from(number > *threshold))
-            .map_err(|_| format!("expected a number (dataset.label.above), found {value:?}")),
+            .ok_or_else(|| {
+                format!("expected a finite number (dataset.label.above), found {value:?}")
+            }),
         Label::Values {
             positive, negative, ..
         } => {
@@ -320,6 +326,14 @@ fn encode(
                 missing[j] += 1;
                 f32::NAN
             } else if let Ok(number) = value.parse::<f32>() {
+                if !number.is_finite() {
+                    bail!(
+                        "{}: column {}: {value:?} is not a finite number; list it in \
+                         dataset.missing.tokens if it means missing",
+                        tables[row.table].at(row.row),
+                        tables[0].names[column]
+                    );
+                }
                 number
             } else {
                 texts[j] += 1;

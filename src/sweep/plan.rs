@@ -122,8 +122,34 @@ impl Plan {
             .collect()
     }
 
-    /// Checks that need the data: a batch no larger than the training split.
+    /// Checks that need the data: a batch no larger than the training split, and networks
+    /// that fit in memory.
     pub fn check_fits(&self, file: &ExperimentFile, data: &Dataset) -> Result<()> {
+        let refuse = |problem: String| -> Result<()> {
+            bail!(
+                "{}:\n  {}",
+                file.path.display(),
+                file.lines.locate(&problem).1
+            )
+        };
+        let budget = memory_budget();
+        let largest = self
+            .trials
+            .iter()
+            .map(|t| (t, trial_bytes(&t.spec, data)))
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some((trial, bytes)) = largest.filter(|(_, bytes)| *bytes > budget) {
+            let a = &trial.spec.architecture;
+            let width = a.width.unwrap_or(data.train.n_features);
+            return refuse(format!(
+                "model: a network of {} layers of width {width} needs about {:.1} GB of memory \
+                 to train, more than the {:.1} GB this machine allows a trial (half its \
+                 memory); make it narrower or shallower",
+                a.accuracy_layers + a.fairness_layers + 1,
+                bytes / 1e9,
+                budget / 1e9
+            ));
+        }
         let rows = data.train.n_rows();
         let mut sizes: Vec<usize> = self
             .trials
@@ -139,17 +165,38 @@ impl Plan {
             } else {
                 "train.batch_size"
             };
-            let problem = format!(
+            return refuse(format!(
                 "{key}: expected at most the {rows} rows of the training split, found {largest}"
-            );
-            bail!(
-                "{}:\n  {}",
-                file.path.display(),
-                file.lines.locate(&problem).1
-            );
+            ));
         }
         Ok(())
     }
+}
+
+/// Bytes a trial of `spec` holds while it trains on `data`: parameters with their gradients
+/// and Adam moments, a minibatch's activations, and an evaluation chunk's (the fused
+/// engine's; burn's is within twice that). In f64: sizes that cannot run must not overflow.
+fn trial_bytes(spec: &TrialSpec, data: &Dataset) -> f64 {
+    let a = &spec.architecture;
+    let inputs = data.train.n_features as f64;
+    let width = a.width.map_or(inputs, |w| w as f64);
+    let hidden = (a.accuracy_layers + a.fairness_layers) as f64;
+    let parameters =
+        inputs * width + (hidden - 1.0).max(0.0) * width * width + width + hidden * width + 1.0;
+    let rows = spec.train.batch_size.min(data.train.n_rows()) as f64 + 1024.0;
+    4.0 * (4.0 * parameters + 4.0 * rows * width * (hidden + 1.0))
+}
+
+/// Half the machine's memory (8 GB when it cannot be read).
+fn memory_budget() -> f64 {
+    let total = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+            let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kb * 1024.0)
+        });
+    total.map_or(8e9, |bytes| bytes / 2.0)
 }
 
 /// A stable id: FNV-1a over a canonical text of the dataset, the data read and the trial's

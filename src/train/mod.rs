@@ -61,7 +61,7 @@ impl std::error::Error for Diverged {}
 /// Train one network, evaluating it on the validation and test splits after every epoch.
 pub fn train(architecture: &Architecture, spec: &TrainSpec, data: &Dataset) -> Training {
     let mut trainer = Trainer::new(architecture, spec, data);
-    let mut history = Vec::with_capacity(spec.epochs);
+    let mut history = Vec::new();
     for epoch in 1..=spec.epochs {
         trainer.train_epoch(epoch);
         match trainer.evaluate(epoch) {
