@@ -180,13 +180,12 @@ pub fn configurations(
 
     let mut configurations: Vec<Configuration> = Vec::new();
     let mut finished: Vec<Vec<Vec<EpochMetrics>>> = Vec::new();
+    let mut index_of: HashMap<&str, usize> = HashMap::new();
     for trial in &plan.trials {
-        let index = match configurations
-            .iter()
-            .position(|c| c.config_id == trial.config_id)
-        {
-            Some(index) => index,
+        let index = match index_of.get(trial.config_id.as_str()) {
+            Some(&index) => index,
             None => {
+                index_of.insert(&trial.config_id, configurations.len());
                 configurations.push(Configuration {
                     config_id: trial.config_id.clone(),
                     settings: Settings::of(&trial.spec, n_features),

@@ -152,8 +152,28 @@ fn merge(args: &MergeArgs) -> Result<ExitCode> {
     let skipped = plan.trials.len() - plan.pending(store.finished()).len();
     let mut merged = 0;
     for shard in &shards {
+        if let Some(other) = manifest::read(shard).filter(|m| m.experiment.name != experiment.name)
+        {
+            bail!(
+                "{}: holds results of the experiment {:?} ({}), not of {:?}; name the shard \
+                 folders of this experiment",
+                shard.display(),
+                other.experiment.name,
+                other.experiment.file.display(),
+                experiment.name
+            );
+        }
+        let theirs = store::finished_trials(shard)?;
         let taken = store.absorb(shard, &wanted)?;
-        println!("{}: {taken} trials", shard.display());
+        let foreign = theirs
+            .iter()
+            .filter(|id| !wanted.contains(id.as_str()))
+            .count();
+        let note = match foreign {
+            0 => String::new(),
+            n => format!(" ({n} of its trials are not in this plan: other settings or data)"),
+        };
+        println!("{}: {taken} trials{note}", shard.display());
         merged += taken;
     }
     let missing = plan.pending(store.finished()).len();

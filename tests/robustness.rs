@@ -342,3 +342,183 @@ fn slurm_scripts_quote_every_user_string() {
         );
     }
 }
+
+/// `data describe` on the users' experiment with `table` as its file.
+fn describe(table: &[u8]) -> (bool, String) {
+    let run = Run::new(USERS);
+    std::fs::write(run.dir.path().join("t.csv"), table).unwrap();
+    let output = common::binary()
+        .args(["data", "describe"])
+        .arg(run.experiment())
+        .output()
+        .unwrap();
+    (output.status.success(), text(&output))
+}
+
+#[test]
+fn small_things_a_careless_file_does() {
+    // A byte-order mark before the YAML.
+    let run = Run::new(&format!("\u{feff}{}", common::TINY));
+    let output = run.on_results("plan", &[]);
+    assert!(output.status.success(), "{}", text(&output));
+
+    // A delimiter ending every line.
+    let trailing: String = users_table().lines().map(|l| format!("{l},\n")).collect();
+    let (ok, printed) = describe(trailing.as_bytes());
+    assert!(ok, "{printed}");
+    assert!(
+        printed.contains("t.csv: 200 records: 200 rows"),
+        "{printed}"
+    );
+
+    // CRLF line ends and blank lines: errors name the line an editor shows.
+    let (ok, printed) = describe(b"x,g,y\r\n1,a,yes\r\n\r\n2,b,no\r\n\r\n3,a,no\r\n4,b,maybe\r\n");
+    assert!(!ok);
+    assert!(
+        printed.contains("t.csv:7: column y: expected a label value"),
+        "{printed}"
+    );
+
+    // A header and nothing else.
+    let (ok, printed) = describe(b"x,g,y\n");
+    assert!(!ok);
+    assert!(printed.contains("t.csv: no usable rows"), "{printed}");
+
+    // Two tables in one zip.
+    let run = Run::new(&USERS.replace("file: t.csv", "file: t.zip"));
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(run.dir.path().join("t.zip")).unwrap());
+    for name in ["a.csv", "b.csv"] {
+        zip.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        std::io::Write::write_all(&mut zip, users_table().as_bytes()).unwrap();
+    }
+    zip.finish().unwrap();
+    let output = run_users(&run);
+    assert!(
+        text(&output).contains("the zip holds 2 files (a.csv, b.csv); it should hold one table"),
+        "{}",
+        text(&output)
+    );
+}
+
+#[test]
+fn minus_zero_is_zero_and_a_large_sweep_plans() {
+    let run = Run::new(&format!(
+        "{}\nsweep: {{eta: [0, -0, 0.0]}}\n",
+        USERS.replace("method: erm", "method: lagrangian")
+    ));
+    std::fs::write(run.dir.path().join("t.csv"), users_table()).unwrap();
+    let output = common::binary()
+        .arg("plan")
+        .arg(run.experiment())
+        .arg("--results-dir")
+        .arg(run.results())
+        .output()
+        .unwrap();
+    assert!(
+        text(&output).contains("1 trials from 3 sweep points"),
+        "{}",
+        text(&output)
+    );
+
+    // 40,000 sweep points (seeds × η): planned and listed.
+    let seeds: Vec<String> = (0..400).map(|s| s.to_string()).collect();
+    let etas: Vec<String> = (0..100).map(|e| e.to_string()).collect();
+    let run = Run::new(&format!(
+        "{}\nseeds: [{}]\nsweep: {{eta: [{}]}}\n",
+        USERS.replace("method: erm", "method: lagrangian"),
+        seeds.join(", "),
+        etas.join(", ")
+    ));
+    std::fs::write(run.dir.path().join("t.csv"), users_table()).unwrap();
+    let output = common::binary()
+        .arg("plan")
+        .arg(run.experiment())
+        .arg("--results-dir")
+        .arg(run.results())
+        .output()
+        .unwrap();
+    let printed = text(&output);
+    assert!(
+        printed.contains("users (") && printed.contains(": 40000 trials"),
+        "{}",
+        &printed[..300]
+    );
+}
+
+#[test]
+fn results_files_name_themselves_in_errors_and_leave_nothing_stale() {
+    let run = four_run();
+    // A selection policy taken out of the file takes its figures with it; an empty
+    // selection still writes headers.
+    std::fs::write(
+        run.experiment(),
+        FOUR.replace(
+            "sweep:",
+            "selection: [{val-best-accuracy: {max_dp: 0}}]\nsweep:",
+        ),
+    )
+    .unwrap();
+    let output = run_users(&run);
+    assert!(output.status.success(), "{}", text(&output));
+    let mut files: Vec<String> = std::fs::read_dir(run.results())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "aggregate.csv",
+            "epochs.csv",
+            "manifest.json",
+            "methods.csv",
+            "pareto_val-best-accuracy-0.svg",
+            "pareto_val-best-accuracy-0_hard.svg",
+            "trials.csv"
+        ]
+    );
+    let aggregate = std::fs::read_to_string(run.results().join("aggregate.csv")).unwrap();
+    assert!(
+        aggregate.starts_with("selection,selected_on,config_id,"),
+        "{aggregate:?}"
+    );
+
+    // epochs.csv a folder: the error names it.
+    std::fs::remove_file(run.results().join("epochs.csv")).unwrap();
+    std::fs::create_dir(run.results().join("epochs.csv")).unwrap();
+    let output = run_users(&run);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output).contains(&format!(
+            "cannot read {}",
+            run.results().join("epochs.csv").display()
+        )),
+        "{}",
+        text(&output)
+    );
+    assert!(!run.results().join("trials.csv.tmp").exists());
+}
+
+#[test]
+fn merging_another_experiments_shard_says_so() {
+    let other = Run::new(&FOUR.replace("name: four", "name: other"));
+    std::fs::write(other.dir.path().join("t.csv"), users_table()).unwrap();
+    assert!(run_users(&other).status.success());
+    let run = Run::new(FOUR);
+    std::fs::write(run.dir.path().join("t.csv"), users_table()).unwrap();
+    let output = common::binary()
+        .arg("merge")
+        .arg(run.experiment())
+        .arg(other.results())
+        .arg("--results-dir")
+        .arg(run.results())
+        .output()
+        .unwrap();
+    let printed = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{printed}");
+    assert!(
+        printed.contains("holds results of the experiment \"other\""),
+        "{printed}"
+    );
+}

@@ -198,6 +198,8 @@ pub fn read(path: &Path, data_dir: DataDirOverride) -> Result<ExperimentFile> {
 
 /// [`read`] for an experiment's text; `path` names it in messages and anchors relative paths.
 pub fn parse(text: &str, path: &Path, data_dir: DataDirOverride) -> Result<ExperimentFile> {
+    // Some editors start a UTF-8 file with a byte-order mark; YAML has no use for it.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut document: Value =
         serde_norway::from_str(text).map_err(|e| anyhow!("{}: {e}", path.display()))?;
     let Some(root) = document.as_mapping_mut() else {
@@ -570,7 +572,8 @@ fn trial_spec(model: RawModel, train: RawTrain, problems: &mut Vec<String>) -> O
             } else {
                 0.0
             },
-            eta: if info.reads_eta { train.eta } else { 0.0 },
+            // `+ 0.0` makes −0 the 0 it equals, so `eta: -0` is the trial `eta: 0` is.
+            eta: if info.reads_eta { train.eta + 0.0 } else { 0.0 },
             fairness_loss: if info.reads_eta {
                 train.fairness_loss
             } else {

@@ -52,6 +52,17 @@ pub fn dataset(spec: &DatasetSpec, tables: &[Table]) -> Result<Dataset> {
         kept.push(rows);
         notes.push(note);
     }
+    if kept.iter().all(Vec::is_empty) {
+        let files: Vec<String> = tables
+            .iter()
+            .map(|t| t.path.display().to_string())
+            .collect();
+        bail!(
+            "{}: no usable rows ({}); a data set needs rows with a label and a sensitive group",
+            files.join(" and "),
+            notes.join("; ")
+        );
+    }
     for (group, name) in group_names.iter().enumerate() {
         if !kept.iter().flatten().any(|row| row.group == group as u32) {
             let files: Vec<String> = tables

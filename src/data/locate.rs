@@ -89,16 +89,27 @@ impl Location {
     }
 }
 
-/// The one member of a zip (or its first `.csv` one).
+/// The one member of a zip, or its one `.csv` member; several are refused.
 fn first_table(zip: &[u8]) -> Result<Vec<u8>> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip))?;
-    let index = (0..archive.len())
-        .find(|&i| {
-            archive
-                .name_for_index(i)
-                .is_some_and(|n| n.is_ok_and(|n| n.ends_with(".csv")))
+    let names: Vec<String> = (0..archive.len())
+        .map(|i| match archive.name_for_index(i) {
+            Some(Ok(name)) => name.to_string(),
+            _ => format!("member {i}"),
         })
-        .unwrap_or(0);
+        .collect();
+    let tables: Vec<usize> = (0..names.len())
+        .filter(|&i| names[i].ends_with(".csv"))
+        .collect();
+    let index = match (names.len(), tables.as_slice()) {
+        (1, _) => 0,
+        (_, [one]) => *one,
+        _ => bail!(
+            "the zip holds {} files ({}); it should hold one table",
+            names.len(),
+            names.join(", ")
+        ),
+    };
     let mut member = archive.by_index(index)?;
     let mut bytes = Vec::with_capacity(member.size() as usize);
     member.read_to_end(&mut bytes)?;

@@ -62,6 +62,12 @@ pub fn read(path: &Path, bytes: &[u8], spec: &TableSpec) -> Result<Table> {
             path.display()
         ),
     };
+    // A delimiter ending every line (`a,b,` … `1,2,`) makes no column of its own.
+    let trailing =
+        spec.columns.is_none() && names.len() > 1 && names.last().is_some_and(String::is_empty);
+    if trailing {
+        names.pop();
+    }
     rename_duplicates(&mut names);
     let width = names.len();
 
@@ -89,6 +95,8 @@ pub fn read(path: &Path, bytes: &[u8], spec: &TableSpec) -> Result<Table> {
         records: 0,
     };
     let mut pending = (!is_header).then_some(first);
+    // Lines counted from the bytes: the csv crate's count skips blank lines ending in \r\n.
+    let (mut counted_to, mut line) = (0usize, 1u64);
     loop {
         match pending.take() {
             Some(first) => record = first,
@@ -101,11 +109,23 @@ pub fn read(path: &Path, bytes: &[u8], spec: &TableSpec) -> Result<Table> {
                 }
             }
         }
-        let line = record.position().map_or(0, |p| p.line());
+        // The record's position may be at the line break before it (after `\r\n`).
+        let mut start = record.position().map_or(0, |p| p.byte() as usize);
+        while bytes.get(start).is_some_and(|b| matches!(b, b'\r' | b'\n')) {
+            start += 1;
+        }
+        line += bytes[counted_to..start]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
+        counted_to = start;
         if record.len() == 1 && record[0].is_empty() {
             continue; // A blank line.
         }
         table.records += 1;
+        if trailing && record.len() == width + 1 && record[width].is_empty() {
+            record.truncate(width);
+        }
         if record.len() != width {
             bail!(
                 "{}:{line}: expected {width} fields separated by {:?}, found {}",

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, anyhow};
+use anyhow::{Context, Result, anyhow};
 use plotters::prelude::*;
 
 use super::{Output, Report};
@@ -25,6 +25,15 @@ impl Output for Pareto {
                 let path = dir.join(format!("pareto_{}{suffix}.svg", selection.file_stem()));
                 pareto_svg(&selected.points, parity, &title, &path)?;
                 written.push(path);
+            }
+        }
+        // A selection policy no longer in the file leaves no figure behind to mislead.
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let (path, name) = (entry.path(), entry.file_name());
+            let name = name.to_string_lossy();
+            if name.starts_with("pareto_") && name.ends_with(".svg") && !written.contains(&path) {
+                std::fs::remove_file(&path)
+                    .with_context(|| format!("cannot remove the stale {}", path.display()))?;
             }
         }
         Ok(written)

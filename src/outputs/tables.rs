@@ -10,6 +10,7 @@ use serde::ser::SerializeTuple;
 use super::{Output, Report};
 use crate::analysis::DP_BUDGETS;
 use crate::selection::Selection;
+use crate::sweep::store::{Settings, as_csv};
 use crate::train::Method;
 
 pub const AGGREGATE_FILE: &str = "aggregate.csv";
@@ -18,7 +19,7 @@ pub const METHODS_FILE: &str = "methods.csv";
 pub struct Aggregate;
 pub struct Methods;
 
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 struct PointHead<'a> {
     selection: String,
     /// `test` for the paper's protocol, which selects on the test set.
@@ -30,7 +31,7 @@ struct PointHead<'a> {
 
 /// A selected point's metrics: means over seeds, their standard deviations and the worst
 /// ΔDP over seeds (the paper reports mean accuracy with the worst ΔDP).
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 struct PointMetrics {
     val_accuracy_mean: f64,
     val_dp_soft_max: f64,
@@ -84,14 +85,28 @@ fn selected_on(selection: &Selection) -> &'static str {
     }
 }
 
-fn writer(path: &Path) -> Result<csv::Writer<std::fs::File>> {
-    csv::Writer::from_path(path).with_context(|| format!("cannot write {}", path.display()))
+/// A writer of `header` and then the rows, which do not write one: a table with no rows still
+/// says what its columns are.
+fn writer(path: &Path, header: &csv::StringRecord) -> Result<csv::Writer<std::fs::File>> {
+    let mut csv = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_path(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    csv.write_record(header)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(csv)
 }
 
 impl Output for Aggregate {
     fn write(&self, report: &Report, dir: &Path, _: &[PathBuf]) -> Result<Vec<PathBuf>> {
         let path = dir.join(AGGREGATE_FILE);
-        let mut csv = writer(&path)?;
+        let example = (
+            PointHead::default(),
+            Settings::default(),
+            PointMetrics::default(),
+        );
+        let mut csv = writer(&path, &as_csv(&example).0)?;
+        let cannot = || format!("cannot write {}", path.display());
         for selected in &report.analysis.selected {
             for point in &selected.points {
                 let (s, v, t) = (
@@ -127,10 +142,11 @@ impl Output for Aggregate {
                         .join("; "),
                     degenerate: t.degenerate,
                 };
-                csv.serialize((head, &point.settings, metrics))?;
+                csv.serialize((head, &point.settings, metrics))
+                    .with_context(cannot)?;
             }
         }
-        csv.flush()?;
+        csv.flush().with_context(cannot)?;
         Ok(vec![path])
     }
 }
@@ -138,27 +154,20 @@ impl Output for Aggregate {
 impl Output for Methods {
     fn write(&self, report: &Report, dir: &Path, _: &[PathBuf]) -> Result<Vec<PathBuf>> {
         let path = dir.join(METHODS_FILE);
-        let mut csv = csv::WriterBuilder::new()
-            .has_headers(false)
-            .from_path(&path)
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        let cannot = || format!("cannot write {}", path.display());
         let budgets = DP_BUDGETS
             .iter()
             .map(|budget| format!("best_accuracy_dp_{}", budget.to_string().replace('.', "_")));
-        let header: Vec<String> = ["selection", "selected_on", "method", "points", "aopac"]
+        let header: csv::StringRecord = ["selection", "selected_on", "method", "points", "aopac"]
             .into_iter()
             .map(String::from)
             .chain(budgets)
             .chain(["majority_accuracy".into(), "label_dp".into()])
             .collect();
+        let mut csv = writer(&path, &header)?;
         let baseline = report.analysis.baseline;
-        let mut rows = 0;
         for selected in &report.analysis.selected {
             for figures in &selected.methods {
-                if rows == 0 {
-                    csv.write_record(&header)?;
-                }
-                rows += 1;
                 let head = MethodHead {
                     selection: selected.selection.name(),
                     selected_on: selected_on(&selected.selection),
@@ -170,10 +179,11 @@ impl Output for Methods {
                     majority_accuracy: baseline.majority_accuracy,
                     label_dp: baseline.label_dp,
                 };
-                csv.serialize((head, Budgets(&figures.best_within), tail))?;
+                csv.serialize((head, Budgets(&figures.best_within), tail))
+                    .with_context(cannot)?;
             }
         }
-        csv.flush()?;
+        csv.flush().with_context(cannot)?;
         Ok(vec![path])
     }
 }

@@ -113,9 +113,13 @@ impl Manifest {
         let path = dir.join(MANIFEST_FILE);
         let aside = dir.join(format!("{MANIFEST_FILE}.tmp"));
         let text = serde_json::to_string_pretty(self)?;
-        std::fs::write(&aside, text + "\n")
-            .with_context(|| format!("cannot write {}", aside.display()))?;
-        std::fs::rename(&aside, &path).with_context(|| format!("cannot write {}", path.display()))
+        let written =
+            std::fs::write(&aside, text + "\n").and_then(|()| std::fs::rename(&aside, &path));
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&aside);
+            return Err(e).with_context(|| format!("cannot write {}", path.display()));
+        }
+        Ok(())
     }
 }
 

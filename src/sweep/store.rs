@@ -530,7 +530,7 @@ fn headers() -> (csv::StringRecord, csv::StringRecord) {
 }
 
 /// The header and the record the csv crate writes for `row`.
-fn as_csv<T: Serialize>(row: &T) -> (csv::StringRecord, csv::StringRecord) {
+pub fn as_csv<T: Serialize>(row: &T) -> (csv::StringRecord, csv::StringRecord) {
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.serialize(row).expect("rows serialize");
     let text = writer.into_inner().expect("in memory");
