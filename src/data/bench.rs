@@ -21,6 +21,13 @@ pub fn loading(
         let section = Value::Mapping([("name".into(), name.into())].into_iter().collect());
         let spec = spec::resolve(&section, Path::new("."), data_dir.clone(), &mut problems)
             .ok_or_else(|| anyhow!(problems.join("; ")))?;
+        if let Err(e) = spec.locate() {
+            println!(
+                "{name:<8} not read: {}",
+                e.to_string().lines().next().unwrap_or_default()
+            );
+            continue;
+        }
         let mut times: Vec<Duration> = Vec::new();
         let mut data = None;
         for _ in 0..repeat {

@@ -2,12 +2,15 @@
 //! validation splits, feature encoding (numbers as they are, categories one-hot) and scaling.
 
 use std::collections::BTreeSet;
+use std::path::Path;
+
+use csv::StringRecord;
 
 use anyhow::{Result, anyhow, bail};
 
 use super::preprocess::{Scaler, seeded_split, shared_vocabulary, take_rows};
 use super::spec::{DatasetSpec, Files, GroupValues, Grouping, Label, MissingAction, Scale};
-use super::table::{Table, same_value};
+use super::table::{Table, find_column, same_value};
 use super::{Dataset, Split};
 
 /// Seeds the test split of a one-file table apart from the validation split's shuffle.
@@ -136,6 +139,35 @@ struct Columns<'a> {
 
 /// The rows of `table` with a label and a group (and, when dropping, every feature), and a
 /// note of how many were left out and why.
+/// Whether a row (of a table with these columns) is one `usable_rows` keeps, as far as it can
+/// be told while reading: a label and a sensitive value, a group for it, and the features
+/// `missing: drop` asks for. A row it cannot judge (a column is not there yet) counts.
+pub fn usable(spec: &DatasetSpec) -> impl FnMut(&[String], &StringRecord) -> bool {
+    let t = &spec.table;
+    let mut columns: Option<Option<(usize, usize, Vec<usize>)>> = None;
+    move |names: &[String], record: &StringRecord| {
+        let resolved = columns.get_or_insert_with(|| {
+            let find = |name: &str| names.iter().position(|n| n == name);
+            let (label, sensitive) = (find(t.label.column())?, find(&t.sensitive.column)?);
+            let features = feature_columns_of(spec, names, Path::new(""), label, sensitive).ok()?;
+            Some((label, sensitive, features))
+        });
+        let Some((label, sensitive, features)) = resolved else {
+            return true;
+        };
+        let is_missing =
+            |value: &str| value.is_empty() || t.missing.tokens.iter().any(|m| m == value);
+        let drop_row = t.missing.action == MissingAction::Drop
+            && features.iter().any(|&c| is_missing(&record[c]));
+        if is_missing(&record[*label]) || is_missing(&record[*sensitive]) || drop_row {
+            return false;
+        }
+        // A distinct value is a group of its own; an error is the reader's to report.
+        !matches!(group_of(spec, &[], &record[*sensitive]), Ok(None))
+            || matches!(t.sensitive.grouping, Grouping::Distinct)
+    }
+}
+
 fn usable_rows(
     spec: &DatasetSpec,
     index: usize,
@@ -196,27 +228,38 @@ fn feature_columns(
     label: usize,
     sensitive: usize,
 ) -> Result<Vec<usize>> {
+    feature_columns_of(spec, &table.names, &table.path, label, sensitive)
+}
+
+/// [`feature_columns`] of a table with columns `names`; `path` names it in errors.
+fn feature_columns_of(
+    spec: &DatasetSpec,
+    names: &[String],
+    path: &Path,
+    label: usize,
+    sensitive: usize,
+) -> Result<Vec<usize>> {
     let t = &spec.table;
-    for (key, names) in [
+    for (key, listed) in [
         ("drop", &t.drop),
         ("categorical", &t.categorical),
         ("numeric", &t.numeric),
     ] {
-        for name in names {
-            table.column(name, key)?;
+        for name in listed {
+            find_column(names, name, key, path)?;
         }
     }
     let chosen: Vec<usize> = match &t.features {
-        Some(names) => names
+        Some(listed) => listed
             .iter()
-            .map(|name| table.column(name, "features"))
+            .map(|name| find_column(names, name, "features", path))
             .collect::<Result<_>>()?,
-        None => (0..table.names.len()).collect(),
+        None => (0..names.len()).collect(),
     };
     Ok(chosen
         .into_iter()
         .filter(|&c| c != label && (c != sensitive || spec.sensitive_as_feature))
-        .filter(|&c| !t.drop.contains(&table.names[c]))
+        .filter(|&c| !t.drop.contains(&names[c]))
         .collect())
 }
 

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use super::catalogue::{self, Builtin, sha256_hex};
+use sha2::{Digest, Sha256};
+
+use super::catalogue::{self, Builtin, hex, sha256_hex};
 
 /// Who named a data directory; the error message repeats it so the user knows what to change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,41 +58,95 @@ pub struct DataFile {
 }
 
 impl Location {
-    /// `file`'s record and its text; a `.zip` on disk gives its one member (or its first
-    /// `.csv` one).
-    pub fn read(&self, file: &str) -> Result<(DataFile, Vec<u8>)> {
-        let (path, stored) = match self {
+    /// Hand `file`'s text to `read` as a stream (a `.zip` on disk gives its one table),
+    /// hashing the stored bytes on the way: `read` may stop early, the rest is still hashed.
+    /// The file's record, and what `read` made of it.
+    pub fn read<T>(
+        &self,
+        file: &str,
+        read: impl FnOnce(&Path, &mut dyn Read) -> Result<T>,
+    ) -> Result<(DataFile, T)> {
+        match self {
             Self::Folder(dir) => {
                 let path = dir.join(file);
-                let bytes = std::fs::read(&path)
-                    .with_context(|| format!("cannot read {}", path.display()))?;
-                (std::path::absolute(&path).unwrap_or(path), bytes)
+                let path = std::path::absolute(&path).unwrap_or(path);
+                let cannot = || format!("cannot read {}", path.display());
+                if path.extension().is_some_and(|e| e == "zip") {
+                    // Compressed, so held whole: the archive's index is at its end.
+                    let zip = std::fs::read(&path).with_context(cannot)?;
+                    let made = with_table(&zip, None, |member| read(&path, member))
+                        .with_context(cannot)?;
+                    return Ok((record(path, zip.len() as u64, sha256_hex(&zip)), made));
+                }
+                let file = std::fs::File::open(&path).with_context(cannot)?;
+                let mut hashing = Hashing::new(std::io::BufReader::new(file));
+                let made = read(&path, &mut hashing)?;
+                let (bytes, sha256) = hashing.finish().with_context(cannot)?;
+                Ok((record(path, bytes, sha256), made))
             }
             Self::Shipped(builtin) => {
                 let path = Path::new(BUILT_IN).join(format!("{}.zip/{file}", builtin.name));
                 let zip = builtin.shipped.expect("a shipped location has a zip");
-                let bytes = catalogue::unzip(zip, file)
-                    .with_context(|| format!("cannot read {}", path.display()))?;
-                (path, bytes)
+                let mut made = None;
+                let (bytes, sha256) = with_table(zip, Some(file), |member| {
+                    let mut hashing = Hashing::new(member);
+                    made = Some(read(&path, &mut hashing)?);
+                    Ok(hashing.finish()?)
+                })
+                .with_context(|| format!("cannot read {}", path.display()))?;
+                Ok((record(path, bytes, sha256), made.expect("read ran")))
             }
-        };
-        let record = DataFile {
-            bytes: stored.len() as u64,
-            sha256: sha256_hex(&stored),
-            path: path.clone(),
-        };
-        let text = match path.extension().is_some_and(|e| e == "zip") {
-            true => {
-                first_table(&stored).with_context(|| format!("cannot read {}", path.display()))?
-            }
-            false => stored,
-        };
-        Ok((record, text))
+        }
     }
 }
 
-/// The one member of a zip, or its one `.csv` member; several are refused.
-fn first_table(zip: &[u8]) -> Result<Vec<u8>> {
+fn record(path: PathBuf, bytes: u64, sha256: String) -> DataFile {
+    DataFile {
+        path,
+        bytes,
+        sha256,
+    }
+}
+
+/// A reader that hashes (SHA-256) and counts what passes through it.
+struct Hashing<R> {
+    inner: R,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<R: Read> Hashing<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner,
+            hasher: Sha256::new(),
+            bytes: 0,
+        }
+    }
+
+    /// Read what is left, then the bytes and the SHA-256 of everything.
+    fn finish(mut self) -> std::io::Result<(u64, String)> {
+        std::io::copy(&mut self, &mut std::io::sink())?;
+        Ok((self.bytes, hex(&self.hasher.finalize())))
+    }
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+/// Run `read` on a zip's member `name`, or on its one table: its one member, or its one
+/// `.csv` one (several are refused).
+fn with_table<T>(
+    zip: &[u8],
+    name: Option<&str>,
+    read: impl FnOnce(&mut dyn Read) -> Result<T>,
+) -> Result<T> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip))?;
     let names: Vec<String> = (0..archive.len())
         .map(|i| match archive.name_for_index(i) {
@@ -101,9 +157,13 @@ fn first_table(zip: &[u8]) -> Result<Vec<u8>> {
     let tables: Vec<usize> = (0..names.len())
         .filter(|&i| names[i].ends_with(".csv"))
         .collect();
-    let index = match (names.len(), tables.as_slice()) {
-        (1, _) => 0,
-        (_, [one]) => *one,
+    let index = match (name, names.len(), tables.as_slice()) {
+        (Some(name), ..) => names
+            .iter()
+            .position(|n| n == name)
+            .ok_or_else(|| anyhow::anyhow!("no {name} in the archive"))?,
+        (None, 1, _) => 0,
+        (None, _, [one]) => *one,
         _ => bail!(
             "the zip holds {} files ({}); it should hold one table",
             names.len(),
@@ -111,9 +171,7 @@ fn first_table(zip: &[u8]) -> Result<Vec<u8>> {
         ),
     };
     let mut member = archive.by_index(index)?;
-    let mut bytes = Vec::with_capacity(member.size() as usize);
-    member.read_to_end(&mut bytes)?;
-    Ok(bytes)
+    read(&mut member)
 }
 
 /// The first folder, among `data_dirs` and the data set's own `subfolder` below each, that

@@ -66,8 +66,15 @@ pub fn load(spec: &DatasetSpec) -> Result<Dataset> {
     let mut files = Vec::new();
     let mut tables = Vec::new();
     for file in spec.table.files.names() {
-        let (record, text) = location.read(file)?;
-        tables.push(table::read(&record.path, &text, &spec.table)?);
+        let mut usable = encode::usable(spec);
+        let (record, table) = location.read(file, |path, input| {
+            let limit = spec.max_rows.map(|rows| table::Limit {
+                rows,
+                usable: &mut usable,
+            });
+            table::read(path, input, &spec.table, limit)
+        })?;
+        tables.push(table);
         files.push(record);
     }
     let mut dataset = encode::dataset(spec, &tables)?;

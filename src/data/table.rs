@@ -1,6 +1,9 @@
-//! Reading a table file into records: header, filters, derived columns.
-//! Every error names the file and, for a row, its line.
+//! Reading a table file into records: header, filters, derived columns. The file is read as
+//! a stream, and reading stops once a `max_rows` limit is reached. Every error names the
+//! file and, for a row, its line.
 
+use std::collections::VecDeque;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -31,15 +34,25 @@ impl Table {
     }
 }
 
-/// Read a file's `bytes` as `spec` describes; `path` names it in messages.
-pub fn read(path: &Path, bytes: &[u8], spec: &TableSpec) -> Result<Table> {
+/// Stop reading once `rows` rows that `usable` accepts (given the columns' names) are in.
+pub struct Limit<'a> {
+    pub rows: usize,
+    pub usable: &'a mut dyn FnMut(&[String], &StringRecord) -> bool,
+}
+
+/// Read `input` as `spec` describes; `path` names it in messages.
+pub fn read(
+    path: &Path,
+    input: &mut dyn Read,
+    spec: &TableSpec,
+    mut limit: Option<Limit>,
+) -> Result<Table> {
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(spec.delimiter)
         .has_headers(false)
         .flexible(true)
-        .trim(padding(bytes, spec.delimiter))
         .comment(spec.comment)
-        .from_reader(bytes);
+        .from_reader(LineBreaks::new(input));
     let mut record = StringRecord::new();
     let mut first = StringRecord::new();
     let has_first = reader
@@ -47,6 +60,9 @@ pub fn read(path: &Path, bytes: &[u8], spec: &TableSpec) -> Result<Table> {
         .with_context(|| format!("{}: cannot read as CSV", path.display()))?;
     if !has_first {
         bail!("{}: the file is empty", path.display());
+    }
+    if spec.delimiter != b' ' && is_padded(&first) {
+        first.trim();
     }
 
     let is_header = match spec.header {
@@ -95,9 +111,13 @@ pub fn read(path: &Path, bytes: &[u8], spec: &TableSpec) -> Result<Table> {
         records: 0,
     };
     let mut pending = (!is_header).then_some(first);
-    // Lines counted from the bytes: the csv crate's count skips blank lines ending in \r\n.
-    let (mut counted_to, mut line) = (0usize, 1u64);
+    let mut all_names = names.clone();
+    all_names.extend(spec.derived.iter().map(|d| d.name.clone()));
+    let mut usable = 0;
     loop {
+        if limit.as_ref().is_some_and(|limit| usable >= limit.rows) {
+            break;
+        }
         match pending.take() {
             Some(first) => record = first,
             None => {
@@ -109,16 +129,14 @@ pub fn read(path: &Path, bytes: &[u8], spec: &TableSpec) -> Result<Table> {
                 }
             }
         }
-        // The record's position may be at the line break before it (after `\r\n`).
-        let mut start = record.position().map_or(0, |p| p.byte() as usize);
-        while bytes.get(start).is_some_and(|b| matches!(b, b'\r' | b'\n')) {
-            start += 1;
+        let line = reader
+            .get_mut()
+            .line_at(record.position().map_or(0, |p| p.byte()));
+        // Padded fields (Adult's `, `) are trimmed wherever they are in the file, by one rule;
+        // looking first costs far less than trimming every record.
+        if spec.delimiter != b' ' && is_padded(&record) {
+            record.trim();
         }
-        line += bytes[counted_to..start]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count() as u64;
-        counted_to = start;
         if record.len() == 1 && record[0].is_empty() {
             continue; // A blank line.
         }
@@ -161,26 +179,72 @@ pub fn read(path: &Path, bytes: &[u8], spec: &TableSpec) -> Result<Table> {
             })?;
             record.push_field(&index.to_string());
         }
+        if let Some(limit) = &mut limit {
+            usable += usize::from((limit.usable)(&all_names, &record));
+        }
         table.rows.push(std::mem::take(&mut record));
         table.lines.push(line);
     }
-    names.extend(spec.derived.iter().map(|d| d.name.clone()));
-    table.names = names;
+    table.names = all_names;
     Ok(table)
 }
 
-/// Trim fields only when the file pads them somewhere (Adult's `, `): trimming costs a
-/// quarter of the reading time of a large table. One rule for the whole file.
-fn padding(bytes: &[u8], delimiter: u8) -> csv::Trim {
-    let padded = delimiter != b' '
-        && bytes
-            .windows(2)
-            .any(|pair| pair == [delimiter, b' '] || pair == [b' ', delimiter]);
-    if padded {
-        csv::Trim::All
-    } else {
-        csv::Trim::None
+/// The reader under the csv reader: it notes where the line breaks are, so a record's line is
+/// the one an editor shows (the csv crate's count skips blank lines ending in `\r\n`).
+struct LineBreaks<R> {
+    inner: R,
+    offset: u64,
+    /// Offsets of the `\r` and `\n` bytes not yet passed (`true` for `\n`).
+    breaks: VecDeque<(u64, bool)>,
+    /// `\n` bytes passed.
+    lines: u64,
+}
+
+impl<R: Read> LineBreaks<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner,
+            offset: 0,
+            breaks: VecDeque::new(),
+            lines: 0,
+        }
     }
+
+    /// The line (from 1) of the record whose position is `byte`: the csv crate puts it at
+    /// the line break before the record when that ended in `\r\n`, so breaks there are passed.
+    fn line_at(&mut self, byte: u64) -> u64 {
+        let mut start = byte;
+        while let Some(&(at, newline)) = self.breaks.front() {
+            if at > start {
+                break;
+            }
+            if at == start {
+                start += 1;
+            }
+            self.lines += u64::from(newline);
+            self.breaks.pop_front();
+        }
+        self.lines + 1
+    }
+}
+
+impl<R: Read> Read for LineBreaks<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for (i, &b) in buf[..n].iter().enumerate() {
+            if b == b'\n' || b == b'\r' {
+                self.breaks.push_back((self.offset + i as u64, b == b'\n'));
+            }
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
+fn is_padded(record: &StringRecord) -> bool {
+    record
+        .iter()
+        .any(|field| field.starts_with(char::is_whitespace) || field.ends_with(char::is_whitespace))
 }
 
 /// A second `x` becomes `x.1`, a third `x.2` (as pandas does), so every name is unique.
@@ -204,7 +268,7 @@ fn rename_duplicates(names: &mut [String]) {
 
 /// The position of `column` among `names`, or an error naming the key that asked for it
 /// and the closest name.
-fn find_column(names: &[String], column: &str, key: &str, path: &Path) -> Result<usize> {
+pub fn find_column(names: &[String], column: &str, key: &str, path: &Path) -> Result<usize> {
     if let Some(index) = names.iter().position(|name| name == column) {
         return Ok(index);
     }
