@@ -205,13 +205,7 @@ fn mutated_results_folders_open_or_name_the_file() {
         format!("{USERS}sweep: {{method: [erm, lagrangian], eta: [1, 2]}}\n"),
     )
     .unwrap();
-    let output = common::binary()
-        .arg("run")
-        .arg(run.experiment())
-        .arg("--results-dir")
-        .arg(run.results())
-        .output()
-        .unwrap();
+    let output = run.without_data_dir("run");
     assert!(output.status.success(), "{}", common::text(&output));
     let trials = std::fs::read(run.results().join("trials.csv")).unwrap();
     let epochs = std::fs::read(run.results().join("epochs.csv")).unwrap();

@@ -38,14 +38,7 @@ fn users_run(table: &str) -> Run {
 
 /// `run` with no data folder named: the table is found beside the experiment file.
 fn run_users(run: &Run) -> std::process::Output {
-    common::binary()
-        .arg("run")
-        .arg(run.experiment())
-        .arg("--results-dir")
-        .arg(run.results())
-        .env("XDG_CACHE_HOME", run.dir.path().join("cache"))
-        .output()
-        .unwrap()
+    run.without_data_dir("run")
 }
 
 #[test]
@@ -408,13 +401,7 @@ fn minus_zero_is_zero_and_a_large_sweep_plans() {
         USERS.replace("method: erm", "method: lagrangian")
     ));
     std::fs::write(run.dir.path().join("t.csv"), users_table()).unwrap();
-    let output = common::binary()
-        .arg("plan")
-        .arg(run.experiment())
-        .arg("--results-dir")
-        .arg(run.results())
-        .output()
-        .unwrap();
+    let output = run.without_data_dir("plan");
     assert!(
         text(&output).contains("1 trials from 3 sweep points"),
         "{}",
@@ -431,13 +418,7 @@ fn minus_zero_is_zero_and_a_large_sweep_plans() {
         etas.join(", ")
     ));
     std::fs::write(run.dir.path().join("t.csv"), users_table()).unwrap();
-    let output = common::binary()
-        .arg("plan")
-        .arg(run.experiment())
-        .arg("--results-dir")
-        .arg(run.results())
-        .output()
-        .unwrap();
+    let output = run.without_data_dir("plan");
     let printed = text(&output);
     assert!(
         printed.contains("users (") && printed.contains(": 40000 trials"),

@@ -226,14 +226,7 @@ fn adult_runs_from_the_copy_built_into_the_binary() {
         printed.contains("<built-in>/adult.zip/adult.data, <built-in>/adult.zip/adult.test"),
         "{printed}"
     );
-    let output = common::binary()
-        .arg("run")
-        .arg(run.experiment())
-        .arg("--results-dir")
-        .arg(run.results())
-        .env("XDG_CACHE_HOME", run.dir.path().join("cache"))
-        .output()
-        .unwrap();
+    let output = run.without_data_dir("run");
     assert!(output.status.success(), "{}", text(&output));
     let manifest = run.manifest();
     // The UCI originals' SHA-256 (../shared/data/adult/SOURCE.md).

@@ -85,6 +85,19 @@ impl Run {
             .unwrap()
     }
 
+    /// `subcommand` on this folder's results with no data folder named: a table of the
+    /// user's is found beside the experiment file, a built-in set is the binary's copy.
+    pub fn without_data_dir(&self, subcommand: &str) -> Output {
+        binary()
+            .arg(subcommand)
+            .arg(self.experiment())
+            .arg("--results-dir")
+            .arg(self.results())
+            .env("XDG_CACHE_HOME", self.dir.path().join("cache"))
+            .output()
+            .unwrap()
+    }
+
     /// The results folder's `manifest.json`.
     pub fn manifest(&self) -> serde_json::Value {
         let path = self.results().join("manifest.json");
