@@ -68,8 +68,15 @@ fn colour(method: Method) -> RGBColor {
     RGBColor(r, g, b)
 }
 
-/// Draw the trade-off of the selected `points` into an SVG file.
+/// Draw the trade-off of the selected `points` into an SVG file, whole or not at all.
 fn pareto_svg(points: &[Point], parity: Parity, title: &str, path: &Path) -> Result<()> {
+    let mut svg = String::new();
+    draw(points, parity, title, &mut svg)
+        .map_err(|e| anyhow!("cannot draw {}: {e:#}", path.display()))?;
+    super::write_atomically(path, svg.as_bytes())
+}
+
+fn draw(points: &[Point], parity: Parity, title: &str, svg: &mut String) -> Result<()> {
     let points: Vec<(&Point, f64, f64)> = points
         .iter()
         .map(|point| (point, parity.of(point), point.summary.test.accuracy_mean))
@@ -87,8 +94,8 @@ fn pareto_svg(points: &[Point], parity: Parity, title: &str, path: &Path) -> Res
     };
     let pad = ((max_acc - min_acc) * 0.08).max(0.005);
 
-    let draw_error = |e: &dyn std::fmt::Display| anyhow!("cannot draw {}: {e}", path.display());
-    let root = SVGBackend::new(path, (960, 640)).into_drawing_area();
+    let draw_error = |e: &dyn std::fmt::Display| anyhow!("{e}");
+    let root = SVGBackend::with_string(svg, (960, 640)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| draw_error(&e))?;
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 22))
