@@ -152,29 +152,7 @@ fn merge(args: &MergeArgs) -> Result<ExitCode> {
     let skipped = plan.trials.len() - plan.pending(store.finished()).len();
     let mut merged = 0;
     for shard in &shards {
-        if let Some(other) = manifest::read(shard).filter(|m| m.experiment.name != experiment.name)
-        {
-            bail!(
-                "{}: holds results of the experiment {:?} ({}), not of {:?}; name the shard \
-                 folders of this experiment",
-                shard.display(),
-                other.experiment.name,
-                other.experiment.file.display(),
-                experiment.name
-            );
-        }
-        let theirs = store::finished_trials(shard)?;
-        let taken = store.absorb(shard, &wanted)?;
-        let foreign = theirs
-            .iter()
-            .filter(|id| !wanted.contains(id.as_str()))
-            .count();
-        let note = match foreign {
-            0 => String::new(),
-            n => format!(" ({n} of its trials are not in this plan: other settings or data)"),
-        };
-        println!("{}: {taken} trials{note}", shard.display());
-        merged += taken;
+        merged += absorb_shard(&mut store, shard, &experiment.name, &wanted)?;
     }
     let missing = plan.pending(store.finished()).len();
     if missing > 0 {
@@ -204,6 +182,37 @@ fn merge(args: &MergeArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Copy a shard's finished trials of this plan (`wanted`) into the store, saying how many
+/// and how many of its trials are not in the plan; a shard of another experiment is refused.
+fn absorb_shard(
+    store: &mut ResultsStore,
+    shard: &Path,
+    experiment: &str,
+    wanted: &HashSet<&str>,
+) -> Result<usize> {
+    if let Some(other) = manifest::read(shard).filter(|m| m.experiment.name != experiment) {
+        bail!(
+            "{}: holds results of the experiment {:?} ({}), not of {experiment:?}; name the \
+             shard folders of this experiment",
+            shard.display(),
+            other.experiment.name,
+            other.experiment.file.display(),
+        );
+    }
+    let theirs = store::finished_trials(shard)?;
+    let taken = store.absorb(shard, wanted)?;
+    let foreign = theirs
+        .iter()
+        .filter(|id| !wanted.contains(id.as_str()))
+        .count();
+    let note = match foreign {
+        0 => String::new(),
+        n => format!(" ({n} of its trials are not in this plan: other settings or data)"),
+    };
+    println!("{}: {taken} trials{note}", shard.display());
+    Ok(taken)
 }
 
 /// Write (and with --submit, submit) the array job and its merge job.
