@@ -388,7 +388,8 @@ impl Folder {
                 continue;
             }
             // Each epoch trained has a validation and a test row.
-            if rows_of.get(record.trial_id.as_str()) == Some(&(2 * record.last_epoch)) {
+            let rows = rows_of.get(record.trial_id.as_str()).copied().unwrap_or(0);
+            if rows == 2 * record.last_epoch {
                 finished.insert(record.trial_id);
             } else {
                 incomplete += 1;
@@ -691,6 +692,10 @@ mod tests {
             let (trial, epochs) = row(id, status);
             store.record(&trial, &epochs).unwrap();
         }
+        // Diverged in its first epoch: no epoch rows, and finished all the same.
+        let (mut early, _) = row("e", Status::Diverged);
+        early.outcome.last_epoch = 0;
+        store.record(&early, &[]).unwrap();
         drop(store);
         // A kill in the middle of a row leaves it without its line break.
         let mut file = OpenOptions::new()
@@ -703,9 +708,9 @@ mod tests {
         let store = ResultsStore::open(dir.path(), false).unwrap();
         let mut finished: Vec<&String> = store.finished().iter().collect();
         finished.sort();
-        assert_eq!(finished, ["a", "c"], "a failed trial runs again");
+        assert_eq!(finished, ["a", "c", "e"], "a failed trial runs again");
         let trials = lines(&dir.path().join(TRIALS_FILE));
-        assert_eq!(trials.len(), 3, "{trials:?}");
+        assert_eq!(trials.len(), 4, "{trials:?}");
         let epochs = lines(&dir.path().join(EPOCHS_FILE));
         assert_eq!(
             epochs.len(),
@@ -721,7 +726,7 @@ mod tests {
 
         // What was kept reads back as it was written, typed.
         let (records, rows) = read_results(dir.path()).unwrap();
-        assert_eq!(records.len(), 2);
+        assert_eq!(records.len(), 3);
         assert_eq!(rows[0], row("a", Status::Ok).1[0]);
         assert_eq!(rows[1].split, Evaluated::Test);
         assert_eq!(rows[1].group_positive_rates, GroupRates(vec![0.25, 0.5]));
