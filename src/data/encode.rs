@@ -9,7 +9,9 @@ use csv::StringRecord;
 use anyhow::{Result, anyhow, bail};
 
 use super::preprocess::{Scaler, seeded_split, shared_vocabulary, take_rows};
-use super::spec::{DatasetSpec, Files, GroupValues, Grouping, Label, MissingAction, Scale};
+use super::spec::{
+    DatasetSpec, Files, GroupValues, Grouping, Label, MissingAction, Scale, TableSpec,
+};
 use super::table::{Table, find_column, same_value};
 use super::{Dataset, Split};
 
@@ -39,19 +41,19 @@ pub fn dataset(spec: &DatasetSpec, tables: &[Table]) -> Result<Dataset> {
     }
     let label_column = first.column(t.label.column(), "label.column")?;
     let sensitive_column = first.column(&t.sensitive.column, "sensitive.column")?;
-    let features = feature_columns(spec, first, label_column, sensitive_column)?;
-    let is_missing = |value: &str| value.is_empty() || t.missing.tokens.iter().any(|m| m == value);
+    let columns = Columns {
+        label: label_column,
+        sensitive: sensitive_column,
+        features: feature_columns(spec, first, label_column, sensitive_column)?,
+    };
+    let features = &columns.features;
+    let is_missing = |value: &str| is_missing(t, value);
     let group_names = group_names(spec, tables, sensitive_column, &is_missing);
 
     let mut kept: Vec<Vec<Row>> = Vec::new();
     let mut notes = Vec::new();
     for (index, table) in tables.iter().enumerate() {
-        let columns = Columns {
-            label: label_column,
-            sensitive: sensitive_column,
-            features: &features,
-        };
-        let (rows, note) = usable_rows(spec, index, table, &columns, &group_names, &is_missing)?;
+        let (rows, note) = usable_rows(spec, index, table, &columns, &group_names)?;
         kept.push(rows);
         notes.push(note);
     }
@@ -96,14 +98,8 @@ pub fn dataset(spec: &DatasetSpec, tables: &[Table]) -> Result<Dataset> {
             )
         }
     };
-    let (feature_names, train_file, mut test) = encode(
-        spec,
-        tables,
-        &features,
-        &train_rows,
-        &test_rows,
-        &is_missing,
-    )?;
+    let (feature_names, train_file, mut test) =
+        encode(spec, tables, features, &train_rows, &test_rows, &is_missing)?;
     let (train_indices, val_indices) =
         seeded_split(train_file.n_rows(), spec.val_fraction, spec.split_seed);
     let mut train = take_rows(&train_file, &train_indices);
@@ -131,50 +127,65 @@ pub fn dataset(spec: &DatasetSpec, tables: &[Table]) -> Result<Dataset> {
 }
 
 /// Where the label, the sensitive value and the features are in a record.
-struct Columns<'a> {
+struct Columns {
     label: usize,
     sensitive: usize,
-    features: &'a [usize],
+    features: Vec<usize>,
 }
 
-/// The rows of `table` with a label and a group (and, when dropping, every feature), and a
-/// note of how many were left out and why.
+impl Columns {
+    /// The record lacks its label or sensitive value, or (`missing: drop`) a feature.
+    fn lack_values(&self, t: &TableSpec, record: &StringRecord) -> bool {
+        let missing = |column: usize| is_missing(t, &record[column]);
+        missing(self.label)
+            || missing(self.sensitive)
+            || (t.missing.action == MissingAction::Drop
+                && self.features.iter().any(|&c| missing(c)))
+    }
+}
+
+/// An empty value, or one of `missing.tokens`.
+fn is_missing(t: &TableSpec, value: &str) -> bool {
+    value.is_empty() || t.missing.tokens.iter().any(|m| m == value)
+}
+
 /// Whether a row (of a table with these columns) is one `usable_rows` keeps, as far as it can
 /// be told while reading: a label and a sensitive value, a group for it, and the features
 /// `missing: drop` asks for. A row it cannot judge (a column is not there yet) counts.
 pub fn usable(spec: &DatasetSpec) -> impl FnMut(&[String], &StringRecord) -> bool {
     let t = &spec.table;
-    let mut columns: Option<Option<(usize, usize, Vec<usize>)>> = None;
+    let mut columns: Option<Option<Columns>> = None;
     move |names: &[String], record: &StringRecord| {
         let resolved = columns.get_or_insert_with(|| {
             let find = |name: &str| names.iter().position(|n| n == name);
             let (label, sensitive) = (find(t.label.column())?, find(&t.sensitive.column)?);
             let features = feature_columns_of(spec, names, Path::new(""), label, sensitive).ok()?;
-            Some((label, sensitive, features))
+            Some(Columns {
+                label,
+                sensitive,
+                features,
+            })
         });
-        let Some((label, sensitive, features)) = resolved else {
+        let Some(columns) = resolved else {
             return true;
         };
-        let is_missing =
-            |value: &str| value.is_empty() || t.missing.tokens.iter().any(|m| m == value);
-        let drop_row = t.missing.action == MissingAction::Drop
-            && features.iter().any(|&c| is_missing(&record[c]));
-        if is_missing(&record[*label]) || is_missing(&record[*sensitive]) || drop_row {
+        if columns.lack_values(t, record) {
             return false;
         }
         // A distinct value is a group of its own; an error is the reader's to report.
-        !matches!(group_of(spec, &[], &record[*sensitive]), Ok(None))
-            || matches!(t.sensitive.grouping, Grouping::Distinct)
+        matches!(t.sensitive.grouping, Grouping::Distinct)
+            || !matches!(group_of(spec, &[], &record[columns.sensitive]), Ok(None))
     }
 }
 
+/// The rows of `table` with a label and a group (and, when dropping, every feature), and a
+/// note of how many were left out and why.
 fn usable_rows(
     spec: &DatasetSpec,
     index: usize,
     table: &Table,
     columns: &Columns,
     group_names: &[String],
-    is_missing: &impl Fn(&str) -> bool,
 ) -> Result<(Vec<Row>, String)> {
     let t = &spec.table;
     let (mut missing, mut ungrouped) = (0, 0);
@@ -184,9 +195,7 @@ fn usable_rows(
             break;
         }
         let (label_value, group_value) = (&record[columns.label], &record[columns.sensitive]);
-        let drop_row = t.missing.action == MissingAction::Drop
-            && columns.features.iter().any(|&c| is_missing(&record[c]));
-        if is_missing(label_value) || is_missing(group_value) || drop_row {
+        if columns.lack_values(t, record) {
             missing += 1;
             continue;
         }
