@@ -11,7 +11,8 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
 use common::{Run, binary, read_csv, text};
-use fairbinn_sweep::data::catalogue::{sha256_hex, unzip};
+use fairbinn_sweep::data::checksum::sha256_hex;
+use fairbinn_sweep::data::unzip;
 
 /// What the server answers for a path.
 #[derive(Clone)]

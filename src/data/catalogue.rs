@@ -1,11 +1,9 @@
-//! The built-in data sets: how to read each (`builtin/*.yaml`), where it comes from: its public source (for `data fetch`), the SHA-256
-//! of every accepted copy, and the copies shipped inside the binary (`data/*.zip`, so the main
-//! job needs nothing beside the repository). `data/README.md` gives the same facts for people.
+//! The built-in data sets: how to read each (`builtin/*.yaml`), its public source (for
+//! `data fetch`), the SHA-256 of every accepted copy, and the copies shipped inside the binary
+//! (`data/*.zip`, so the main job needs nothing beside the repository). `data/README.md` gives
+//! the same facts for people.
 
-use std::io::Read;
 use std::path::PathBuf;
-
-use anyhow::{Context, Result, anyhow};
 
 /// A file of a built-in data set as its publisher serves it.
 pub struct Source {
@@ -102,41 +100,11 @@ pub fn cache_dir() -> Option<PathBuf> {
     Some(base.join("fairbinn-sweep"))
 }
 
-/// The member `file` of a zip held in memory.
-pub fn unzip(zip: &[u8], file: &str) -> Result<Vec<u8>> {
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip))?;
-    let mut member = archive
-        .by_name(file)
-        .map_err(|e| anyhow!("no {file} in the archive: {e}"))?;
-    let mut bytes = Vec::with_capacity(member.size() as usize);
-    member
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("cannot unpack {file}"))?;
-    Ok(bytes)
-}
-
-/// Lower-case hex SHA-256.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    hex(&Sha256::digest(bytes))
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn checksums_are_sha256() {
-        // SHA-256("abc"), FIPS 180-2's first example.
-        assert_eq!(
-            sha256_hex(b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-    }
+    use crate::data::checksum::sha256_hex;
+    use crate::data::locate::unzip;
 
     /// The shipped copies are the files the catalogue names, with checksums it accepts.
     #[test]

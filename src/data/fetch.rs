@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use sha2::{Digest, Sha256};
 
-use super::catalogue::{BUILTINS, Builtin, Source, hex, sha256_hex};
+use super::catalogue::{BUILTINS, Builtin, Source};
+use super::checksum::Hashing;
 
 /// Larger than any data set it knows, so a runaway server cannot fill the disk.
 const MAX_BYTES: u64 = 1 << 30;
@@ -97,7 +97,8 @@ pub fn fetch(request: &Request) -> Result<()> {
 
 /// Whether `path` holds a copy the catalogue knows.
 fn is_known(path: &Path, source: &Source) -> bool {
-    std::fs::read(path).is_ok_and(|bytes| source.sha256.contains(&sha256_hex(&bytes).as_str()))
+    let sha256 = File::open(path).and_then(|file| Hashing::new(file).finish());
+    sha256.is_ok_and(|(_, sha256)| source.sha256.contains(&sha256.as_str()))
 }
 
 /// `url` into `<target>.part`, hashed on the way; renamed to `target` if its checksum is
@@ -139,7 +140,7 @@ fn download_to(
         .headers()
         .get("content-length")
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    let mut body = response
+    let body = response
         .into_body()
         .into_with_config()
         .limit(MAX_BYTES)
@@ -151,7 +152,7 @@ fn download_to(
         quiet || !std::io::stderr().is_terminal(),
     );
     progress.set_message(source.file);
-    let mut hasher = Sha256::new();
+    let mut body = Hashing::new(body);
     let mut buffer = vec![0u8; 1 << 16];
     loop {
         let read = body
@@ -160,7 +161,6 @@ fn download_to(
         if read == 0 {
             break;
         }
-        hasher.update(&buffer[..read]);
         file.write_all(&buffer[..read])
             .with_context(|| format!("cannot write {}", path.display()))?;
         progress.inc(read as u64);
@@ -168,7 +168,7 @@ fn download_to(
     file.sync_all()
         .with_context(|| format!("cannot write {}", path.display()))?;
     progress.finish_and_clear();
-    Ok(hex(&hasher.finalize()))
+    Ok(body.finish()?.1)
 }
 
 /// Bytes, rate and ETA on a terminal; nothing elsewhere.

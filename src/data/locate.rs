@@ -9,9 +9,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use sha2::{Digest, Sha256};
-
-use super::catalogue::{self, Builtin, hex, sha256_hex};
+use super::catalogue::{self, Builtin};
+use super::checksum::{Hashing, sha256_hex};
 
 /// Who named a data directory; the error message repeats it so the user knows what to change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,36 +107,13 @@ fn record(path: PathBuf, bytes: u64, sha256: String) -> DataFile {
     }
 }
 
-/// A reader that hashes (SHA-256) and counts what passes through it.
-struct Hashing<R> {
-    inner: R,
-    hasher: Sha256,
-    bytes: u64,
-}
-
-impl<R: Read> Hashing<R> {
-    fn new(inner: R) -> Self {
-        Self {
-            inner,
-            hasher: Sha256::new(),
-            bytes: 0,
-        }
-    }
-
-    /// Read what is left, then the bytes and the SHA-256 of everything.
-    fn finish(mut self) -> std::io::Result<(u64, String)> {
-        std::io::copy(&mut self, &mut std::io::sink())?;
-        Ok((self.bytes, hex(&self.hasher.finalize())))
-    }
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.bytes += n as u64;
-        Ok(n)
-    }
+/// The member `file` of a zip held in memory.
+pub fn unzip(zip: &[u8], file: &str) -> Result<Vec<u8>> {
+    with_table(zip, Some(file), |member| {
+        let mut bytes = Vec::new();
+        member.read_to_end(&mut bytes)?;
+        Ok(bytes)
+    })
 }
 
 /// Run `read` on a zip's member `name`, or on its one table: its one member, or its one

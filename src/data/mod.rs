@@ -7,6 +7,7 @@
 
 pub mod bench;
 pub mod catalogue;
+pub mod checksum;
 mod encode;
 pub mod fetch;
 mod locate;
@@ -19,7 +20,7 @@ use std::fmt::Write;
 use anyhow::Result;
 
 use crate::metrics::{group_means, largest_group_gap, majority_accuracy, mean};
-pub use locate::{DataDirSource, DataFile, Location};
+pub use locate::{DataDirSource, DataFile, Location, unzip};
 pub use spec::DatasetSpec;
 
 /// One split of a data set, stored row-major so it converts to a tensor without copying.
