@@ -201,12 +201,7 @@ fn absorb_shard(
             other.experiment.file.display(),
         );
     }
-    let theirs = store::finished_trials(shard)?;
-    let taken = store.absorb(shard, wanted)?;
-    let foreign = theirs
-        .iter()
-        .filter(|id| !wanted.contains(id.as_str()))
-        .count();
+    let (taken, foreign) = store.absorb(shard, wanted)?;
     let note = match foreign {
         0 => String::new(),
         n => format!(" ({n} of its trials are not in this plan: other settings or data)"),

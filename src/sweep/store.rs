@@ -272,9 +272,14 @@ impl ResultsStore {
 
     /// Copy into this folder the finished trials of another (a shard's) that are among
     /// `wanted` and not here yet, epochs first as [`record`](Self::record) does. Returns how
-    /// many.
-    pub fn absorb(&mut self, other: &Path, wanted: &HashSet<&str>) -> Result<usize> {
+    /// many, and how many of its finished trials are not `wanted`.
+    pub fn absorb(&mut self, other: &Path, wanted: &HashSet<&str>) -> Result<(usize, usize)> {
         let shard = Folder::read(other)?;
+        let not_wanted = shard
+            .finished
+            .iter()
+            .filter(|id| !wanted.contains(id.as_str()))
+            .count();
         let taken: HashSet<&str> = shard
             .finished
             .iter()
@@ -298,7 +303,7 @@ impl ResultsStore {
         self.trials
             .flush()
             .map_err(|e| self.cannot_write(TRIALS_FILE, e.into()))?;
-        Ok(taken.len())
+        Ok((taken.len(), not_wanted))
     }
 
     /// Ids of the trials this folder has finished.
@@ -350,11 +355,7 @@ pub fn shards_dir(results_dir: &Path) -> PathBuf {
 /// Every good row of a results folder's `trials.csv` and `epochs.csv`.
 pub fn read_results(dir: &Path) -> Result<(Vec<TrialRecord>, Vec<EpochRow>)> {
     let folder = Folder::read(dir)?;
-    let (trials_header, epochs_header) = headers();
-    Ok((
-        typed(&folder.trials.rows, &trials_header),
-        typed(&folder.epochs.rows, &epochs_header),
-    ))
+    Ok((folder.trials.values, folder.epochs.values))
 }
 
 /// The trials a results folder has finished (for a look without taking its lock).
@@ -365,8 +366,8 @@ pub fn finished_trials(dir: &Path) -> Result<HashSet<String>> {
 /// A results folder as read.
 #[derive(Default)]
 struct Folder {
-    trials: Lines,
-    epochs: Lines,
+    trials: Lines<TrialRecord>,
+    epochs: Lines<EpochRow>,
     /// Trials with a final status (ok, diverged) and every epoch row they trained.
     finished: HashSet<String>,
     /// Trials with a final status but not all of their epoch rows.
@@ -376,21 +377,21 @@ struct Folder {
 impl Folder {
     fn read(dir: &Path) -> Result<Self> {
         let (trials_header, epochs_header) = headers();
-        let trials = read_lines::<TrialRecord>(&dir.join(TRIALS_FILE), &trials_header)?;
-        let epochs = read_lines::<EpochRow>(&dir.join(EPOCHS_FILE), &epochs_header)?;
+        let trials: Lines<TrialRecord> = read_lines(&dir.join(TRIALS_FILE), &trials_header)?;
+        let epochs: Lines<EpochRow> = read_lines(&dir.join(EPOCHS_FILE), &epochs_header)?;
         let mut rows_of: HashMap<&str, usize> = HashMap::new();
-        for row in &epochs.rows {
-            *rows_of.entry(&row[0]).or_default() += 1;
+        for row in &epochs.values {
+            *rows_of.entry(&row.trial_id).or_default() += 1;
         }
         let (mut finished, mut incomplete) = (HashSet::new(), 0);
-        for record in typed::<TrialRecord>(&trials.rows, &trials_header) {
+        for record in &trials.values {
             if record.status == Status::Failed {
                 continue;
             }
             // Each epoch trained has a validation and a test row.
             let rows = rows_of.get(record.trial_id.as_str()).copied().unwrap_or(0);
             if rows == 2 * record.last_epoch {
-                finished.insert(record.trial_id);
+                finished.insert(record.trial_id.clone());
             } else {
                 incomplete += 1;
             }
@@ -405,13 +406,23 @@ impl Folder {
 }
 
 /// A results CSV's rows, one per line, as rows of this version's header (rows of an older
-/// header, a prefix of it, get empty cells for the newer columns); both results files start
-/// with `trial_id`, so `row[0]` is a row's trial.
-#[derive(Default)]
-struct Lines {
+/// header, a prefix of it, get empty cells for the newer columns) and as `T`; both results
+/// files start with `trial_id`, so `row[0]` is a row's trial.
+struct Lines<T> {
     rows: Vec<csv::StringRecord>,
+    values: Vec<T>,
     /// (line, text, what is wrong) of each line that is not a row of the header.
     damaged: Vec<(usize, String, String)>,
+}
+
+impl<T> Default for Lines<T> {
+    fn default() -> Self {
+        Self {
+            rows: Vec::new(),
+            values: Vec::new(),
+            damaged: Vec::new(),
+        }
+    }
 }
 
 /// Read a results CSV line by line (none when it is missing or empty); a row that does not
@@ -420,7 +431,7 @@ struct Lines {
 fn read_lines<T: for<'de> Deserialize<'de>>(
     path: &Path,
     expected: &csv::StringRecord,
-) -> Result<Lines> {
+) -> Result<Lines<T>> {
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Lines::default()),
@@ -462,8 +473,9 @@ fn read_lines<T: for<'de> Deserialize<'de>>(
                 let row: csv::StringRecord =
                     row.iter().chain(std::iter::repeat_n("", padding)).collect();
                 match row.deserialize::<T>(Some(expected)) {
-                    Ok(_) => {
+                    Ok(value) => {
                         read.rows.push(row);
+                        read.values.push(value);
                         continue;
                     }
                     Err(e) => e.to_string(),
@@ -476,16 +488,6 @@ fn read_lines<T: for<'de> Deserialize<'de>>(
         read.damaged.push((index + 1, text, why));
     }
     Ok(read)
-}
-
-/// `rows` as `T`: rows [`read_lines`] checked.
-fn typed<T: for<'de> Deserialize<'de>>(
-    rows: &[csv::StringRecord],
-    header: &csv::StringRecord,
-) -> Vec<T> {
-    rows.iter()
-        .filter_map(|row| row.deserialize(Some(header)).ok())
-        .collect()
 }
 
 /// Append `damaged` lines of `file` to `<file>.damaged`, saying so with each line.
@@ -799,8 +801,12 @@ mod tests {
         let (trial, epochs) = row("c", Status::Ok);
         store.record(&trial, &epochs).unwrap();
         let wanted: HashSet<&str> = ["a", "b", "c"].into();
-        assert_eq!(store.absorb(shard.path(), &wanted).unwrap(), 1, "a only");
-        assert_eq!(store.absorb(shard.path(), &wanted).unwrap(), 0, "once");
+        assert_eq!(
+            store.absorb(shard.path(), &wanted).unwrap(),
+            (1, 1),
+            "a only; x not wanted"
+        );
+        assert_eq!(store.absorb(shard.path(), &wanted).unwrap(), (0, 1), "once");
         drop(store);
         let (records, rows) = read_results(here.path()).unwrap();
         let ids: Vec<&str> = records.iter().map(|r| r.trial_id.as_str()).collect();
