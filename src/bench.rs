@@ -184,7 +184,7 @@ fn throughput(trial: &TrialSpec, data: &Dataset, options: &Options, jobs: usize)
     let started = Instant::now();
     pool.install(|| {
         trials.par_iter().for_each(|spec| {
-            train::train(&trial.architecture, spec, data);
+            train::train(&trial.architecture, spec, data, &mut |_, _| {});
         })
     });
     options.trials as f64 / started.elapsed().as_secs_f64() * 60.0
@@ -327,6 +327,7 @@ mod tests {
             test: split,
             files: Vec::new(),
             notes: Vec::new(),
+            preprocessing: None,
         };
         let spec = TrialSpec {
             architecture: Architecture {

@@ -36,6 +36,50 @@ pub enum Command {
     /// Look at the data an experiment file describes, without training.
     #[command(subcommand)]
     Data(DataCommand),
+    /// Predict the rows of a file with a saved model (results/<name>/models/*.safetensors):
+    /// each row's probability and decision, and its group and label when the file has them.
+    Predict(PredictArgs),
+    /// Per-group rows, selection rate, TPR, FPR and accuracy of one model's predictions, and
+    /// ΔDP soft and hard, ΔEO and equalized odds, each with a bootstrap confidence interval.
+    Audit(AuditArgs),
+}
+
+#[derive(Args)]
+pub struct PredictArgs {
+    /// A saved model (`.safetensors`).
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+    /// A table with the training data's columns, read as the training files were (header
+    /// line or not, delimiter, missing-value tokens).
+    #[arg(long, value_name = "FILE")]
+    pub data: PathBuf,
+    /// Write the predictions here (CSV) instead of to standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct AuditArgs {
+    /// A predictions file: `predict`'s, or results/<name>/predictions/*.csv.
+    pub predictions: PathBuf,
+    /// The trial to audit, in a file holding several models' rows.
+    #[arg(long, value_name = "ID")]
+    pub trial: Option<String>,
+    /// The epoch to audit, when the file holds several of the trial's.
+    #[arg(long, value_name = "E")]
+    pub epoch: Option<usize>,
+    /// Bootstrap resamples (0: point estimates only).
+    #[arg(long, default_value_t = 1000)]
+    pub n_boot: usize,
+    /// Seed of the resampling.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// The interval's two quantiles.
+    #[arg(long, value_name = "LOW,HIGH", value_delimiter = ',', num_args = 2, default_values_t = [0.025, 0.975])]
+    pub quantiles: Vec<f64>,
+    /// Also write the figures as CSV (metric, group, value, low, high).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -123,6 +167,16 @@ pub struct RunArgs {
     /// Print no progress, only the final summary and errors.
     #[arg(long, short)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub predictions: SavePredictionsArg,
+}
+
+#[derive(Args)]
+pub struct SavePredictionsArg {
+    /// Write each test row's probability, decision, group and label at every selected point
+    /// to predictions/<selection>.csv (models not saved are retrained to that epoch).
+    #[arg(long)]
+    pub save_predictions: bool,
 }
 
 #[derive(Args)]
@@ -136,6 +190,8 @@ pub struct MergeArgs {
     /// The folder to merge into. Default: results/<experiment name>.
     #[arg(long, value_name = "DIR")]
     pub results_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub predictions: SavePredictionsArg,
 }
 
 #[derive(Args)]

@@ -7,14 +7,18 @@
 //! method) → [`outputs`] (CSVs, figures, the printed summary).
 
 pub mod analysis;
+pub mod audit;
 pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod data;
+pub mod files;
 pub mod metrics;
 pub mod model;
+pub mod model_file;
 pub mod outputs;
 pub mod pareto;
+pub mod predict;
 pub mod selection;
 pub mod slurm;
 pub mod spelling;

@@ -8,7 +8,8 @@ use clap::Parser;
 
 use fairbinn_sweep::analysis::{self, Analysis, Baseline};
 use fairbinn_sweep::cli::{
-    self, Cli, Command, DataCommand, MergeArgs, RunArgs, SlurmArgs, SweepArgs,
+    self, AuditArgs, Cli, Command, DataCommand, MergeArgs, PredictArgs, RunArgs, SlurmArgs,
+    SweepArgs,
 };
 use fairbinn_sweep::config::ExperimentFile;
 use fairbinn_sweep::data::Dataset;
@@ -16,7 +17,8 @@ use fairbinn_sweep::outputs::{self, Report};
 use fairbinn_sweep::sweep::estimate::{self, human};
 use fairbinn_sweep::sweep::manifest::{self, Manifest};
 use fairbinn_sweep::sweep::{ExecuteOptions, ExecuteSummary, Plan, ResultsStore, Trial, store};
-use fairbinn_sweep::{bench, config, data, slurm, sweep};
+use fairbinn_sweep::model_file::{self, SavedModel};
+use fairbinn_sweep::{audit, bench, config, data, predict, slurm, sweep};
 
 fn main() -> ExitCode {
     // Rust ignores SIGPIPE, so printing to a reader that has gone (`plan … | head`) panics.
@@ -53,6 +55,8 @@ fn main() -> ExitCode {
         Command::Data(DataCommand::Bench { data, repeat }) => {
             data::bench::loading(data.data_dir_override(), repeat.into())
         }
+        Command::Predict(args) => predict(&args),
+        Command::Audit(args) => audit(&args),
     };
     outcome.unwrap_or_else(|error| {
         eprintln!("error: {error:#}");
@@ -83,6 +87,7 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
     let options = ExecuteOptions {
         jobs,
         quiet: args.quiet,
+        models: (experiment.save_models).then(|| model_file::models_dir(&results_dir)),
     };
     let summary = sweep::execute(&plan, &dataset, &mut store, &options)?;
     manifest.finish(summary);
@@ -101,7 +106,10 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
             args.sweep.experiment.display()
         );
     } else {
-        report(&experiment, &plan, &dataset, &results_dir, &summary)?;
+        let reported = report(&experiment, &plan, &dataset, &results_dir, &summary)?;
+        if args.predictions.save_predictions {
+            save_predictions(&experiment, &plan, &dataset, &results_dir, &reported, jobs)?;
+        }
     }
     Ok(exit_code(&summary))
 }
@@ -176,7 +184,11 @@ fn merge(args: &MergeArgs) -> Result<ExitCode> {
         skipped: plan.trials.len() - missing,
         ..summary
     };
-    report(&experiment, &plan, &dataset, &results_dir, &present)?;
+    let reported = report(&experiment, &plan, &dataset, &results_dir, &present)?;
+    if args.predictions.save_predictions {
+        let jobs = std::thread::available_parallelism().map_or(1, usize::from);
+        save_predictions(&experiment, &plan, &dataset, &results_dir, &reported, jobs)?;
+    }
     Ok(if missing > 0 {
         ExitCode::from(1)
     } else {
@@ -289,6 +301,12 @@ fn fetch(
     Ok(ExitCode::SUCCESS)
 }
 
+/// What [`report`] read and worked out, for what may follow it (`--save-predictions`).
+struct Reported {
+    trials: Vec<store::TrialRecord>,
+    analysis: Analysis,
+}
+
 /// results → analysis → every output (CSVs, figures, the printed summary).
 fn report(
     experiment: &ExperimentFile,
@@ -296,7 +314,7 @@ fn report(
     dataset: &Dataset,
     results_dir: &Path,
     run: &ExecuteSummary,
-) -> Result<()> {
+) -> Result<Reported> {
     let (trials, epochs) = store::read_results(results_dir)?;
     let not_planned = analysis::not_planned(plan, &trials);
     let configurations = analysis::configurations(plan, &trials, epochs, dataset.train.n_features);
@@ -313,7 +331,85 @@ fn report(
         analysis: &analysis,
         group_names: &dataset.group_names,
     };
-    outputs::write_all(&report, results_dir)
+    outputs::write_all(&report, results_dir)?;
+    Ok(Reported { trials, analysis })
+}
+
+/// A saved model's predictions for a file's rows, to `--out` or standard output; what was
+/// predicted (and its metrics, when the file has labels and groups) on standard error.
+fn predict(args: &PredictArgs) -> Result<ExitCode> {
+    let model = SavedModel::read(&args.model)?;
+    let predicted = predict::predict_file(&model, &args.data)?;
+    let write = |out: &mut dyn std::io::Write| -> Result<()> {
+        let mut writer = predict::Writer::new("line", false, out)?;
+        for row in &predicted.rows {
+            writer.row(None, row)?;
+        }
+        writer.finish()?;
+        Ok(())
+    };
+    match &args.out {
+        Some(path) => {
+            let mut bytes = Vec::new();
+            write(&mut bytes)?;
+            fairbinn_sweep::files::write_atomically(path, &bytes)?;
+            eprint!("{}", predicted.notes);
+            eprintln!("wrote {}", path.display());
+        }
+        None => {
+            eprint!("{}", predicted.notes);
+            write(&mut std::io::stdout().lock())?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One model's per-group figures with bootstrap intervals, printed (and with `--out`, as CSV).
+fn audit(args: &AuditArgs) -> Result<ExitCode> {
+    let [low, high] = args.quantiles[..] else {
+        bail!("--quantiles: expected two numbers, LOW,HIGH");
+    };
+    if !(0.0 < low && low < high && high < 1.0) {
+        bail!("--quantiles: expected 0 < LOW < HIGH < 1, found {low},{high}");
+    }
+    let bootstrap = audit::Bootstrap {
+        n_boot: args.n_boot,
+        seed: args.seed,
+        quantiles: (low, high),
+    };
+    let rows = audit::read(&args.predictions, args.trial.as_deref(), args.epoch)?;
+    let report = audit::audit(&rows, &bootstrap);
+    print!("{}", audit::describe(&rows, &report, &bootstrap));
+    if let Some(path) = &args.out {
+        fairbinn_sweep::files::write_atomically(path, &audit::to_csv(&rows, &report)?)?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--save-predictions`: the test rows' predictions at every selected point.
+fn save_predictions(
+    experiment: &ExperimentFile,
+    plan: &Plan,
+    dataset: &Dataset,
+    results_dir: &Path,
+    reported: &Reported,
+    jobs: usize,
+) -> Result<()> {
+    let written = predict::save_selected(&predict::SelectedPredictions {
+        analysis: &reported.analysis,
+        plan,
+        records: &reported.trials,
+        data: dataset,
+        results_dir,
+        save_models: experiment.save_models,
+        jobs,
+    })?;
+    for path in written {
+        let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+        println!("wrote {} ({:.1} MB)", path.display(), size as f64 / 1e6);
+    }
+    Ok(())
 }
 
 /// A large plan runs only when the user says so: on a terminal by answering, elsewhere

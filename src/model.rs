@@ -119,9 +119,11 @@ fn hidden_layers(layers: &[Linear], input: Tensor<2>) -> Tensor<2> {
     layers.iter().fold(input, |x, layer| relu(layer.forward(x)))
 }
 
-/// One layer's starting weights, as plain numbers: the network is built from these on
-/// burn's devices and in the fused engine alike, so both start from the same weights.
-pub struct InitialLayer {
+/// One layer's weights, as plain numbers: the network starts from these on burn's devices
+/// and in the fused engine alike, so both start from the same weights; a trained network
+/// gives them back to be saved (`model_file`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerWeights {
     pub d_in: usize,
     pub d_out: usize,
     /// `[d_in, d_out]`, row-major (burn's layout).
@@ -129,7 +131,7 @@ pub struct InitialLayer {
     pub bias: Vec<f32>,
 }
 
-impl InitialLayer {
+impl LayerWeights {
     fn on(self, device: &Device) -> Linear {
         let weight = TensorData::new(self.weight, [self.d_in, self.d_out]);
         let bias = TensorData::new(self.bias, [self.d_out]);
@@ -148,7 +150,7 @@ pub fn initial_layers(
     architecture: &Architecture,
     n_inputs: usize,
     rng: &mut impl Rng,
-) -> Vec<InitialLayer> {
+) -> Vec<LayerWeights> {
     architecture
         .layer_shapes(n_inputs)
         .into_iter()
@@ -157,7 +159,7 @@ pub fn initial_layers(
             let mut uniform = |n: usize| -> Vec<f32> {
                 (0..n).map(|_| rng.random_range(-bound..bound)).collect()
             };
-            InitialLayer {
+            LayerWeights {
                 d_in,
                 d_out,
                 weight: uniform(d_in * d_out),

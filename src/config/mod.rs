@@ -63,6 +63,8 @@ struct RawExperiment {
     #[allow(dead_code)] // read by `grid`: one trial per seed per configuration
     seeds: Option<Value>,
     selection: Option<Value>,
+    /// Keep the models of each trial's validation front and last epoch (default true).
+    save_models: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -171,6 +173,9 @@ pub struct ExperimentFile {
     pub points: Vec<TrialSpec>,
     /// The keys the sweep varies (`eta`, `seed`, …), in sweep order.
     pub swept: Vec<String>,
+    /// Write `models/<trial>-e<epoch>.safetensors` for each trial's validation front and
+    /// last epoch.
+    pub save_models: bool,
     /// The whole document (preset applied), as the manifest records it.
     pub document: Value,
     /// Where each key is in the file, for messages about it.
@@ -279,6 +284,7 @@ pub fn parse(text: &str, path: &Path, data_dir: DataDirOverride) -> Result<Exper
         selections,
         points,
         swept,
+        save_models: raw.save_models.unwrap_or(true),
         document,
         lines,
     })

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use csv::StringRecord;
+use serde::{Deserialize, Serialize};
 
 use anyhow::{Result, anyhow, bail};
 
@@ -98,7 +99,7 @@ pub fn dataset(spec: &DatasetSpec, tables: &[Table]) -> Result<Dataset> {
             )
         }
     };
-    let (feature_names, train_file, mut test) =
+    let (feature_names, encodings, train_file, mut test) =
         encode(spec, tables, features, &train_rows, &test_rows, &is_missing)?;
     let (train_indices, val_indices) =
         seeded_split(train_file.n_rows(), spec.val_fraction, spec.split_seed);
@@ -109,12 +110,25 @@ pub fn dataset(spec: &DatasetSpec, tables: &[Table]) -> Result<Dataset> {
         Scale::MinMax => Some(Scaler::min_max(&train)),
         Scale::Standard => Some(Scaler::standard(&train)),
     };
-    if let Some(scaler) = scaler {
+    if let Some(scaler) = &scaler {
         for split in [&mut train, &mut validation, &mut test] {
             scaler.apply(split);
         }
     }
+    let preprocessing = Preprocessing {
+        table: t.clone(),
+        columns: features
+            .iter()
+            .zip(encodings)
+            .map(|(&c, encoding)| FeatureColumn {
+                column: first.names[c].clone(),
+                encoding,
+            })
+            .collect(),
+        scaler,
+    };
     Ok(Dataset {
+        preprocessing: Some(preprocessing),
         name: spec.name.clone(),
         feature_names,
         group_names,
@@ -145,7 +159,7 @@ impl Columns {
 }
 
 /// An empty value, or one of `missing.tokens`.
-fn is_missing(t: &TableSpec, value: &str) -> bool {
+pub(super) fn is_missing(t: &TableSpec, value: &str) -> bool {
     value.is_empty() || t.missing.tokens.iter().any(|m| m == value)
 }
 
@@ -174,7 +188,7 @@ pub fn usable(spec: &DatasetSpec) -> impl FnMut(&[String], &StringRecord) -> boo
         }
         // A distinct value is a group of its own; an error is the reader's to report.
         matches!(t.sensitive.grouping, Grouping::Distinct)
-            || !matches!(group_of(spec, &[], &record[columns.sensitive]), Ok(None))
+            || !matches!(group_of(&t.sensitive.grouping, &[], &record[columns.sensitive]), Ok(None))
     }
 }
 
@@ -199,7 +213,7 @@ fn usable_rows(
             missing += 1;
             continue;
         }
-        let group = group_of(spec, group_names, group_value)
+        let group = group_of(&t.sensitive.grouping, group_names, group_value)
             .map_err(|e| anyhow!("{}: column {}: {e}", table.at(row), t.sensitive.column))?;
         let Some(group) = group else {
             ungrouped += 1;
@@ -298,8 +312,12 @@ fn group_names(
 }
 
 /// The group of a sensitive value; `None` when no group takes it.
-fn group_of(spec: &DatasetSpec, names: &[String], value: &str) -> Result<Option<u32>, String> {
-    Ok(match &spec.table.sensitive.grouping {
+pub(super) fn group_of(
+    grouping: &Grouping,
+    names: &[String],
+    value: &str,
+) -> Result<Option<u32>, String> {
+    Ok(match grouping {
         Grouping::Distinct => names.iter().position(|n| n == value).map(|g| g as u32),
         Grouping::Above(threshold) => {
             let number = finite(value).ok_or_else(|| {
@@ -323,7 +341,7 @@ fn finite(value: &str) -> Option<f64> {
     value.parse::<f64>().ok().filter(|n| n.is_finite())
 }
 
-fn label_of(label: &Label, value: &str) -> Result<f32, String> {
+pub(super) fn label_of(label: &Label, value: &str) -> Result<f32, String> {
     match label {
         Label::Above { threshold, .. } => finite(value)
             .map(|number| f32::from(number > *threshold))
@@ -351,15 +369,47 @@ fn label_of(label: &Label, value: &str) -> Result<f32, String> {
     }
 }
 
+/// Everything that turned a table's rows into a network's inputs, so that new rows can be
+/// turned the same way (`predict`, saved models): how to read the file, each feature
+/// column's encoding, the scaling fitted on the training rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Preprocessing {
+    pub table: TableSpec,
+    /// The source columns that became features, in order.
+    pub columns: Vec<FeatureColumn>,
+    pub scaler: Option<Scaler>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureColumn {
+    pub column: String,
+    pub encoding: Encoding,
+}
+
 /// How one feature column is encoded.
-enum Encoding {
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
     /// The column's numbers; a missing one becomes `fill` (the training rows' median).
     Number { fill: f32 },
-    /// One-hot over `vocabulary`; two values give one 0/1 column (1 for the second).
+    /// One-hot over `vocabulary`; two values give one 0/1 column (1 for the second). A value
+    /// outside it gets zeros everywhere, as training's rows did for a category only one file
+    /// had (Adult's Holand-Netherlands).
     Category {
         vocabulary: Vec<String>,
         fill: String,
     },
+}
+
+impl Encoding {
+    /// Append a category's columns; false when `value` has none of its own.
+    pub(super) fn one_hot(vocabulary: &[String], value: &str, out: &mut Vec<f32>) -> bool {
+        match vocabulary.len() {
+            2 => out.push(f32::from(value == vocabulary[1])),
+            _ => out.extend(vocabulary.iter().map(|v| f32::from(v == value))),
+        }
+        vocabulary.iter().any(|v| v == value)
+    }
 }
 
 /// The feature columns of `train` and `test` rows, encoded. Works row by row (the rows'
@@ -371,7 +421,7 @@ fn encode(
     train: &[Row],
     test: &[Row],
     is_missing: &impl Fn(&str) -> bool,
-) -> Result<(Vec<String>, Split, Split)> {
+) -> Result<(Vec<String>, Vec<Encoding>, Split, Split)> {
     let t = &spec.table;
     let record = |row: &Row| &tables[row.table].rows[row.row];
     let all_rows = || train.iter().chain(test);
@@ -428,15 +478,15 @@ fn encode(
                 present - texts[j]
             );
         }
-        let fill = if missing[j] > 0 {
-            let mut known: Vec<f32> = (0..train.len())
-                .map(|i| numbers[i * width + j])
-                .filter(|v| !v.is_nan())
-                .collect();
-            known.sort_by(f32::total_cmp);
-            known.get(known.len() / 2).copied().unwrap_or(0.0)
-        } else {
-            0.0
+        // Also without missing values here: new rows (`predict`) may lack the number.
+        let mut known: Vec<f32> = (0..train.len())
+            .map(|i| numbers[i * width + j])
+            .filter(|v| !v.is_nan())
+            .collect();
+        let middle = known.len() / 2;
+        let fill = match known.is_empty() {
+            true => 0.0,
+            false => *known.select_nth_unstable_by(middle, f32::total_cmp).1,
         };
         encodings.push(Encoding::Number { fill });
     }
@@ -471,10 +521,7 @@ fn encode(
                         } else {
                             value
                         };
-                        match vocabulary.len() {
-                            2 => values.push(f32::from(value == vocabulary[1])),
-                            _ => values.extend(vocabulary.iter().map(|v| f32::from(v == value))),
-                        }
+                        Encoding::one_hot(vocabulary, value, &mut values);
                     }
                 }
             }
@@ -487,7 +534,7 @@ fn encode(
         }
     };
     let (train_split, test_split) = (split(train, 0), split(test, train.len()));
-    Ok((names, train_split, test_split))
+    Ok((names, encodings, train_split, test_split))
 }
 
 /// A categorical column's vocabulary (sorted) and the value that fills a missing one.

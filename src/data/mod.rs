@@ -11,6 +11,7 @@ pub mod checksum;
 mod encode;
 pub mod fetch;
 mod locate;
+mod new_rows;
 mod preprocess;
 pub mod spec;
 mod table;
@@ -21,6 +22,8 @@ use anyhow::Result;
 
 use crate::metrics::{group_means, largest_group_gap, majority_accuracy, mean};
 pub use locate::{DataDirSource, DataFile, Location, unzip};
+pub use new_rows::NewRows;
+pub use encode::{Encoding, FeatureColumn, Preprocessing};
 pub use spec::DatasetSpec;
 
 /// One split of a data set, stored row-major so it converts to a tensor without copying.
@@ -59,6 +62,8 @@ pub struct Dataset {
     pub files: Vec<DataFile>,
     /// How each file's records became rows (filtered, left out), for `data describe`.
     pub notes: Vec<String>,
+    /// How rows became features, for saved models; `None` for data made in code (tests).
+    pub preprocessing: Option<Preprocessing>,
 }
 
 /// Load the data set an experiment describes.

@@ -50,7 +50,7 @@ pub fn take_rows(split: &Split, indices: &[usize]) -> Split {
 }
 
 /// Per-feature scaling `(x − offset) / divisor`, fitted on one split and applied to others.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Scaler {
     offset: Vec<f32>,
     divisor: Vec<f32>,
@@ -100,7 +100,12 @@ impl Scaler {
     /// Scale in place. A feature constant on the fitted split maps to 0. Values outside the
     /// fitted range (test rows) are not clipped.
     pub fn apply(&self, split: &mut Split) {
-        for row in split.features.chunks_exact_mut(split.n_features) {
+        self.apply_to(&mut split.features);
+    }
+
+    /// [`apply`](Self::apply) to rows of features, one after the other.
+    pub fn apply_to(&self, features: &mut [f32]) {
+        for row in features.chunks_exact_mut(self.offset.len()) {
             for (j, value) in row.iter_mut().enumerate() {
                 *value = if self.divisor[j] > 0.0 {
                     (*value - self.offset[j]) / self.divisor[j]

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_norway::{Mapping, Value};
 
 use super::DataDirSource;
@@ -37,7 +37,7 @@ pub struct DatasetSpec {
 }
 
 /// How to read a table and turn its rows into features, a label and a group.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TableSpec {
     pub files: Files,
     pub delimiter: u8,
@@ -62,7 +62,7 @@ pub struct TableSpec {
     pub scale: Scale,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Files {
     /// One table, split into training and test rows by a seeded shuffle.
     One {
@@ -84,7 +84,7 @@ impl Files {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Header {
     Present,
     Absent,
@@ -92,14 +92,14 @@ pub enum Header {
     Auto,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Filter {
     pub column: String,
     pub comparison: Comparison,
     pub value: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Comparison {
     Equal,
     NotEqual,
@@ -126,13 +126,13 @@ impl Comparison {
 }
 
 /// A column holding, per row, the position of the largest of `argmax_of` (first on ties).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Derived {
     pub name: String,
     pub argmax_of: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Label {
     /// Positive when the value is one of `positive`. With `negative` given, any value in
     /// neither list is an error; without it, everything else is negative.
@@ -153,13 +153,13 @@ impl Label {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sensitive {
     pub column: String,
     pub grouping: Grouping,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Grouping {
     /// Each value its own group, in sorted order.
     Distinct,
@@ -169,21 +169,21 @@ pub enum Grouping {
     Named(Vec<(String, GroupValues)>),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum GroupValues {
     Listed(Vec<String>),
     /// Every value no other group lists.
     Other,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Missing {
     /// Values that mean "missing", besides an empty field.
     pub tokens: Vec<String>,
     pub action: MissingAction,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum MissingAction {
     /// Leave out rows with a missing feature.
@@ -193,7 +193,7 @@ pub enum MissingAction {
     Impute,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scale {
     None,

@@ -73,7 +73,7 @@ fn pareto_svg(points: &[Point], parity: Parity, title: &str, path: &Path) -> Res
     let mut svg = String::new();
     draw(points, parity, title, &mut svg)
         .map_err(|e| anyhow!("cannot draw {}: {e:#}", path.display()))?;
-    super::write_atomically(path, svg.as_bytes())
+    crate::files::write_atomically(path, svg.as_bytes())
 }
 
 fn draw(points: &[Point], parity: Parity, title: &str, svg: &mut String) -> Result<()> {

@@ -9,7 +9,7 @@ mod tables;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::analysis::Analysis;
 use crate::sweep::store::{EPOCHS_FILE, TRIALS_FILE};
@@ -51,18 +51,6 @@ pub fn write_all(report: &Report, dir: &Path) -> Result<()> {
     for output in OUTPUTS {
         let files = output.write(report, dir, &written)?;
         written.extend(files);
-    }
-    Ok(())
-}
-
-/// Write `bytes` to `path` aside, then rename: a failure (a full disk) leaves the old file or
-/// none, never half of one.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let aside = PathBuf::from(format!("{}.tmp", path.display()));
-    let written = std::fs::write(&aside, bytes).and_then(|()| std::fs::rename(&aside, path));
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&aside);
-        return Err(e).with_context(|| format!("cannot write {}", path.display()));
     }
     Ok(())
 }

@@ -31,7 +31,7 @@ pub fn estimate(trials: &[&Trial], data: &Dataset, jobs: usize) -> Estimate {
                     ..trial.spec.train.clone()
                 };
                 let started = Instant::now();
-                train::train(&trial.spec.architecture, &one_epoch, data);
+                train::train(&trial.spec.architecture, &one_epoch, data, &mut |_, _| {});
                 let seconds = started.elapsed().as_secs_f64();
                 kinds.push((kind, seconds));
                 seconds

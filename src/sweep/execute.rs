@@ -4,6 +4,7 @@
 
 use std::io::IsTerminal;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -15,12 +16,15 @@ use super::plan::{Plan, Trial};
 use super::store::{EpochRow, ResultsStore, Settings, Status, TrialHead, TrialOutcome, TrialRow};
 use crate::data::Dataset;
 use crate::metrics::SplitMetrics;
+use crate::model_file::{Kept, Origin, SavedModel};
 use crate::train::{self, Evaluated, Training};
 
 pub struct ExecuteOptions {
     /// Trials run at once.
     pub jobs: usize,
     pub quiet: bool,
+    /// Save the models of each trial's validation front and last epoch into this folder.
+    pub models: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -54,9 +58,17 @@ pub fn execute(
     let shared = Mutex::new((store, &mut summary, None::<anyhow::Error>));
     pool.install(|| {
         pending.par_iter().for_each(|trial| {
-            let (row, epochs) = run_trial(trial, data);
+            let (row, epochs, models) = run_trial(trial, data, options.models.is_some());
+            // Before the trial's rows: a finished trial has its models.
+            let saved: Result<Vec<_>> = match &options.models {
+                Some(dir) => models.iter().map(|model| model.write(dir)).collect(),
+                None => Ok(Vec::new()),
+            };
             let mut guard = shared.lock().unwrap_or_else(|e| e.into_inner());
             let (store, summary, write_error) = &mut *guard;
+            if let Err(e) = saved {
+                write_error.get_or_insert(e);
+            }
             summary.ran += 1;
             match row.outcome.status {
                 Status::Ok => {}
@@ -77,12 +89,22 @@ pub fn execute(
     Ok(summary)
 }
 
-/// Train one trial and turn what happened into its result rows. Never panics.
-fn run_trial(trial: &Trial, data: &Dataset) -> (TrialRow, Vec<EpochRow>) {
+/// Train one trial and turn what happened into its result rows and, when `keep`, the
+/// models worth saving. Never panics.
+fn run_trial(
+    trial: &Trial,
+    data: &Dataset,
+    keep: bool,
+) -> (TrialRow, Vec<EpochRow>, Vec<SavedModel>) {
     let started = Instant::now();
     let spec = &trial.spec;
+    let mut kept = Kept::default();
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        train::train(&spec.architecture, &spec.train, data)
+        train::train(&spec.architecture, &spec.train, data, &mut |metrics, trainer| {
+            if keep {
+                kept.offer(metrics, trainer.weights());
+            }
+        })
     }));
     let (history, status, error) = match outcome {
         Ok(Training {
@@ -99,6 +121,17 @@ fn run_trial(trial: &Trial, data: &Dataset) -> (TrialRow, Vec<EpochRow>) {
             format!("training panicked: {}", panic_message(&*panic)),
         ),
     };
+    if status == Status::Failed {
+        kept = Kept::default(); // What it kept before the panic is not in the results.
+    }
+    let settings = Settings::of(spec, data.train.n_features);
+    let models = kept.models(&Origin {
+        trial_id: &trial.id,
+        config_id: &trial.config_id,
+        seed: spec.train.seed,
+        settings: &settings,
+        data,
+    });
     let last = history.last();
     let validation = |f: fn(&SplitMetrics) -> f64| last.map(|m| f(&m.validation));
     let test = |f: fn(&SplitMetrics) -> f64| last.map(|m| f(&m.test));
@@ -108,7 +141,7 @@ fn run_trial(trial: &Trial, data: &Dataset) -> (TrialRow, Vec<EpochRow>) {
             config_id: trial.config_id.clone(),
             seed: spec.train.seed,
         },
-        settings: Settings::of(spec, data.train.n_features),
+        settings,
         outcome: TrialOutcome {
             status,
             error,
@@ -130,7 +163,7 @@ fn run_trial(trial: &Trial, data: &Dataset) -> (TrialRow, Vec<EpochRow>) {
             ]
         })
         .collect();
-    (row, epochs)
+    (row, epochs, models)
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {

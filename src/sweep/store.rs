@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::TrialSpec;
 use crate::metrics::SplitMetrics;
+use crate::model_file::models_dir;
 use crate::train::{Evaluated, FairnessLoss, FollowerBatch, Method, StepOrder};
 
 pub const TRIALS_FILE: &str = "trials.csv";
@@ -48,7 +49,7 @@ pub struct TrialHead {
 }
 
 /// A configuration's settings as written in the CSVs; those its method ignores are empty.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Settings {
     pub method: Method,
     pub eta: Option<f64>,
@@ -237,6 +238,11 @@ impl ResultsStore {
             true => Folder::default(),
             false => Folder::read(dir)?,
         };
+        let models = models_dir(dir);
+        if fresh && models.is_dir() {
+            std::fs::remove_dir_all(&models)
+                .with_context(|| format!("cannot remove the old models in {}", models.display()))?;
+        }
         for (file, damaged) in [
             (&trials_path, &folder.trials.damaged),
             (&epochs_path, &folder.epochs.damaged),
@@ -286,6 +292,7 @@ impl ResultsStore {
             .map(String::as_str)
             .filter(|id| wanted.contains(id) && !self.finished.contains(*id))
             .collect();
+        copy_models(other, &self.dir, &taken)?;
         for record in shard.epochs.rows.iter().filter(|r| taken.contains(&r[0])) {
             self.epochs
                 .write_record(record)
@@ -345,6 +352,26 @@ impl Drop for ResultsStore {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(self.dir.join(LOCK_FILE));
     }
+}
+
+/// Copy the saved models of the trials `taken` from one results folder's models/ to
+/// another's (before their rows, as a trial that runs here writes them).
+fn copy_models(from: &Path, to: &Path, taken: &HashSet<&str>) -> Result<()> {
+    let (from, to) = (models_dir(from), models_dir(to));
+    let Ok(entries) = std::fs::read_dir(&from) else {
+        return Ok(()); // A shard that saved no models.
+    };
+    for entry in entries {
+        let path = entry?.path();
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let trial = name.rsplit_once("-e").map_or("", |(trial, _)| trial);
+        if name.ends_with(".safetensors") && taken.contains(trial) {
+            std::fs::create_dir_all(&to)
+                .and_then(|()| std::fs::copy(&path, to.join(&*name)))
+                .with_context(|| format!("cannot copy {} into {}", path.display(), to.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// Where a sweep's shards write, below its results folder.

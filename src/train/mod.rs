@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{Dataset, Split};
 use crate::metrics::SplitMetrics;
-use crate::model::Architecture;
+use crate::model::{Architecture, LayerWeights};
 pub use losses::FairnessLoss;
 pub use methods::{Backend, FollowerBatch, LearningRates, Method, Players, StepOrder, Turn};
 pub use spec::{LrSchedule, TrainSpec};
@@ -58,14 +58,23 @@ impl std::fmt::Display for Diverged {
 
 impl std::error::Error for Diverged {}
 
-/// Train one network, evaluating it on the validation and test splits after every epoch.
-pub fn train(architecture: &Architecture, spec: &TrainSpec, data: &Dataset) -> Training {
+/// Train one network, evaluating it on the validation and test splits after every epoch;
+/// `evaluated` sees each evaluated epoch with the network as it then is.
+pub fn train(
+    architecture: &Architecture,
+    spec: &TrainSpec,
+    data: &Dataset,
+    evaluated: &mut dyn FnMut(&EpochMetrics, &Trainer),
+) -> Training {
     let mut trainer = Trainer::new(architecture, spec, data);
     let mut history = Vec::new();
     for epoch in 1..=spec.epochs {
         trainer.train_epoch(epoch);
         match trainer.evaluate(epoch) {
-            Ok(metrics) => history.push(metrics),
+            Ok(metrics) => {
+                evaluated(&metrics, &trainer);
+                history.push(metrics);
+            }
             Err(diverged) => {
                 return Training {
                     history,
@@ -163,6 +172,14 @@ impl<'a> Trainer<'a> {
                 follower_batch: spec.follower_batch,
             };
             step(self.engine.players(), &turn);
+        }
+    }
+
+    /// Every layer's weights as they stand, input to output.
+    pub fn weights(&self) -> Vec<LayerWeights> {
+        match &self.engine {
+            Engine::Fused(engine) => engine.weights(),
+            Engine::Autodiff(engine) => engine.weights(),
         }
     }
 
@@ -299,6 +316,7 @@ mod tests {
             test: split,
             files: Vec::new(),
             notes: Vec::new(),
+            preprocessing: None,
         }
     }
 
@@ -361,10 +379,12 @@ mod tests {
 
     /// Every parameter, layer by layer from input to output, weight then bias.
     fn parameters(trainer: &Trainer) -> Vec<f32> {
-        match &trainer.engine {
-            Engine::Fused(engine) => engine.parameters(),
-            Engine::Autodiff(engine) => engine.parameters(),
-        }
+        trainer
+            .weights()
+            .into_iter()
+            .flat_map(|l| [l.weight, l.bias])
+            .flatten()
+            .collect()
     }
 
     /// 40 rows of 3 random features, 3 groups, labels leaning on the features.
@@ -391,6 +411,7 @@ mod tests {
             test: split,
             files: Vec::new(),
             notes: Vec::new(),
+            preprocessing: None,
         }
     }
 

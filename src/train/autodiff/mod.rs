@@ -15,7 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use super::losses::FairnessTarget;
 use super::{Backend, Evaluated, Players, TrainSpec};
 use crate::data::{Dataset, Split};
-use crate::model::{Architecture, FairNet, FairnessBlock};
+use crate::model::{Architecture, FairNet, FairnessBlock, LayerWeights};
 use steps::Steps;
 
 /// A minibatch, on the training device.
@@ -187,9 +187,9 @@ impl Players for Engine<'_> {
     }
 }
 
-#[cfg(test)]
 impl Engine<'_> {
-    pub fn parameters(&self) -> Vec<f32> {
+    /// Every layer's weights, input to output.
+    pub fn weights(&self) -> Vec<LayerWeights> {
         let model = self
             .model
             .as_ref()
@@ -201,12 +201,18 @@ impl Engine<'_> {
             .chain(&f.layers)
             .chain(&a.after)
             .chain([&a.output]);
+        let values = |data: TensorData| data.try_to_vec::<f32>().expect("f32 parameters");
         layers
-            .flat_map(|layer| {
+            .map(|layer| {
+                let [d_in, d_out] = layer.weight.dims();
                 let bias = layer.bias.as_ref().expect("layers have biases").val();
-                [layer.weight.val().into_data(), bias.into_data()]
+                LayerWeights {
+                    d_in,
+                    d_out,
+                    weight: values(layer.weight.val().into_data()),
+                    bias: values(bias.into_data()),
+                }
             })
-            .flat_map(|data| data.try_to_vec::<f32>().expect("f32 parameters"))
             .collect()
     }
 }

@@ -191,6 +191,7 @@ mod tests {
             test: split,
             files: Vec::new(),
             notes: Vec::new(),
+            preprocessing: None,
         };
         let spec = TrainSpec {
             lr_acc: RATE,

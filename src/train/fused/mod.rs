@@ -17,8 +17,9 @@ use rand_chacha::ChaCha8Rng;
 use super::losses::FairnessWeights;
 use super::{Players, TrainSpec};
 use crate::data::{Dataset, Split};
-use crate::model::{Architecture, initial_layers};
-use network::{Adam, Layer, Moments, Pass, forward};
+use crate::model::{Architecture, LayerWeights, initial_layers};
+use network::{Adam, Moments, Pass, forward};
+pub(crate) use network::Layer;
 pub(crate) use network::{Matrix, product};
 
 pub struct Engine<'a> {
@@ -181,29 +182,31 @@ impl<'a> Engine<'a> {
         }
     }
 
-    #[cfg(test)]
-    pub fn parameters(&self) -> Vec<f32> {
-        self.layers.iter().flat_map(|l| l.params.clone()).collect()
+    /// Every layer's weights, input to output.
+    pub fn weights(&self) -> Vec<LayerWeights> {
+        self.layers.iter().map(Layer::weights).collect()
     }
 
-    /// Predicted probabilities on a split, in chunks of rows.
+    /// Predicted probabilities on a split.
     pub fn probabilities(&self, split: &Split) -> Vec<f32> {
-        const CHUNK: usize = 1024;
-        let mut outputs: Vec<Vec<f32>> = self
-            .layers
-            .iter()
-            .map(|l| vec![0.0; CHUNK * l.d_out])
-            .collect();
-        let n = split.n_features;
-        let mut probabilities = Vec::with_capacity(split.n_rows());
-        for inputs in split.features.chunks(CHUNK * n) {
-            let rows = inputs.len() / n;
-            forward(&self.layers, inputs, rows, &mut outputs);
-            let logits = &outputs[outputs.len() - 1][..rows];
-            probabilities.extend(logits.iter().map(|&z| gradients::sigmoid(z)));
-        }
-        probabilities
+        probabilities(&self.layers, &split.features, split.n_features)
     }
+}
+
+/// The network's predicted probabilities for `features` (`n_features` per row), in chunks
+/// of rows: during training and for a saved model (`predict`) alike, so both give the same
+/// numbers to the last bit.
+pub fn probabilities(layers: &[Layer], features: &[f32], n_features: usize) -> Vec<f32> {
+    const CHUNK: usize = 1024;
+    let mut outputs: Vec<Vec<f32>> = layers.iter().map(|l| vec![0.0; CHUNK * l.d_out]).collect();
+    let mut probabilities = Vec::with_capacity(features.len() / n_features.max(1));
+    for inputs in features.chunks(CHUNK * n_features) {
+        let rows = inputs.len() / n_features;
+        forward(layers, inputs, rows, &mut outputs);
+        let logits = &outputs[outputs.len() - 1][..rows];
+        probabilities.extend(logits.iter().map(|&z| gradients::sigmoid(z)));
+    }
+    probabilities
 }
 
 /// The half-steps, as burn's engine computes them (autodiff/steps.rs). The authors' leak is

@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use gemm::Parallelism;
 
-use crate::model::InitialLayer;
+use crate::model::LayerWeights;
 
 /// One `Linear(d_in, d_out)`, with a ReLU after it unless it is the output layer.
 #[derive(Clone)]
@@ -20,7 +20,7 @@ pub struct Layer {
 }
 
 impl Layer {
-    pub fn new(initial: InitialLayer, relu: bool) -> Self {
+    pub fn new(initial: LayerWeights, relu: bool) -> Self {
         let mut params = initial.weight;
         params.extend(initial.bias);
         Self {
@@ -28,6 +28,16 @@ impl Layer {
             d_out: initial.d_out,
             relu,
             params,
+        }
+    }
+
+    pub fn weights(&self) -> LayerWeights {
+        let (weight, bias) = self.params.split_at(self.d_in * self.d_out);
+        LayerWeights {
+            d_in: self.d_in,
+            d_out: self.d_out,
+            weight: weight.to_vec(),
+            bias: bias.to_vec(),
         }
     }
 

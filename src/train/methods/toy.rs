@@ -46,8 +46,8 @@ mod tests {
 
         let data = crate::data::load(&file.dataset).unwrap();
         let (erm, toy) = (
-            train(&erm.architecture, &erm.train, &data),
-            train(&toy.architecture, &toy.train, &data),
+            train(&erm.architecture, &erm.train, &data, &mut |_, _| {}),
+            train(&toy.architecture, &toy.train, &data, &mut |_, _| {}),
         );
         assert_eq!((erm.history.len(), toy.history.len()), (2, 2));
         // Same start, twice the steps per batch: another network.

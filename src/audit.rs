@@ -1,0 +1,387 @@
+//! `audit`: per-group metrics of one model's predictions (`predict`'s or a sweep's
+//! `--save-predictions` file), each with a bootstrap confidence interval, as fairlearn's
+//! `MetricFrame` gives them: the rows are resampled with replacement `n_boot` times, every
+//! metric is computed on each resample, and the interval is read off their quantiles
+//! (linear interpolation, numpy's default).
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// One row: its predicted probability, decision, group index and label.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Row {
+    pub probability: f64,
+    pub decision: bool,
+    pub group: usize,
+    pub label: bool,
+}
+
+/// The rows of one model, and the names of their groups (in order of first appearance,
+/// sorted).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rows {
+    pub rows: Vec<Row>,
+    pub groups: Vec<String>,
+    /// Rows without a group or a label, left out.
+    pub left_out: usize,
+}
+
+/// A group's metrics (or, with `group` none, all rows').
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct GroupMetrics {
+    pub rows: f64,
+    pub selection_rate: f64,
+    /// Share of positives predicted positive (NaN without positives).
+    pub tpr: f64,
+    /// Share of negatives predicted positive (NaN without negatives).
+    pub fpr: f64,
+    pub accuracy: f64,
+    /// Mean predicted probability.
+    pub mean_probability: f64,
+}
+
+/// Every metric `audit` reports, in the order of [`Audit::NAMES`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Audit {
+    pub overall: GroupMetrics,
+    pub groups: Vec<GroupMetrics>,
+    /// Largest gap in mean probability between groups.
+    pub dp_soft: f64,
+    /// Largest gap in selection rate (fairlearn's `demographic_parity_difference`).
+    pub dp_hard: f64,
+    /// Largest gap in TPR (equal opportunity; the `eo` of `epochs.csv`).
+    pub eo: f64,
+    /// The larger of the TPR and FPR gaps (fairlearn's `equalized_odds_difference`).
+    pub equalized_odds: f64,
+}
+
+impl Audit {
+    pub fn of(rows: &[Row], n_groups: usize) -> Self {
+        let groups: Vec<GroupMetrics> = (0..n_groups)
+            .map(|g| GroupMetrics::of(rows.iter().filter(|r| r.group == g)))
+            .collect();
+        let gap = |f: fn(&GroupMetrics) -> f64| {
+            let values: Vec<f64> = (groups.iter().filter(|m| m.rows > 0.0))
+                .map(f)
+                .filter(|v| !v.is_nan())
+                .collect();
+            let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+            if values.len() < 2 { 0.0 } else { max - min }
+        };
+        let (tpr_gap, fpr_gap) = (gap(|m| m.tpr), gap(|m| m.fpr));
+        Self {
+            overall: GroupMetrics::of(rows.iter()),
+            dp_soft: gap(|m| m.mean_probability),
+            dp_hard: gap(|m| m.selection_rate),
+            eo: tpr_gap,
+            equalized_odds: tpr_gap.max(fpr_gap),
+            groups,
+        }
+    }
+
+    /// Every figure, flattened: per group (overall first) its six metrics, then the gaps.
+    fn values(&self) -> Vec<f64> {
+        let mut values = Vec::new();
+        for m in std::iter::once(&self.overall).chain(&self.groups) {
+            values.extend([
+                m.rows,
+                m.selection_rate,
+                m.tpr,
+                m.fpr,
+                m.accuracy,
+                m.mean_probability,
+            ]);
+        }
+        values.extend([self.dp_soft, self.dp_hard, self.eo, self.equalized_odds]);
+        values
+    }
+}
+
+impl GroupMetrics {
+    fn of<'a>(rows: impl Iterator<Item = &'a Row>) -> Self {
+        let (mut n, mut selected, mut correct, mut probability) = (0usize, 0usize, 0usize, 0.0);
+        let (mut positives, mut true_positives, mut negatives, mut false_positives) =
+            (0usize, 0usize, 0usize, 0usize);
+        for r in rows {
+            n += 1;
+            selected += usize::from(r.decision);
+            correct += usize::from(r.decision == r.label);
+            probability += r.probability;
+            if r.label {
+                positives += 1;
+                true_positives += usize::from(r.decision);
+            } else {
+                negatives += 1;
+                false_positives += usize::from(r.decision);
+            }
+        }
+        let share = |a: usize, b: usize| if b == 0 { f64::NAN } else { a as f64 / b as f64 };
+        Self {
+            rows: n as f64,
+            selection_rate: share(selected, n),
+            tpr: share(true_positives, positives),
+            fpr: share(false_positives, negatives),
+            accuracy: share(correct, n),
+            mean_probability: if n == 0 { f64::NAN } else { probability / n as f64 },
+        }
+    }
+}
+
+/// How the confidence intervals are drawn.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bootstrap {
+    pub n_boot: usize,
+    pub seed: u64,
+    /// Two quantiles in (0, 1), low then high.
+    pub quantiles: (f64, f64),
+}
+
+/// The point estimates and, per figure, the interval's bounds.
+pub struct Report {
+    pub estimate: Audit,
+    pub low: Vec<f64>,
+    pub high: Vec<f64>,
+}
+
+/// Point estimates and bootstrap intervals of `rows`.
+pub fn audit(rows: &Rows, bootstrap: &Bootstrap) -> Report {
+    let n_groups = rows.groups.len();
+    let estimate = Audit::of(&rows.rows, n_groups);
+    let mut rng = ChaCha8Rng::seed_from_u64(bootstrap.seed);
+    let n = rows.rows.len();
+    let mut sample = Vec::with_capacity(n);
+    let samples: Vec<Vec<f64>> = (0..bootstrap.n_boot)
+        .map(|_| {
+            sample.clear();
+            sample.extend((0..n).map(|_| rows.rows[rng.random_range(0..n)]));
+            Audit::of(&sample, n_groups).values()
+        })
+        .collect();
+    let figures = match bootstrap.n_boot {
+        0 => 0, // No intervals asked for.
+        _ => estimate.values().len(),
+    };
+    let bound = |q: f64| -> Vec<f64> {
+        (0..figures)
+            .map(|i| quantile(samples.iter().map(|s| s[i]).collect(), q))
+            .collect()
+    };
+    Report {
+        low: bound(bootstrap.quantiles.0),
+        high: bound(bootstrap.quantiles.1),
+        estimate,
+    }
+}
+
+/// The `q` quantile of `values` with linear interpolation between order statistics
+/// (numpy's default), NaNs left out; NaN when none is left.
+pub fn quantile(mut values: Vec<f64>, q: f64) -> f64 {
+    values.retain(|v| !v.is_nan());
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(f64::total_cmp);
+    let position = q * (values.len() - 1) as f64;
+    let (below, fraction) = (position.floor() as usize, position.fract());
+    let above = (below + 1).min(values.len() - 1);
+    values[below] + fraction * (values[above] - values[below])
+}
+
+/// Read one model's rows from a predictions CSV (columns `probability`, `decision`, `group`,
+/// `label`; a sweep's file also `trial_id` and `epoch`, of which `trial` picks one).
+pub fn read(path: &Path, trial: Option<&str>, epoch: Option<usize>) -> Result<Rows> {
+    let mut reader = csv::Reader::from_path(path)
+        .with_context(|| format!("cannot read the predictions file {}", path.display()))?;
+    let headers = reader
+        .headers()
+        .with_context(|| format!("{}: cannot read its header line", path.display()))?
+        .clone();
+    let find = |name: &str| headers.iter().position(|h| h == name);
+    let required = ["probability", "decision", "group", "label"];
+    let lacking: Vec<&str> = required.iter().copied().filter(|c| find(c).is_none()).collect();
+    if !lacking.is_empty() {
+        bail!(
+            "{}: lacks the column(s) {} (expected {}, as `predict` and --save-predictions \
+             write them; found {})",
+            path.display(),
+            lacking.join(", "),
+            required.join(", "),
+            headers.iter().collect::<Vec<_>>().join(", ")
+        );
+    }
+    let [probability, decision, group, label] = required.map(|c| find(c).expect("checked"));
+    let (trial_column, epoch_column) = (find("trial_id"), find("epoch"));
+    let mut models = BTreeSet::new();
+    let mut raw = Vec::new();
+    let mut left_out = 0;
+    for (index, record) in reader.records().enumerate() {
+        let line = index + 2;
+        let record = record.with_context(|| format!("{}:{line}: not CSV", path.display()))?;
+        let model = (
+            trial_column.map(|c| record[c].to_string()),
+            epoch_column.map(|c| record[c].to_string()),
+        );
+        let wanted = trial.is_none_or(|t| model.0.as_deref() == Some(t))
+            && epoch.is_none_or(|e| model.1.as_deref() == Some(&e.to_string()));
+        if !wanted {
+            continue;
+        }
+        models.insert(model);
+        if record[group].is_empty() || record[label].is_empty() {
+            left_out += 1;
+            continue;
+        }
+        let number = |column: usize, name: &str| -> Result<f64> {
+            let text = &record[column];
+            text.parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .with_context(|| {
+                    format!("{}:{line}: column {name}: expected a number, found {text:?}", path.display())
+                })
+        };
+        let flag = |column: usize, name: &str| -> Result<bool> {
+            match &record[column] {
+                "0" => Ok(false),
+                "1" => Ok(true),
+                other => bail!(
+                    "{}:{line}: column {name}: expected 0 or 1, found {other:?}",
+                    path.display()
+                ),
+            }
+        };
+        raw.push((
+            number(probability, "probability")?,
+            flag(decision, "decision")?,
+            record[group].to_string(),
+            flag(label, "label")?,
+        ));
+    }
+    if models.len() > 1 {
+        let listed: Vec<String> = models
+            .iter()
+            .map(|(t, e)| format!("{} epoch {}", t.as_deref().unwrap_or("?"), e.as_deref().unwrap_or("?")))
+            .collect();
+        bail!(
+            "{}: holds the predictions of {} models; choose one with --trial ID (and --epoch E): {}",
+            path.display(),
+            models.len(),
+            listed.join(", ")
+        );
+    }
+    if raw.is_empty() {
+        let which = match (trial, epoch) {
+            (None, None) => String::new(),
+            _ => format!(" of trial {} epoch {}", trial.unwrap_or("any"), epoch.map_or("any".into(), |e| e.to_string())),
+        };
+        bail!("{}: no rows{which} with a group and a label", path.display());
+    }
+    let groups: Vec<String> = raw
+        .iter()
+        .map(|r| r.2.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let rows = raw
+        .into_iter()
+        .map(|(probability, decision, group, label)| Row {
+            probability,
+            decision,
+            group: groups.iter().position(|g| *g == group).expect("listed"),
+            label,
+        })
+        .collect();
+    Ok(Rows {
+        rows,
+        groups,
+        left_out,
+    })
+}
+
+/// The printed table: per group (and overall) each metric with its interval, then the gaps.
+pub fn describe(rows: &Rows, report: &Report, bootstrap: &Bootstrap) -> String {
+    let mut out = String::new();
+    let (lo, hi) = bootstrap.quantiles;
+    let _ = writeln!(
+        out,
+        "{} rows{}; intervals: {}–{} quantiles of {} bootstrap resamples (seed {})\n",
+        rows.rows.len(),
+        match rows.left_out {
+            0 => String::new(),
+            n => format!(" ({n} without a group or a label left out)"),
+        },
+        lo,
+        hi,
+        bootstrap.n_boot,
+        bootstrap.seed
+    );
+    let cell = |i: usize, value: f64| -> String {
+        match bootstrap.n_boot {
+            0 => format!("{value:.4}"),
+            _ => format!("{value:.4} [{:.4}, {:.4}]", report.low[i], report.high[i]),
+        }
+    };
+    let names = ["selection rate", "TPR", "FPR", "accuracy", "mean probability"];
+    let width = rows.groups.iter().map(|g| g.len()).max().unwrap_or(0).max(8);
+    let _ = write!(out, "{:<width$} {:>6}", "group", "rows");
+    for name in names {
+        let _ = write!(out, "  {name:>26}");
+    }
+    out.push('\n');
+    let labels = std::iter::once("all").chain(rows.groups.iter().map(String::as_str));
+    let metrics = std::iter::once(&report.estimate.overall).chain(&report.estimate.groups);
+    for (g, (label, m)) in labels.zip(metrics).enumerate() {
+        let _ = write!(out, "{label:<width$} {:>6}", m.rows);
+        let values = [m.selection_rate, m.tpr, m.fpr, m.accuracy, m.mean_probability];
+        for (k, value) in values.into_iter().enumerate() {
+            let _ = write!(out, "  {:>26}", cell(g * 6 + k + 1, value));
+        }
+        out.push('\n');
+    }
+    let first_gap = 6 * (rows.groups.len() + 1);
+    let e = &report.estimate;
+    out.push('\n');
+    for (k, (name, value)) in [
+        ("ΔDP soft (gap in mean probability)", e.dp_soft),
+        ("ΔDP hard (gap in selection rate; fairlearn's demographic_parity_difference)", e.dp_hard),
+        ("ΔEO (gap in TPR, equal opportunity; epochs.csv's eo)", e.eo),
+        ("equalized odds (larger of the TPR and FPR gaps; fairlearn's equalized_odds_difference)", e.equalized_odds),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let _ = writeln!(out, "{}  {name}", cell(first_gap + k, value));
+    }
+    out
+}
+
+/// The same figures as CSV: `metric,group,value,low,high`.
+pub fn to_csv(rows: &Rows, report: &Report) -> Result<Vec<u8>> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(["metric", "group", "value", "low", "high"])?;
+    let names = ["rows", "selection_rate", "tpr", "fpr", "accuracy", "mean_probability"];
+    let values = report.estimate.values();
+    let groups: Vec<&str> = std::iter::once("all").chain(rows.groups.iter().map(String::as_str)).collect();
+    for (i, value) in values.iter().enumerate() {
+        let (metric, group) = match i / 6 {
+            g if g < groups.len() => (names[i % 6], groups[g]),
+            _ => (
+                ["dp_soft", "dp_hard", "eo", "equalized_odds"][i - 6 * groups.len()],
+                "",
+            ),
+        };
+        let (low, high) = report
+            .low
+            .get(i)
+            .zip(report.high.get(i))
+            .map_or((String::new(), String::new()), |(l, h)| (l.to_string(), h.to_string()));
+        writer.write_record([metric, group, &value.to_string(), &low, &high])?;
+    }
+    Ok(writer.into_inner()?)
+}

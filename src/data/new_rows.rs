@@ -1,0 +1,157 @@
+//! New rows turned into a network's inputs exactly as its training rows were (`predict`):
+//! the same reading rules, encodings and scaling, all recorded in a [`Preprocessing`].
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+
+use super::encode::{Encoding, Preprocessing, group_of, is_missing, label_of};
+use super::spec::{Header, MissingAction};
+use super::table;
+
+/// A file's rows, encoded and scaled; labels and groups where the file has them.
+#[derive(Debug)]
+pub struct NewRows {
+    /// Each row's line in the file (1-based).
+    pub lines: Vec<u64>,
+    /// `lines.len() × n_features` values, row after row.
+    pub features: Vec<f32>,
+    /// `None` when the file has no label column, per row when a value is missing.
+    pub labels: Option<Vec<Option<f32>>>,
+    /// As `labels`, for the sensitive column; a value in no group is `None` too.
+    pub groups: Option<Vec<Option<u32>>>,
+    /// Rows left out because a feature is missing and the training rows were read with
+    /// `missing: drop`.
+    pub left_out: usize,
+    /// Per column, values training never saw (encoded as zeros) and one of them.
+    pub unseen: BTreeMap<String, (usize, String)>,
+}
+
+impl Preprocessing {
+    /// Read `path` and encode its rows; `group_names` are the training data's groups. A
+    /// file that lacks a feature column, or holds text where a number belongs, is refused.
+    pub fn encode_file(&self, path: &Path, group_names: &[String]) -> Result<NewRows> {
+        let mut t = self.table.clone();
+        // Training named the columns by position (`columns:`); a file of another width whose
+        // header line names every feature (written by pandas, say) is read by those names.
+        let columns: Vec<&str> = self.columns.iter().map(|c| c.column.as_str()).collect();
+        if let Some(named) = &t.columns {
+            let first = first_record(path, &t)?;
+            let names_all = columns.iter().all(|c| first.iter().any(|f| f == *c));
+            if first.len() != named.len() && names_all {
+                t.columns = None;
+                t.header = Header::Present;
+            }
+        }
+        let mut input =
+            File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let table = table::read(path, &mut input, &t, None)?;
+        let missing: Vec<&str> = columns
+            .iter()
+            .copied()
+            .filter(|c| !table.names.iter().any(|n| n == c))
+            .collect();
+        if !missing.is_empty() {
+            bail!(
+                "{}: lacks the column{} the model was trained on: {} (the file's columns: {})",
+                path.display(),
+                if missing.len() == 1 { "" } else { "s" },
+                missing.join(", "),
+                table.names.join(", ")
+            );
+        }
+        let find = |name: &str| table.names.iter().position(|n| n == name);
+        let features: Vec<usize> = columns.iter().map(|c| find(c).expect("checked")).collect();
+        let (label, sensitive) = (find(t.label.column()), find(&t.sensitive.column));
+
+        let mut rows = NewRows {
+            lines: Vec::new(),
+            features: Vec::new(),
+            labels: label.map(|_| Vec::new()),
+            groups: sensitive.map(|_| Vec::new()),
+            left_out: 0,
+            unseen: BTreeMap::new(),
+        };
+        let mut row_values = Vec::new();
+        for (index, record) in table.rows.iter().enumerate() {
+            let drop = t.missing.action == MissingAction::Drop;
+            if drop && features.iter().any(|&c| is_missing(&t, &record[c])) {
+                rows.left_out += 1;
+                continue;
+            }
+            row_values.clear();
+            for (column, &c) in self.columns.iter().zip(&features) {
+                let value = &record[c];
+                match &column.encoding {
+                    Encoding::Number { fill } => {
+                        let number = if is_missing(&t, value) {
+                            *fill
+                        } else {
+                            match value.parse::<f32>() {
+                                Ok(number) if number.is_finite() => number,
+                                _ => bail!(
+                                    "{}: column {}: expected a finite number, found {value:?}",
+                                    table.at(index),
+                                    column.column
+                                ),
+                            }
+                        };
+                        row_values.push(number);
+                    }
+                    Encoding::Category { vocabulary, fill } => {
+                        let value = if is_missing(&t, value) { fill } else { value };
+                        if !Encoding::one_hot(vocabulary, value, &mut row_values) {
+                            let seen = rows.unseen.entry(column.column.clone());
+                            seen.or_insert((0, value.to_string())).0 += 1;
+                        }
+                    }
+                }
+            }
+            rows.features.extend_from_slice(&row_values);
+            rows.lines.push(table.lines[index]);
+            if let (Some(labels), Some(c)) = (&mut rows.labels, label) {
+                let value = &record[c];
+                let parsed = match is_missing(&t, value) {
+                    true => None,
+                    false => Some(label_of(&t.label, value).map_err(|e| {
+                        anyhow::anyhow!("{}: column {}: {e}", table.at(index), t.label.column())
+                    })?),
+                };
+                labels.push(parsed);
+            }
+            if let (Some(groups), Some(c)) = (&mut rows.groups, sensitive) {
+                let value = &record[c];
+                let group = match is_missing(&t, value) {
+                    true => None,
+                    false => group_of(&t.sensitive.grouping, group_names, value).map_err(|e| {
+                        anyhow::anyhow!("{}: column {}: {e}", table.at(index), t.sensitive.column)
+                    })?,
+                };
+                groups.push(group);
+            }
+        }
+        if let Some(scaler) = &self.scaler {
+            scaler.apply_to(&mut rows.features);
+        }
+        Ok(rows)
+    }
+}
+
+/// The file's first record (after comment lines), trimmed.
+fn first_record(path: &Path, t: &super::spec::TableSpec) -> Result<csv::StringRecord> {
+    let input = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(t.delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .comment(t.comment)
+        .from_reader(input);
+    let mut first = csv::StringRecord::new();
+    reader
+        .read_record(&mut first)
+        .with_context(|| format!("{}: cannot read as CSV", path.display()))?;
+    first.trim();
+    Ok(first)
+}

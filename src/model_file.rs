@@ -1,0 +1,319 @@
+//! Saved models: a trained network's weights in the `safetensors` format (readable from
+//! Python, PyTorch and burn), with what it takes to use them on new rows: the settings, the
+//! trial and epoch, the features in order, the encoding and scaling the data went through,
+//! the sensitive groups and the tool's version. Which epochs a trial keeps is [`Kept`]'s
+//! rule: those on its own validation front, and the last.
+//!
+//! Tensors are `layers.{i}.weight` (`[d_in, d_out]`, so a layer is `x · W + b`, not PyTorch's
+//! `[out, in]`) and `layers.{i}.bias`, input to output; every layer but the last is followed by
+//! a ReLU, and the probability is the sigmoid of the last one's output.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::data::{Dataset, Preprocessing};
+use crate::metrics::SplitMetrics;
+use crate::model::LayerWeights;
+use crate::pareto::pareto_front;
+use crate::sweep::store::Settings;
+use crate::train::EpochMetrics;
+use crate::train::fused::{self, Layer};
+
+/// What the file's `format` says, so that a reader knows what it holds.
+pub const FORMAT: &str = "fairbinn-sweep model 1";
+
+/// The folder of a results folder's saved models.
+pub fn models_dir(results_dir: &Path) -> PathBuf {
+    results_dir.join("models")
+}
+
+/// `<trial_id>-e<epoch>.safetensors`.
+pub fn file_name(trial_id: &str, epoch: usize) -> String {
+    format!("{trial_id}-e{epoch}.safetensors")
+}
+
+/// Everything a saved model says about itself besides its weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct About {
+    pub trial_id: String,
+    pub config_id: String,
+    pub seed: u64,
+    pub epoch: usize,
+    pub settings: Settings,
+    pub dataset: String,
+    pub feature_names: Vec<String>,
+    pub group_names: Vec<String>,
+    pub preprocessing: Preprocessing,
+    /// The metrics `epochs.csv` holds for this epoch, to check predictions against.
+    pub validation: Figures,
+    pub test: Figures,
+}
+
+/// A split's headline metrics at the saved epoch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Figures {
+    pub accuracy: f64,
+    pub dp_soft: f64,
+    pub dp_hard: f64,
+}
+
+impl Figures {
+    fn of(metrics: &SplitMetrics) -> Self {
+        Self {
+            accuracy: metrics.accuracy,
+            dp_soft: metrics.dp_soft,
+            dp_hard: metrics.dp_hard,
+        }
+    }
+}
+
+/// A trained network and what it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavedModel {
+    pub about: About,
+    pub layers: Vec<LayerWeights>,
+}
+
+/// The trial a model came from, as the worker that trained it knows it.
+pub struct Origin<'a> {
+    pub trial_id: &'a str,
+    pub config_id: &'a str,
+    pub seed: u64,
+    pub settings: &'a Settings,
+    pub data: &'a Dataset,
+}
+
+impl SavedModel {
+    /// Predicted probabilities for rows already encoded and scaled as the training rows were;
+    /// the same computation as training's evaluation, so the same numbers.
+    pub fn probabilities(&self, features: &[f32]) -> Vec<f32> {
+        let n = self.layers.len();
+        let layers: Vec<Layer> = (self.layers.iter().cloned().enumerate())
+            .map(|(i, weights)| Layer::new(weights, i + 1 < n))
+            .collect();
+        fused::probabilities(&layers, features, self.n_features())
+    }
+
+    pub fn n_features(&self) -> usize {
+        self.layers.first().map_or(0, |l| l.d_in)
+    }
+
+    /// The file's bytes: tensors, and the description as JSON texts under `__metadata__`.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        fn json<T: Serialize>(value: &T) -> String {
+            serde_json::to_string(value).expect("a model's description serializes")
+        }
+        let a = &self.about;
+        let metadata: HashMap<String, String> = [
+            ("format", FORMAT.to_string()),
+            ("fairbinn_sweep_version", env!("CARGO_PKG_VERSION").into()),
+            ("trial_id", a.trial_id.clone()),
+            ("config_id", a.config_id.clone()),
+            ("seed", a.seed.to_string()),
+            ("epoch", a.epoch.to_string()),
+            ("settings", json(&a.settings)),
+            ("dataset", a.dataset.clone()),
+            ("feature_names", json(&a.feature_names)),
+            ("group_names", json(&a.group_names)),
+            ("preprocessing", json(&a.preprocessing)),
+            ("validation", json(&a.validation)),
+            ("test", json(&a.test)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = self
+            .layers
+            .iter()
+            .enumerate()
+            .flat_map(|(i, l)| {
+                [
+                    (format!("layers.{i}.weight"), vec![l.d_in, l.d_out], &l.weight),
+                    (format!("layers.{i}.bias"), vec![l.d_out], &l.bias),
+                ]
+            })
+            .map(|(name, shape, values)| {
+                let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+                (name, shape, bytes)
+            })
+            .collect();
+        let views = bytes
+            .iter()
+            .map(|(name, shape, data)| {
+                let view = TensorView::new(Dtype::F32, shape.clone(), data)?;
+                Ok((name.as_str(), view))
+            })
+            .collect::<Result<Vec<_>, safetensors::SafeTensorError>>()?;
+        Ok(safetensors::serialize(views, Some(metadata))?)
+    }
+
+    /// Write the model into `dir` under its [`file_name`].
+    pub fn write(&self, dir: &Path) -> Result<PathBuf> {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the models folder {}", dir.display()))?;
+        let path = dir.join(file_name(&self.about.trial_id, self.about.epoch));
+        crate::files::write_atomically(&path, &self.to_bytes()?)?;
+        Ok(path)
+    }
+
+    /// Read a saved model; errors name the file and what is wrong with it.
+    pub fn read(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("cannot read the model file {}", path.display()))?;
+        Self::from_bytes(&bytes).with_context(|| format!("{}", path.display()))
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let file = SafeTensors::deserialize(bytes)
+            .map_err(|e| anyhow!("not a safetensors file ({e})"))?;
+        let (_, header) = SafeTensors::read_metadata(bytes)?;
+        let empty = HashMap::new();
+        let metadata = header.metadata().as_ref().unwrap_or(&empty);
+        let text = |key: &str| {
+            metadata
+                .get(key)
+                .map(String::as_str)
+                .ok_or_else(|| anyhow!("its metadata lacks `{key}`; is it a model fairbinn-sweep saved?"))
+        };
+        if text("format")? != FORMAT {
+            bail!(
+                "its format is {:?}; this version of fairbinn-sweep reads {FORMAT:?}",
+                text("format")?
+            );
+        }
+        fn parsed<T: DeserializeOwned>(key: &str, text: &str) -> Result<T> {
+            serde_json::from_str(text).map_err(|e| anyhow!("metadata `{key}`: {e}"))
+        }
+        let number = |key: &str| -> Result<u64> {
+            let value = text(key)?;
+            value
+                .parse()
+                .map_err(|_| anyhow!("metadata `{key}`: expected a whole number, found {value:?}"))
+        };
+        let about = About {
+            trial_id: text("trial_id")?.to_string(),
+            config_id: text("config_id")?.to_string(),
+            seed: number("seed")?,
+            epoch: number("epoch")? as usize,
+            settings: parsed("settings", text("settings")?)?,
+            dataset: text("dataset")?.to_string(),
+            feature_names: parsed("feature_names", text("feature_names")?)?,
+            group_names: parsed("group_names", text("group_names")?)?,
+            preprocessing: parsed("preprocessing", text("preprocessing")?)?,
+            validation: parsed("validation", text("validation")?)?,
+            test: parsed("test", text("test")?)?,
+        };
+        let mut layers = Vec::new();
+        let mut width = about.feature_names.len();
+        while let Ok(weight) = file.tensor(&format!("layers.{}.weight", layers.len())) {
+            let i = layers.len();
+            let bias = file
+                .tensor(&format!("layers.{i}.bias"))
+                .map_err(|_| anyhow!("layers.{i}.weight has no layers.{i}.bias"))?;
+            let (&[d_in, d_out], &[b]) = (weight.shape(), bias.shape()) else {
+                bail!("layers.{i}: expected a [d_in, d_out] weight and a [d_out] bias");
+            };
+            if d_in != width || b != d_out {
+                bail!(
+                    "layers.{i}: shapes [{d_in}, {d_out}] and [{b}] do not follow the layer \
+                     below ({width} outputs)"
+                );
+            }
+            layers.push(LayerWeights {
+                d_in,
+                d_out,
+                weight: floats(&weight, i)?,
+                bias: floats(&bias, i)?,
+            });
+            width = d_out;
+        }
+        if layers.is_empty() || width != 1 {
+            bail!("expected layers.0 … layers.N ending in one output, found {} layers", layers.len());
+        }
+        Ok(Self { about, layers })
+    }
+}
+
+fn floats(view: &TensorView, layer: usize) -> Result<Vec<f32>> {
+    if view.dtype() != Dtype::F32 {
+        bail!("layers.{layer}: expected F32 tensors, found {:?}", view.dtype());
+    }
+    Ok(view
+        .data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect())
+}
+
+/// What one trial keeps while it trains: the weights of the epochs on its own validation
+/// front (ΔDP soft, accuracy) so far, and of its last evaluated epoch. A new epoch can only
+/// push earlier ones off the front, so the front of the kept ones plus the new one is the
+/// front of every epoch so far.
+#[derive(Default)]
+pub struct Kept {
+    front: Vec<(EpochMetrics, Vec<LayerWeights>)>,
+    last: Option<(EpochMetrics, Vec<LayerWeights>)>,
+}
+
+impl Kept {
+    /// Offer an evaluated epoch and the weights it ended with.
+    pub fn offer(&mut self, metrics: &EpochMetrics, weights: Vec<LayerWeights>) {
+        let mut points: Vec<(f64, f64)> = self.front.iter().map(|(m, _)| point(m)).collect();
+        points.push(point(metrics));
+        let on_front = pareto_front(&points);
+        if on_front.contains(&self.front.len()) {
+            let mut index = 0;
+            self.front.retain(|_| {
+                index += 1;
+                on_front.contains(&(index - 1))
+            });
+            self.front.push((metrics.clone(), weights.clone()));
+        }
+        self.last = Some((metrics.clone(), weights));
+    }
+
+    /// The kept models, in epoch order, the last epoch once even when it is on the front.
+    pub fn models(self, origin: &Origin) -> Vec<SavedModel> {
+        let mut kept = self.front;
+        if let Some(last) = self.last
+            && kept.last().is_none_or(|(m, _)| m.epoch != last.0.epoch)
+        {
+            kept.push(last);
+        }
+        kept.into_iter()
+            .filter_map(|(metrics, layers)| origin.model(&metrics, layers))
+            .collect()
+    }
+}
+
+impl Origin<'_> {
+    /// The trial's network after the epoch `metrics` describe; `None` for data made in code,
+    /// which has no encoding to save.
+    pub fn model(&self, metrics: &EpochMetrics, layers: Vec<LayerWeights>) -> Option<SavedModel> {
+        Some(SavedModel {
+            about: About {
+                trial_id: self.trial_id.to_string(),
+                config_id: self.config_id.to_string(),
+                seed: self.seed,
+                epoch: metrics.epoch,
+                settings: self.settings.clone(),
+                dataset: self.data.name.clone(),
+                feature_names: self.data.feature_names.clone(),
+                group_names: self.data.group_names.clone(),
+                preprocessing: self.data.preprocessing.clone()?,
+                validation: Figures::of(&metrics.validation),
+                test: Figures::of(&metrics.test),
+            },
+            layers,
+        })
+    }
+}
+
+fn point(metrics: &EpochMetrics) -> (f64, f64) {
+    (metrics.validation.dp_soft, metrics.validation.accuracy)
+}

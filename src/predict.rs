@@ -1,0 +1,313 @@
+//! Using a saved model: `predict` on a file of new rows, and the per-row predictions of a
+//! sweep's selected points (`--save-predictions`). Both write the same columns, which is
+//! what `audit` reads.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use rayon::prelude::*;
+
+use crate::analysis::{Analysis, Point};
+use crate::data::{Dataset, NewRows};
+use crate::metrics::SplitMetrics;
+use crate::model_file::{self, SavedModel};
+use crate::sweep::store::{Settings, Status, TrialRecord};
+use crate::sweep::{Plan, Trial};
+use crate::train::Trainer;
+
+/// One row's prediction, with its group and label when known.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    /// The row's line in its file, or its position in the test split (both from 1).
+    pub row: u64,
+    pub probability: f32,
+    /// 1 when the probability exceeds 0.5, as every metric of the tool counts it.
+    pub decision: u8,
+    pub group: Option<String>,
+    pub label: Option<u8>,
+}
+
+/// A saved model's predictions for a file's rows, and what to tell the user about them.
+pub struct Predicted {
+    pub rows: Vec<Prediction>,
+    pub notes: String,
+}
+
+/// Predict every row of `data` with `model`; nothing is returned for a file it refuses.
+pub fn predict_file(model: &SavedModel, data: &Path) -> Result<Predicted> {
+    let about = &model.about;
+    let new = about.preprocessing.encode_file(data, &about.group_names)?;
+    let probabilities = model.probabilities(&new.features);
+    let rows = predictions(model, &new, &probabilities);
+    let notes = notes(model, data, &new, &probabilities);
+    Ok(Predicted { rows, notes })
+}
+
+fn predictions(model: &SavedModel, new: &NewRows, probabilities: &[f32]) -> Vec<Prediction> {
+    let names = &model.about.group_names;
+    (0..new.lines.len())
+        .map(|i| Prediction {
+            row: new.lines[i],
+            probability: probabilities[i],
+            decision: u8::from(probabilities[i] > 0.5),
+            group: new
+                .groups
+                .as_ref()
+                .and_then(|g| g[i])
+                .map(|g| names[g as usize].clone()),
+            label: new.labels.as_ref().and_then(|l| l[i]).map(|y| y as u8),
+        })
+        .collect()
+}
+
+/// What was predicted, what was left out or unseen, and, for rows with a label and a group,
+/// the metrics `epochs.csv` reports (computed by the same function).
+fn notes(model: &SavedModel, data: &Path, new: &NewRows, probabilities: &[f32]) -> String {
+    let mut out = String::new();
+    let about = &model.about;
+    let _ = writeln!(
+        out,
+        "{}: {} rows predicted by trial {} at epoch {} ({})",
+        data.display(),
+        new.lines.len(),
+        about.trial_id,
+        about.epoch,
+        about.settings.describe()
+    );
+    if new.left_out > 0 {
+        let _ = writeln!(
+            out,
+            "  {} rows left out: a feature is missing, and the training rows were read with \
+             missing: drop",
+            new.left_out
+        );
+    }
+    for (column, (count, example)) in &new.unseen {
+        let _ = writeln!(
+            out,
+            "  warning: column {column}: {count} rows hold values training never saw (e.g. \
+             {example:?}); they are encoded as zeros in its columns, as training encoded a \
+             category it had no column for"
+        );
+    }
+    let (Some(labels), Some(groups)) = (&new.labels, &new.groups) else {
+        let _ = writeln!(out, "  (no label and group columns both: no metrics)");
+        return out;
+    };
+    let known: Vec<usize> = (0..labels.len())
+        .filter(|&i| labels[i].is_some() && groups[i].is_some())
+        .collect();
+    if known.is_empty() {
+        return out;
+    }
+    let metrics = SplitMetrics::compute(
+        &known.iter().map(|&i| probabilities[i]).collect::<Vec<_>>(),
+        &known.iter().map(|&i| labels[i].unwrap()).collect::<Vec<_>>(),
+        &known.iter().map(|&i| groups[i].unwrap()).collect::<Vec<_>>(),
+        about.group_names.len(),
+    );
+    let _ = writeln!(
+        out,
+        "  on the {} rows with a label and a group: accuracy {}, ΔDP soft {}, ΔDP hard {}",
+        known.len(),
+        metrics.accuracy,
+        metrics.dp_soft,
+        metrics.dp_hard
+    );
+    let _ = writeln!(
+        out,
+        "  (epochs.csv, test split, at this epoch: accuracy {}, ΔDP soft {}, ΔDP hard {})",
+        about.test.accuracy, about.test.dp_soft, about.test.dp_hard
+    );
+    out
+}
+
+/// What `--save-predictions` reads.
+pub struct SelectedPredictions<'a> {
+    pub analysis: &'a Analysis,
+    pub plan: &'a Plan,
+    pub records: &'a [TrialRecord],
+    pub data: &'a Dataset,
+    pub results_dir: &'a Path,
+    /// Save retrained models too (the experiment's `save_models`).
+    pub save_models: bool,
+    pub jobs: usize,
+}
+
+/// `--save-predictions`: each test row's prediction at every point each selection policy
+/// picked, for every finished seed of the point's configuration, in
+/// `predictions/<selection>.csv`. A model that was not saved (its epoch is on the
+/// configuration's front but not on that seed's own, or `save_models: false`) is trained
+/// again to that epoch: training is deterministic, so it is the model the sweep had.
+pub fn save_selected(request: &SelectedPredictions) -> Result<Vec<PathBuf>> {
+    let SelectedPredictions {
+        analysis, plan, records, data, results_dir, save_models, jobs,
+    } = *request;
+    let ok: HashSet<&str> = (records.iter().filter(|r| r.status == Status::Ok))
+        .map(|r| r.trial_id.as_str())
+        .collect();
+    let mut seeds: HashMap<&str, Vec<&Trial>> = HashMap::new();
+    for trial in plan.trials.iter().filter(|t| ok.contains(t.id.as_str())) {
+        seeds.entry(&trial.config_id).or_default().push(trial);
+    }
+    let seeds_of = |point: &Point| seeds.get(point.config_id.as_str()).into_iter().flatten();
+    let mut needed: BTreeMap<&str, (&Trial, BTreeSet<usize>)> = BTreeMap::new();
+    for point in analysis.selected.iter().flat_map(|s| &s.points) {
+        for &trial in seeds_of(point) {
+            let entry = needed.entry(&trial.id).or_insert((trial, BTreeSet::new()));
+            entry.1.insert(point.summary.epoch);
+        }
+    }
+    let models_dir = model_file::models_dir(results_dir);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .build()
+        .context("cannot start the worker threads")?;
+    let found: Vec<Vec<SavedModel>> = pool.install(|| {
+        (needed.values().collect::<Vec<_>>().par_iter())
+            .map(|(trial, epochs)| models_of(trial, epochs, data, &models_dir, save_models))
+            .collect::<Result<_>>()
+    })?;
+    let mut probabilities: HashMap<(&str, usize), Vec<f32>> = HashMap::new();
+    for model in found.iter().flatten() {
+        let p = model.probabilities(&data.test.features);
+        let accuracy = crate::metrics::accuracy(&p, &data.test.labels);
+        if accuracy != model.about.test.accuracy {
+            bail!(
+                "trial {} epoch {}: the model's test accuracy is {accuracy}, {} when it was \
+                 trained; the data changed since",
+                model.about.trial_id,
+                model.about.epoch,
+                model.about.test.accuracy
+            );
+        }
+        probabilities.insert((model.about.trial_id.as_str(), model.about.epoch), p);
+    }
+
+    let dir = results_dir.join("predictions");
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create the predictions folder {}", dir.display()))?;
+    let mut written = Vec::new();
+    for selected in &analysis.selected {
+        let path = dir.join(format!("{}.csv", selected.selection.file_stem()));
+        let aside = path.with_extension("csv.tmp");
+        let write = || -> Result<()> {
+            let mut out = Writer::new("test_row", true, BufWriter::new(File::create(&aside)?))?;
+            for point in &selected.points {
+                let epoch = point.summary.epoch;
+                for &trial in seeds_of(point) {
+                    let p = &probabilities[&(trial.id.as_str(), epoch)];
+                    for (i, &probability) in p.iter().enumerate() {
+                        let test = &data.test;
+                        out.row(Some((&trial.id, epoch)), &Prediction {
+                            row: i as u64 + 1,
+                            probability,
+                            decision: u8::from(probability > 0.5),
+                            group: Some(data.group_names[test.groups[i] as usize].clone()),
+                            label: Some(test.labels[i] as u8),
+                        })?;
+                    }
+                }
+            }
+            out.finish()?;
+            std::fs::rename(&aside, &path)?;
+            Ok(())
+        };
+        if let Err(e) = write() {
+            let _ = std::fs::remove_file(&aside);
+            return Err(e.context(format!("cannot write {}", path.display())));
+        }
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// The trial's models at `epochs`: read from `models_dir` where saved, the others trained
+/// again (and saved, when `save`).
+fn models_of(
+    trial: &Trial,
+    epochs: &BTreeSet<usize>,
+    data: &Dataset,
+    models_dir: &Path,
+    save: bool,
+) -> Result<Vec<SavedModel>> {
+    let mut models = Vec::new();
+    let mut missing = BTreeSet::new();
+    for &epoch in epochs {
+        let path = models_dir.join(model_file::file_name(&trial.id, epoch));
+        match path.is_file() {
+            true => models.push(SavedModel::read(&path)?),
+            false => {
+                missing.insert(epoch);
+            }
+        }
+    }
+    if let Some(&last) = missing.last() {
+        let spec = &trial.spec;
+        let settings = Settings::of(spec, data.train.n_features);
+        let origin = model_file::Origin {
+            trial_id: &trial.id,
+            config_id: &trial.config_id,
+            seed: spec.train.seed,
+            settings: &settings,
+            data,
+        };
+        let mut trainer = Trainer::new(&spec.architecture, &spec.train, data);
+        for epoch in 1..=last {
+            trainer.train_epoch(epoch);
+            if missing.contains(&epoch) {
+                let metrics = trainer.evaluate(epoch)?;
+                let model = origin
+                    .model(&metrics, trainer.weights())
+                    .context("data made in code has no encoding")?;
+                if save {
+                    model.write(models_dir)?;
+                }
+                models.push(model);
+            }
+        }
+    }
+    Ok(models)
+}
+
+/// Predictions as CSV: `row,probability,decision,group,label` (the first column named as
+/// given), with `trial_id` and `epoch` first in a file of many models' rows.
+pub struct Writer<W: std::io::Write> {
+    csv: csv::Writer<W>,
+}
+
+impl<W: std::io::Write> Writer<W> {
+    pub fn new(row: &str, with_origin: bool, out: W) -> Result<Self> {
+        let mut csv = csv::Writer::from_writer(out);
+        let head = [row, "probability", "decision", "group", "label"];
+        match with_origin {
+            true => csv.write_record(["trial_id", "epoch"].iter().chain(&head))?,
+            false => csv.write_record(head)?,
+        }
+        Ok(Self { csv })
+    }
+
+    pub fn row(&mut self, origin: Option<(&str, usize)>, p: &Prediction) -> Result<()> {
+        if let Some((trial, epoch)) = origin {
+            self.csv.write_field(trial)?;
+            self.csv.write_field(epoch.to_string())?;
+        }
+        self.csv.write_record([
+            p.row.to_string(),
+            p.probability.to_string(),
+            p.decision.to_string(),
+            p.group.clone().unwrap_or_default(),
+            p.label.map(|y| y.to_string()).unwrap_or_default(),
+        ])?;
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> Result<W> {
+        self.csv.flush()?;
+        self.csv.into_inner().map_err(|e| anyhow::anyhow!("{}", e.error()))
+    }
+}
