@@ -121,14 +121,24 @@ impl GroupMetrics {
                 false_positives += usize::from(r.decision);
             }
         }
-        let share = |a: usize, b: usize| if b == 0 { f64::NAN } else { a as f64 / b as f64 };
+        let share = |a: usize, b: usize| {
+            if b == 0 {
+                f64::NAN
+            } else {
+                a as f64 / b as f64
+            }
+        };
         Self {
             rows: n as f64,
             selection_rate: share(selected, n),
             tpr: share(true_positives, positives),
             fpr: share(false_positives, negatives),
             accuracy: share(correct, n),
-            mean_probability: if n == 0 { f64::NAN } else { probability / n as f64 },
+            mean_probability: if n == 0 {
+                f64::NAN
+            } else {
+                probability / n as f64
+            },
         }
     }
 }
@@ -204,7 +214,11 @@ pub fn read(path: &Path, trial: Option<&str>, epoch: Option<usize>) -> Result<Ro
         .clone();
     let find = |name: &str| headers.iter().position(|h| h == name);
     let required = ["probability", "decision", "group", "label"];
-    let lacking: Vec<&str> = required.iter().copied().filter(|c| find(c).is_none()).collect();
+    let lacking: Vec<&str> = required
+        .iter()
+        .copied()
+        .filter(|c| find(c).is_none())
+        .collect();
     if !lacking.is_empty() {
         bail!(
             "{}: lacks the column(s) {} (expected {}, as `predict` and --save-predictions \
@@ -243,7 +257,10 @@ pub fn read(path: &Path, trial: Option<&str>, epoch: Option<usize>) -> Result<Ro
                 .ok()
                 .filter(|v| v.is_finite())
                 .with_context(|| {
-                    format!("{}:{line}: column {name}: expected a number, found {text:?}", path.display())
+                    format!(
+                        "{}:{line}: column {name}: expected a number, found {text:?}",
+                        path.display()
+                    )
                 })
         };
         let flag = |column: usize, name: &str| -> Result<bool> {
@@ -266,7 +283,13 @@ pub fn read(path: &Path, trial: Option<&str>, epoch: Option<usize>) -> Result<Ro
     if models.len() > 1 {
         let listed: Vec<String> = models
             .iter()
-            .map(|(t, e)| format!("{} epoch {}", t.as_deref().unwrap_or("?"), e.as_deref().unwrap_or("?")))
+            .map(|(t, e)| {
+                format!(
+                    "{} epoch {}",
+                    t.as_deref().unwrap_or("?"),
+                    e.as_deref().unwrap_or("?")
+                )
+            })
             .collect();
         bail!(
             "{}: holds the predictions of {} models; choose one with --trial ID (and --epoch E): {}",
@@ -278,9 +301,16 @@ pub fn read(path: &Path, trial: Option<&str>, epoch: Option<usize>) -> Result<Ro
     if raw.is_empty() {
         let which = match (trial, epoch) {
             (None, None) => String::new(),
-            _ => format!(" of trial {} epoch {}", trial.unwrap_or("any"), epoch.map_or("any".into(), |e| e.to_string())),
+            _ => format!(
+                " of trial {} epoch {}",
+                trial.unwrap_or("any"),
+                epoch.map_or("any".into(), |e| e.to_string())
+            ),
         };
-        bail!("{}: no rows{which} with a group and a label", path.display());
+        bail!(
+            "{}: no rows{which} with a group and a label",
+            path.display()
+        );
     }
     let groups: Vec<String> = raw
         .iter()
@@ -327,8 +357,20 @@ pub fn describe(rows: &Rows, report: &Report, bootstrap: &Bootstrap) -> String {
             _ => format!("{value:.4} [{:.4}, {:.4}]", report.low[i], report.high[i]),
         }
     };
-    let names = ["selection rate", "TPR", "FPR", "accuracy", "mean probability"];
-    let width = rows.groups.iter().map(|g| g.len()).max().unwrap_or(0).max(8);
+    let names = [
+        "selection rate",
+        "TPR",
+        "FPR",
+        "accuracy",
+        "mean probability",
+    ];
+    let width = rows
+        .groups
+        .iter()
+        .map(|g| g.len())
+        .max()
+        .unwrap_or(0)
+        .max(8);
     let _ = write!(out, "{:<width$} {:>6}", "group", "rows");
     for name in names {
         let _ = write!(out, "  {name:>26}");
@@ -338,7 +380,13 @@ pub fn describe(rows: &Rows, report: &Report, bootstrap: &Bootstrap) -> String {
     let metrics = std::iter::once(&report.estimate.overall).chain(&report.estimate.groups);
     for (g, (label, m)) in labels.zip(metrics).enumerate() {
         let _ = write!(out, "{label:<width$} {:>6}", m.rows);
-        let values = [m.selection_rate, m.tpr, m.fpr, m.accuracy, m.mean_probability];
+        let values = [
+            m.selection_rate,
+            m.tpr,
+            m.fpr,
+            m.accuracy,
+            m.mean_probability,
+        ];
         for (k, value) in values.into_iter().enumerate() {
             let _ = write!(out, "  {:>26}", cell(g * 6 + k + 1, value));
         }
@@ -365,9 +413,18 @@ pub fn describe(rows: &Rows, report: &Report, bootstrap: &Bootstrap) -> String {
 pub fn to_csv(rows: &Rows, report: &Report) -> Result<Vec<u8>> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(["metric", "group", "value", "low", "high"])?;
-    let names = ["rows", "selection_rate", "tpr", "fpr", "accuracy", "mean_probability"];
+    let names = [
+        "rows",
+        "selection_rate",
+        "tpr",
+        "fpr",
+        "accuracy",
+        "mean_probability",
+    ];
     let values = report.estimate.values();
-    let groups: Vec<&str> = std::iter::once("all").chain(rows.groups.iter().map(String::as_str)).collect();
+    let groups: Vec<&str> = std::iter::once("all")
+        .chain(rows.groups.iter().map(String::as_str))
+        .collect();
     for (i, value) in values.iter().enumerate() {
         let (metric, group) = match i / 6 {
             g if g < groups.len() => (names[i % 6], groups[g]),
@@ -380,8 +437,157 @@ pub fn to_csv(rows: &Rows, report: &Report) -> Result<Vec<u8>> {
             .low
             .get(i)
             .zip(report.high.get(i))
-            .map_or((String::new(), String::new()), |(l, h)| (l.to_string(), h.to_string()));
+            .map_or((String::new(), String::new()), |(l, h)| {
+                (l.to_string(), h.to_string())
+            });
         writer.write_record([metric, group, &value.to_string(), &low, &high])?;
     }
     Ok(writer.into_inner()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(probability: f64, group: usize, label: bool) -> Row {
+        Row {
+            probability,
+            decision: probability > 0.5,
+            group,
+            label,
+        }
+    }
+
+    /// Eight rows by hand. Group 0: (0.9, y1) (0.7, y0) (0.2, y1) (0.1, y0); group 1:
+    /// (0.6, y1) (0.8, y1) (0.4, y0) (0.3, y0).
+    fn table() -> Vec<Row> {
+        vec![
+            row(0.9, 0, true),
+            row(0.7, 0, false),
+            row(0.2, 0, true),
+            row(0.1, 0, false),
+            row(0.6, 1, true),
+            row(0.8, 1, true),
+            row(0.4, 1, false),
+            row(0.3, 1, false),
+        ]
+    }
+
+    #[test]
+    fn point_estimates_match_a_hand_computation() {
+        let a = Audit::of(&table(), 2);
+        let close = |x: f64, y: f64| assert!((x - y).abs() < 1e-12, "{x} vs {y}");
+        // Group 0 selects rows 1 and 2: rate 1/2; TPR 1/2 (0.9 of 0.9, 0.2); FPR 1/2 (0.7
+        // of 0.7, 0.1); correct: 0.9 and 0.1, so accuracy 1/2; mean probability 1.9/4.
+        let g0 = a.groups[0];
+        close(g0.rows, 4.0);
+        close(g0.selection_rate, 0.5);
+        close(g0.tpr, 0.5);
+        close(g0.fpr, 0.5);
+        close(g0.accuracy, 0.5);
+        close(g0.mean_probability, 1.9 / 4.0);
+        // Group 1 is right on every row: rate 1/2, TPR 1, FPR 0, accuracy 1, mean 2.1/4.
+        let g1 = a.groups[1];
+        close(g1.selection_rate, 0.5);
+        close(g1.tpr, 1.0);
+        close(g1.fpr, 0.0);
+        close(g1.accuracy, 1.0);
+        close(g1.mean_probability, 2.1 / 4.0);
+        close(a.overall.accuracy, 0.75);
+        close(a.overall.tpr, 0.75);
+        close(a.dp_soft, 0.05);
+        close(a.dp_hard, 0.0);
+        close(a.eo, 0.5);
+        close(a.equalized_odds, 0.5);
+    }
+
+    #[test]
+    fn quantiles_interpolate_as_numpy_does() {
+        // numpy.quantile([1, 2, 3, 4], [0.25, 0.5, 0.975]) = [1.75, 2.5, 3.925]
+        let values = vec![4.0, 1.0, 3.0, 2.0];
+        assert_eq!(quantile(values.clone(), 0.25), 1.75);
+        assert_eq!(quantile(values.clone(), 0.5), 2.5);
+        assert!((quantile(values, 0.975) - 3.925).abs() < 1e-12);
+        assert!(quantile(vec![f64::NAN], 0.5).is_nan());
+    }
+
+    #[test]
+    fn intervals_hold_the_estimate_and_repeat_with_the_seed() {
+        let rows = Rows {
+            rows: table().repeat(20),
+            groups: vec!["a".into(), "b".into()],
+            left_out: 0,
+        };
+        let bootstrap = Bootstrap {
+            n_boot: 300,
+            seed: 4,
+            quantiles: (0.05, 0.95),
+        };
+        let report = audit(&rows, &bootstrap);
+        let values = report.estimate.values();
+        assert_eq!(report.low.len(), values.len());
+        let groups = 6 * 3;
+        for (i, value) in values.iter().enumerate() {
+            assert!(report.low[i] <= report.high[i], "figure {i}");
+            // Rates spread around their estimate; a gap is ≥ 0 on every resample, so a gap
+            // of 0 (ΔDP hard here) lies below its interval, as in fairlearn's.
+            if i < groups {
+                let (low, high) = (report.low[i], report.high[i]);
+                assert!(
+                    low <= value + 1e-12 && value - 1e-12 <= high,
+                    "figure {i}: {value}"
+                );
+            } else {
+                assert!(report.low[i] >= 0.0);
+            }
+        }
+        // Overall accuracy over 160 rows, 3/4 right: the interval is wider than nothing.
+        assert!(report.high[4] - report.low[4] > 0.05);
+        let again = audit(&rows, &bootstrap);
+        assert_eq!((again.low, again.high), (report.low, report.high));
+        let none = audit(
+            &rows,
+            &Bootstrap {
+                n_boot: 0,
+                ..bootstrap
+            },
+        );
+        assert!(none.low.is_empty());
+    }
+
+    #[test]
+    fn a_file_of_many_models_needs_a_trial_and_bad_values_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.csv");
+        std::fs::write(
+            &path,
+            "trial_id,epoch,test_row,probability,decision,group,label\n\
+             t1,3,1,0.9,1,a,1\nt1,3,2,0.2,0,b,0\nt2,5,1,0.4,0,a,1\nt2,5,2,0.6,1,,1\n",
+        )
+        .unwrap();
+        let error = read(&path, None, None).unwrap_err().to_string();
+        assert!(
+            error.contains("holds the predictions of 2 models"),
+            "{error}"
+        );
+        assert!(error.contains("t1 epoch 3, t2 epoch 5"), "{error}");
+        let t2 = read(&path, Some("t2"), None).unwrap();
+        assert_eq!(t2.rows.len(), 1);
+        assert_eq!(t2.left_out, 1, "the row without a group");
+        let error = read(&path, Some("t3"), None).unwrap_err().to_string();
+        assert!(error.contains("no rows of trial t3"), "{error}");
+
+        std::fs::write(&path, "probability,decision,group,label\n0.3,yes,a,1\n").unwrap();
+        let error = read(&path, None, None).unwrap_err().to_string();
+        assert!(
+            error.contains("p.csv:2: column decision: expected 0 or 1, found \"yes\""),
+            "{error}"
+        );
+        std::fs::write(&path, "probability,group\n0.3,a\n").unwrap();
+        let error = read(&path, None, None).unwrap_err().to_string();
+        assert!(
+            error.contains("lacks the column(s) decision, label"),
+            "{error}"
+        );
+    }
 }

@@ -13,11 +13,11 @@ use fairbinn_sweep::cli::{
 };
 use fairbinn_sweep::config::ExperimentFile;
 use fairbinn_sweep::data::Dataset;
+use fairbinn_sweep::model_file::{self, SavedModel};
 use fairbinn_sweep::outputs::{self, Report};
 use fairbinn_sweep::sweep::estimate::{self, human};
 use fairbinn_sweep::sweep::manifest::{self, Manifest};
 use fairbinn_sweep::sweep::{ExecuteOptions, ExecuteSummary, Plan, ResultsStore, Trial, store};
-use fairbinn_sweep::model_file::{self, SavedModel};
 use fairbinn_sweep::{audit, bench, config, data, predict, slurm, sweep};
 
 fn main() -> ExitCode {

@@ -133,7 +133,11 @@ impl SavedModel {
             .enumerate()
             .flat_map(|(i, l)| {
                 [
-                    (format!("layers.{i}.weight"), vec![l.d_in, l.d_out], &l.weight),
+                    (
+                        format!("layers.{i}.weight"),
+                        vec![l.d_in, l.d_out],
+                        &l.weight,
+                    ),
                     (format!("layers.{i}.bias"), vec![l.d_out], &l.bias),
                 ]
             })
@@ -149,7 +153,8 @@ impl SavedModel {
                 Ok((name.as_str(), view))
             })
             .collect::<Result<Vec<_>, safetensors::SafeTensorError>>()?;
-        Ok(safetensors::serialize(views, Some(metadata))?)
+        let bytes = safetensors::serialize(views, Some(metadata))?;
+        Ok(sorted_metadata(bytes))
     }
 
     /// Write the model into `dir` under its [`file_name`].
@@ -169,16 +174,15 @@ impl SavedModel {
     }
 
     fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let file = SafeTensors::deserialize(bytes)
-            .map_err(|e| anyhow!("not a safetensors file ({e})"))?;
+        let file =
+            SafeTensors::deserialize(bytes).map_err(|e| anyhow!("not a safetensors file ({e})"))?;
         let (_, header) = SafeTensors::read_metadata(bytes)?;
         let empty = HashMap::new();
         let metadata = header.metadata().as_ref().unwrap_or(&empty);
         let text = |key: &str| {
-            metadata
-                .get(key)
-                .map(String::as_str)
-                .ok_or_else(|| anyhow!("its metadata lacks `{key}`; is it a model fairbinn-sweep saved?"))
+            metadata.get(key).map(String::as_str).ok_or_else(|| {
+                anyhow!("its metadata lacks `{key}`; is it a model fairbinn-sweep saved?")
+            })
         };
         if text("format")? != FORMAT {
             bail!(
@@ -233,15 +237,39 @@ impl SavedModel {
             width = d_out;
         }
         if layers.is_empty() || width != 1 {
-            bail!("expected layers.0 … layers.N ending in one output, found {} layers", layers.len());
+            bail!(
+                "expected layers.0 … layers.N ending in one output, found {} layers",
+                layers.len()
+            );
         }
         Ok(Self { about, layers })
     }
 }
 
+/// The file with its `__metadata__` keys in sorted order: the crate writes them in a hash
+/// map's order, which changes from run to run, and the same model should be the same bytes.
+/// The sorted text has the same length, so no offset moves.
+fn sorted_metadata(mut bytes: Vec<u8>) -> Vec<u8> {
+    const HEAD: &[u8] = b"{\"__metadata__\":";
+    let length = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
+    let header: serde_json::Value =
+        serde_json::from_slice(&bytes[8..8 + length]).expect("safetensors wrote JSON");
+    let sorted = serde_json::to_vec(&header["__metadata__"]).expect("JSON");
+    let start = 8 + HEAD.len();
+    assert!(
+        bytes[8..].starts_with(HEAD),
+        "safetensors writes __metadata__ first"
+    );
+    bytes[start..start + sorted.len()].copy_from_slice(&sorted);
+    bytes
+}
+
 fn floats(view: &TensorView, layer: usize) -> Result<Vec<f32>> {
     if view.dtype() != Dtype::F32 {
-        bail!("layers.{layer}: expected F32 tensors, found {:?}", view.dtype());
+        bail!(
+            "layers.{layer}: expected F32 tensors, found {:?}",
+            view.dtype()
+        );
     }
     Ok(view
         .data()
@@ -316,4 +344,211 @@ impl Origin<'_> {
 
 fn point(metrics: &EpochMetrics) -> (f64, f64) {
     (metrics.validation.dp_soft, metrics.validation.accuracy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::spec::{
+        Files, Header, Label, Missing, MissingAction, Scale, Sensitive, TableSpec,
+    };
+    use crate::data::{Encoding, FeatureColumn, Split};
+
+    fn epoch(epoch: usize, dp: f64, accuracy: f64) -> EpochMetrics {
+        let validation = SplitMetrics {
+            accuracy,
+            dp_soft: dp,
+            ..Default::default()
+        };
+        EpochMetrics {
+            epoch,
+            test: validation.clone(),
+            validation,
+        }
+    }
+
+    fn weights(value: f32) -> Vec<LayerWeights> {
+        vec![
+            LayerWeights {
+                d_in: 2,
+                d_out: 2,
+                weight: vec![value, 1.0, -1.0, 0.5],
+                bias: vec![0.1, -0.2],
+            },
+            LayerWeights {
+                d_in: 2,
+                d_out: 1,
+                weight: vec![0.7, -0.3],
+                bias: vec![0.05],
+            },
+        ]
+    }
+
+    fn dataset() -> Dataset {
+        let split = Split {
+            features: vec![0.0, 1.0],
+            n_features: 2,
+            labels: vec![1.0],
+            groups: vec![0],
+        };
+        let table = TableSpec {
+            files: Files::TrainTest {
+                train: "a.csv".into(),
+                test: "b.csv".into(),
+            },
+            delimiter: b',',
+            header: Header::Present,
+            columns: None,
+            comment: None,
+            filters: Vec::new(),
+            derived: Vec::new(),
+            label: Label::Above {
+                column: "y".into(),
+                threshold: 0.5,
+            },
+            sensitive: Sensitive {
+                column: "s".into(),
+                grouping: crate::data::spec::Grouping::Distinct,
+            },
+            categorical: Vec::new(),
+            numeric: Vec::new(),
+            drop: Vec::new(),
+            features: None,
+            missing: Missing {
+                tokens: vec!["?".into()],
+                action: MissingAction::Impute,
+            },
+            scale: Scale::None,
+        };
+        Dataset {
+            name: "made".into(),
+            feature_names: vec!["x".into(), "c_b".into()],
+            group_names: vec!["p".into(), "q".into()],
+            train: split.clone(),
+            validation: split.clone(),
+            test: split,
+            files: Vec::new(),
+            notes: Vec::new(),
+            preprocessing: Some(Preprocessing {
+                table,
+                columns: vec![
+                    FeatureColumn {
+                        column: "x".into(),
+                        encoding: Encoding::Number { fill: 2.5 },
+                    },
+                    FeatureColumn {
+                        column: "c".into(),
+                        encoding: Encoding::Category {
+                            vocabulary: vec!["a".into(), "b".into()],
+                            fill: "a".into(),
+                        },
+                    },
+                ],
+                scaler: None,
+            }),
+        }
+    }
+
+    /// Epochs (ΔDP, accuracy): 1 (0.10, 0.80), 2 (0.05, 0.81) pushes 1 off, 3 (0.20, 0.85),
+    /// 4 (0.06, 0.70) dominated by 2, 5 (0.20, 0.85) the same as 3 (the first is kept).
+    /// The front is 2 and 3, plus the last epoch, 5: what `pareto_front` says of all five.
+    #[test]
+    fn a_trial_keeps_its_validation_front_and_its_last_epoch() {
+        let data = dataset();
+        let settings = Settings::default();
+        let origin = Origin {
+            trial_id: "t",
+            config_id: "c",
+            seed: 1,
+            settings: &settings,
+            data: &data,
+        };
+        let epochs = [
+            epoch(1, 0.10, 0.80),
+            epoch(2, 0.05, 0.81),
+            epoch(3, 0.20, 0.85),
+            epoch(4, 0.06, 0.70),
+            epoch(5, 0.20, 0.85),
+        ];
+        let mut kept = Kept::default();
+        for (i, metrics) in epochs.iter().enumerate() {
+            kept.offer(metrics, weights(i as f32));
+        }
+        let models = kept.models(&origin);
+        let saved: Vec<usize> = models.iter().map(|m| m.about.epoch).collect();
+        assert_eq!(saved, [2, 3, 5]);
+        let all: Vec<(f64, f64)> = epochs.iter().map(point).collect();
+        let mut front: Vec<usize> = pareto_front(&all).iter().map(|&i| i + 1).collect();
+        front.sort_unstable();
+        assert_eq!(front, [2, 3]);
+        // Each with the weights it ended with.
+        assert_eq!(models[1].layers, weights(2.0));
+        assert_eq!(models[2].layers, weights(4.0));
+        // Data made in code has no encoding: nothing to save.
+        let bare = Dataset {
+            preprocessing: None,
+            ..data.clone()
+        };
+        let origin = Origin {
+            data: &bare,
+            ..origin
+        };
+        let mut kept = Kept::default();
+        kept.offer(&epochs[0], weights(0.0));
+        assert!(kept.models(&origin).is_empty());
+    }
+
+    #[test]
+    fn a_model_reads_back_as_written_and_predicts_by_hand() {
+        let data = dataset();
+        let settings = Settings {
+            lr_acc: 0.003,
+            ..Settings::default()
+        };
+        let origin = Origin {
+            trial_id: "t9",
+            config_id: "c9",
+            seed: 7,
+            settings: &settings,
+            data: &data,
+        };
+        let model = origin.model(&epoch(4, 0.01, 0.9), weights(2.0)).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = model.write(dir.path()).unwrap();
+        assert_eq!(path.file_name().unwrap(), "t9-e4.safetensors");
+        let back = SavedModel::read(&path).unwrap();
+        assert_eq!(back, model);
+        // The same model is the same bytes (metadata in sorted order, not a hash map's).
+        assert!(model.to_bytes().unwrap() == std::fs::read(&path).unwrap());
+        // x = (1, 3): hidden = relu((2·1 − 1·3 + 0.1, 1·1 + 0.5·3 − 0.2)) = (0, 2.3);
+        // logit = 0.7·0 − 0.3·2.3 + 0.05 = −0.64.
+        let p = back.probabilities(&[1.0, 3.0]);
+        assert!((p[0] - 1.0 / (1.0 + 0.64f32.exp())).abs() < 1e-6, "{p:?}");
+    }
+
+    #[test]
+    fn files_that_are_not_our_models_are_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.safetensors");
+        std::fs::write(&path, b"not a model").unwrap();
+        let error = format!("{:#}", SavedModel::read(&path).unwrap_err());
+        assert!(
+            error.contains("m.safetensors: not a safetensors file"),
+            "{error}"
+        );
+        // A safetensors file of someone else's: no metadata of ours.
+        let bytes = [1.0f32, 2.0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect::<Vec<u8>>();
+        let view = TensorView::new(Dtype::F32, vec![2], &bytes).unwrap();
+        std::fs::write(&path, safetensors::serialize([("w", view)], None).unwrap()).unwrap();
+        let error = format!("{:#}", SavedModel::read(&path).unwrap_err());
+        assert!(error.contains("its metadata lacks `format`"), "{error}");
+        let error = format!(
+            "{:#}",
+            SavedModel::read(&dir.path().join("none.safetensors")).unwrap_err()
+        );
+        assert!(error.contains("cannot read the model file"), "{error}");
+    }
 }

@@ -106,8 +106,14 @@ fn notes(model: &SavedModel, data: &Path, new: &NewRows, probabilities: &[f32]) 
     }
     let metrics = SplitMetrics::compute(
         &known.iter().map(|&i| probabilities[i]).collect::<Vec<_>>(),
-        &known.iter().map(|&i| labels[i].unwrap()).collect::<Vec<_>>(),
-        &known.iter().map(|&i| groups[i].unwrap()).collect::<Vec<_>>(),
+        &known
+            .iter()
+            .map(|&i| labels[i].unwrap())
+            .collect::<Vec<_>>(),
+        &known
+            .iter()
+            .map(|&i| groups[i].unwrap())
+            .collect::<Vec<_>>(),
         about.group_names.len(),
     );
     let _ = writeln!(
@@ -145,7 +151,13 @@ pub struct SelectedPredictions<'a> {
 /// again to that epoch: training is deterministic, so it is the model the sweep had.
 pub fn save_selected(request: &SelectedPredictions) -> Result<Vec<PathBuf>> {
     let SelectedPredictions {
-        analysis, plan, records, data, results_dir, save_models, jobs,
+        analysis,
+        plan,
+        records,
+        data,
+        results_dir,
+        save_models,
+        jobs,
     } = *request;
     let ok: HashSet<&str> = (records.iter().filter(|r| r.status == Status::Ok))
         .map(|r| r.trial_id.as_str())
@@ -203,13 +215,16 @@ pub fn save_selected(request: &SelectedPredictions) -> Result<Vec<PathBuf>> {
                     let p = &probabilities[&(trial.id.as_str(), epoch)];
                     for (i, &probability) in p.iter().enumerate() {
                         let test = &data.test;
-                        out.row(Some((&trial.id, epoch)), &Prediction {
-                            row: i as u64 + 1,
-                            probability,
-                            decision: u8::from(probability > 0.5),
-                            group: Some(data.group_names[test.groups[i] as usize].clone()),
-                            label: Some(test.labels[i] as u8),
-                        })?;
+                        out.row(
+                            Some((&trial.id, epoch)),
+                            &Prediction {
+                                row: i as u64 + 1,
+                                probability,
+                                decision: u8::from(probability > 0.5),
+                                group: Some(data.group_names[test.groups[i] as usize].clone()),
+                                label: Some(test.labels[i] as u8),
+                            },
+                        )?;
                     }
                 }
             }
@@ -308,6 +323,8 @@ impl<W: std::io::Write> Writer<W> {
 
     pub fn finish(mut self) -> Result<W> {
         self.csv.flush()?;
-        self.csv.into_inner().map_err(|e| anyhow::anyhow!("{}", e.error()))
+        self.csv
+            .into_inner()
+            .map_err(|e| anyhow::anyhow!("{}", e.error()))
     }
 }

@@ -215,6 +215,22 @@ fn shards_merged_equal_the_unsharded_sweep() {
         let read = |run: &Run| std::fs::read_to_string(run.results().join(file)).unwrap();
         assert_eq!(read(&whole), read(&sharded), "{file}");
     }
+    // The shards' saved models come along, byte for byte the unsharded sweep's.
+    let models = |dir: &Path| -> Vec<(String, Vec<u8>)> {
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir.join("models"))
+            .unwrap()
+            .map(|e| {
+                let path = e.unwrap().path();
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                (name, std::fs::read(&path).unwrap())
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let whole_models = models(&whole.results());
+    assert!(whole_models.len() >= 5, "a model per trial at least");
+    assert!(models(&sharded.results()) == whole_models);
     // Merging again adds nothing twice.
     let again = sharded.on_results("merge", &[]);
     assert!(again.status.success());

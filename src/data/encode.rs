@@ -188,7 +188,10 @@ pub fn usable(spec: &DatasetSpec) -> impl FnMut(&[String], &StringRecord) -> boo
         }
         // A distinct value is a group of its own; an error is the reader's to report.
         matches!(t.sensitive.grouping, Grouping::Distinct)
-            || !matches!(group_of(&t.sensitive.grouping, &[], &record[columns.sensitive]), Ok(None))
+            || !matches!(
+                group_of(&t.sensitive.grouping, &[], &record[columns.sensitive]),
+                Ok(None)
+            )
     }
 }
 

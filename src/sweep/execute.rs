@@ -100,11 +100,16 @@ fn run_trial(
     let spec = &trial.spec;
     let mut kept = Kept::default();
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        train::train(&spec.architecture, &spec.train, data, &mut |metrics, trainer| {
-            if keep {
-                kept.offer(metrics, trainer.weights());
-            }
-        })
+        train::train(
+            &spec.architecture,
+            &spec.train,
+            data,
+            &mut |metrics, trainer| {
+                if keep {
+                    kept.offer(metrics, trainer.weights());
+                }
+            },
+        )
     }));
     let (history, status, error) = match outcome {
         Ok(Training {

@@ -88,11 +88,17 @@ impl Run {
     /// `subcommand` on this folder's results with no data folder named: a table of the
     /// user's is found beside the experiment file, a built-in set is the binary's copy.
     pub fn without_data_dir(&self, subcommand: &str) -> Output {
+        self.without_data_dir_with(subcommand, &[])
+    }
+
+    /// [`without_data_dir`](Self::without_data_dir) with more arguments.
+    pub fn without_data_dir_with(&self, subcommand: &str, extra: &[&str]) -> Output {
         binary()
             .arg(subcommand)
             .arg(self.experiment())
             .arg("--results-dir")
             .arg(self.results())
+            .args(extra)
             .env("XDG_CACHE_HOME", self.dir.path().join("cache"))
             .output()
             .unwrap()

@@ -18,8 +18,8 @@ use super::losses::FairnessWeights;
 use super::{Players, TrainSpec};
 use crate::data::{Dataset, Split};
 use crate::model::{Architecture, LayerWeights, initial_layers};
-use network::{Adam, Moments, Pass, forward};
 pub(crate) use network::Layer;
+use network::{Adam, Moments, Pass, forward};
 pub(crate) use network::{Matrix, product};
 
 pub struct Engine<'a> {
