@@ -173,10 +173,11 @@ pub struct RunArgs {
 
 #[derive(Args)]
 pub struct SavePredictionsArg {
-    /// Write each test row's probability, decision, group and label at every selected point
-    /// to predictions/<selection>.csv (models not saved are retrained to that epoch).
-    #[arg(long)]
-    pub save_predictions: bool,
+    /// Write each test row's probability, decision, group and label at every point the
+    /// selection policies picked (or those named: --save-predictions=last,val-pareto) to
+    /// predictions/<selection>.csv; a model not saved is trained again to its epoch.
+    #[arg(long, value_name = "SELECTION,…", num_args = 0..=1, require_equals = true, value_delimiter = ',')]
+    pub save_predictions: Option<Vec<String>>,
 }
 
 #[derive(Args)]

@@ -15,6 +15,7 @@ use fairbinn_sweep::config::ExperimentFile;
 use fairbinn_sweep::data::Dataset;
 use fairbinn_sweep::model_file::{self, SavedModel};
 use fairbinn_sweep::outputs::{self, Report};
+use fairbinn_sweep::selection::Selection;
 use fairbinn_sweep::sweep::estimate::{self, human};
 use fairbinn_sweep::sweep::manifest::{self, Manifest};
 use fairbinn_sweep::sweep::{ExecuteOptions, ExecuteSummary, Plan, ResultsStore, Trial, store};
@@ -107,8 +108,16 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
         );
     } else {
         let reported = report(&experiment, &plan, &dataset, &results_dir, &summary)?;
-        if args.predictions.save_predictions {
-            save_predictions(&experiment, &plan, &dataset, &results_dir, &reported, jobs)?;
+        if let Some(only) = &args.predictions.save_predictions {
+            save_predictions(
+                &experiment,
+                &plan,
+                &dataset,
+                &results_dir,
+                &reported,
+                only,
+                jobs,
+            )?;
         }
     }
     Ok(exit_code(&summary))
@@ -185,9 +194,17 @@ fn merge(args: &MergeArgs) -> Result<ExitCode> {
         ..summary
     };
     let reported = report(&experiment, &plan, &dataset, &results_dir, &present)?;
-    if args.predictions.save_predictions {
+    if let Some(only) = &args.predictions.save_predictions {
         let jobs = std::thread::available_parallelism().map_or(1, usize::from);
-        save_predictions(&experiment, &plan, &dataset, &results_dir, &reported, jobs)?;
+        save_predictions(
+            &experiment,
+            &plan,
+            &dataset,
+            &results_dir,
+            &reported,
+            only,
+            jobs,
+        )?;
     }
     Ok(if missing > 0 {
         ExitCode::from(1)
@@ -394,9 +411,29 @@ fn save_predictions(
     dataset: &Dataset,
     results_dir: &Path,
     reported: &Reported,
+    only: &[String],
     jobs: usize,
 ) -> Result<()> {
+    let policies = &experiment.selections;
+    let named = |s: &&Selection| only.iter().any(|n| *n == s.name() || *n == s.file_stem());
+    if let Some(unknown) = only.iter().find(|n| {
+        !policies
+            .iter()
+            .any(|s| s.name() == **n || s.file_stem() == **n)
+    }) {
+        let known: Vec<String> = policies.iter().map(Selection::file_stem).collect();
+        bail!(
+            "--save-predictions: {unknown:?} is not a selection policy of {} (its policies: {})",
+            experiment.path.display(),
+            known.join(", ")
+        );
+    }
+    let selections: Vec<Selection> = match only {
+        [] => policies.clone(),
+        _ => policies.iter().filter(named).copied().collect(),
+    };
     let written = predict::save_selected(&predict::SelectedPredictions {
+        selections: &selections,
         analysis: &reported.analysis,
         plan,
         records: &reported.trials,

@@ -5,16 +5,17 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, IsTerminal};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use rayon::prelude::*;
 
-use crate::analysis::{Analysis, Point};
+use crate::analysis::{Analysis, Point, Selected};
 use crate::data::{Dataset, NewRows};
 use crate::metrics::SplitMetrics;
 use crate::model_file::{self, SavedModel};
+use crate::selection::Selection;
 use crate::sweep::store::{Settings, Status, TrialRecord};
 use crate::sweep::{Plan, Trial};
 use crate::train::Trainer;
@@ -134,6 +135,8 @@ fn notes(model: &SavedModel, data: &Path, new: &NewRows, probabilities: &[f32]) 
 
 /// What `--save-predictions` reads.
 pub struct SelectedPredictions<'a> {
+    /// The policies whose points are written.
+    pub selections: &'a [Selection],
     pub analysis: &'a Analysis,
     pub plan: &'a Plan,
     pub records: &'a [TrialRecord],
@@ -151,6 +154,7 @@ pub struct SelectedPredictions<'a> {
 /// again to that epoch: training is deterministic, so it is the model the sweep had.
 pub fn save_selected(request: &SelectedPredictions) -> Result<Vec<PathBuf>> {
     let SelectedPredictions {
+        selections,
         analysis,
         plan,
         records,
@@ -159,6 +163,9 @@ pub fn save_selected(request: &SelectedPredictions) -> Result<Vec<PathBuf>> {
         save_models,
         jobs,
     } = *request;
+    let chosen: Vec<&Selected> = (analysis.selected.iter())
+        .filter(|s| selections.contains(&s.selection))
+        .collect();
     let ok: HashSet<&str> = (records.iter().filter(|r| r.status == Status::Ok))
         .map(|r| r.trial_id.as_str())
         .collect();
@@ -168,43 +175,71 @@ pub fn save_selected(request: &SelectedPredictions) -> Result<Vec<PathBuf>> {
     }
     let seeds_of = |point: &Point| seeds.get(point.config_id.as_str()).into_iter().flatten();
     let mut needed: BTreeMap<&str, (&Trial, BTreeSet<usize>)> = BTreeMap::new();
-    for point in analysis.selected.iter().flat_map(|s| &s.points) {
+    for point in chosen.iter().flat_map(|s| &s.points) {
         for &trial in seeds_of(point) {
             let entry = needed.entry(&trial.id).or_insert((trial, BTreeSet::new()));
             entry.1.insert(point.summary.epoch);
         }
     }
     let models_dir = model_file::models_dir(results_dir);
+    let to_train = needed
+        .values()
+        .filter(|(trial, epochs)| {
+            let saved = |&e: &usize| {
+                models_dir
+                    .join(model_file::file_name(&trial.id, e))
+                    .is_file()
+            };
+            !epochs.iter().all(saved)
+        })
+        .count();
+    let progress = Recovering::new(to_train);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .build()
         .context("cannot start the worker threads")?;
-    let found: Vec<Vec<SavedModel>> = pool.install(|| {
-        (needed.values().collect::<Vec<_>>().par_iter())
-            .map(|(trial, epochs)| models_of(trial, epochs, data, &models_dir, save_models))
-            .collect::<Result<_>>()
-    })?;
-    let mut probabilities: HashMap<(&str, usize), Vec<f32>> = HashMap::new();
-    for model in found.iter().flatten() {
-        let p = model.probabilities(&data.test.features);
-        let accuracy = crate::metrics::accuracy(&p, &data.test.labels);
-        if accuracy != model.about.test.accuracy {
-            bail!(
-                "trial {} epoch {}: the model's test accuracy is {accuracy}, {} when it was \
-                 trained; the data changed since",
-                model.about.trial_id,
-                model.about.epoch,
-                model.about.test.accuracy
-            );
-        }
-        probabilities.insert((model.about.trial_id.as_str(), model.about.epoch), p);
-    }
+    // Each model's test probabilities, checked against the accuracy it was trained to; the
+    // models themselves are dropped as soon as they have predicted.
+    let probabilities: HashMap<(String, usize), Vec<f32>> = pool
+        .install(|| {
+            let per_trial =
+                needed
+                    .values()
+                    .collect::<Vec<_>>()
+                    .into_par_iter()
+                    .map(|(trial, epochs)| {
+                        let models =
+                            models_of(trial, epochs, data, &models_dir, save_models, &progress)?;
+                        models
+                .into_iter()
+                .map(|model| {
+                    let p = model.probabilities(&data.test.features);
+                    let accuracy = crate::metrics::accuracy(&p, &data.test.labels);
+                    if accuracy != model.about.test.accuracy {
+                        bail!(
+                            "trial {} epoch {}: the model's test accuracy is {accuracy}, {} \
+                             when it was trained; the data changed since",
+                            model.about.trial_id,
+                            model.about.epoch,
+                            model.about.test.accuracy
+                        );
+                    }
+                    Ok(((model.about.trial_id, model.about.epoch), p))
+                })
+                .collect::<Result<Vec<_>>>()
+                    });
+            per_trial.collect::<Result<Vec<_>>>()
+        })?
+        .into_iter()
+        .flatten()
+        .collect();
+    progress.finish();
 
     let dir = results_dir.join("predictions");
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("cannot create the predictions folder {}", dir.display()))?;
     let mut written = Vec::new();
-    for selected in &analysis.selected {
+    for selected in chosen {
         let path = dir.join(format!("{}.csv", selected.selection.file_stem()));
         let aside = path.with_extension("csv.tmp");
         let write = || -> Result<()> {
@@ -212,7 +247,7 @@ pub fn save_selected(request: &SelectedPredictions) -> Result<Vec<PathBuf>> {
             for point in &selected.points {
                 let epoch = point.summary.epoch;
                 for &trial in seeds_of(point) {
-                    let p = &probabilities[&(trial.id.as_str(), epoch)];
+                    let p = &probabilities[&(trial.id.clone(), epoch)];
                     for (i, &probability) in p.iter().enumerate() {
                         let test = &data.test;
                         out.row(
@@ -241,6 +276,49 @@ pub fn save_selected(request: &SelectedPredictions) -> Result<Vec<PathBuf>> {
     Ok(written)
 }
 
+/// Progress of the trials trained again for models that were not saved.
+struct Recovering {
+    bar: Option<indicatif::ProgressBar>,
+    total: usize,
+    done: std::sync::atomic::AtomicUsize,
+}
+
+impl Recovering {
+    fn new(total: usize) -> Self {
+        let terminal = std::io::stderr().is_terminal();
+        if total > 0 {
+            eprintln!(
+                "{total} trials train again to the selected epochs their saved models lack \
+                 (an epoch on its configuration's front but not on the seed's own, or \
+                 save_models: false)"
+            );
+        }
+        Self {
+            bar: (terminal && total > 0)
+                .then(|| crate::sweep::execute::progress_bar(total, "trials")),
+            total,
+            done: Default::default(),
+        }
+    }
+
+    fn trained(&self, trial: &str, epoch: usize) {
+        let done = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        match &self.bar {
+            Some(bar) => bar.inc(1),
+            None => eprintln!(
+                "[{done}/{}] {trial}: trained again to epoch {epoch}",
+                self.total
+            ),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish();
+        }
+    }
+}
+
 /// The trial's models at `epochs`: read from `models_dir` where saved, the others trained
 /// again (and saved, when `save`).
 fn models_of(
@@ -249,6 +327,7 @@ fn models_of(
     data: &Dataset,
     models_dir: &Path,
     save: bool,
+    progress: &Recovering,
 ) -> Result<Vec<SavedModel>> {
     let mut models = Vec::new();
     let mut missing = BTreeSet::new();
@@ -285,6 +364,7 @@ fn models_of(
                 models.push(model);
             }
         }
+        progress.trained(&trial.id, last);
     }
     Ok(models)
 }

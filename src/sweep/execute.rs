@@ -179,6 +179,19 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "unknown panic".into())
 }
 
+/// A bar on standard error: time, done / `total` `unit`, a message, the ETA.
+pub fn progress_bar(total: usize, unit: &str) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+    let template =
+        format!("{{elapsed_precise}} [{{bar:30}}] {{pos}}/{{len}} {unit}  {{msg}}  ETA {{eta}}");
+    bar.set_style(
+        ProgressStyle::with_template(&template)
+            .expect("the template is valid")
+            .progress_chars("=> "),
+    );
+    bar
+}
+
 /// A progress bar on a terminal; a line per trial otherwise (logs, CI); nothing when quiet.
 struct Progress {
     bar: Option<ProgressBar>,
@@ -189,18 +202,7 @@ struct Progress {
 impl Progress {
     fn new(total: usize, quiet: bool) -> Self {
         let terminal = std::io::stderr().is_terminal();
-        let bar = (!quiet && terminal).then(|| {
-            let bar =
-                ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{elapsed_precise} [{bar:30}] {pos}/{len} trials  {msg}  ETA {eta}",
-                )
-                .expect("the template is valid")
-                .progress_chars("=> "),
-            );
-            bar
-        });
+        let bar = (!quiet && terminal).then(|| progress_bar(total, "trials"));
         Self {
             bar,
             lines: !quiet && !terminal,
