@@ -454,11 +454,17 @@ fn results_files_name_themselves_in_errors_and_leave_nothing_stale() {
             "epochs.csv",
             "manifest.json",
             "methods.csv",
+            "models",
             "pareto_val-best-accuracy-0.svg",
             "pareto_val-best-accuracy-0_hard.svg",
             "trials.csv"
         ]
     );
+    // Only finished models in models/: nothing written aside is left.
+    for model in std::fs::read_dir(run.results().join("models")).unwrap() {
+        let name = model.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(name.ends_with(".safetensors"), "{name}");
+    }
     let aggregate = std::fs::read_to_string(run.results().join("aggregate.csv")).unwrap();
     assert!(
         aggregate.starts_with("selection,selected_on,config_id,"),
