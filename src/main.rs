@@ -107,18 +107,16 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
             args.sweep.experiment.display()
         );
     } else {
-        let reported = report(&experiment, &plan, &dataset, &results_dir, &summary)?;
-        if let Some(only) = &args.predictions.save_predictions {
-            save_predictions(
-                &experiment,
-                &plan,
-                &dataset,
-                &results_dir,
-                &reported,
-                only,
-                jobs,
-            )?;
-        }
+        let predictions = args.predictions.save_predictions.as_deref();
+        report(
+            &experiment,
+            &plan,
+            &dataset,
+            &results_dir,
+            &summary,
+            predictions,
+            jobs,
+        )?;
     }
     Ok(exit_code(&summary))
 }
@@ -193,19 +191,17 @@ fn merge(args: &MergeArgs) -> Result<ExitCode> {
         skipped: plan.trials.len() - missing,
         ..summary
     };
-    let reported = report(&experiment, &plan, &dataset, &results_dir, &present)?;
-    if let Some(only) = &args.predictions.save_predictions {
-        let jobs = std::thread::available_parallelism().map_or(1, usize::from);
-        save_predictions(
-            &experiment,
-            &plan,
-            &dataset,
-            &results_dir,
-            &reported,
-            only,
-            jobs,
-        )?;
-    }
+    let predictions = args.predictions.save_predictions.as_deref();
+    let jobs = std::thread::available_parallelism().map_or(1, usize::from);
+    report(
+        &experiment,
+        &plan,
+        &dataset,
+        &results_dir,
+        &present,
+        predictions,
+        jobs,
+    )?;
     Ok(if missing > 0 {
         ExitCode::from(1)
     } else {
@@ -318,20 +314,17 @@ fn fetch(
     Ok(ExitCode::SUCCESS)
 }
 
-/// What [`report`] read and worked out, for what may follow it (`--save-predictions`).
-struct Reported {
-    trials: Vec<store::TrialRecord>,
-    analysis: Analysis,
-}
-
-/// results → analysis → every output (CSVs, figures, the printed summary).
+/// results → analysis → every output (CSVs, figures, the printed summary), and with
+/// `--save-predictions` (the policies named, or all) the selected points' predictions.
 fn report(
     experiment: &ExperimentFile,
     plan: &Plan,
     dataset: &Dataset,
     results_dir: &Path,
     run: &ExecuteSummary,
-) -> Result<Reported> {
+    predictions: Option<&[String]>,
+    jobs: usize,
+) -> Result<()> {
     let (trials, epochs) = store::read_results(results_dir)?;
     let not_planned = analysis::not_planned(plan, &trials);
     let configurations = analysis::configurations(plan, &trials, epochs, dataset.train.n_features);
@@ -349,7 +342,13 @@ fn report(
         group_names: &dataset.group_names,
     };
     outputs::write_all(&report, results_dir)?;
-    Ok(Reported { trials, analysis })
+    match predictions {
+        Some(only) => {
+            let results = (trials.as_slice(), &analysis);
+            save_predictions(experiment, plan, dataset, results_dir, results, only, jobs)
+        }
+        None => Ok(()),
+    }
 }
 
 /// A saved model's predictions for a file's rows, to `--out` or standard output; what was
@@ -410,7 +409,7 @@ fn save_predictions(
     plan: &Plan,
     dataset: &Dataset,
     results_dir: &Path,
-    reported: &Reported,
+    (trials, analysis): (&[store::TrialRecord], &Analysis),
     only: &[String],
     jobs: usize,
 ) -> Result<()> {
@@ -434,9 +433,9 @@ fn save_predictions(
     };
     let written = predict::save_selected(&predict::SelectedPredictions {
         selections: &selections,
-        analysis: &reported.analysis,
+        analysis,
         plan,
-        records: &reported.trials,
+        records: trials,
         data: dataset,
         results_dir,
         save_models: experiment.save_models,

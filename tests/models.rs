@@ -6,6 +6,7 @@ mod common;
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::process::Output;
 
 use common::{Run, binary, number, read_csv, text};
 
@@ -44,6 +45,21 @@ sweep:
 selection: [val-pareto, last]
 ";
 
+/// `predict` with `model` on `data`, to `out` or (without) standard output.
+fn predict(model: &Path, data: &Path, out: Option<&Path>) -> Output {
+    let mut command = binary();
+    command
+        .arg("predict")
+        .arg("--model")
+        .arg(model)
+        .arg("--data")
+        .arg(data);
+    if let Some(out) = out {
+        command.arg("--out").arg(out);
+    }
+    command.output().unwrap()
+}
+
 /// epochs.csv's test rows by (trial, epoch).
 fn test_rows(results: &Path) -> HashMap<(String, String), HashMap<String, String>> {
     read_csv(&results.join("epochs.csv"))
@@ -80,16 +96,8 @@ fn a_saved_model_predicts_the_test_file_as_the_sweep_scored_it() {
             .rsplit_once("-e")
             .unwrap();
         let out = run.dir.path().join(format!("{trial}-{epoch}.csv"));
-        let predicted = binary()
-            .arg("predict")
-            .arg("--model")
-            .arg(results.join("models").join(name))
-            .arg("--data")
-            .arg(run.dir.path().join("test.csv"))
-            .arg("--out")
-            .arg(&out)
-            .output()
-            .unwrap();
+        let model = results.join("models").join(name);
+        let predicted = predict(&model, &run.dir.path().join("test.csv"), Some(&out));
         let said = text(&predicted);
         assert!(predicted.status.success(), "{said}");
         assert!(said.contains("124 rows predicted"), "{said}");
@@ -189,30 +197,21 @@ fn predict_refuses_a_file_it_cannot_read_and_writes_nothing() {
         .unwrap()
         .unwrap()
         .path();
-    let predict = |table: &str| {
+    let refused = |table: &str| {
         let data = run.dir.path().join("new.csv");
         std::fs::write(&data, table).unwrap();
         let out = run.dir.path().join("out.csv");
-        let output = binary()
-            .arg("predict")
-            .arg("--model")
-            .arg(&model)
-            .arg("--data")
-            .arg(&data)
-            .arg("--out")
-            .arg(&out)
-            .output()
-            .unwrap();
+        let output = predict(&model, &data, Some(&out));
         assert!(!output.status.success());
         assert!(!out.exists(), "nothing is written for a refused file");
         text(&output)
     };
-    let said = predict("age,sex,outcome\n30,F,no\n");
+    let said = refused("age,sex,outcome\n30,F,no\n");
     assert!(
         said.contains("new.csv: lacks the column the model was trained on: job (the file's columns: age, sex, outcome)"),
         "{said}"
     );
-    let said = predict("age,job,sex,outcome\n30,chef,F,no\nold,chef,M,yes\n");
+    let said = refused("age,job,sex,outcome\n30,chef,F,no\nold,chef,M,yes\n");
     assert!(
         said.contains("new.csv:3: column age: expected a finite number, found \"old\""),
         "{said}"
@@ -221,14 +220,7 @@ fn predict_refuses_a_file_it_cannot_read_and_writes_nothing() {
     // feature here, as the authors have it, so it is there).
     let data = run.dir.path().join("unlabelled.csv");
     std::fs::write(&data, "job,sex,age\nchef,F,30\nnurse,M,50\n").unwrap();
-    let output = binary()
-        .arg("predict")
-        .arg("--model")
-        .arg(&model)
-        .arg("--data")
-        .arg(&data)
-        .output()
-        .unwrap();
+    let output = predict(&model, &data, None);
     assert!(output.status.success(), "{}", text(&output));
     let printed = String::from_utf8_lossy(&output.stdout);
     let lines: Vec<&str> = printed.lines().collect();
