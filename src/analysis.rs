@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::data::Dataset;
 use crate::metrics::{largest_group_gap, majority_accuracy};
 use crate::pareto::{aopac, best_accuracy_within};
-use crate::selection::{EpochSummary, Selection, seed_curve};
+use crate::selection::{EpochSummary, FairnessMetric, Selection, seed_curve};
 use crate::sweep::Plan;
 use crate::sweep::store::{EpochRow, Settings, Status, TrialRecord};
 use crate::train::{EpochMetrics, Evaluated, Method};
@@ -45,23 +45,52 @@ pub struct Point {
 }
 
 impl Point {
-    /// (worst ΔDP soft over seeds, mean accuracy), test split: the paper's reporting.
-    pub fn test_trade_off(&self) -> (f64, f64) {
+    /// (the worst seed's gap, mean accuracy), test split: the paper's reporting.
+    pub fn test_trade_off(&self, metric: FairnessMetric) -> (f64, f64) {
         (
-            self.summary.test.dp_soft_max,
+            metric.of(&self.summary.test),
             self.summary.test.accuracy_mean,
         )
     }
 }
 
-/// A method's figures under one selection policy.
+/// A method's figures under one selection policy: for the fairness metric that selected the
+/// points, then for soft and hard ΔDP (each once).
 #[derive(Debug, Clone, PartialEq)]
 pub struct MethodFigures {
     pub method: Method,
     pub points: usize,
+    pub by_metric: Vec<TradeOff>,
+}
+
+impl MethodFigures {
+    /// The figures on `metric`'s axis (the selecting metric's when it is not reported).
+    pub fn on(&self, metric: FairnessMetric) -> &TradeOff {
+        self.by_metric
+            .iter()
+            .find(|t| t.metric == metric)
+            .unwrap_or(&self.by_metric[0])
+    }
+}
+
+/// AOPAC and best accuracies of a method's points on one metric's axis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TradeOff {
+    pub metric: FairnessMetric,
     pub aopac: f64,
-    /// Best test accuracy at ΔDP soft ≤ each of [`DP_BUDGETS`].
+    /// Best test accuracy at the gap ≤ each of [`DP_BUDGETS`].
     pub best_within: Vec<Option<f64>>,
+}
+
+/// The metrics figures are given for: the selecting one first, then soft and hard ΔDP.
+pub fn reported_metrics(selecting: FairnessMetric) -> Vec<FairnessMetric> {
+    let mut metrics = vec![selecting];
+    for metric in FairnessMetric::REPORTED {
+        if !metrics.contains(&metric) {
+            metrics.push(metric);
+        }
+    }
+    metrics
 }
 
 /// The test split's own reference points for AOPAC.
@@ -74,6 +103,15 @@ pub struct Baseline {
 }
 
 impl Baseline {
+    /// Where AOPAC's axis ends: the labels' own ΔDP (a perfect classifier's), or for ΔEO,
+    /// where a perfect classifier has no gap, the whole range [0, 1].
+    pub fn max_gap(&self, metric: FairnessMetric) -> f64 {
+        match metric {
+            FairnessMetric::DpSoft | FairnessMetric::DpHard => self.label_dp,
+            FairnessMetric::Eo => 1.0,
+        }
+    }
+
     pub fn of(data: &Dataset) -> Self {
         let labels = &data.test.labels;
         Self {
@@ -95,6 +133,8 @@ pub struct Selected {
 #[derive(Debug, Clone)]
 pub struct Analysis {
     pub baseline: Baseline,
+    /// The gap selection, fronts and AOPAC use.
+    pub metric: FairnessMetric,
     pub configurations: Vec<Configuration>,
     pub selected: Vec<Selected>,
     /// Trials in the results folder that are not in the plan (other settings, other data):
@@ -106,14 +146,15 @@ impl Analysis {
     pub fn new(
         configurations: Vec<Configuration>,
         selections: &[Selection],
+        metric: FairnessMetric,
         baseline: Baseline,
         not_planned: usize,
     ) -> Self {
         let selected = selections
             .iter()
             .map(|&selection| {
-                let points = select(&selection, &configurations);
-                let methods = method_figures(&points, &baseline);
+                let points = select(&selection, metric, &configurations);
+                let methods = method_figures(&points, &baseline, metric);
                 Selected {
                     selection,
                     points,
@@ -123,6 +164,7 @@ impl Analysis {
             .collect();
         Self {
             baseline,
+            metric,
             configurations,
             selected,
             not_planned,
@@ -226,12 +268,16 @@ pub fn not_planned(plan: &Plan, records: &[TrialRecord]) -> usize {
 }
 
 /// The epochs `selection` reports, configuration by configuration.
-pub fn select(selection: &Selection, configurations: &[Configuration]) -> Vec<Point> {
+pub fn select(
+    selection: &Selection,
+    metric: FairnessMetric,
+    configurations: &[Configuration],
+) -> Vec<Point> {
     configurations
         .iter()
         .flat_map(|configuration| {
             selection
-                .select(&configuration.curve)
+                .select(&configuration.curve, metric)
                 .into_iter()
                 .map(move |i| Point {
                     config_id: configuration.config_id.clone(),
@@ -242,8 +288,13 @@ pub fn select(selection: &Selection, configurations: &[Configuration]) -> Vec<Po
         .collect()
 }
 
-/// AOPAC and best accuracies per method, in the order methods first appear.
-pub fn method_figures(points: &[Point], baseline: &Baseline) -> Vec<MethodFigures> {
+/// AOPAC and best accuracies per method, in the order methods first appear, on the axis of
+/// each of [`reported_metrics`].
+pub fn method_figures(
+    points: &[Point],
+    baseline: &Baseline,
+    selecting: FairnessMetric,
+) -> Vec<MethodFigures> {
     let mut methods: Vec<Method> = Vec::new();
     for point in points {
         if !methods.contains(&point.settings.method) {
@@ -253,19 +304,30 @@ pub fn method_figures(points: &[Point], baseline: &Baseline) -> Vec<MethodFigure
     methods
         .into_iter()
         .map(|method| {
-            let trade_offs: Vec<(f64, f64)> = points
+            let mine: Vec<&Point> = points
                 .iter()
                 .filter(|p| p.settings.method == method)
-                .map(Point::test_trade_off)
+                .collect();
+            let by_metric = reported_metrics(selecting)
+                .into_iter()
+                .map(|metric| {
+                    let trade_offs: Vec<(f64, f64)> =
+                        mine.iter().map(|p| p.test_trade_off(metric)).collect();
+                    let max_gap = baseline.max_gap(metric);
+                    TradeOff {
+                        metric,
+                        aopac: aopac(&trade_offs, baseline.majority_accuracy, max_gap),
+                        best_within: DP_BUDGETS
+                            .iter()
+                            .map(|&budget| best_accuracy_within(&trade_offs, budget))
+                            .collect(),
+                    }
+                })
                 .collect();
             MethodFigures {
                 method,
-                points: trade_offs.len(),
-                aopac: aopac(&trade_offs, baseline.majority_accuracy, baseline.label_dp),
-                best_within: DP_BUDGETS
-                    .iter()
-                    .map(|&budget| best_accuracy_within(&trade_offs, budget))
-                    .collect(),
+                points: mine.len(),
+                by_metric,
             }
         })
         .collect()
@@ -391,6 +453,7 @@ mod tests {
         let analysis = Analysis::new(
             configurations(&plan, &records, epochs, 101),
             &[Selection::Last, Selection::TestPareto],
+            FairnessMetric::DpSoft,
             baseline,
             0,
         );
@@ -406,11 +469,14 @@ mod tests {
         assert_eq!(methods, [Method::Erm, Method::Lagrangian]);
         let lagrangian = &last.methods[1];
         assert_eq!(lagrangian.points, 2);
+        let metrics: Vec<FairnessMetric> = lagrangian.by_metric.iter().map(|t| t.metric).collect();
+        assert_eq!(metrics, FairnessMetric::REPORTED);
+        let soft = lagrangian.on(FairnessMetric::DpSoft);
         // η 10 (seed 0 only): ΔDP 0.1/(2·11) ≈ 0.0045, within 0.01.
         let eta_10 = &last.points[2];
         assert!((eta_10.summary.test.dp_soft_max - 0.1 / 22.0).abs() < 1e-12);
         assert_eq!(
-            lagrangian.best_within,
+            soft.best_within,
             [
                 Some(eta_10.summary.test.accuracy_mean),
                 Some(eta_10.summary.test.accuracy_mean),
@@ -423,13 +489,10 @@ mod tests {
                 ),
             ]
         );
-        let expected_aopac = aopac(
-            &[point.test_trade_off(), eta_10.test_trade_off()],
-            0.75,
-            0.2,
-        );
-        assert_eq!(lagrangian.aopac, expected_aopac);
-        assert!(lagrangian.aopac > 0.0);
+        let soft_axis = |p: &Point| p.test_trade_off(FairnessMetric::DpSoft);
+        let expected_aopac = aopac(&[soft_axis(point), soft_axis(eta_10)], 0.75, 0.2);
+        assert_eq!(soft.aopac, expected_aopac);
+        assert!(soft.aopac > 0.0);
         // The test-set protocol: epoch 2 dominates epoch 1 everywhere (lower ΔDP, same
         // accuracy), but erm's front is epoch 1, the only one both seeds reached.
         let fronts: Vec<usize> = analysis.selected[1]

@@ -331,6 +331,7 @@ fn report(
     let analysis = Analysis::new(
         configurations,
         &experiment.selections,
+        experiment.fairness_metric,
         Baseline::of(dataset),
         not_planned,
     );

@@ -9,15 +9,61 @@ use crate::metrics::{SplitMetrics, mean};
 use crate::pareto::pareto_front;
 use crate::train::EpochMetrics;
 
+/// The gap that selection, fronts and AOPAC read (`fairness_metric:`), always at the worst
+/// seed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FairnessMetric {
+    /// The gap in mean predicted probability: what the methods' losses shrink.
+    #[default]
+    DpSoft,
+    /// The gap in positive-prediction rate, fairlearn's `demographic_parity_difference`.
+    DpHard,
+    /// The gap in true-positive rate (equal opportunity).
+    Eo,
+}
+
+impl FairnessMetric {
+    /// Soft and hard ΔDP: the two every report gives.
+    pub const REPORTED: [Self; 2] = [Self::DpSoft, Self::DpHard];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::DpSoft => "dp-soft",
+            Self::DpHard => "dp-hard",
+            Self::Eo => "eo",
+        }
+    }
+
+    /// For titles and tables.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Self::DpSoft => "ΔDP soft",
+            Self::DpHard => "ΔDP hard",
+            Self::Eo => "ΔEO",
+        }
+    }
+
+    /// The worst seed's gap.
+    pub fn of(self, stats: &SeedStats) -> f64 {
+        match self {
+            Self::DpSoft => stats.dp_soft_max,
+            Self::DpHard => stats.dp_hard_max,
+            Self::Eo => stats.eo_max,
+        }
+    }
+}
+
 /// How a configuration's reported epochs are chosen (`selection:` in the experiment file).
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Selection {
     /// The last epoch.
     Last,
-    /// The epoch of best validation accuracy among those with validation ΔDP soft ≤ max_dp.
+    /// The epoch of best validation accuracy among those whose validation gap (the fairness
+    /// metric's) is ≤ max_dp.
     ValBestAccuracy { max_dp: f64 },
-    /// Every epoch on the validation Pareto front (ΔDP soft, accuracy).
+    /// Every epoch on the validation Pareto front (the fairness metric's gap, accuracy).
     ValPareto,
     /// Every epoch on the test Pareto front: the paper's protocol. It selects on the test set,
     /// so its figures are optimistic.
@@ -53,11 +99,14 @@ impl Selection {
     }
 
     /// For titles and summaries, so nobody mistakes test-set selection for a clean one.
-    pub fn describe(&self) -> String {
+    pub fn describe(&self, metric: FairnessMetric) -> String {
         match self {
             Self::Last => "last epoch".into(),
             Self::ValBestAccuracy { max_dp } => {
-                format!("best validation accuracy at validation ΔDP ≤ {max_dp}")
+                format!(
+                    "best validation accuracy at validation {} ≤ {max_dp}",
+                    metric.symbol()
+                )
             }
             Self::ValPareto => "validation-Pareto epochs".into(),
             Self::TestPareto => {
@@ -66,12 +115,12 @@ impl Selection {
         }
     }
 
-    /// Indices into `curve` of the selected epochs, in epoch order.
-    pub fn select(&self, curve: &[EpochSummary]) -> Vec<usize> {
+    /// Indices into `curve` of the selected epochs, in epoch order, the gap read by `metric`.
+    pub fn select(&self, curve: &[EpochSummary], metric: FairnessMetric) -> Vec<usize> {
         let front = |split: fn(&EpochSummary) -> &SeedStats| {
             let points: Vec<(f64, f64)> = curve
                 .iter()
-                .map(|e| (split(e).dp_soft_max, split(e).accuracy_mean))
+                .map(|e| (metric.of(split(e)), split(e).accuracy_mean))
                 .collect();
             let mut front = pareto_front(&points);
             front.sort_unstable();
@@ -82,7 +131,7 @@ impl Selection {
             Self::ValBestAccuracy { max_dp } => curve
                 .iter()
                 .enumerate()
-                .filter(|(_, e)| e.validation.dp_soft_max <= *max_dp)
+                .filter(|(_, e)| metric.of(&e.validation) <= *max_dp)
                 // The earliest of equally accurate epochs.
                 .max_by(|(i, a), (j, b)| {
                     let (a, b) = (a.validation.accuracy_mean, b.validation.accuracy_mean);
@@ -117,6 +166,7 @@ pub struct SeedStats {
     pub dp_hard_mean: f64,
     pub dp_hard_max: f64,
     pub eo_mean: f64,
+    pub eo_max: f64,
     pub positive_rate_mean: f64,
     /// Each group's positive-prediction rate, mean over seeds.
     pub group_positive_rates_mean: Vec<f64>,
@@ -141,6 +191,7 @@ impl SeedStats {
             dp_hard_mean: mean(dp_hard.iter().copied()),
             dp_hard_max: dp_hard.iter().copied().fold(0.0, f64::max),
             eo_mean: mean(seeds.iter().map(|m| m.eo)),
+            eo_max: seeds.iter().map(|m| m.eo).fold(0.0, f64::max),
             positive_rate_mean: mean(seeds.iter().map(|m| m.positive_rate)),
             group_positive_rates_mean: (0..seeds
                 .first()
@@ -219,8 +270,16 @@ mod tests {
     }
 
     fn selected_epochs(selection: Selection, curve: &[EpochSummary]) -> Vec<usize> {
+        selected_on(FairnessMetric::DpSoft, selection, curve)
+    }
+
+    fn selected_on(
+        metric: FairnessMetric,
+        selection: Selection,
+        curve: &[EpochSummary],
+    ) -> Vec<usize> {
         selection
-            .select(curve)
+            .select(curve, metric)
             .into_iter()
             .map(|i| curve[i].epoch)
             .collect()
@@ -251,6 +310,44 @@ mod tests {
             selected_epochs(Selection::TestPareto, &curve),
             vec![2, 3, 4, 5]
         );
+    }
+
+    /// The same epochs read on hard ΔDP or ΔEO: another front, other best epochs.
+    #[test]
+    fn the_fairness_metric_decides_which_gap_selection_reads() {
+        let epoch = |accuracy, soft, hard, eo| SplitMetrics {
+            eo,
+            dp_hard: hard,
+            ..split(accuracy, soft)
+        };
+        let history: Vec<EpochMetrics> = [
+            epoch(0.80, 0.01, 0.09, 0.30), // 1: best soft gap
+            epoch(0.82, 0.04, 0.01, 0.20), // 2: best hard gap
+            epoch(0.84, 0.06, 0.05, 0.01), // 3: most accurate, best ΔEO
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(i, m)| EpochMetrics {
+            epoch: i + 1,
+            validation: m.clone(),
+            test: m,
+        })
+        .collect();
+        let curve = seed_curve(&[history]);
+        let best = Selection::ValBestAccuracy { max_dp: 0.02 };
+        assert_eq!(selected_on(FairnessMetric::DpSoft, best, &curve), [1]);
+        assert_eq!(selected_on(FairnessMetric::DpHard, best, &curve), [2]);
+        assert_eq!(selected_on(FairnessMetric::Eo, best, &curve), [3]);
+        // Soft: 1 (0.01), 2 (0.04), 3 (0.06) all on the front; hard: 1 (0.09) is dominated
+        // by 2 (0.01, more accurate); ΔEO: 3 dominates both.
+        let pareto = Selection::ValPareto;
+        assert_eq!(
+            selected_on(FairnessMetric::DpSoft, pareto, &curve),
+            [1, 2, 3]
+        );
+        assert_eq!(selected_on(FairnessMetric::DpHard, pareto, &curve), [2, 3]);
+        assert_eq!(selected_on(FairnessMetric::Eo, pareto, &curve), [3]);
+        assert_eq!(curve[0].test.eo_max, 0.30);
     }
 
     #[test]

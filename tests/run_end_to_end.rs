@@ -111,7 +111,12 @@ fn a_tiny_sweep_writes_trials_epochs_and_plots_then_resumes() {
     let methods = read_csv(&run.results().join("methods.csv"));
     assert_eq!(methods.len(), 3, "a row per method");
     for method in &methods {
-        assert!((0.0..=1.0).contains(&number(method, "aopac")), "{method:?}");
+        // AOPAC and budgets on both gaps; soft ΔDP selects by default.
+        for column in ["aopac_dp_soft", "aopac_dp_hard"] {
+            assert!((0.0..=1.0).contains(&number(method, column)), "{method:?}");
+        }
+        assert!(method.contains_key("best_accuracy_dp_hard_0_01"));
+        assert_eq!(method["fairness_metric"], "dp-soft");
         assert_eq!(method["selected_on"], "validation");
     }
 
@@ -449,4 +454,47 @@ train: {method: lagrangian, epochs: 3, batch_size: 50, eta: 1}
         .map(|g| row(g).iter().sum::<usize>())
         .sum();
     assert_eq!(groups, 600);
+}
+
+/// `fairness_metric: eo`: selection reads ΔEO, methods.csv leads with its AOPAC and budgets
+/// (then soft and hard ΔDP), and a figure on ΔEO joins the soft and hard ones.
+#[test]
+fn the_fairness_metric_chooses_what_selection_and_figures_read() {
+    let run = Run::new(&TINY.replace(
+        "name: tiny",
+        "name: tiny\nfairness_metric: eo\nselection: val-pareto",
+    ));
+    let output = run.run(&["--quiet"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let printed = text(&output);
+    assert!(
+        printed.contains("Selection: validation-Pareto epochs, on ΔEO."),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("AOPAC on ΔEO (majority accuracy"),
+        "{printed}"
+    );
+    let header = std::fs::read_to_string(run.results().join("methods.csv")).unwrap();
+    let header = header.lines().next().unwrap();
+    assert!(
+        header.starts_with(
+            "selection,selected_on,fairness_metric,method,points,aopac_eo,best_accuracy_eo_0_01,"
+        ),
+        "{header}"
+    );
+    assert!(
+        header.contains(",aopac_dp_soft,") && header.contains(",aopac_dp_hard,"),
+        "{header}"
+    );
+    for figure in [
+        "pareto_val-pareto.svg",
+        "pareto_val-pareto_hard.svg",
+        "pareto_val-pareto_eo.svg",
+    ] {
+        let svg = std::fs::read_to_string(run.results().join(figure)).unwrap();
+        assert!(svg.contains("selected on ΔEO"), "{figure}");
+    }
+    let eo = std::fs::read_to_string(run.results().join("pareto_val-pareto_eo.svg")).unwrap();
+    assert!(eo.contains("ΔEO (gap in true-positive rate), test"));
 }

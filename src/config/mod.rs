@@ -15,7 +15,7 @@ use serde_norway::{Mapping, Value};
 use crate::data::spec::{self, RawDataset};
 use crate::data::{DataDirSource, DatasetSpec};
 use crate::model::Architecture;
-use crate::selection::Selection;
+use crate::selection::{FairnessMetric, Selection};
 use crate::train::{
     Backend, FairnessLoss, FollowerBatch, LrSchedule, Method, StepOrder, TrainSpec,
 };
@@ -65,6 +65,8 @@ struct RawExperiment {
     selection: Option<Value>,
     /// Keep the models of each trial's validation front and last epoch (default true).
     save_models: Option<bool>,
+    /// The gap selection, fronts and AOPAC read (default dp-soft).
+    fairness_metric: Option<FairnessMetric>,
 }
 
 #[derive(Deserialize)]
@@ -169,6 +171,8 @@ pub struct ExperimentFile {
     pub dataset: DatasetSpec,
     /// How each configuration's reported epochs are chosen; every policy is reported.
     pub selections: Vec<Selection>,
+    /// The gap those policies, the fronts and AOPAC read.
+    pub fairness_metric: FairnessMetric,
     /// One per grid point, in sweep order; points that resolve to the same trial repeat.
     pub points: Vec<TrialSpec>,
     /// The keys the sweep varies (`eta`, `seed`, …), in sweep order.
@@ -282,6 +286,7 @@ pub fn parse(text: &str, path: &Path, data_dir: DataDirOverride) -> Result<Exper
         name,
         dataset: dataset.expect("no problems means the dataset was checked"),
         selections,
+        fairness_metric: raw.fairness_metric.unwrap_or_default(),
         points,
         swept,
         save_models: raw.save_models.unwrap_or(true),
@@ -690,6 +695,23 @@ mod tests {
         assert_eq!((t.eta, t.lr_fair, t.follower_steps), (0.0, 0.0, 1));
         assert_eq!(t.fairness_loss, FairnessLoss::DpSquared);
         assert_eq!(t.step_order, StepOrder::LeaderFirst);
+    }
+
+    #[test]
+    fn the_fairness_metric_is_read_and_checked() {
+        let read = |extra: &str| read_text(&format!("name: s\ndataset: {{name: adult}}\n{extra}"));
+        assert_eq!(read("").unwrap().fairness_metric, FairnessMetric::DpSoft);
+        let hard = read("fairness_metric: dp-hard\n").unwrap();
+        assert_eq!(hard.fairness_metric, FairnessMetric::DpHard);
+        assert_eq!(
+            read("fairness_metric: eo\n").unwrap().fairness_metric,
+            FairnessMetric::Eo
+        );
+        let message = format!("{:#}", read("fairness_metric: dp\n").err().unwrap());
+        assert!(
+            message.contains("line 3: fairness_metric: unknown variant `dp`, expected one of `dp-soft`, `dp-hard`, `eo`"),
+            "{message}"
+        );
     }
 
     #[test]

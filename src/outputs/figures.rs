@@ -8,22 +8,35 @@ use anyhow::{Context, Result, anyhow};
 use plotters::prelude::*;
 
 use super::{Output, Report};
-use crate::analysis::Point;
+use crate::analysis::{Point, reported_metrics};
 use crate::pareto::pareto_front;
+use crate::selection::FairnessMetric;
 use crate::train::Method;
 
-/// `pareto_<selection>.svg` and `pareto_<selection>_hard.svg` for each selection policy.
+/// `pareto_<selection>.svg` (ΔDP soft) and `pareto_<selection>_hard.svg` (ΔDP hard) for
+/// each selection policy, and `pareto_<selection>_eo.svg` when ΔEO selects.
 pub struct Pareto;
 
 impl Output for Pareto {
     fn write(&self, report: &Report, dir: &Path, _: &[PathBuf]) -> Result<Vec<PathBuf>> {
         let mut written = Vec::new();
+        let selecting = report.analysis.metric;
         for selected in &report.analysis.selected {
             let selection = &selected.selection;
-            let title = format!("{}: test split, {}", report.name, selection.describe());
-            for (parity, suffix) in [(Parity::Soft, ""), (Parity::Hard, "_hard")] {
+            let title = format!(
+                "{}: test split, {}, selected on {}",
+                report.name,
+                selection.describe(selecting),
+                selecting.symbol()
+            );
+            for metric in reported_metrics(selecting) {
+                let suffix = match metric {
+                    FairnessMetric::DpSoft => "",
+                    FairnessMetric::DpHard => "_hard",
+                    FairnessMetric::Eo => "_eo",
+                };
                 let path = dir.join(format!("pareto_{}{suffix}.svg", selection.file_stem()));
-                pareto_svg(&selected.points, parity, &title, &path)?;
+                pareto_svg(&selected.points, metric, &title, &path)?;
                 written.push(path);
             }
         }
@@ -40,26 +53,12 @@ impl Output for Pareto {
     }
 }
 
-/// Which ΔDP goes on the x axis.
-#[derive(Debug, Clone, Copy)]
-pub enum Parity {
-    Soft,
-    Hard,
-}
-
-impl Parity {
-    fn of(self, point: &Point) -> f64 {
-        match self {
-            Self::Soft => point.summary.test.dp_soft_max,
-            Self::Hard => point.summary.test.dp_hard_max,
-        }
-    }
-
-    fn label(self) -> &'static str {
-        match self {
-            Self::Soft => "ΔDP soft (gap in mean predicted probability), test",
-            Self::Hard => "ΔDP hard (gap in positive-prediction rate), test",
-        }
+/// The x axis' title for a metric.
+fn axis(metric: FairnessMetric) -> &'static str {
+    match metric {
+        FairnessMetric::DpSoft => "ΔDP soft (gap in mean predicted probability), test",
+        FairnessMetric::DpHard => "ΔDP hard (gap in positive-prediction rate), test",
+        FairnessMetric::Eo => "ΔEO (gap in true-positive rate), test",
     }
 }
 
@@ -69,17 +68,23 @@ fn colour(method: Method) -> RGBColor {
 }
 
 /// Draw the trade-off of the selected `points` into an SVG file, whole or not at all.
-fn pareto_svg(points: &[Point], parity: Parity, title: &str, path: &Path) -> Result<()> {
+fn pareto_svg(points: &[Point], metric: FairnessMetric, title: &str, path: &Path) -> Result<()> {
     let mut svg = String::new();
-    draw(points, parity, title, &mut svg)
+    draw(points, metric, title, &mut svg)
         .map_err(|e| anyhow!("cannot draw {}: {e:#}", path.display()))?;
     crate::files::write_atomically(path, svg.as_bytes())
 }
 
-fn draw(points: &[Point], parity: Parity, title: &str, svg: &mut String) -> Result<()> {
+fn draw(points: &[Point], metric: FairnessMetric, title: &str, svg: &mut String) -> Result<()> {
     let points: Vec<(&Point, f64, f64)> = points
         .iter()
-        .map(|point| (point, parity.of(point), point.summary.test.accuracy_mean))
+        .map(|point| {
+            (
+                point,
+                metric.of(&point.summary.test),
+                point.summary.test.accuracy_mean,
+            )
+        })
         .collect();
     let max_dp = points.iter().map(|p| p.1).fold(0.01, f64::max);
     let (min_acc, max_acc) = points
@@ -107,7 +112,7 @@ fn draw(points: &[Point], parity: Parity, title: &str, svg: &mut String) -> Resu
     chart
         .configure_mesh()
         .light_line_style(WHITE)
-        .x_desc(parity.label())
+        .x_desc(axis(metric))
         .y_desc("accuracy, test")
         .x_label_formatter(&|x| format!("{x:.3}"))
         .y_label_formatter(&|y| format!("{y:.3}"))

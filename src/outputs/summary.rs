@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use super::{Output, Report};
-use crate::analysis::{DP_BUDGETS, MethodFigures, Point};
+use crate::analysis::{DP_BUDGETS, MethodFigures, Point, reported_metrics};
 use crate::pareto::pareto_front;
+use crate::selection::FairnessMetric;
 
 pub struct Summary;
 
@@ -69,22 +70,29 @@ fn summary(report: &Report, written: &[PathBuf]) -> String {
     } else {
         String::new()
     };
-    let baseline = analysis.baseline;
+    let (baseline, metric) = (analysis.baseline, analysis.metric);
     for selected in &analysis.selected {
         let selection = &selected.selection;
         out += &format!(
-            "\nSelection: {}. Test split{over_seeds}.\n",
-            selection.describe()
+            "\nSelection: {}, on {}. Test split{over_seeds}.\n",
+            selection.describe(metric),
+            metric.symbol()
         );
         if selection.is_single_point() {
             out += "(* Pareto front of the method, ! degenerate: predicts the same for nearly everyone)\n";
-            out += &table(&selected.points);
+            out += &table(&selected.points, metric);
         }
-        out += &format!(
-            "AOPAC (majority accuracy {:.4}, label ΔDP {:.4}) and best accuracy within a ΔDP soft budget:\n",
-            baseline.majority_accuracy, baseline.label_dp
-        );
-        out += &figures_table(&selected.methods);
+        for on in reported_metrics(metric) {
+            out += &format!(
+                "AOPAC on {} (majority accuracy {:.4}, up to {} {:.4}) and best accuracy within a {} budget:\n",
+                on.symbol(),
+                baseline.majority_accuracy,
+                on.symbol(),
+                baseline.max_gap(on),
+                on.symbol()
+            );
+            out += &figures_table(&selected.methods, on);
+        }
     }
     out += "\n";
     for path in written {
@@ -95,7 +103,7 @@ fn summary(report: &Report, written: &[PathBuf]) -> String {
 
 /// The selected points' test metrics, one row each, sorted by method and the settings that
 /// vary; `*` marks a method's Pareto front, `!` a degenerate network.
-fn table(points: &[Point]) -> String {
+fn table(points: &[Point], metric: FairnessMetric) -> String {
     let cells: Vec<Vec<(String, String)>> = points.iter().map(|p| p.settings.cells()).collect();
     // Settings that differ between rows of one method (across methods, the method does).
     let varying: Vec<usize> = (1..cells.first().map_or(0, Vec::len))
@@ -128,8 +136,10 @@ fn table(points: &[Point]) -> String {
         let mine: Vec<usize> = (0..points.len())
             .filter(|&i| cells[i][0].1 == method)
             .collect();
-        let trade_offs: Vec<(f64, f64)> =
-            mine.iter().map(|&i| points[i].test_trade_off()).collect();
+        let trade_offs: Vec<(f64, f64)> = mine
+            .iter()
+            .map(|&i| points[i].test_trade_off(metric))
+            .collect();
         for i in pareto_front(&trade_offs) {
             on_front[mine[i]] = true;
         }
@@ -177,16 +187,26 @@ fn table(points: &[Point]) -> String {
     text
 }
 
-/// Per-method figures as printed.
-fn figures_table(methods: &[MethodFigures]) -> String {
+/// Per-method figures on `metric`'s axis, as printed.
+fn figures_table(methods: &[MethodFigures], metric: FairnessMetric) -> String {
+    let gap = match metric {
+        FairnessMetric::Eo => "ΔEO",
+        _ => "ΔDP",
+    };
     let mut text = format!("  {:<19} {:>6} {:>7}", "method", "points", "AOPAC");
     for budget in DP_BUDGETS {
-        text += &format!(" {:>11}", format!("acc@ΔDP≤{budget}"));
+        text += &format!(" {:>11}", format!("acc@{gap}≤{budget}"));
     }
     text += "\n";
     for m in methods {
-        text += &format!("  {:<19} {:>6} {:>7.4}", m.method.name(), m.points, m.aopac);
-        for best in &m.best_within {
+        let figures = m.on(metric);
+        text += &format!(
+            "  {:<19} {:>6} {:>7.4}",
+            m.method.name(),
+            m.points,
+            figures.aopac
+        );
+        for best in &figures.best_within {
             text += &format!(" {:>11}", best.map_or("-".into(), |a| format!("{a:.4}")));
         }
         text += "\n";

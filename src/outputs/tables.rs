@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde::ser::SerializeTuple;
 
 use super::{Output, Report};
-use crate::analysis::DP_BUDGETS;
+use crate::analysis::{DP_BUDGETS, TradeOff, reported_metrics};
 use crate::selection::Selection;
 use crate::sweep::store::{Settings, as_csv};
 use crate::train::Method;
@@ -53,19 +53,22 @@ struct PointMetrics {
 struct MethodHead {
     selection: String,
     selected_on: &'static str,
+    fairness_metric: &'static str,
     method: Method,
     points: usize,
-    aopac: f64,
 }
 
-/// The best accuracy within each of [`DP_BUDGETS`]: a column each.
-struct Budgets<'a>(&'a [Option<f64>]);
+/// Per metric, AOPAC and the best accuracy within each of [`DP_BUDGETS`]: a column each.
+struct Figures<'a>(&'a [TradeOff]);
 
-impl Serialize for Budgets<'_> {
+impl Serialize for Figures<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut cells = serializer.serialize_tuple(self.0.len())?;
-        for cell in self.0 {
-            cells.serialize_element(cell)?;
+        let mut cells = serializer.serialize_tuple(self.0.len() * (1 + DP_BUDGETS.len()))?;
+        for figures in self.0 {
+            cells.serialize_element(&figures.aopac)?;
+            for cell in &figures.best_within {
+                cells.serialize_element(cell)?;
+            }
         }
         cells.end()
     }
@@ -155,13 +158,24 @@ impl Output for Methods {
     fn write(&self, report: &Report, dir: &Path, _: &[PathBuf]) -> Result<Vec<PathBuf>> {
         let path = dir.join(METHODS_FILE);
         let cannot = || format!("cannot write {}", path.display());
-        let budgets = DP_BUDGETS
-            .iter()
-            .map(|budget| format!("best_accuracy_dp_{}", budget.to_string().replace('.', "_")));
-        let header: csv::StringRecord = ["selection", "selected_on", "method", "points", "aopac"]
-            .into_iter()
-            .map(String::from)
-            .chain(budgets)
+        let metrics = reported_metrics(report.analysis.metric);
+        let per_metric = metrics.iter().flat_map(|metric| {
+            let m = metric.name().replace('-', "_");
+            let aopac = format!("aopac_{m}");
+            let budgets = DP_BUDGETS.iter().map(move |budget| {
+                format!("best_accuracy_{m}_{}", budget.to_string().replace('.', "_"))
+            });
+            std::iter::once(aopac).chain(budgets)
+        });
+        let head = [
+            "selection",
+            "selected_on",
+            "fairness_metric",
+            "method",
+            "points",
+        ];
+        let header: csv::StringRecord = (head.into_iter().map(String::from))
+            .chain(per_metric)
             .chain(["majority_accuracy".into(), "label_dp".into()])
             .collect();
         let mut csv = writer(&path, &header)?;
@@ -171,15 +185,15 @@ impl Output for Methods {
                 let head = MethodHead {
                     selection: selected.selection.name(),
                     selected_on: selected_on(&selected.selection),
+                    fairness_metric: report.analysis.metric.name(),
                     method: figures.method,
                     points: figures.points,
-                    aopac: figures.aopac,
                 };
                 let tail = MethodTail {
                     majority_accuracy: baseline.majority_accuracy,
                     label_dp: baseline.label_dp,
                 };
-                csv.serialize((head, Budgets(&figures.best_within), tail))
+                csv.serialize((head, Figures(&figures.by_metric), tail))
                     .with_context(cannot)?;
             }
         }
