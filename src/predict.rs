@@ -18,7 +18,7 @@ use crate::model_file::{self, SavedModel};
 use crate::selection::Selection;
 use crate::sweep::store::{Settings, Status, TrialRecord};
 use crate::sweep::{Plan, Trial};
-use crate::train::Trainer;
+use crate::train::{Backend, Trainer};
 
 /// One row's prediction, with its group and label when known.
 #[derive(Debug, Clone, PartialEq)]
@@ -198,37 +198,18 @@ pub fn save_selected(request: &SelectedPredictions) -> Result<Vec<PathBuf>> {
         .num_threads(jobs)
         .build()
         .context("cannot start the worker threads")?;
-    // Each model's test probabilities, checked against the accuracy it was trained to; the
-    // models themselves are dropped as soon as they have predicted.
+    let found = Found {
+        data,
+        models_dir: &models_dir,
+        save_models,
+        progress: &progress,
+    };
     let probabilities: HashMap<(String, usize), Vec<f32>> = pool
         .install(|| {
-            let per_trial =
-                needed
-                    .values()
-                    .collect::<Vec<_>>()
-                    .into_par_iter()
-                    .map(|(trial, epochs)| {
-                        let models =
-                            models_of(trial, epochs, data, &models_dir, save_models, &progress)?;
-                        models
-                .into_iter()
-                .map(|model| {
-                    let p = model.probabilities(&data.test.features);
-                    let accuracy = crate::metrics::accuracy(&p, &data.test.labels);
-                    if accuracy != model.about.test.accuracy {
-                        bail!(
-                            "trial {} epoch {}: the model's test accuracy is {accuracy}, {} \
-                             when it was trained; the data changed since",
-                            model.about.trial_id,
-                            model.about.epoch,
-                            model.about.test.accuracy
-                        );
-                    }
-                    Ok(((model.about.trial_id, model.about.epoch), p))
-                })
+            let trials: Vec<_> = needed.values().collect();
+            (trials.into_par_iter())
+                .map(|(trial, epochs)| found.test_probabilities(trial, epochs))
                 .collect::<Result<Vec<_>>>()
-                    });
-            per_trial.collect::<Result<Vec<_>>>()
         })?
         .into_iter()
         .flatten()
@@ -319,54 +300,87 @@ impl Recovering {
     }
 }
 
-/// The trial's models at `epochs`: read from `models_dir` where saved, the others trained
-/// again (and saved, when `save`).
-fn models_of(
-    trial: &Trial,
-    epochs: &BTreeSet<usize>,
-    data: &Dataset,
-    models_dir: &Path,
-    save: bool,
-    progress: &Recovering,
-) -> Result<Vec<SavedModel>> {
-    let mut models = Vec::new();
-    let mut missing = BTreeSet::new();
-    for &epoch in epochs {
-        let path = models_dir.join(model_file::file_name(&trial.id, epoch));
-        match path.is_file() {
-            true => models.push(SavedModel::read(&path)?),
-            false => {
-                missing.insert(epoch);
-            }
-        }
-    }
-    if let Some(&last) = missing.last() {
-        let spec = &trial.spec;
-        let settings = Settings::of(spec, data.train.n_features);
-        let origin = model_file::Origin {
-            trial_id: &trial.id,
-            config_id: &trial.config_id,
-            seed: spec.train.seed,
-            settings: &settings,
-            data,
-        };
-        let mut trainer = Trainer::new(&spec.architecture, &spec.train, data);
-        for epoch in 1..=last {
-            trainer.train_epoch(epoch);
-            if missing.contains(&epoch) {
-                let metrics = trainer.evaluate(epoch)?;
-                let model = origin
-                    .model(&metrics, trainer.weights())
-                    .context("data made in code has no encoding")?;
-                if save {
-                    model.write(models_dir)?;
+/// Where a trial's models are found, or how they are made again.
+struct Found<'a> {
+    data: &'a Dataset,
+    models_dir: &'a Path,
+    save_models: bool,
+    progress: &'a Recovering,
+}
+
+impl Found<'_> {
+    /// The test split's probabilities of the trial's models at `epochs`, each checked
+    /// against the test accuracy recorded when it was trained (to the last digit for the
+    /// fused engine, whose forward pass `predict` shares); the models are dropped at once.
+    fn test_probabilities(
+        &self,
+        trial: &Trial,
+        epochs: &BTreeSet<usize>,
+    ) -> Result<Vec<((String, usize), Vec<f32>)>> {
+        let test = &self.data.test;
+        let models = self.models(trial, epochs)?;
+        let exact = trial.spec.train.backend == Backend::Fused;
+        models
+            .into_iter()
+            .map(|model| {
+                let p = model.probabilities(&test.features);
+                let accuracy = crate::metrics::accuracy(&p, &test.labels);
+                let (id, epoch) = (model.about.trial_id, model.about.epoch);
+                if exact && accuracy != model.about.test.accuracy {
+                    bail!(
+                        "trial {id} epoch {epoch}: the model's test accuracy is {accuracy}, \
+                         {} when it was trained; the data changed since",
+                        model.about.test.accuracy
+                    );
                 }
-                models.push(model);
+                Ok(((id, epoch), p))
+            })
+            .collect()
+    }
+
+    /// The trial's models at `epochs`: read where saved, the others trained again (and
+    /// saved, unless `save_models: false`).
+    fn models(&self, trial: &Trial, epochs: &BTreeSet<usize>) -> Result<Vec<SavedModel>> {
+        let (data, models_dir, progress) = (self.data, self.models_dir, self.progress);
+        let mut models = Vec::new();
+        let mut missing = BTreeSet::new();
+        for &epoch in epochs {
+            let path = models_dir.join(model_file::file_name(&trial.id, epoch));
+            match path.is_file() {
+                true => models.push(SavedModel::read(&path)?),
+                false => {
+                    missing.insert(epoch);
+                }
             }
         }
-        progress.trained(&trial.id, last);
+        if let Some(&last) = missing.last() {
+            let spec = &trial.spec;
+            let settings = Settings::of(spec, data.train.n_features);
+            let origin = model_file::Origin {
+                trial_id: &trial.id,
+                config_id: &trial.config_id,
+                seed: spec.train.seed,
+                settings: &settings,
+                data,
+            };
+            let mut trainer = Trainer::new(&spec.architecture, &spec.train, data);
+            for epoch in 1..=last {
+                trainer.train_epoch(epoch);
+                if missing.contains(&epoch) {
+                    let metrics = trainer.evaluate(epoch)?;
+                    let model = origin
+                        .model(&metrics, trainer.weights())
+                        .context("data made in code has no encoding")?;
+                    if self.save_models {
+                        model.write(models_dir)?;
+                    }
+                    models.push(model);
+                }
+            }
+            progress.trained(&trial.id, last);
+        }
+        Ok(models)
     }
-    Ok(models)
 }
 
 /// Predictions as CSV: `row,probability,decision,group,label` (the first column named as
