@@ -52,6 +52,15 @@ impl FairnessMetric {
             Self::Eo => stats.eo_max,
         }
     }
+
+    /// The best seed's gap.
+    pub fn best(self, stats: &SeedStats) -> f64 {
+        match self {
+            Self::DpSoft => stats.dp_soft_min,
+            Self::DpHard => stats.dp_hard_min,
+            Self::Eo => stats.eo_min,
+        }
+    }
 }
 
 /// How a configuration's reported epochs are chosen (`selection:` in the experiment file).
@@ -163,10 +172,13 @@ pub struct SeedStats {
     pub dp_soft_mean: f64,
     pub dp_soft_std: f64,
     pub dp_soft_max: f64,
+    pub dp_soft_min: f64,
     pub dp_hard_mean: f64,
     pub dp_hard_max: f64,
+    pub dp_hard_min: f64,
     pub eo_mean: f64,
     pub eo_max: f64,
+    pub eo_min: f64,
     pub positive_rate_mean: f64,
     /// Each group's positive-prediction rate, mean over seeds.
     pub group_positive_rates_mean: Vec<f64>,
@@ -188,10 +200,13 @@ impl SeedStats {
             dp_soft_mean: mean(dp_soft.iter().copied()),
             dp_soft_std: std_dev(&dp_soft),
             dp_soft_max: dp_soft.iter().copied().fold(0.0, f64::max),
+            dp_soft_min: dp_soft.iter().copied().fold(f64::INFINITY, f64::min),
             dp_hard_mean: mean(dp_hard.iter().copied()),
             dp_hard_max: dp_hard.iter().copied().fold(0.0, f64::max),
+            dp_hard_min: dp_hard.iter().copied().fold(f64::INFINITY, f64::min),
             eo_mean: mean(seeds.iter().map(|m| m.eo)),
             eo_max: seeds.iter().map(|m| m.eo).fold(0.0, f64::max),
+            eo_min: seeds.iter().map(|m| m.eo).fold(f64::INFINITY, f64::min),
             positive_rate_mean: mean(seeds.iter().map(|m| m.positive_rate)),
             group_positive_rates_mean: (0..seeds
                 .first()

@@ -126,13 +126,26 @@ fn a_tiny_sweep_writes_trials_epochs_and_plots_then_resumes() {
         for label in ["erm", "lagrangian", "fairbinn", "accuracy, test", "ΔDP"] {
             assert!(svg.contains(label), "{plot} lacks {label:?}");
         }
-        // A dot per trial, but for degenerate ones, drawn as crosses.
-        let dots = points.iter().filter(|t| t["degenerate"] == "false").count();
-        assert_eq!(
-            svg.matches("<circle").count(),
-            dots,
-            "{plot}: a dot per trial"
-        );
+        // A marker in its method's colour per trial (degenerate ones are crosses), and
+        // one in the legend: circles for lagrangian, squares for erm, triangles for fairbinn.
+        for (method, shape, fill) in [
+            ("lagrangian", "<circle", "#1F77B4"),
+            ("erm", "<rect", "#5A5A5A"),
+            ("fairbinn", "<polygon", "#D62728"),
+        ] {
+            let dots = (points.iter())
+                .filter(|t| t["method"] == method && t["degenerate"] == "false")
+                .count();
+            let drawn = (svg.split(shape).skip(1))
+                .filter(|tail| {
+                    tail.split('>')
+                        .next()
+                        .unwrap()
+                        .contains(&format!("fill=\"{fill}\""))
+                })
+                .count();
+            assert_eq!(drawn, dots + 1, "{plot}: {method}'s markers");
+        }
     }
 
     // A second run finds every trial done and trains nothing.

@@ -1,6 +1,10 @@
-//! `pareto_<selection>.svg`: test accuracy against ΔDP for every selected point, one colour
-//! per method, each method's Pareto front drawn as a line, degenerate networks marked with a
-//! cross. With several seeds a point is the mean accuracy at the worst seed's ΔDP.
+//! `pareto_<selection>.svg`: test accuracy against a fairness gap for every selected point.
+//! Each method has a colour and a marker (so the figure reads without colour too), its front
+//! as a staircase (the best accuracy at each gap) and its AOPAC in the legend; points off the
+//! front are lighter; degenerate networks are crosses. With several seeds a point is the
+//! mean accuracy at the worst seed's gap, and front points carry error bars: accuracy ± one
+//! standard deviation, the gap from the best seed's to the worst's. The majority class's
+//! accuracy is a dashed guide. Labels (η) that would overlap another are left out.
 
 use std::path::{Path, PathBuf};
 
@@ -8,10 +12,11 @@ use anyhow::{Context, Result, anyhow};
 use plotters::prelude::*;
 
 use super::{Output, Report};
-use crate::analysis::{Point, reported_metrics};
+use crate::analysis::{Point, Selected, reported_metrics};
 use crate::pareto::pareto_front;
 use crate::selection::FairnessMetric;
 use crate::train::Method;
+use crate::train::methods::Marker;
 
 /// `pareto_<selection>.svg` (ΔDP soft) and `pareto_<selection>_hard.svg` (ΔDP hard) for
 /// each selection policy, and `pareto_<selection>_eo.svg` when ΔEO selects.
@@ -36,7 +41,13 @@ impl Output for Pareto {
                     FairnessMetric::Eo => "_eo",
                 };
                 let path = dir.join(format!("pareto_{}{suffix}.svg", selection.file_stem()));
-                pareto_svg(&selected.points, metric, &title, &path)?;
+                let figure = Figure {
+                    selected,
+                    metric,
+                    majority_accuracy: report.analysis.baseline.majority_accuracy,
+                    title: &title,
+                };
+                figure.write(&path)?;
                 written.push(path);
             }
         }
@@ -67,130 +78,400 @@ fn colour(method: Method) -> RGBColor {
     RGBColor(r, g, b)
 }
 
-/// Draw the trade-off of the selected `points` into an SVG file, whole or not at all.
-fn pareto_svg(points: &[Point], metric: FairnessMetric, title: &str, path: &Path) -> Result<()> {
-    let mut svg = String::new();
-    draw(points, metric, title, &mut svg)
-        .map_err(|e| anyhow!("cannot draw {}: {e:#}", path.display()))?;
-    crate::files::write_atomically(path, svg.as_bytes())
+/// One Pareto figure: a selection policy's points on one gap's axis.
+struct Figure<'a> {
+    selected: &'a Selected,
+    metric: FairnessMetric,
+    majority_accuracy: f64,
+    title: &'a str,
 }
 
-fn draw(points: &[Point], metric: FairnessMetric, title: &str, svg: &mut String) -> Result<()> {
-    let points: Vec<(&Point, f64, f64)> = points
-        .iter()
-        .map(|point| {
-            (
-                point,
-                metric.of(&point.summary.test),
-                point.summary.test.accuracy_mean,
-            )
-        })
-        .collect();
-    let max_dp = points.iter().map(|p| p.1).fold(0.01, f64::max);
-    let (min_acc, max_acc) = points
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
-            (lo.min(p.2), hi.max(p.2))
-        });
-    let (min_acc, max_acc) = if points.is_empty() {
-        (0.0, 1.0)
-    } else {
-        (min_acc, max_acc)
-    };
-    let pad = ((max_acc - min_acc) * 0.08).max(0.005);
+/// A selected point as drawn.
+struct Drawn<'a> {
+    point: &'a Point,
+    /// The worst seed's gap, the mean accuracy.
+    x: f64,
+    y: f64,
+    on_front: bool,
+}
 
-    let draw_error = |e: &dyn std::fmt::Display| anyhow!("{e}");
-    let root = SVGBackend::with_string(svg, (960, 640)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| draw_error(&e))?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 22))
-        .margin(20)
-        .x_label_area_size(50)
-        .y_label_area_size(70)
-        .build_cartesian_2d(0.0..max_dp * 1.1, (min_acc - pad)..(max_acc + pad))
-        .map_err(|e| draw_error(&e))?;
-    chart
-        .configure_mesh()
-        .light_line_style(WHITE)
-        .x_desc(axis(metric))
-        .y_desc("accuracy, test")
-        .x_label_formatter(&|x| format!("{x:.3}"))
-        .y_label_formatter(&|y| format!("{y:.3}"))
-        .draw()
-        .map_err(|e| draw_error(&e))?;
+/// Label text's size in pixels at 12 px sans-serif, generous: a label is kept only where
+/// this box overlaps no other label's.
+fn label_box(text: &str, (x, y): (i32, i32)) -> [i32; 4] {
+    let width = 7 * text.chars().count() as i32;
+    [x, y - 12, x + width, y + 2]
+}
 
-    let method = |p: &(&Point, f64, f64)| p.0.settings.method;
-    let mut methods: Vec<Method> = points.iter().map(method).collect();
-    // By name, as before methods were typed, so the legend's order is unchanged.
-    methods.sort_unstable_by_key(|m| m.name());
-    methods.dedup();
-    for name in methods {
-        let colour = colour(name);
-        let mine: Vec<&(&Point, f64, f64)> = points.iter().filter(|p| method(p) == name).collect();
-        let front = pareto_front(&mine.iter().map(|p| (p.1, p.2)).collect::<Vec<_>>());
+fn overlaps(a: &[i32; 4], b: &[i32; 4]) -> bool {
+    a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3]
+}
+
+impl Figure<'_> {
+    /// Draw into an SVG file, whole or not at all.
+    fn write(&self, path: &Path) -> Result<()> {
+        let mut svg = String::new();
+        self.draw(&mut svg)
+            .map_err(|e| anyhow!("cannot draw {}: {e:#}", path.display()))?;
+        crate::files::write_atomically(path, svg.as_bytes())
+    }
+
+    fn draw(&self, svg: &mut String) -> Result<()> {
+        let metric = self.metric;
+        let points = &self.selected.points;
+        let mut methods: Vec<Method> = points.iter().map(|p| p.settings.method).collect();
+        // By name, as before methods were typed, so the legend's order is unchanged.
+        methods.sort_unstable_by_key(|m| m.name());
+        methods.dedup();
+        let mut drawn: Vec<Drawn> = Vec::new();
+        for &method in &methods {
+            let mine: Vec<&Point> = points
+                .iter()
+                .filter(|p| p.settings.method == method)
+                .collect();
+            let xy: Vec<(f64, f64)> = mine.iter().map(|p| p.test_trade_off(metric)).collect();
+            let front = pareto_front(&xy);
+            for (i, point) in mine.into_iter().enumerate() {
+                drawn.push(Drawn {
+                    point,
+                    x: xy[i].0,
+                    y: xy[i].1,
+                    on_front: front.contains(&i),
+                });
+            }
+        }
+        let seeds = points.iter().map(|p| p.summary.seeds).max().unwrap_or(1);
+        let std = |d: &Drawn| d.point.summary.test.accuracy_std;
+        // Axes that hold every point, its error bars and the majority guide.
+        let max_x = drawn.iter().map(|d| d.x).fold(0.01, f64::max);
+        let (mut min_y, mut max_y) = (self.majority_accuracy, self.majority_accuracy);
+        for d in &drawn {
+            let bar = if d.on_front { std(d) } else { 0.0 };
+            min_y = min_y.min(d.y - bar);
+            max_y = max_y.max(d.y + bar);
+        }
+        let pad = ((max_y - min_y) * 0.08).max(0.005);
+
+        let draw_error = |e: &dyn std::fmt::Display| anyhow!("{e}");
+        let root = SVGBackend::with_string(svg, (960, 640)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| draw_error(&e))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(self.title, ("sans-serif", 20))
+            .margin(20)
+            .x_label_area_size(50)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0.0..max_x * 1.1, (min_y - pad)..(max_y + pad))
+            .map_err(|e| draw_error(&e))?;
         chart
-            .draw_series(LineSeries::new(
-                front.iter().map(|&i| (mine[i].1, mine[i].2)),
-                colour.stroke_width(2),
+            .configure_mesh()
+            .light_line_style(WHITE)
+            .x_desc(axis(metric))
+            .y_desc("accuracy, test")
+            .x_label_formatter(&|x| format!("{x:.3}"))
+            .y_label_formatter(&|y| format!("{y:.3}"))
+            .draw()
+            .map_err(|e| draw_error(&e))?;
+
+        let majority = self.majority_accuracy;
+        let grey = RGBColor(120, 120, 120);
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(0.0, majority), (max_x * 1.1, majority)],
+                6,
+                4,
+                grey.stroke_width(1),
             ))
             .map_err(|e| draw_error(&e))?
-            .label(format!("{name} (line: Pareto front)"))
+            .label(format!("majority class, accuracy {majority:.4}"))
             .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+                PathElement::new(vec![(x, y), (x + 20, y)], grey.stroke_width(1))
             });
-        chart
-            .draw_series(mine.iter().map(|p| {
-                let at = (p.1, p.2);
-                if p.0.summary.test.degenerate {
-                    Cross::new(at, 6, colour.stroke_width(2)).into_dyn()
-                } else {
-                    Circle::new(at, 4, colour.filled()).into_dyn()
+
+        let mut labels: Vec<[i32; 4]> = Vec::new();
+        let mut texts = Vec::new();
+        for &method in &methods {
+            let colour = colour(method);
+            let mine: Vec<&Drawn> = drawn
+                .iter()
+                .filter(|d| d.point.settings.method == method)
+                .collect();
+            let mut front: Vec<&Drawn> = mine.iter().copied().filter(|d| d.on_front).collect();
+            front.sort_by(|a, b| a.x.total_cmp(&b.x));
+            // The staircase: each front point's accuracy holds up to the next one's gap.
+            let mut stairs = Vec::new();
+            for (k, d) in front.iter().enumerate() {
+                if k > 0 {
+                    stairs.push((d.x, front[k - 1].y));
                 }
+                stairs.push((d.x, d.y));
+            }
+            let aopac = self
+                .selected
+                .methods
+                .iter()
+                .find(|m| m.method == method)
+                .map_or(f64::NAN, |m| m.on(metric).aopac);
+            let marker = method.info().marker;
+            chart
+                .draw_series(LineSeries::new(stairs, colour.stroke_width(2)))
+                .map_err(|e| draw_error(&e))?
+                .label(format!("{method}: AOPAC {aopac:.3}"))
+                .legend(move |(x, y)| {
+                    EmptyElement::at((x + 10, y))
+                        + PathElement::new(vec![(-10, 0), (10, 0)], colour.stroke_width(2))
+                        + shape(marker, (0, 0), colour.filled())
+                });
+            if seeds > 1 {
+                // Error bars on the front: accuracy ± 1 std; the gap from best to worst seed.
+                let bars = front.iter().flat_map(|d| {
+                    let best = metric.best(&d.point.summary.test);
+                    let style = colour.mix(0.6).stroke_width(1);
+                    [
+                        PathElement::new(vec![(d.x, d.y - std(d)), (d.x, d.y + std(d))], style),
+                        PathElement::new(vec![(best, d.y), (d.x, d.y)], style),
+                    ]
+                });
+                chart.draw_series(bars).map_err(|e| draw_error(&e))?;
+            }
+            // Off the front first, lighter, so the front is drawn over them.
+            let mut order: Vec<&Drawn> = mine.clone();
+            order.sort_by_key(|d| d.on_front);
+            chart
+                .draw_series(order.iter().map(|d| {
+                    let style = match d.on_front {
+                        true => colour.filled(),
+                        false => colour.mix(0.3).filled(),
+                    };
+                    let at = (d.x, d.y);
+                    match d.point.summary.test.degenerate {
+                        true => {
+                            EmptyElement::at(at)
+                                + Cross::new((0, 0), 5, style.stroke_width(2)).into_dyn()
+                        }
+                        false => EmptyElement::at(at) + shape(marker, (0, 0), style),
+                    }
+                }))
+                .map_err(|e| draw_error(&e))?;
+            // Name the front's points by η, the knob a reader wants to read off; once per run
+            // of points with the same η, and only where the label overlaps no other.
+            for (k, d) in front.iter().enumerate() {
+                let Some(eta) = d.point.settings.eta else {
+                    continue;
+                };
+                if k > 0 && front[k - 1].point.settings.eta == Some(eta) {
+                    continue;
+                }
+                let text = format!("η={eta}");
+                let (px, py) = chart.backend_coord(&(d.x, d.y));
+                let at = (px + 6, py - 6);
+                let bounds = label_box(&text, at);
+                if labels.iter().any(|other| overlaps(other, &bounds)) {
+                    continue;
+                }
+                labels.push(bounds);
+                texts.push(((d.x, d.y), text, colour));
+            }
+        }
+        // Labels last, over every line and marker.
+        chart
+            .draw_series(texts.into_iter().map(|(at, text, colour)| {
+                let font = ("sans-serif", 12).into_font().color(&colour);
+                EmptyElement::at(at) + Text::new(text, (6, -18), font)
             }))
             .map_err(|e| draw_error(&e))?;
-        // Name the front's points by η, the knob a reader wants to read off; once per run of
-        // points with the same η (epochs of one configuration), to keep labels apart.
-        let eta = |i: usize| mine[i].0.settings.eta;
-        let first_of_run = |k: usize| k == 0 || eta(front[k]) != eta(front[k - 1]);
+        if drawn.iter().any(|d| d.point.summary.test.degenerate) {
+            chart
+                .draw_series(std::iter::empty::<Cross<(f64, f64), i32>>())
+                .map_err(|e| draw_error(&e))?
+                .label("× degenerate: predicts (nearly) the same for everyone")
+                .legend(|(x, y)| Cross::new((x + 10, y), 5, BLACK.stroke_width(2)));
+        }
+        if seeds > 1 {
+            chart
+                .draw_series(std::iter::empty::<Cross<(f64, f64), i32>>())
+                .map_err(|e| draw_error(&e))?
+                .label(format!(
+                    "bars: accuracy ± 1 std, gap best → worst of {seeds} seeds"
+                ))
+                .legend(|(x, y)| {
+                    PathElement::new(vec![(x, y - 6), (x, y + 6)], BLACK.stroke_width(1))
+                });
+        }
         chart
-            .draw_series(
-                (0..front.len())
-                    .filter(|&k| first_of_run(k))
-                    .filter_map(|k| {
-                        let i = front[k];
-                        let eta = eta(i)?;
-                        // Offset a few pixels up and right, so the label does not cover its dot.
-                        Some(
-                            EmptyElement::at((mine[i].1, mine[i].2))
-                                + Text::new(
-                                    format!("η={eta}"),
-                                    (6, -16),
-                                    ("sans-serif", 12).into_font().color(&colour),
-                                ),
-                        )
-                    }),
-            )
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 14))
+            .draw()
             .map_err(|e| draw_error(&e))?;
+        root.present().map_err(|e| draw_error(&e))?;
+        Ok(())
     }
-    if points.iter().any(|p| p.0.summary.test.degenerate) {
-        chart
-            .draw_series(std::iter::once(Cross::new(
-                (0.0, min_acc - pad),
-                0,
-                BLACK.stroke_width(2),
-            )))
-            .map_err(|e| draw_error(&e))?
-            .label("× degenerate: predicts (nearly) the same for everyone")
-            .legend(|(x, y)| Cross::new((x + 10, y), 6, BLACK.stroke_width(2)));
+}
+
+/// A method's marker at `at` (pixels from its anchor).
+fn shape<DB: DrawingBackend>(
+    marker: Marker,
+    (x, y): (i32, i32),
+    style: ShapeStyle,
+) -> DynElement<'static, DB, (i32, i32)> {
+    match marker {
+        Marker::Circle => Circle::new((x, y), 4, style).into_dyn(),
+        Marker::Square => Rectangle::new([(x - 4, y - 4), (x + 4, y + 4)], style).into_dyn(),
+        Marker::Triangle => TriangleMarker::new((x, y), 5, style).into_dyn(),
+        Marker::Diamond => {
+            Polygon::new(vec![(x, y - 5), (x + 5, y), (x, y + 5), (x - 5, y)], style).into_dyn()
+        }
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 14))
-        .draw()
-        .map_err(|e| draw_error(&e))?;
-    root.present().map_err(|e| draw_error(&e))?;
-    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::{Baseline, method_figures};
+    use crate::selection::{EpochSummary, SeedStats, Selection};
+    use crate::sweep::store::Settings;
+    use rand::{RngExt, SeedableRng};
+
+    /// A point of `method` at η with 5 seeds: accuracy `y` ± 0.01, gap `x` (best seed x/2).
+    fn point(method: Method, eta: f64, x: f64, y: f64) -> Point {
+        let stats = SeedStats {
+            accuracy_mean: y,
+            accuracy_std: 0.01,
+            dp_soft_max: x,
+            dp_soft_min: x / 2.0,
+            dp_hard_max: x,
+            dp_hard_min: x / 2.0,
+            ..Default::default()
+        };
+        Point {
+            config_id: format!("{method}{eta}"),
+            settings: Settings {
+                method,
+                eta: Some(eta),
+                ..Default::default()
+            },
+            summary: EpochSummary {
+                epoch: 1,
+                seeds: 5,
+                validation: stats.clone(),
+                test: stats,
+            },
+        }
+    }
+
+    /// The texts of an SVG with their top-left corners.
+    fn texts(svg: &str) -> Vec<(String, i32, i32)> {
+        svg.split("<text ")
+            .skip(1)
+            .map(|tail| {
+                let number = |key: &str| -> i32 {
+                    let from = tail.find(key).unwrap() + key.len();
+                    let digits: String = tail[from..].chars().take_while(|c| *c != '"').collect();
+                    digits.parse().unwrap()
+                };
+                let text = tail
+                    .split('>')
+                    .nth(1)
+                    .unwrap()
+                    .split('<')
+                    .next()
+                    .unwrap()
+                    .trim();
+                (text.to_string(), number("x=\""), number("y=\""))
+            })
+            .collect()
+    }
+
+    /// 500 trials' points crowded on a small front: every method's legend names its AOPAC,
+    /// the seeds' bars and the majority guide are there, and no two η labels overlap (boxes
+    /// of the font's height and 0.6 em a character, as drawn).
+    #[test]
+    fn a_crowded_figure_keeps_its_labels_apart_and_its_legend_complete() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let methods = [Method::Lagrangian, Method::FairBiNNReference, Method::Erm];
+        let points: Vec<Point> = (0..500)
+            .map(|i| {
+                let x: f64 = rng.random_range(0.0..0.2);
+                let y = 0.76 + 0.4 * x + rng.random_range(0.0..0.02);
+                point(methods[i % 3], (i / 3) as f64, x, y)
+            })
+            .collect();
+        let baseline = Baseline {
+            majority_accuracy: 0.75,
+            label_dp: 0.2,
+        };
+        let selected = Selected {
+            selection: Selection::Last,
+            methods: method_figures(&points, &baseline, FairnessMetric::DpSoft),
+            points,
+        };
+        let figure = Figure {
+            selected: &selected,
+            metric: FairnessMetric::DpSoft,
+            majority_accuracy: 0.75,
+            title: "crowded",
+        };
+        let mut svg = String::new();
+        figure.draw(&mut svg).unwrap();
+        let texts = texts(&svg);
+        for m in &selected.methods {
+            let aopac = m.on(FairnessMetric::DpSoft).aopac;
+            let legend = format!("{}: AOPAC {aopac:.3}", m.method);
+            assert!(texts.iter().any(|t| t.0 == legend), "{legend}");
+        }
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.0 == "majority class, accuracy 0.7500")
+        );
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.0.starts_with("bars: accuracy ± 1 std"))
+        );
+        let labels: Vec<[i32; 4]> = texts
+            .iter()
+            .filter(|t| t.0.starts_with("η="))
+            .map(|(text, x, y)| {
+                let width = (0.6 * 9.68 * text.chars().count() as f64) as i32;
+                [*x, *y, x + width, y + 10]
+            })
+            .collect();
+        assert!(labels.len() >= 3, "some labels are drawn: {}", labels.len());
+        for (i, a) in labels.iter().enumerate() {
+            for b in &labels[i + 1..] {
+                assert!(!overlaps(a, b), "labels at {a:?} and {b:?} overlap");
+            }
+        }
+        // Error bars: two segments per front point (accuracy ± 1 std; best → worst seed's
+        // gap), and none with one seed.
+        let front: usize = methods
+            .iter()
+            .map(|&m| {
+                let xy: Vec<(f64, f64)> = (selected.points.iter())
+                    .filter(|p| p.settings.method == m)
+                    .map(|p| p.test_trade_off(FairnessMetric::DpSoft))
+                    .collect();
+                pareto_front(&xy).len()
+            })
+            .sum();
+        let mut one_seed = selected.clone();
+        for p in &mut one_seed.points {
+            p.summary.seeds = 1;
+        }
+        let mut plain = String::new();
+        Figure {
+            selected: &one_seed,
+            ..figure
+        }
+        .draw(&mut plain)
+        .unwrap();
+        let lines = |svg: &str| svg.matches("<polyline").count();
+        assert_eq!(
+            lines(&svg) - lines(&plain),
+            2 * front + 1,
+            "bars and their legend's"
+        );
+    }
 }

@@ -1,10 +1,11 @@
 //! `erm`: BCE only, one Adam over every layer; the unconstrained reference.
 
-use super::{Backend, MethodInfo, Players, Turn};
+use super::{Backend, Marker, MethodInfo, Players, Turn};
 
 pub const ERM: MethodInfo = MethodInfo {
     name: "erm",
     colour: (90, 90, 90),
+    marker: Marker::Square,
     reads_eta: false,
     bilevel: None,
     engines: Backend::ALL,

@@ -6,11 +6,12 @@
 //! [`bilevel`] also serves `fairbinn-reference`, the authors' released rule, whose leader
 //! also descends the fairness loss (see fairbinn_reference.rs).
 
-use super::{Backend, FollowerBatch, MethodInfo, Players, StepOrder, Turn, Turns};
+use super::{Backend, FollowerBatch, Marker, MethodInfo, Players, StepOrder, Turn, Turns};
 
 pub const FAIRBINN: MethodInfo = MethodInfo {
     name: "fairbinn",
     colour: (214, 39, 40),
+    marker: Marker::Triangle,
     reads_eta: true,
     bilevel: Some(Turns {
         order: StepOrder::LeaderFirst,

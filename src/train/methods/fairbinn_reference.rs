@@ -5,11 +5,14 @@
 //! iteration: the leader also descends the fairness loss. Their defaults: follower first, on
 //! the leader's batch.
 
-use super::{Backend, FollowerBatch, MethodInfo, Players, StepOrder, Turn, Turns, fairbinn};
+use super::{
+    Backend, FollowerBatch, Marker, MethodInfo, Players, StepOrder, Turn, Turns, fairbinn,
+};
 
 pub const FAIRBINN_REFERENCE: MethodInfo = MethodInfo {
     name: "fairbinn-reference",
     colour: (148, 103, 189),
+    marker: Marker::Diamond,
     reads_eta: true,
     bilevel: Some(Turns {
         order: StepOrder::FollowerFirst,

@@ -1,11 +1,12 @@
 //! `lagrangian`: one Adam over every layer on BCE + η·fairness loss (the authors' "reg"
 //! mode). With η = 0 it is `erm`.
 
-use super::{Backend, MethodInfo, Players, Turn};
+use super::{Backend, Marker, MethodInfo, Players, Turn};
 
 pub const LAGRANGIAN: MethodInfo = MethodInfo {
     name: "lagrangian",
     colour: (31, 119, 180),
+    marker: Marker::Circle,
     reads_eta: true,
     bilevel: None,
     engines: Backend::ALL,

@@ -95,6 +95,8 @@ pub struct MethodInfo {
     pub name: &'static str,
     /// RGB, in figures.
     pub colour: (u8, u8, u8),
+    /// Its points' shape in figures, so that methods differ without colour too.
+    pub marker: Marker,
     /// Reads `eta` and `fairness_loss`.
     pub reads_eta: bool,
     /// For two-player methods, the turns they take unless the file says otherwise; they read
@@ -104,6 +106,15 @@ pub struct MethodInfo {
     pub engines: &'static [Backend],
     /// One training iteration: a leader step and, for bilevel methods, the follower's.
     pub step: fn(&mut dyn Players, &Turn),
+}
+
+/// A point's shape in figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Marker {
+    Circle,
+    Square,
+    Triangle,
+    Diamond,
 }
 
 /// How a bilevel method's players take turns.

@@ -2,11 +2,12 @@
 //! method's line in the registry (mod.rs). It is `erm` taking two steps per minibatch, on the
 //! fused engine only.
 
-use super::{Backend, MethodInfo, Players, Turn};
+use super::{Backend, Marker, MethodInfo, Players, Turn};
 
 pub const TOY: MethodInfo = MethodInfo {
     name: "toy",
     colour: (0, 0, 0),
+    marker: Marker::Circle,
     reads_eta: false,
     bilevel: None,
     engines: &[Backend::Fused],
