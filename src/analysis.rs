@@ -242,6 +242,21 @@ pub fn configurations(
         configurations[index].seeds_planned += 1;
         match records.get(trial.id.as_str()) {
             Some(record) if record.status == Status::Ok => finished[index].push(history(&trial.id)),
+            // Stopped because its network predicts the same for everyone: it counts, at every
+            // later epoch, as it was when it stopped, so its configuration's other seeds keep
+            // their epochs.
+            Some(record) if record.status == Status::Collapsed => {
+                let mut kept = history(&trial.id);
+                if let Some(last) = kept.last().cloned() {
+                    kept.extend((last.epoch + 1..=trial.spec.train.epochs).map(|epoch| {
+                        EpochMetrics {
+                            epoch,
+                            ..last.clone()
+                        }
+                    }));
+                }
+                finished[index].push(kept);
+            }
             Some(record) => configurations[index].unfinished.push(Unfinished {
                 trial_id: trial.id.clone(),
                 seed: trial.spec.train.seed,
@@ -441,6 +456,47 @@ mod tests {
             configurations[1].curve[0].test.group_positive_rates_mean,
             [0.2, 0.4]
         );
+    }
+
+    /// A collapsed seed (stopped after epoch 1 of 3) counts at epochs 2 and 3 as it was at 1,
+    /// so its configuration keeps the other seed's epochs.
+    #[test]
+    fn a_collapsed_seed_counts_as_it_stopped_at_every_later_epoch() {
+        let plan = plan(
+            "name: a\ndataset: {name: adult}\ntrain: {method: erm, epochs: 3}\nseeds: [0, 1]\n",
+        );
+        let (kept, stopped) = (&plan.trials[0].id, &plan.trials[1].id);
+        let mut records = vec![record(kept, Status::Ok, "")];
+        records.push(TrialRecord {
+            last_epoch: 1,
+            ..record(stopped, Status::Collapsed, "degenerate")
+        });
+        let mut epochs = Vec::new();
+        for epoch in 1..=3 {
+            for split in [Evaluated::Validation, Evaluated::Test] {
+                epochs.push(row(kept, epoch, split, 0.80 + 0.01 * epoch as f64, 0.1));
+            }
+        }
+        for split in [Evaluated::Validation, Evaluated::Test] {
+            epochs.push(row(stopped, 1, split, 0.70, 0.0));
+        }
+        let configurations = configurations(&plan, &records, epochs, 101);
+        let curve = &configurations[0].curve;
+        assert!(
+            configurations[0].unfinished.is_empty(),
+            "collapsed is finished"
+        );
+        assert_eq!(curve.len(), 3);
+        for (i, epoch) in curve.iter().enumerate() {
+            assert_eq!(epoch.seeds, 2);
+            let expected = (0.80 + 0.01 * (i + 1) as f64 + 0.70) / 2.0;
+            assert!(
+                (epoch.test.accuracy_mean - expected).abs() < 1e-12,
+                "epoch {}",
+                i + 1
+            );
+            assert_eq!(epoch.test.dp_soft_max, 0.1);
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! sweep's selected points (`--save-predictions`). Both write the same columns, which is
 //! what `audit` reads.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal};
@@ -166,11 +166,17 @@ pub fn save_selected(request: &SelectedPredictions) -> Result<Vec<PathBuf>> {
     let chosen: Vec<&Selected> = (analysis.selected.iter())
         .filter(|s| selections.contains(&s.selection))
         .collect();
-    let ok: HashSet<&str> = (records.iter().filter(|r| r.status == Status::Ok))
-        .map(|r| r.trial_id.as_str())
+    // Finished trials and their last epochs: a collapsed trial's later epochs are its last.
+    let ok: HashMap<&str, usize> = (records.iter())
+        .filter(|r| matches!(r.status, Status::Ok | Status::Collapsed))
+        .map(|r| (r.trial_id.as_str(), r.last_epoch))
         .collect();
     let mut seeds: HashMap<&str, Vec<&Trial>> = HashMap::new();
-    for trial in plan.trials.iter().filter(|t| ok.contains(t.id.as_str())) {
+    for trial in plan
+        .trials
+        .iter()
+        .filter(|t| ok.contains_key(t.id.as_str()))
+    {
         seeds.entry(&trial.config_id).or_default().push(trial);
     }
     let seeds_of = |point: &Point| seeds.get(point.config_id.as_str()).into_iter().flatten();
@@ -178,7 +184,9 @@ pub fn save_selected(request: &SelectedPredictions) -> Result<Vec<PathBuf>> {
     for point in chosen.iter().flat_map(|s| &s.points) {
         for &trial in seeds_of(point) {
             let entry = needed.entry(&trial.id).or_insert((trial, BTreeSet::new()));
-            entry.1.insert(point.summary.epoch);
+            entry
+                .1
+                .insert(point.summary.epoch.min(ok[trial.id.as_str()]));
         }
     }
     let models_dir = model_file::models_dir(results_dir);
@@ -228,7 +236,8 @@ pub fn save_selected(request: &SelectedPredictions) -> Result<Vec<PathBuf>> {
             for point in &selected.points {
                 let epoch = point.summary.epoch;
                 for &trial in seeds_of(point) {
-                    let p = &probabilities[&(trial.id.clone(), epoch)];
+                    let trained = epoch.min(ok[trial.id.as_str()]);
+                    let p = &probabilities[&(trial.id.clone(), trained)];
                     for (i, &probability) in p.iter().enumerate() {
                         let test = &data.test;
                         out.row(

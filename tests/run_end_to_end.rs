@@ -511,3 +511,45 @@ fn the_fairness_metric_chooses_what_selection_and_figures_read() {
     let eo = std::fs::read_to_string(run.results().join("pareto_val-pareto_eo.svg")).unwrap();
     assert!(eo.contains("ΔEO (gap in true-positive rate), test"));
 }
+
+/// `train.patience`: a trial whose validation predictions stay degenerate stops, is recorded
+/// as `collapsed` with the epochs it trained (and all their rows), and is not trained again.
+#[test]
+fn a_collapsed_trial_stops_is_recorded_and_counts_as_finished() {
+    let run = Run::new(
+        "name: collapse
+dataset: {name: adult, max_rows: 1500}
+train: {method: lagrangian, epochs: 8, batch_size: 100, lr_acc: 0.01, fairness_loss: dp-abs, eta: 10000, patience: 2}
+",
+    );
+    let output = run.run(&["--quiet"]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(
+        text(&output).contains("1 of those that ran stopped early"),
+        "{}",
+        text(&output)
+    );
+    let trials = read_csv(&run.results().join("trials.csv"));
+    assert_eq!(trials[0]["status"], "collapsed");
+    assert_eq!(trials[0]["patience"], "2");
+    let last: usize = trials[0]["last_epoch"].parse().unwrap();
+    assert!((2..8).contains(&last), "stopped after epoch {last} of 8");
+    assert!(trials[0]["error"].contains("degenerate for 2 epochs in a row"));
+    let epochs = read_csv(&run.results().join("epochs.csv"));
+    assert_eq!(epochs.len(), 2 * last);
+    // Its last two epochs were degenerate: nearly the same prediction for everyone.
+    for row in &epochs[2 * last - 4..] {
+        let rate = number(row, "positive_rate");
+        assert!(
+            rate == 0.0 || rate == 1.0 || number(row, "probability_std") < 1e-3,
+            "{row:?}"
+        );
+    }
+    // Finished: a second run trains nothing.
+    let again = run.run(&["--quiet"]);
+    assert!(
+        text(&again).contains("0 ran now, 1 were already done"),
+        "{}",
+        text(&again)
+    );
+}

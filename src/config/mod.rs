@@ -105,6 +105,9 @@ struct RawTrain {
     shuffle: bool,
     /// `none` or `{exponential: {...}}`, read by `trial_spec` (see `as_variant`).
     lr_schedule: Option<Value>,
+    /// Epochs of degenerate validation predictions in a row that stop a trial; 0: never.
+    #[serde(default)]
+    patience: usize,
     #[serde(default)]
     seed: u64,
     #[serde(default)]
@@ -613,6 +616,7 @@ fn trial_spec(model: RawModel, train: RawTrain, problems: &mut Vec<String>) -> O
                 },
                 ..schedule
             }),
+            patience: train.patience,
             seed: train.seed,
             backend: train.backend,
         },

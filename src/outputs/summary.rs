@@ -39,6 +39,14 @@ fn summary(report: &Report, written: &[PathBuf]) -> String {
         run.ran,
         run.skipped
     );
+    if run.collapsed > 0 {
+        out += &format!(
+            "{} of those that ran stopped early (train.patience): their validation predictions \
+             were the same for nearly everyone; they count as finished, at their last epoch \
+             from there on.\n",
+            run.collapsed
+        );
+    }
     if analysis.not_planned > 0 {
         out += &format!(
             "{} trials in the results folder are not in this plan (other settings, or other \

@@ -33,6 +33,9 @@ pub struct ExecuteSummary {
     /// Already in the results folder from an earlier run.
     pub skipped: usize,
     pub ran: usize,
+    /// Stopped early by the collapse stop (finished, as `ran`).
+    #[serde(default)]
+    pub collapsed: usize,
     pub diverged: usize,
     pub failed: usize,
 }
@@ -72,6 +75,7 @@ pub fn execute(
             summary.ran += 1;
             match row.outcome.status {
                 Status::Ok => {}
+                Status::Collapsed => summary.collapsed += 1,
                 Status::Diverged => summary.diverged += 1,
                 Status::Failed => summary.failed += 1,
             }
@@ -114,12 +118,24 @@ fn run_trial(
     let (history, status, error) = match outcome {
         Ok(Training {
             history,
-            diverged: None,
-        }) => (history, Status::Ok, String::new()),
+            diverged: Some(reason),
+            ..
+        }) => (history, Status::Diverged, reason.to_string()),
         Ok(Training {
             history,
-            diverged: Some(reason),
-        }) => (history, Status::Diverged, reason.to_string()),
+            collapsed: true,
+            ..
+        }) => {
+            let why = format!(
+                "validation predictions degenerate for {} epochs in a row: stopped after \
+                 epoch {} of {}",
+                spec.train.patience,
+                history.len(),
+                spec.train.epochs
+            );
+            (history, Status::Collapsed, why)
+        }
+        Ok(Training { history, .. }) => (history, Status::Ok, String::new()),
         Err(panic) => (
             Vec::new(),
             Status::Failed,

@@ -261,6 +261,10 @@ fn canonical(dataset: &DatasetSpec, data_identity: &str, spec: &TrialSpec) -> St
         // The default backend's ids stay as they were before there was a choice.
         Backend::Fused => String::new(),
         other => format!(" backend={}", other.as_str()),
+    } + &match t.patience {
+        // As for the backend: trials without a collapse stop keep their ids.
+        0 => String::new(),
+        patience => format!(" patience={patience}"),
     } + data_identity
 }
 
@@ -316,5 +320,15 @@ mod tests {
             canonical(&file.dataset, "", &file.points[0])
                 .ends_with("lr_schedule=Some((0.5, 1.0, 2))")
         );
+        // A collapse stop is part of a trial (it trains fewer epochs); without one, ids stay.
+        let stopped = crate::config::parse(
+            &text.replace("epochs: 3,", "epochs: 3, patience: 2,"),
+            std::path::Path::new("c.yaml"),
+            None,
+        )
+        .unwrap();
+        let text = canonical(&stopped.dataset, "", &stopped.points[7]);
+        assert!(text.ends_with("backend=flex patience=2"), "{text}");
+        assert_ne!(trial_id(&stopped.dataset, "", &stopped.points[0]), ids[0]);
     }
 }

@@ -27,6 +27,9 @@ pub enum Status {
     Ok,
     /// The network's outputs stopped being finite (NaN or infinite).
     Diverged,
+    /// Stopped early (`patience`): its validation predictions were degenerate, the same for
+    /// nearly everyone, for that many epochs in a row. Finished, as `ok`.
+    Collapsed,
     /// Anything else went wrong (a panic, an error); rerun on the next run.
     Failed,
 }
@@ -63,6 +66,8 @@ pub struct Settings {
     pub follower_steps: Option<usize>,
     pub shuffle: bool,
     pub lr_schedule: String,
+    /// The collapse stop's patience; empty when off.
+    pub patience: Option<usize>,
     pub accuracy_layers: usize,
     pub fairness_position: usize,
     pub fairness_layers: usize,
@@ -88,6 +93,7 @@ impl Settings {
             lr_schedule: t
                 .lr_schedule
                 .map_or("none".into(), |schedule| schedule.to_string()),
+            patience: (t.patience > 0).then_some(t.patience),
             accuracy_layers: a.accuracy_layers,
             fairness_position: a.fairness_position,
             fairness_layers: a.fairness_layers,
@@ -433,8 +439,8 @@ impl Folder {
 }
 
 /// A results CSV's rows, one per line, as rows of this version's header (rows of an older
-/// header, a prefix of it, get empty cells for the newer columns) and as `T`; both results
-/// files start with `trial_id`, so `row[0]` is a row's trial.
+/// header, whose columns are some of ours, get empty cells for the columns it lacks) and as
+/// `T`; both results files start with `trial_id`, so `row[0]` is a row's trial.
 struct Lines<T> {
     rows: Vec<csv::StringRecord>,
     values: Vec<T>,
@@ -482,14 +488,13 @@ fn read_lines<T: for<'de> Deserialize<'de>>(
     let Some(header) = lines.next().and_then(|(_, line)| parse(line)) else {
         return Ok(Lines::default());
     };
-    if !is_prefix(&header, expected) {
+    let Some(columns) = columns_of(&header, expected) else {
         bail!(
             "{} has other columns than this version of fairbinn-sweep writes; \
              use --force to start it afresh, or another --results-dir",
             path.display()
         );
-    }
-    let padding = expected.len() - header.len();
+    };
     let mut read = Lines::default();
     for (index, line) in lines {
         if line.iter().all(u8::is_ascii_whitespace) {
@@ -498,7 +503,7 @@ fn read_lines<T: for<'de> Deserialize<'de>>(
         let why = match parse(line) {
             Some(row) if row.len() == header.len() => {
                 let row: csv::StringRecord =
-                    row.iter().chain(std::iter::repeat_n("", padding)).collect();
+                    columns.iter().map(|c| c.map_or("", |i| &row[i])).collect();
                 match row.deserialize::<T>(Some(expected)) {
                     Ok(value) => {
                         read.rows.push(row);
@@ -570,8 +575,23 @@ pub fn as_csv<T: Serialize>(row: &T) -> (csv::StringRecord, csv::StringRecord) {
     (header, record.unwrap_or_default())
 }
 
-fn is_prefix(found: &csv::StringRecord, expected: &csv::StringRecord) -> bool {
-    found.len() <= expected.len() && found.iter().zip(expected).all(|(a, b)| a == b)
+/// Where each of this version's columns is in an older header (`None`: it has no such
+/// column, an empty cell), or `None` when the header has a column this version does not
+/// write, or one twice: another program's file.
+fn columns_of(
+    found: &csv::StringRecord,
+    expected: &csv::StringRecord,
+) -> Option<Vec<Option<usize>>> {
+    let known = found.iter().all(|name| expected.iter().any(|e| e == name));
+    let once =
+        (found.iter().enumerate()).all(|(i, name)| !found.iter().skip(i + 1).any(|n| n == name));
+    let starts = found.get(0) == expected.get(0); // trial_id first: `row[0]` is the trial
+    (known && once && starts).then(|| {
+        expected
+            .iter()
+            .map(|name| found.iter().position(|f| f == name))
+            .collect()
+    })
 }
 
 /// Rewrite a CSV as `rows` under the `expected` header: written aside, then renamed.
@@ -785,6 +805,32 @@ mod tests {
         let store = ResultsStore::open(dir.path(), false).unwrap();
         assert!(store.finished().contains("a"));
         drop(store);
+        // Written before a settings column in the middle of trials.csv existed (`width`):
+        // read by name, rewritten with that cell empty.
+        let (trials_header, _) = headers();
+        let width = trials_header.iter().position(|c| c == "width").unwrap();
+        let current = lines(&dir.path().join(TRIALS_FILE));
+        let without = |line: &str| {
+            let mut cells: Vec<&str> = line.split(',').collect();
+            cells.remove(width);
+            cells.join(",")
+        };
+        std::fs::write(
+            dir.path().join(TRIALS_FILE),
+            format!("{}\n{}\n", without(&current[0]), without(&current[1])),
+        )
+        .unwrap();
+        let store = ResultsStore::open(dir.path(), false).unwrap();
+        assert!(
+            store.finished().contains("a"),
+            "an older trials.csv still counts"
+        );
+        drop(store);
+        let rewritten = lines(&dir.path().join(TRIALS_FILE));
+        assert_eq!(rewritten[0], current[0]);
+        let mut expected: Vec<&str> = current[1].split(',').collect();
+        expected[width] = "";
+        assert_eq!(rewritten[1], expected.join(","));
         let epochs = lines(&dir.path().join(EPOCHS_FILE));
         assert_eq!(
             epochs[0],

@@ -36,6 +36,8 @@ pub struct EpochMetrics {
 pub struct Training {
     pub history: Vec<EpochMetrics>,
     pub diverged: Option<Diverged>,
+    /// Stopped by the collapse stop (`patience`) after the last epoch of `history`.
+    pub collapsed: bool,
 }
 
 /// Why training stopped early: the network's outputs on a split stopped being finite.
@@ -68,17 +70,31 @@ pub fn train(
 ) -> Training {
     let mut trainer = Trainer::new(architecture, spec, data);
     let mut history = Vec::new();
+    // Degenerate validation epochs in a row, for the collapse stop.
+    let mut degenerate = 0;
     for epoch in 1..=spec.epochs {
         trainer.train_epoch(epoch);
         match trainer.evaluate(epoch) {
             Ok(metrics) => {
                 evaluated(&metrics, &trainer);
+                degenerate = match metrics.validation.is_degenerate() {
+                    true => degenerate + 1,
+                    false => 0,
+                };
                 history.push(metrics);
+                if spec.patience > 0 && degenerate >= spec.patience && epoch < spec.epochs {
+                    return Training {
+                        history,
+                        diverged: None,
+                        collapsed: true,
+                    };
+                }
             }
             Err(diverged) => {
                 return Training {
                     history,
                     diverged: Some(diverged),
+                    collapsed: false,
                 };
             }
         }
@@ -86,6 +102,7 @@ pub fn train(
     Training {
         history,
         diverged: None,
+        collapsed: false,
     }
 }
 
@@ -413,6 +430,45 @@ mod tests {
             notes: Vec::new(),
             preprocessing: None,
         }
+    }
+
+    /// A network pushed to predict the same for everyone (a huge η on the absolute DP loss)
+    /// stops `patience` epochs after its validation predictions went degenerate, with the
+    /// same epochs as the run without the stop up to there.
+    #[test]
+    fn the_collapse_stop_ends_a_trial_patience_epochs_into_its_collapse() {
+        let data = random_data();
+        let architecture = Architecture {
+            accuracy_layers: 1,
+            fairness_layers: 1,
+            fairness_position: 2,
+            width: Some(4),
+        };
+        let spec = |patience| TrainSpec {
+            epochs: 30,
+            batch_size: 8,
+            lr_acc: 0.05,
+            eta: 1e4,
+            fairness_loss: FairnessLoss::DpAbs,
+            patience,
+            ..TrainSpec::for_tests(Method::Lagrangian)
+        };
+        let full = train(&architecture, &spec(0), &data, &mut |_, _| {});
+        assert!(!full.collapsed);
+        assert_eq!(full.history.len(), 30);
+        let first = (full.history.iter())
+            .position(|m| m.validation.is_degenerate())
+            .expect("a huge η collapses the network");
+        // Degenerate from there on (so the stop comes `patience` epochs in).
+        assert!(
+            full.history[first..first + 3]
+                .iter()
+                .all(|m| m.validation.is_degenerate())
+        );
+        let stopped = train(&architecture, &spec(3), &data, &mut |_, _| {});
+        assert!(stopped.collapsed);
+        assert_eq!(stopped.history.len(), first + 3);
+        assert_eq!(stopped.history[..], full.history[..first + 3]);
     }
 
     /// The fused engine against burn's autodiff and Adam (Flex): two epochs of every method,

@@ -28,6 +28,9 @@ pub struct TrainSpec {
     /// Reshuffle the training rows every epoch; `false` keeps file order, as the authors.
     pub shuffle: bool,
     pub lr_schedule: Option<LrSchedule>,
+    /// Stop once the validation predictions have been degenerate (the same for nearly
+    /// everyone) this many epochs in a row; 0: never.
+    pub patience: usize,
     pub seed: u64,
     pub backend: Backend,
 }
@@ -49,6 +52,7 @@ impl TrainSpec {
             follower_steps: 1,
             shuffle: true,
             lr_schedule: None,
+            patience: 0,
             seed: 0,
             backend: Backend::Fused,
         }
