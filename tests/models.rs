@@ -232,3 +232,83 @@ fn predict_refuses_a_file_it_cannot_read_and_writes_nothing() {
         lines[1]
     );
 }
+
+/// An Adult model reads the test rows in each form they come in: the UCI file (no header,
+/// a banner line, labels ending in `.`), the FairBiNN copy (a header naming the label `Y`),
+/// and a table a user wrote with a header, its columns in another order and no `fnlwgt`.
+/// Each gives the same probabilities, with labels where the file has them.
+#[test]
+fn an_adult_model_reads_test_rows_with_or_without_a_header_in_any_column_order() {
+    let run = Run::new(
+        "name: adult_small
+dataset: {name: adult, max_rows: 1500}
+train: {method: erm, epochs: 1}
+",
+    );
+    let output = run.without_data_dir_with("run", &["--quiet"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let model = run
+        .results()
+        .join("models")
+        .read_dir()
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let rows = [
+        "25, Private, 226802, 11th, 7, Never-married, Machine-op-inspct, Own-child, Black, Male, 0, 0, 40, United-States, <=50K.",
+        "38, Private, 89814, HS-grad, 9, Married-civ-spouse, Farming-fishing, Husband, White, Male, 0, 0, 50, United-States, <=50K.",
+        "28, Local-gov, 336951, Assoc-acdm, 12, Married-civ-spouse, Protective-serv, Husband, White, Female, 0, 0, 40, United-States, >50K.",
+    ];
+    let names = "age, workclass, fnlwgt, education, education-num, marital-status, occupation, \
+                 relationship, race, sex, capital-gain, capital-loss, hours-per-week, native-country";
+    let uci = format!("|1x3 Cross validator\n{}\n", rows.join("\n"));
+    let fairbinn = format!("{names}, Y\n{}\n", rows.join("\n"));
+    // The user's: columns reversed, fnlwgt and the label left out.
+    let mut reordered: Vec<&str> = names.split(", ").filter(|n| *n != "fnlwgt").collect();
+    reordered.reverse();
+    let mut user = reordered.join(",") + "\n";
+    for row in rows {
+        let cells: Vec<&str> = row.split(", ").collect();
+        let named: Vec<&str> = names.split(", ").collect();
+        let value = |name: &str| cells[named.iter().position(|n| *n == name).unwrap()];
+        user += &(reordered
+            .iter()
+            .map(|n| value(n))
+            .collect::<Vec<_>>()
+            .join(",")
+            + "\n");
+    }
+    let mut seen = Vec::new();
+    for (name, table) in [
+        ("uci.test", uci),
+        ("fairbinn.test", fairbinn),
+        ("user.csv", user),
+    ] {
+        let data = run.dir.path().join(name);
+        std::fs::write(&data, table).unwrap();
+        let output = predict(&model, &data, None);
+        assert!(output.status.success(), "{name}: {}", text(&output));
+        let printed = String::from_utf8_lossy(&output.stdout).into_owned();
+        let cells: Vec<Vec<String>> = (printed.lines().skip(1))
+            .map(|l| l.split(',').map(String::from).collect())
+            .collect();
+        assert_eq!(cells.len(), 3, "{name}: {printed}");
+        let groups: Vec<&str> = cells.iter().map(|c| c[3].as_str()).collect();
+        assert_eq!(groups, ["Male", "Male", "Female"], "{name}");
+        let labels: Vec<&str> = cells.iter().map(|c| c[4].as_str()).collect();
+        let expected = if name == "user.csv" {
+            ["", "", ""]
+        } else {
+            ["0", "0", "1"]
+        };
+        assert_eq!(labels, expected, "{name}");
+        seen.push(cells.iter().map(|c| c[1].clone()).collect::<Vec<_>>());
+    }
+    assert_eq!(seen[0], seen[1], "the UCI file and the FairBiNN copy");
+    assert_eq!(
+        seen[0], seen[2],
+        "the UCI file and the user's reordered table"
+    );
+}

@@ -34,13 +34,19 @@ impl Preprocessing {
     /// file that lacks a feature column, or holds text where a number belongs, is refused.
     pub fn encode_file(&self, path: &Path, group_names: &[String]) -> Result<NewRows> {
         let mut t = self.table.clone();
-        // Training named the columns by position (`columns:`); a file of another width whose
-        // header line names every feature (written by pandas, say) is read by those names.
+        // Training named the columns by position (`columns:`). A file whose header line names
+        // every feature elsewhere than there (written by pandas, say) is read by its names;
+        // one with them in place is read as training read its files (Adult's copies name the
+        // label `Y` or not at all).
         let columns: Vec<&str> = self.columns.iter().map(|c| c.column.as_str()).collect();
         if let Some(named) = &t.columns {
-            let first = first_record(path, &t)?;
-            let names_all = columns.iter().all(|c| first.iter().any(|f| f == *c));
-            if first.len() != named.len() && names_all {
+            let first_record = first_record(path, &t)?;
+            let first: Vec<&str> = first_record.iter().collect();
+            let at = |names: &[&str], c: &str| names.iter().position(|n| *n == c);
+            let named: Vec<&str> = named.iter().map(String::as_str).collect();
+            let names_all = columns.iter().all(|c| at(&first, c).is_some());
+            let in_place = columns.iter().all(|c| at(&first, c) == at(&named, c));
+            if names_all && !in_place {
                 t.columns = None;
                 t.header = Header::Present;
             }
