@@ -12,7 +12,14 @@
 //! ```
 //! Keys are those of `model:` or `train:`, bare (`eta`) or qualified (`train.eta`). `seeds:`
 //! adds the seed as the last key.
+//!
+//! With `search: {random: {trials: N, seed: S}}` the grid is N configurations drawn instead:
+//! each list (or zipped group) a choice, and a key may also be a range, `{uniform: [a, b]}`
+//! or `{log_uniform: [a, b]}`. Draw i depends on S and i alone, so a larger N keeps the
+//! first draws (and their finished trials).
 
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use serde_norway::{Mapping, Value};
 
 /// A key the sweep sets: its section of the document and its name there.
@@ -59,19 +66,37 @@ pub fn grids(
         model_keys,
         train_keys,
     };
+    let search = random_search(document, problems);
     let mut base = Vec::new();
+    let mut ranges = Vec::new();
     let mut overrides = None;
     for (name, value) in &sweep {
         let name = name.as_str().unwrap_or_default();
-        match name {
-            "zip" => base.extend(reader.zip_groups("sweep.zip", value, problems)),
-            "methods" => overrides = Some(value),
+        match (name, Range::of(value)) {
+            ("zip", _) => base.extend(reader.zip_groups("sweep.zip", value, problems)),
+            ("methods", _) => overrides = Some(value),
+            (_, Some(range)) => {
+                let path = format!("sweep.{name}");
+                match (reader.key(&path, name, problems), range) {
+                    (_, Err(e)) => problems.push(format!("{path}: {e}")),
+                    (Some(key), Ok(range)) if search.is_some() => ranges.push((key, range)),
+                    (Some(_), Ok(_)) => problems.push(format!(
+                        "{path}: a range is drawn from, so it needs `search: {{random: {{trials: N, seed: S}}}}`; without one, give a list of values"
+                    )),
+                    (None, _) => {}
+                }
+            }
             _ => base.extend(reader.axis("sweep", name, value, problems)),
         }
     }
-    let mut grids = match overrides {
-        None => vec![base],
-        Some(overrides) => reader.per_method(document, base, overrides, problems),
+    let mut grids = match (overrides, &search) {
+        (Some(_), Some(_)) => {
+            problems.push("sweep.methods: random search draws from one sweep; give the methods as a list, and their keys' lists or ranges".into());
+            vec![base]
+        }
+        (None, Some(search)) => vec![vec![search.draw(&base, &ranges)]],
+        (None, None) => vec![base],
+        (Some(overrides), None) => reader.per_method(document, base, overrides, problems),
     };
     // `seeds:` is the last axis, so a configuration's seeds sit together in the plan.
     if let Some(seeds) = document.get("seeds") {
@@ -121,6 +146,115 @@ pub fn points(document: &Value, grid: &Grid) -> impl Iterator<Item = (Value, Str
         described.reverse();
         (point, described.join(", "))
     })
+}
+
+/// `search: {random: {trials: N, seed: S}}`.
+struct RandomSearch {
+    trials: usize,
+    seed: u64,
+}
+
+/// The document's random search, if it asks for one.
+fn random_search(document: &Value, problems: &mut Vec<String>) -> Option<RandomSearch> {
+    let search = document.get("search")?;
+    let random = search.get("random");
+    let number = |key: &str| random.and_then(|r| r.get(key)).and_then(Value::as_u64);
+    let known = search.as_mapping().is_some_and(|m| m.len() == 1)
+        && random.and_then(Value::as_mapping).is_some_and(|r| {
+            r.keys()
+                .all(|k| matches!(k.as_str(), Some("trials" | "seed")))
+        });
+    match (known, number("trials"), number("seed")) {
+        (true, Some(trials), seed) if trials > 0 => Some(RandomSearch {
+            trials: trials as usize,
+            seed: seed.unwrap_or(0),
+        }),
+        _ => {
+            problems.push(format!(
+                "search: expected {{random: {{trials: N, seed: S}}}} with N ≥ 1 (seed optional, default 0), found {}",
+                show(search)
+            ));
+            None
+        }
+    }
+}
+
+impl RandomSearch {
+    /// The draws as one axis over every key: each list or zipped group a uniform choice,
+    /// each range a draw from it; draw i from its own stream of the seed.
+    fn draw(&self, choices: &Grid, ranges: &[(Key, Range)]) -> Axis {
+        let keys: Vec<Key> = (choices.iter().flat_map(|a| a.keys.iter().cloned()))
+            .chain(ranges.iter().map(|(key, _)| key.clone()))
+            .collect();
+        let points = (0..self.trials)
+            .map(|i| {
+                let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+                rng.set_stream(i as u64);
+                let mut values: Vec<Value> = Vec::with_capacity(keys.len());
+                for axis in choices {
+                    let pick = rng.random_range(0..axis.points.len());
+                    values.extend(axis.points[pick].iter().cloned());
+                }
+                for (_, range) in ranges {
+                    values.push(Value::from(range.draw(&mut rng)));
+                }
+                values
+            })
+            .collect();
+        Axis {
+            path: "search.random".into(),
+            keys,
+            points,
+        }
+    }
+}
+
+/// A range a random search draws a key's values from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Range {
+    Uniform(f64, f64),
+    /// Uniform in the logarithm: as many draws in [1, 10] as in [100, 1000].
+    LogUniform(f64, f64),
+}
+
+impl Range {
+    /// `None` when `value` is not a range at all (a list); else the range or what is wrong.
+    fn of(value: &Value) -> Option<Result<Self, String>> {
+        let map = value.as_mapping().filter(|m| m.len() == 1)?;
+        let (kind, bounds) = map.iter().next()?;
+        let kind = kind.as_str()?;
+        if kind != "uniform" && kind != "log_uniform" {
+            return Some(Err(format!(
+                "expected a list of values, {{uniform: [a, b]}} or {{log_uniform: [a, b]}}, found {}",
+                show(value)
+            )));
+        }
+        let pair: Option<Vec<f64>> = bounds
+            .as_sequence()
+            .filter(|b| b.len() == 2)
+            .map(|b| b.iter().filter_map(Value::as_f64).collect());
+        Some(match pair.as_deref() {
+            Some(&[a, b]) if a.is_finite() && b.is_finite() && a < b => match kind {
+                "uniform" => Ok(Self::Uniform(a, b)),
+                _ if a > 0.0 => Ok(Self::LogUniform(a, b)),
+                _ => Err(format!(
+                    "log_uniform: expected 0 < a < b, found {}",
+                    show(bounds)
+                )),
+            },
+            _ => Err(format!(
+                "{kind}: expected [a, b] with a < b, found {}",
+                show(bounds)
+            )),
+        })
+    }
+
+    fn draw(self, rng: &mut ChaCha8Rng) -> f64 {
+        match self {
+            Self::Uniform(a, b) => rng.random_range(a..b),
+            Self::LogUniform(a, b) => rng.random_range(a.ln()..b.ln()).exp(),
+        }
+    }
 }
 
 struct AxisReader<'a> {
@@ -421,6 +555,79 @@ seeds: [0]
                 "method=erm, eta=1",
                 "method=erm, eta=2",
                 "method=lagrangian, eta=9"
+            ]
+        );
+    }
+
+    /// Draws are in their ranges, repeat with the seed, keep the first draws when more are
+    /// asked for, and pick from lists and zipped groups whole.
+    #[test]
+    fn random_search_draws_from_lists_and_ranges_reproducibly() {
+        let text = |trials: usize| {
+            format!(
+                "search: {{random: {{trials: {trials}, seed: 7}}}}
+sweep:
+  method: [erm, lagrangian]
+  eta: {{log_uniform: [1, 10000]}}
+  lr_acc: {{uniform: [0.001, 0.002]}}
+  zip: {{width: [4, 8], accuracy_layers: [1, 2]}}
+seeds: [0, 1]
+"
+            )
+        };
+        let five = expand(&text(5)).unwrap();
+        assert_eq!(five.len(), 10, "five draws, each with both seeds");
+        assert_eq!(
+            expand(&text(5)).unwrap(),
+            five,
+            "the same file draws the same"
+        );
+        let eight = expand(&text(8)).unwrap();
+        assert_eq!(eight[..10], five[..], "more draws keep the first ones");
+        let mut etas = Vec::new();
+        for point in &eight {
+            let value = |key: &str| -> f64 {
+                let cell = point
+                    .split(", ")
+                    .find(|c| c.starts_with(&format!("{key}=")))
+                    .unwrap();
+                cell.split_once('=').unwrap().1.parse().unwrap()
+            };
+            assert!((1.0..10000.0).contains(&value("eta")), "{point}");
+            assert!((0.001..0.002).contains(&value("lr_acc")), "{point}");
+            // Zipped keys move together.
+            assert_eq!(value("width"), 4.0 * value("accuracy_layers"), "{point}");
+            etas.push(value("eta"));
+        }
+        let methods: std::collections::BTreeSet<&str> =
+            eight.iter().filter_map(|p| p.split(", ").next()).collect();
+        assert_eq!(methods.len(), 2, "both methods drawn: {methods:?}");
+        // Log-uniform: the draws spread over the decades rather than crowding the top one.
+        assert!(etas.iter().any(|&eta| eta < 1000.0), "{etas:?}");
+        let other = expand(&text(5).replace("seed: 7", "seed: 8")).unwrap();
+        assert_ne!(other, five, "another seed draws otherwise");
+    }
+
+    #[test]
+    fn ranges_and_searches_are_checked() {
+        let problems = expand("sweep: {eta: {log_uniform: [1, 100]}}").unwrap_err();
+        assert_eq!(
+            problems,
+            [
+                "sweep.eta: a range is drawn from, so it needs `search: {random: {trials: N, seed: S}}`; without one, give a list of values"
+            ]
+        );
+        let problems = expand(
+            "search: {random: {trials: 0}}\nsweep: {eta: {log_uniform: [0, 100]}, lr_acc: {uniform: [2, 1]}, lr_fair: {normal: [0, 1]}}",
+        )
+        .unwrap_err();
+        assert_eq!(
+            problems,
+            [
+                "search: expected {random: {trials: N, seed: S}} with N ≥ 1 (seed optional, default 0), found random:\n  trials: 0",
+                "sweep.eta: log_uniform: expected 0 < a < b, found - 0\n- 100",
+                "sweep.lr_acc: uniform: expected [a, b] with a < b, found - 2\n- 1",
+                "sweep.lr_fair: expected a list of values, {uniform: [a, b]} or {log_uniform: [a, b]}, found normal:\n- 0\n- 1",
             ]
         );
     }

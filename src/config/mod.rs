@@ -62,6 +62,8 @@ struct RawExperiment {
     sweep: Option<Value>,
     #[allow(dead_code)] // read by `grid`: one trial per seed per configuration
     seeds: Option<Value>,
+    #[allow(dead_code)] // read by `grid`: draws instead of the sweep's product
+    search: Option<Value>,
     selection: Option<Value>,
     /// Keep the models of each trial's validation front and last epoch (default true).
     save_models: Option<bool>,
