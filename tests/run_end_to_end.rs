@@ -553,3 +553,53 @@ train: {method: lagrangian, epochs: 8, batch_size: 100, lr_acc: 0.01, fairness_l
         text(&again)
     );
 }
+
+/// Knob figures follow the sweep: `eta.svg` when η varies (a line per method that reads it,
+/// two dots each, on both panels), `position.svg` when the block's position does; a figure
+/// whose knob no longer varies is removed.
+#[test]
+fn knob_figures_follow_what_the_sweep_varies() {
+    let run = Run::new(TINY);
+    let output = run.run(&["--quiet"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let eta = std::fs::read_to_string(run.results().join("eta.svg")).unwrap();
+    for text in [
+        "η (weight of the fairness loss)",
+        "accuracy, test: mean ± 1 std",
+        "ΔDP soft, test",
+    ] {
+        assert!(eta.contains(text), "eta.svg lacks {text:?}");
+    }
+    for line in ["\nfairbinn\n", "\nlagrangian\n"] {
+        assert!(eta.contains(line), "eta.svg lacks the line {line:?}");
+    }
+    assert!(!eta.contains("\nerm\n"), "erm does not read η");
+    // Two η values, two methods, two panels: eight dots.
+    assert_eq!(eta.matches("<circle").count(), 8);
+    for absent in ["position.svg", "depth.svg", "step_sizes.svg"] {
+        assert!(
+            !run.results().join(absent).exists(),
+            "{absent}: its knob does not vary"
+        );
+    }
+
+    let position = "name: tiny
+dataset: {name: adult, max_rows: 1500}
+train: {method: lagrangian, eta: 10, epochs: 2, batch_size: 100}
+sweep: {fairness_position: [1, 2, 3]}
+";
+    std::fs::write(run.experiment(), position).unwrap();
+    let output = run.run(&["--quiet"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let figure = std::fs::read_to_string(run.results().join("position.svg")).unwrap();
+    assert!(figure.contains("position of the fairness block"));
+    assert_eq!(
+        figure.matches("<circle").count(),
+        6,
+        "three positions, two panels"
+    );
+    assert!(
+        !run.results().join("eta.svg").exists(),
+        "η no longer varies"
+    );
+}

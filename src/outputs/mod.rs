@@ -3,6 +3,7 @@
 //! command alike. To add one: a type implementing [`Output`], and its line in the list.
 
 mod figures;
+mod knobs;
 pub mod plan;
 mod summary;
 mod tables;
@@ -39,6 +40,7 @@ pub const OUTPUTS: &[&dyn Output] = &[
     &tables::Aggregate,
     &tables::Methods,
     &figures::Pareto,
+    &knobs::Knobs,
     &summary::Summary,
 ];
 
