@@ -341,6 +341,7 @@ fn report(
         run,
         analysis: &analysis,
         group_names: &dataset.group_names,
+        references: &experiment.reference_points,
     };
     outputs::write_all(&report, results_dir)?;
     match predictions {

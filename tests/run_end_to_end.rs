@@ -603,3 +603,35 @@ sweep: {fairness_position: [1, 2, 3]}
         "η no longer varies"
     );
 }
+
+/// `reference_points:` draws published results, hollow and labelled as external, on the
+/// figure of their gap only; a bad file is refused before anything runs, by line and column.
+#[test]
+fn reference_points_are_drawn_on_their_gaps_figure() {
+    let run = Run::new(&TINY.replace("name: tiny", "name: tiny\nreference_points: published.csv"));
+    std::fs::write(
+        run.dir.path().join("published.csv"),
+        "label,accuracy,dp,dp_kind,accuracy_std\nPaper A,0.83,0.01,soft,0.004\nToolkit B,0.82,0.002,hard,\n",
+    )
+    .unwrap();
+    let output = run.run(&["--quiet"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let soft = std::fs::read_to_string(run.results().join("pareto_last.svg")).unwrap();
+    let hard = std::fs::read_to_string(run.results().join("pareto_last_hard.svg")).unwrap();
+    assert!(soft.contains("Paper A (external)") && !soft.contains("Toolkit B"));
+    assert!(hard.contains("Toolkit B (external)") && !hard.contains("Paper A"));
+    assert!(soft.contains("external results (reference_points, not run here)"));
+
+    std::fs::write(
+        run.dir.path().join("published.csv"),
+        "label,accuracy,dp,dp_kind\nPaper A,0.83,1%,soft\n",
+    )
+    .unwrap();
+    let output = run.run(&["--quiet"]);
+    assert_eq!(output.status.code(), Some(2));
+    let said = text(&output);
+    assert!(
+        said.contains("published.csv:2: column dp: expected a finite number, found \"1%\""),
+        "{said}"
+    );
+}

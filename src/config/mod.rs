@@ -3,6 +3,7 @@
 //! line; the sweep is expanded here (see [`grid`]) so that each trial is checked too.
 
 mod grid;
+pub mod reference;
 pub mod schema;
 
 use std::path::{Path, PathBuf};
@@ -69,6 +70,8 @@ struct RawExperiment {
     save_models: Option<bool>,
     /// The gap selection, fronts and AOPAC read (default dp-soft).
     fairness_metric: Option<FairnessMetric>,
+    /// A CSV of published or external results to draw beside the sweep's points.
+    reference_points: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -178,6 +181,8 @@ pub struct ExperimentFile {
     pub selections: Vec<Selection>,
     /// The gap those policies, the fronts and AOPAC read.
     pub fairness_metric: FairnessMetric,
+    /// External results the figures draw beside the sweep's (`reference_points:`).
+    pub reference_points: Vec<reference::ReferencePoint>,
     /// One per grid point, in sweep order; points that resolve to the same trial repeat.
     pub points: Vec<TrialSpec>,
     /// The keys the sweep varies (`eta`, `seed`, …), in sweep order.
@@ -273,6 +278,14 @@ pub fn parse(text: &str, path: &Path, data_dir: DataDirOverride) -> Result<Exper
         problems.push(format!("dataset: {e}"));
     }
     let selections = selections(raw.selection, &mut problems);
+    // Relative to the experiment file, as `data_dir` is.
+    let reference_points = match &raw.reference_points {
+        Some(file) => {
+            let folder = path.parent().unwrap_or(Path::new(""));
+            reference::read(&folder.join(file), &mut problems)
+        }
+        None => Vec::new(),
+    };
     let (points, swept) = expand(&document, &mut problems);
     if !problems.is_empty() {
         let count = match problems.len() {
@@ -292,6 +305,7 @@ pub fn parse(text: &str, path: &Path, data_dir: DataDirOverride) -> Result<Exper
         dataset: dataset.expect("no problems means the dataset was checked"),
         selections,
         fairness_metric: raw.fairness_metric.unwrap_or_default(),
+        reference_points,
         points,
         swept,
         save_models: raw.save_models.unwrap_or(true),

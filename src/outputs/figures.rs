@@ -13,6 +13,7 @@ use plotters::prelude::*;
 
 use super::{Output, Report};
 use crate::analysis::{Point, Selected, reported_metrics};
+use crate::config::reference::ReferencePoint;
 use crate::pareto::pareto_front;
 use crate::selection::FairnessMetric;
 use crate::train::Method;
@@ -45,6 +46,7 @@ impl Output for Pareto {
                     selected,
                     metric,
                     majority_accuracy: report.analysis.baseline.majority_accuracy,
+                    references: report.references,
                     title: &title,
                 };
                 figure.write(&path)?;
@@ -83,6 +85,8 @@ struct Figure<'a> {
     selected: &'a Selected,
     metric: FairnessMetric,
     majority_accuracy: f64,
+    /// External results; those on this figure's gap are drawn hollow.
+    references: &'a [ReferencePoint],
     title: &'a str,
 }
 
@@ -141,13 +145,24 @@ impl Figure<'_> {
         }
         let seeds = points.iter().map(|p| p.summary.seeds).max().unwrap_or(1);
         let std = |d: &Drawn| d.point.summary.test.accuracy_std;
-        // Axes that hold every point, its error bars and the majority guide.
-        let max_x = drawn.iter().map(|d| d.x).fold(0.01, f64::max);
+        let references: Vec<&ReferencePoint> = self
+            .references
+            .iter()
+            .filter(|r| r.kind == metric)
+            .collect();
+        // Axes that hold every point, its error bars, the references and the majority guide.
+        let mut max_x = drawn.iter().map(|d| d.x).fold(0.01, f64::max);
         let (mut min_y, mut max_y) = (self.majority_accuracy, self.majority_accuracy);
         for d in &drawn {
             let bar = if d.on_front { std(d) } else { 0.0 };
             min_y = min_y.min(d.y - bar);
             max_y = max_y.max(d.y + bar);
+        }
+        for r in &references {
+            let bar = r.accuracy_std.unwrap_or(0.0);
+            max_x = max_x.max(r.gap_range.map_or(r.gap, |(_, high)| high.max(r.gap)));
+            min_y = min_y.min(r.accuracy - bar);
+            max_y = max_y.max(r.accuracy + bar);
         }
         let pad = ((max_y - min_y) * 0.08).max(0.005);
 
@@ -269,6 +284,43 @@ impl Figure<'_> {
                 }
                 labels.push(bounds);
                 texts.push(((d.x, d.y), text, colour));
+            }
+        }
+        // External results: hollow, in black, labelled as external where the label fits.
+        if !references.is_empty() {
+            let style = BLACK.stroke_width(2);
+            let bars = references.iter().flat_map(|r| {
+                let sd = r.accuracy_std.unwrap_or(0.0);
+                let (low, high) = r.gap_range.unwrap_or((r.gap, r.gap));
+                [
+                    PathElement::new(
+                        vec![(r.gap, r.accuracy - sd), (r.gap, r.accuracy + sd)],
+                        BLACK.stroke_width(1),
+                    ),
+                    PathElement::new(
+                        vec![(low, r.accuracy), (high, r.accuracy)],
+                        BLACK.stroke_width(1),
+                    ),
+                ]
+            });
+            chart.draw_series(bars).map_err(|e| draw_error(&e))?;
+            chart
+                .draw_series(
+                    references
+                        .iter()
+                        .map(|r| Circle::new((r.gap, r.accuracy), 6, style)),
+                )
+                .map_err(|e| draw_error(&e))?
+                .label("○ external results (reference_points, not run here)")
+                .legend(move |(x, y)| Circle::new((x + 10, y), 6, style));
+            for r in &references {
+                let text = format!("{} (external)", r.label);
+                let (px, py) = chart.backend_coord(&(r.gap, r.accuracy));
+                let bounds = label_box(&text, (px + 6, py - 6));
+                if !labels.iter().any(|other| overlaps(other, &bounds)) {
+                    labels.push(bounds);
+                    texts.push(((r.gap, r.accuracy), text, RGBColor(0, 0, 0)));
+                }
             }
         }
         // Labels last, over every line and marker.
@@ -410,6 +462,7 @@ mod tests {
             selected: &selected,
             metric: FairnessMetric::DpSoft,
             majority_accuracy: 0.75,
+            references: &[],
             title: "crowded",
         };
         let mut svg = String::new();

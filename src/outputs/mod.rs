@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use crate::analysis::Analysis;
+use crate::config::reference::ReferencePoint;
 use crate::sweep::store::{EPOCHS_FILE, TRIALS_FILE};
 use crate::sweep::{ExecuteSummary, Plan};
 pub use tables::{AGGREGATE_FILE, METHODS_FILE};
@@ -27,6 +28,8 @@ pub struct Report<'a> {
     pub analysis: &'a Analysis,
     /// The sensitive groups, in order.
     pub group_names: &'a [String],
+    /// External results the figures draw beside the sweep's (`reference_points:`).
+    pub references: &'a [ReferencePoint],
 }
 
 pub trait Output: Sync {

@@ -1,0 +1,162 @@
+//! `reference_points:`: published or external results to draw beside a sweep's points, read
+//! from a CSV with the columns `label, accuracy, dp, dp_kind` and, optionally,
+//! `accuracy_std, dp_low, dp_high`. `dp_kind` says which gap `dp` is: `soft`, `hard` or `eo`.
+
+use std::path::Path;
+
+use crate::selection::FairnessMetric;
+
+/// One external result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReferencePoint {
+    pub label: String,
+    pub accuracy: f64,
+    pub gap: f64,
+    /// The gap `gap` is: a figure on another gap's axis leaves the point out.
+    pub kind: FairnessMetric,
+    pub accuracy_std: Option<f64>,
+    /// The gap's range (over seeds, say), drawn as a bar.
+    pub gap_range: Option<(f64, f64)>,
+}
+
+/// Read the file; every problem (file, line, column, what was expected) into `problems`.
+pub fn read(path: &Path, problems: &mut Vec<String>) -> Vec<ReferencePoint> {
+    let shown = path.display();
+    let mut reader = match csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(path)
+    {
+        Ok(reader) => reader,
+        Err(e) => {
+            problems.push(format!("reference_points: cannot read {shown}: {e}"));
+            return Vec::new();
+        }
+    };
+    let headers = match reader.headers() {
+        Ok(headers) => headers.clone(),
+        Err(e) => {
+            problems.push(format!(
+                "reference_points: {shown}: cannot read its header: {e}"
+            ));
+            return Vec::new();
+        }
+    };
+    let find = |name: &str| headers.iter().position(|h| h == name);
+    let required = ["label", "accuracy", "dp", "dp_kind"];
+    let lacking: Vec<&str> = required
+        .iter()
+        .copied()
+        .filter(|c| find(c).is_none())
+        .collect();
+    if !lacking.is_empty() {
+        problems.push(format!(
+            "reference_points: {shown} lacks the column(s) {} (expected label, accuracy, dp, dp_kind and optionally accuracy_std, dp_low, dp_high)",
+            lacking.join(", ")
+        ));
+        return Vec::new();
+    }
+    let [label, accuracy, dp, kind] = required.map(|c| find(c).expect("checked"));
+    let optional = ["accuracy_std", "dp_low", "dp_high"].map(find);
+    let mut points = Vec::new();
+    for (index, record) in reader.records().enumerate() {
+        let line = index + 2;
+        let record = match record {
+            Ok(record) => record,
+            Err(e) => {
+                problems.push(format!("reference_points: {shown}:{line}: {e}"));
+                continue;
+            }
+        };
+        let mut bad = |column: &str, expected: &str, found: &str| {
+            problems.push(format!(
+                "reference_points: {shown}:{line}: column {column}: expected {expected}, found {found:?}"
+            ));
+        };
+        let number = |column: usize| -> Option<f64> {
+            record[column].parse::<f64>().ok().filter(|v| v.is_finite())
+        };
+        let (Some(a), Some(g)) = (number(accuracy), number(dp)) else {
+            let column = if number(accuracy).is_none() {
+                accuracy
+            } else {
+                dp
+            };
+            bad(&headers[column], "a finite number", &record[column]);
+            continue;
+        };
+        let kind = match &record[kind] {
+            "soft" | "dp-soft" => FairnessMetric::DpSoft,
+            "hard" | "dp-hard" => FairnessMetric::DpHard,
+            "eo" => FairnessMetric::Eo,
+            other => {
+                bad("dp_kind", "soft, hard or eo", other);
+                continue;
+            }
+        };
+        let extra = optional.map(|c| c.and_then(number));
+        points.push(ReferencePoint {
+            label: record[label].to_string(),
+            accuracy: a,
+            gap: g,
+            kind,
+            accuracy_std: extra[0],
+            gap_range: extra[1].zip(extra[2]),
+        });
+    }
+    if points.is_empty() && problems.is_empty() {
+        problems.push(format!("reference_points: {shown} has no rows"));
+    }
+    points
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_text(text: &str) -> (Vec<ReferencePoint>, Vec<String>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("published.csv");
+        std::fs::write(&path, text).unwrap();
+        let mut problems = Vec::new();
+        let points = read(&path, &mut problems);
+        let problems = problems
+            .into_iter()
+            .map(|p| p.replace(&dir.path().display().to_string(), "DIR"))
+            .collect();
+        (points, problems)
+    }
+
+    #[test]
+    fn points_are_read_and_bad_rows_named_by_line_and_column() {
+        let (points, problems) = read_text(
+            "label,accuracy,dp,dp_kind,accuracy_std,dp_low,dp_high\n\
+             FairBiNN (paper),0.834,0.008,soft,0.002,0.005,0.011\n\
+             fairlearn threshold, 0.8255 ,0.0007,hard,,,\n",
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(points.len(), 2);
+        assert_eq!(points[0].gap_range, Some((0.005, 0.011)));
+        assert_eq!(points[0].accuracy_std, Some(0.002));
+        assert_eq!(
+            (points[1].accuracy, points[1].kind),
+            (0.8255, FairnessMetric::DpHard)
+        );
+        assert_eq!(points[1].gap_range, None);
+
+        let (_, problems) = read_text("label,accuracy,dp,dp_kind\na,high,0.1,soft\nb,0.8,0.1,DP\n");
+        assert_eq!(
+            problems,
+            [
+                "reference_points: DIR/published.csv:2: column accuracy: expected a finite number, found \"high\"",
+                "reference_points: DIR/published.csv:3: column dp_kind: expected soft, hard or eo, found \"DP\"",
+            ]
+        );
+        let (_, problems) = read_text("label,acc,dp\n");
+        assert_eq!(
+            problems,
+            [
+                "reference_points: DIR/published.csv lacks the column(s) accuracy, dp_kind (expected label, accuracy, dp, dp_kind and optionally accuracy_std, dp_low, dp_high)"
+            ]
+        );
+    }
+}
