@@ -441,6 +441,18 @@ train: {method: lagrangian, epochs: 3, batch_size: 50, eta: 1}
         "{rates:?} vs ΔDP hard {dp_hard}"
     );
 
+    // Three groups: groups.svg, each group on the x axis, a line per front point.
+    let groups = std::fs::read_to_string(run.results().join("groups.svg")).unwrap();
+    for name in [
+        "\neast\n",
+        "\nnorth\n",
+        "\nsouth\n",
+        "\nlagrangian: 1 front point\n",
+    ] {
+        assert!(groups.contains(name), "groups.svg lacks {name:?}");
+    }
+    assert_eq!(groups.matches("<circle").count(), 3, "a dot per group");
+
     let describe = Command::new(env!("CARGO_BIN_EXE_fairbinn-sweep"))
         .args(["data", "describe"])
         .arg(run.dir.path().join("experiment.yaml"))
@@ -576,7 +588,7 @@ fn knob_figures_follow_what_the_sweep_varies() {
     assert!(!eta.contains("\nerm\n"), "erm does not read η");
     // Two η values, two methods, two panels: eight dots.
     assert_eq!(eta.matches("<circle").count(), 8);
-    for absent in ["position.svg", "depth.svg", "step_sizes.svg"] {
+    for absent in ["position.svg", "depth.svg", "step_sizes.svg", "groups.svg"] {
         assert!(
             !run.results().join(absent).exists(),
             "{absent}: its knob does not vary"

@@ -3,6 +3,7 @@
 //! command alike. To add one: a type implementing [`Output`], and its line in the list.
 
 mod figures;
+mod groups;
 mod knobs;
 pub mod plan;
 mod summary;
@@ -44,6 +45,7 @@ pub const OUTPUTS: &[&dyn Output] = &[
     &tables::Methods,
     &figures::Pareto,
     &knobs::Knobs,
+    &groups::Groups,
     &summary::Summary,
 ];
 
