@@ -212,6 +212,7 @@ pub fn configurations(
             .filter_map(|(&epoch, pair)| match pair {
                 [Some(validation), Some(test)] => Some(EpochMetrics {
                     epoch,
+                    train_bce: validation.train_bce.unwrap_or(f64::NAN),
                     validation: validation.metrics(),
                     test: test.metrics(),
                 }),

@@ -342,6 +342,7 @@ fn report(
         analysis: &analysis,
         group_names: &dataset.group_names,
         references: &experiment.reference_points,
+        curves_eta: experiment.curves_eta,
     };
     outputs::write_all(&report, results_dir)?;
     match predictions {

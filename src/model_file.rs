@@ -362,6 +362,7 @@ mod tests {
         };
         EpochMetrics {
             epoch,
+            train_bce: 0.5,
             test: validation.clone(),
             validation,
         }

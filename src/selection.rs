@@ -160,6 +160,8 @@ impl Selection {
 pub struct EpochSummary {
     pub epoch: usize,
     pub seeds: usize,
+    /// The training loss over seeds: mean, lowest, highest (NaN where not recorded).
+    pub train_bce: (f64, f64, f64),
     pub validation: SeedStats,
     pub test: SeedStats,
 }
@@ -237,9 +239,15 @@ pub fn seed_curve(histories: &[Vec<EpochMetrics>]) -> Vec<EpochSummary> {
                         .collect::<Vec<_>>(),
                 )
             };
+            let losses: Vec<f64> = histories.iter().map(|h| h[i].train_bce).collect();
             EpochSummary {
                 epoch: histories[0][i].epoch,
                 seeds: histories.len(),
+                train_bce: (
+                    mean(losses.iter().copied()),
+                    losses.iter().copied().fold(f64::INFINITY, f64::min),
+                    losses.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                ),
                 validation: split(|m| &m.validation),
                 test: split(|m| &m.test),
             }
@@ -278,6 +286,7 @@ mod tests {
             .enumerate()
             .map(|(i, &((va, vd), (ta, td)))| EpochMetrics {
                 epoch: i + 1,
+                train_bce: 0.5,
                 validation: split(va, vd),
                 test: split(ta, td),
             })
@@ -344,6 +353,7 @@ mod tests {
         .enumerate()
         .map(|(i, m)| EpochMetrics {
             epoch: i + 1,
+            train_bce: 0.5,
             validation: m.clone(),
             test: m,
         })

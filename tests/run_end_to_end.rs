@@ -647,3 +647,37 @@ fn reference_points_are_drawn_on_their_gaps_figure() {
         "{said}"
     );
 }
+
+/// epochs.csv records each epoch's training loss (on both of its rows), and `curves.svg`
+/// draws it with the validation gap for the configurations at the largest η every method
+/// reading η ran at, and erm's.
+#[test]
+fn curves_draw_the_training_loss_epochs_csv_records() {
+    let run = Run::new(TINY);
+    let output = run.run(&["--quiet"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let epochs = read_csv(&run.results().join("epochs.csv"));
+    for pair in epochs.chunks(2) {
+        let loss = number(&pair[0], "train_bce");
+        assert!(loss > 0.0 && loss < 5.0, "{:?}", pair[0]);
+        assert_eq!(
+            pair[0]["train_bce"], pair[1]["train_bce"],
+            "both rows of an epoch"
+        );
+    }
+    let curves = std::fs::read_to_string(run.results().join("curves.svg")).unwrap();
+    assert!(
+        curves.contains("η = 1000"),
+        "the largest η lagrangian and fairbinn share"
+    );
+    for line in ["\nerm\n", "\nlagrangian\n", "\nfairbinn\n"] {
+        assert!(curves.contains(line), "curves.svg lacks {line:?}");
+    }
+    assert!(curves.contains("training loss (BCE of the leader"));
+    // Two panels, a band per configuration in each.
+    assert_eq!(
+        curves.matches("<polygon").count(),
+        6,
+        "a band per line and panel"
+    );
+}

@@ -72,6 +72,9 @@ struct RawExperiment {
     fairness_metric: Option<FairnessMetric>,
     /// A CSV of published or external results to draw beside the sweep's points.
     reference_points: Option<PathBuf>,
+    /// The η whose configurations `curves.svg` draws (default: the largest every method
+    /// reading η ran at).
+    curves_eta: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -183,6 +186,8 @@ pub struct ExperimentFile {
     pub fairness_metric: FairnessMetric,
     /// External results the figures draw beside the sweep's (`reference_points:`).
     pub reference_points: Vec<reference::ReferencePoint>,
+    /// The η `curves.svg` draws (`curves_eta:`).
+    pub curves_eta: Option<f64>,
     /// One per grid point, in sweep order; points that resolve to the same trial repeat.
     pub points: Vec<TrialSpec>,
     /// The keys the sweep varies (`eta`, `seed`, …), in sweep order.
@@ -306,6 +311,7 @@ pub fn parse(text: &str, path: &Path, data_dir: DataDirOverride) -> Result<Exper
         selections,
         fairness_metric: raw.fairness_metric.unwrap_or_default(),
         reference_points,
+        curves_eta: raw.curves_eta,
         points,
         swept,
         save_models: raw.save_models.unwrap_or(true),

@@ -406,6 +406,7 @@ mod tests {
             summary: EpochSummary {
                 epoch: 1,
                 seeds: 5,
+                train_bce: (0.4, 0.3, 0.5),
                 validation: stats.clone(),
                 test: stats,
             },

@@ -2,6 +2,7 @@
 //! [`Output`] in [`OUTPUTS`], written from the [`Analysis`] by `run`, `merge` and any later
 //! command alike. To add one: a type implementing [`Output`], and its line in the list.
 
+mod curves;
 mod figures;
 mod groups;
 mod knobs;
@@ -31,6 +32,8 @@ pub struct Report<'a> {
     pub group_names: &'a [String],
     /// External results the figures draw beside the sweep's (`reference_points:`).
     pub references: &'a [ReferencePoint],
+    /// The η `curves.svg` draws, when the file names one.
+    pub curves_eta: Option<f64>,
 }
 
 pub trait Output: Sync {
@@ -46,6 +49,7 @@ pub const OUTPUTS: &[&dyn Output] = &[
     &figures::Pareto,
     &knobs::Knobs,
     &groups::Groups,
+    &curves::Curves,
     &summary::Summary,
 ];
 

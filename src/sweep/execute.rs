@@ -17,7 +17,7 @@ use super::store::{EpochRow, ResultsStore, Settings, Status, TrialHead, TrialOut
 use crate::data::Dataset;
 use crate::metrics::SplitMetrics;
 use crate::model_file::{Kept, Origin, SavedModel};
-use crate::train::{self, Evaluated, Training};
+use crate::train::{self, Training};
 
 pub struct ExecuteOptions {
     /// Trials run at once.
@@ -177,12 +177,7 @@ fn run_trial(
     };
     let epochs = history
         .iter()
-        .flat_map(|m| {
-            [
-                EpochRow::new(&trial.id, m.epoch, Evaluated::Validation, &m.validation),
-                EpochRow::new(&trial.id, m.epoch, Evaluated::Test, &m.test),
-            ]
-        })
+        .flat_map(|m| EpochRow::of_epoch(&trial.id, m))
         .collect();
     (row, epochs, models)
 }

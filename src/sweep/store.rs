@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::TrialSpec;
 use crate::metrics::SplitMetrics;
 use crate::model_file::models_dir;
-use crate::train::{Evaluated, FairnessLoss, FollowerBatch, Method, StepOrder};
+use crate::train::{EpochMetrics, Evaluated, FairnessLoss, FollowerBatch, Method, StepOrder};
 
 pub const TRIALS_FILE: &str = "trials.csv";
 pub const EPOCHS_FILE: &str = "epochs.csv";
@@ -163,6 +163,10 @@ pub struct EpochRow {
     /// written before this column existed).
     #[serde(default)]
     pub group_positive_rates: GroupRates,
+    /// The epoch's training loss (mean BCE of the leader's minibatches), on both of its
+    /// rows; empty in rows written before this column existed.
+    #[serde(default)]
+    pub train_bce: Option<f64>,
 }
 
 /// Per-group rates in one CSV cell: space-separated, six decimals.
@@ -200,7 +204,21 @@ impl EpochRow {
             positive_rate: m.positive_rate,
             probability_std: m.probability_std,
             group_positive_rates: GroupRates(m.group_positive_rates.clone()),
+            train_bce: None,
         }
+    }
+
+    /// The rows of an epoch's metrics: validation, then test, each with the training loss.
+    pub fn of_epoch(trial_id: &str, m: &EpochMetrics) -> [Self; 2] {
+        let train_bce = Some(m.train_bce).filter(|loss| loss.is_finite());
+        [
+            (Evaluated::Validation, &m.validation),
+            (Evaluated::Test, &m.test),
+        ]
+        .map(|(split, metrics)| Self {
+            train_bce,
+            ..Self::new(trial_id, m.epoch, split, metrics)
+        })
     }
 
     pub fn metrics(&self) -> SplitMetrics {
@@ -779,15 +797,15 @@ mod tests {
         assert_eq!(rows[0], row("a", Status::Ok).1[0]);
         assert_eq!(rows[1].split, Evaluated::Test);
         assert_eq!(rows[1].group_positive_rates, GroupRates(vec![0.25, 0.5]));
-        assert!(epochs[1].ends_with(",0.250000 0.500000"), "{}", epochs[1]);
+        assert!(epochs[1].ends_with(",0.250000 0.500000,"), "{}", epochs[1]);
     }
 
     #[test]
     fn an_older_header_is_brought_up_to_date_and_a_foreign_one_refused() {
         let dir = tempfile::tempdir().unwrap();
         let (_, epochs_header) = headers();
-        // Written before `group_positive_rates` existed: one column fewer.
-        let older: Vec<&str> = epochs_header.iter().take(epochs_header.len() - 1).collect();
+        // Written before `group_positive_rates` and `train_bce` existed: two columns fewer.
+        let older: Vec<&str> = epochs_header.iter().take(epochs_header.len() - 2).collect();
         let mut text = older.join(",") + "\n";
         text += "a,1,validation,0.8,0.5,0.1,0.1,0.1,0.3,0.2\n";
         text += "a,1,test,0.8,0.5,0.1,0.1,0.1,0.3,0.2\n";
@@ -836,7 +854,7 @@ mod tests {
             epochs[0],
             epochs_header.iter().collect::<Vec<_>>().join(",")
         );
-        assert_eq!(epochs[1], "a,1,validation,0.8,0.5,0.1,0.1,0.1,0.3,0.2,");
+        assert_eq!(epochs[1], "a,1,validation,0.8,0.5,0.1,0.1,0.1,0.3,0.2,,");
         let (_, rows) = read_results(dir.path()).unwrap();
         assert_eq!(rows[0].group_positive_rates, GroupRates::default());
 

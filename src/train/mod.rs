@@ -26,8 +26,32 @@ pub use spec::{LrSchedule, TrainSpec};
 pub struct EpochMetrics {
     /// 1-based.
     pub epoch: usize,
+    /// Mean BCE of the leader's minibatches during the epoch (the training loss a training
+    /// loop prints), each taken before its step; NaN where it was not recorded.
+    pub train_bce: f64,
     pub validation: SplitMetrics,
     pub test: SplitMetrics,
+}
+
+/// The leader's minibatch losses of an epoch so far.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TrainLoss {
+    sum: f64,
+    batches: usize,
+}
+
+impl TrainLoss {
+    pub fn add(&mut self, bce: f64) {
+        self.sum += bce;
+        self.batches += 1;
+    }
+
+    /// The mean so far, and a fresh start for the next epoch.
+    pub fn take(&mut self) -> f64 {
+        let mean = self.sum / self.batches as f64;
+        *self = Self::default();
+        if mean.is_finite() { mean } else { f64::NAN }
+    }
 }
 
 /// What training produced: the metrics of every epoch completed, and, if the network's
@@ -192,6 +216,14 @@ impl<'a> Trainer<'a> {
         }
     }
 
+    /// The mean BCE of the leader's minibatches since the last call (the epoch's).
+    fn train_loss(&self) -> f64 {
+        match &self.engine {
+            Engine::Fused(engine) => engine.take_train_loss(),
+            Engine::Autodiff(engine) => engine.take_train_loss(),
+        }
+    }
+
     /// Every layer's weights as they stand, input to output.
     pub fn weights(&self) -> Vec<LayerWeights> {
         match &self.engine {
@@ -229,6 +261,7 @@ impl<'a> Trainer<'a> {
         };
         Ok(EpochMetrics {
             epoch,
+            train_bce: self.train_loss(),
             validation: metrics(validation, Evaluated::Validation)?,
             test: metrics(test, Evaluated::Test)?,
         })
@@ -544,6 +577,13 @@ mod tests {
                                 "{case}: parameter {i}: fused {x}, burn {y}"
                             );
                         }
+                        // The training loss of the two epochs' leader minibatches alike.
+                        let loss = |t: &Trainer| t.evaluate(2).unwrap().train_bce;
+                        let (a, b) = (loss(&fused), loss(&flex));
+                        assert!(
+                            a.is_finite() && (a - b).abs() < 1e-4,
+                            "{case}: loss {a} against {b}"
+                        );
                         let [p] = fused.probabilities([Evaluated::Test]);
                         let [q] = flex.probabilities([Evaluated::Test]);
                         for (x, y) in p.iter().zip(&q) {

@@ -188,6 +188,11 @@ impl Players for Engine<'_> {
 }
 
 impl Engine<'_> {
+    /// The mean BCE of the leader's minibatches since the last call.
+    pub fn take_train_loss(&self) -> f64 {
+        self.steps.train_loss.take().take()
+    }
+
     /// Every layer's weights, input to output.
     pub fn weights(&self) -> Vec<LayerWeights> {
         let model = self

@@ -11,6 +11,7 @@ use burn::optim::{GradientsParams, ModuleOptimizer};
 
 use super::{Batch, adam};
 use crate::model::{FairNet, FairnessBlock};
+use crate::train::TrainLoss;
 use crate::train::losses::bce_with_logits;
 
 /// Each player's optimizer, and η.
@@ -19,6 +20,8 @@ pub struct Steps {
     leader: ModuleOptimizer,
     follower: ModuleOptimizer,
     eta: f64,
+    /// The leader's minibatch BCE this epoch (read, and restarted, when evaluating).
+    pub train_loss: std::cell::Cell<TrainLoss>,
 }
 
 impl Steps {
@@ -27,7 +30,20 @@ impl Steps {
             leader: adam(),
             follower: adam(),
             eta,
+            train_loss: Default::default(),
         }
+    }
+
+    /// Add a leader minibatch's BCE to the epoch's training loss.
+    fn record(&self, bce: &burn::tensor::Tensor<1>) {
+        let value = bce
+            .clone()
+            .into_data()
+            .try_to_vec::<f32>()
+            .map_or(f32::NAN, |v| v[0]);
+        let mut loss = self.train_loss.get();
+        loss.add(f64::from(value));
+        self.train_loss.set(loss);
     }
 
     /// Every parameter ← Adam(∇ BCE, plus ∇ η·fairness loss `with_fairness`).
@@ -40,6 +56,7 @@ impl Steps {
     ) -> FairNet {
         let logits = model.logits(batch.inputs.clone());
         let mut loss = bce_with_logits(logits.clone(), batch.labels.clone());
+        self.record(&loss);
         if let (true, Some(fairness)) = (with_fairness, &batch.fairness) {
             loss = loss + fairness.loss(logits).mul_scalar(self.eta);
         }
@@ -65,6 +82,7 @@ impl Steps {
         };
         let fixed_block = model.fairness.clone().no_grad();
         let mut loss = bce_with_logits(through(&fixed_block), batch.labels.clone());
+        self.record(&loss);
         if let (Some(block), Some(fairness)) = (leaked_from, &batch.fairness) {
             loss = loss + fairness.loss(through(block)).mul_scalar(self.eta);
         }

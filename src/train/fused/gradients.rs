@@ -15,6 +15,13 @@ pub fn bce(logits: &[f32], labels: &[f32], d: &mut [f32]) {
     }
 }
 
+/// The minibatch's mean BCE, as `metrics::binary_cross_entropy` computes it on the
+/// probabilities (log terms clamped at −100, as PyTorch's `BCELoss`).
+pub fn mean_bce(logits: &[f32], labels: &[f32]) -> f64 {
+    let probabilities: Vec<f32> = logits.iter().map(|&z| sigmoid(z)).collect();
+    crate::metrics::binary_cross_entropy(&probabilities, labels)
+}
+
 /// `d += scale · ∂(fairness loss)/∂logit`.
 pub fn fairness(weights: &FairnessWeights, logits: &[f32], scale: f32, d: &mut [f32]) {
     let probabilities: Vec<f32> = logits.iter().map(|&z| sigmoid(z)).collect();

@@ -15,7 +15,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::losses::FairnessWeights;
-use super::{Players, TrainSpec};
+use super::{Players, TrainLoss, TrainSpec};
 use crate::data::{Dataset, Split};
 use crate::model::{Architecture, LayerWeights, initial_layers};
 pub(crate) use network::Layer;
@@ -35,6 +35,8 @@ pub struct Engine<'a> {
     leader: Adam,
     follower: Adam,
     work: Workspace,
+    /// The leader's minibatch BCE this epoch (read, and restarted, when evaluating).
+    train_loss: std::cell::Cell<TrainLoss>,
 }
 
 #[derive(Clone, Copy)]
@@ -85,6 +87,7 @@ impl<'a> Engine<'a> {
             moments: layers.iter().map(Moments::new).collect(),
             leader: Adam::new(),
             follower: Adam::new(),
+            train_loss: Default::default(),
             work: Workspace {
                 inputs: vec![0.0; rows * data.train.n_features],
                 labels: vec![0.0; rows],
@@ -144,6 +147,9 @@ impl<'a> Engine<'a> {
         let d = &mut w.d[..rows];
         if bce {
             gradients::bce(logits, &w.labels[..rows], d);
+            let mut loss = self.train_loss.get();
+            loss.add(gradients::mean_bce(logits, &w.labels[..rows]));
+            self.train_loss.set(loss);
         } else {
             d.fill(0.0);
         }
@@ -180,6 +186,11 @@ impl<'a> Engine<'a> {
                 step.update(layer, &self.gradients[i], &mut self.moments[i]);
             }
         }
+    }
+
+    /// The mean BCE of the leader's minibatches since the last call.
+    pub fn take_train_loss(&self) -> f64 {
+        self.train_loss.take().take()
     }
 
     /// Every layer's weights, input to output.
