@@ -36,12 +36,23 @@ pub enum Command {
     /// Look at the data an experiment file describes, without training.
     #[command(subcommand)]
     Data(DataCommand),
+    /// Write every table and figure of a results folder again from its CSVs and
+    /// manifest.json, without training: after changing nothing, the same bytes.
+    Report(ReportArgs),
     /// Predict the rows of a file with a saved model (results/<name>/models/*.safetensors):
     /// each row's probability and decision, and its group and label when the file has them.
     Predict(PredictArgs),
     /// Per-group rows, selection rate, TPR, FPR and accuracy of one model's predictions, and
     /// ΔDP soft and hard, ΔEO and equalized odds, each with a bootstrap confidence interval.
     Audit(AuditArgs),
+}
+
+#[derive(Args)]
+pub struct ReportArgs {
+    /// The results folder (it holds manifest.json, trials.csv and epochs.csv).
+    pub results_dir: PathBuf,
+    #[command(flatten)]
+    pub data: DataDirArg,
 }
 
 #[derive(Args)]

@@ -8,8 +8,8 @@ use clap::Parser;
 
 use fairbinn_sweep::analysis::{self, Analysis, Baseline};
 use fairbinn_sweep::cli::{
-    self, AuditArgs, Cli, Command, DataCommand, MergeArgs, PredictArgs, RunArgs, SlurmArgs,
-    SweepArgs,
+    self, AuditArgs, Cli, Command, DataCommand, MergeArgs, PredictArgs, ReportArgs, RunArgs,
+    SlurmArgs, SweepArgs,
 };
 use fairbinn_sweep::config::ExperimentFile;
 use fairbinn_sweep::data::Dataset;
@@ -56,6 +56,7 @@ fn main() -> ExitCode {
         Command::Data(DataCommand::Bench { data, repeat }) => {
             data::bench::loading(data.data_dir_override(), repeat.into())
         }
+        Command::Report(args) => report_again(&args),
         Command::Predict(args) => predict(&args),
         Command::Audit(args) => audit(&args),
     };
@@ -352,6 +353,46 @@ fn report(
         }
         None => Ok(()),
     }
+}
+
+/// manifest → experiment as it ran → plan → the folder's results → every output again.
+fn report_again(args: &ReportArgs) -> Result<ExitCode> {
+    let dir = &args.results_dir;
+    let Some(manifest) = manifest::read(dir) else {
+        bail!(
+            "{}: no readable {} (is it a results folder `run` wrote?)",
+            dir.display(),
+            manifest::MANIFEST_FILE
+        );
+    };
+    // The experiment as it ran (its preset applied), read as its file would be; from JSON
+    // (manifests of earlier versions) the sweep's keys come in another order, so the tables'
+    // rows may too.
+    let recorded = &manifest.experiment;
+    let text = match &recorded.resolved_yaml {
+        Some(text) => text.clone(),
+        None => serde_norway::to_string(&recorded.resolved)?,
+    };
+    let experiment = config::parse(
+        &text,
+        &manifest.experiment.file,
+        args.data.data_dir_override(),
+    )?;
+    let dataset = data::load(&experiment.dataset)?;
+    let plan = sweep::plan(&experiment, &dataset.files);
+    let finished = store::finished_trials(dir)?;
+    let done = plan
+        .trials
+        .iter()
+        .filter(|t| finished.contains(&t.id))
+        .count();
+    let summary = ExecuteSummary {
+        planned: plan.trials.len(),
+        skipped: done,
+        ..Default::default()
+    };
+    report(&experiment, &plan, &dataset, dir, &summary, None, 1)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A saved model's predictions for a file's rows, to `--out` or standard output; what was

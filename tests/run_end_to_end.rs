@@ -681,3 +681,62 @@ fn curves_draw_the_training_loss_epochs_csv_records() {
         "a band per line and panel"
     );
 }
+
+/// `report <results-dir>` writes every table and figure again from the folder's CSVs and
+/// manifest, without training: the same bytes as `run` wrote. A folder without a manifest
+/// is refused by name.
+#[test]
+fn report_writes_every_output_again_byte_for_byte() {
+    let run = Run::new(&TINY.replace("name: tiny", "name: tiny\nselection: [last, val-pareto]"));
+    let output = run.run(&["--quiet"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let outputs: Vec<(String, Vec<u8>)> = std::fs::read_dir(run.results())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file() && p.file_name().unwrap() != "manifest.json")
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        outputs.len() >= 10,
+        "{:?}",
+        outputs.iter().map(|o| &o.0).collect::<Vec<_>>()
+    );
+    for (name, _) in &outputs {
+        if !name.ends_with("trials.csv") && !name.ends_with("epochs.csv") {
+            std::fs::remove_file(run.results().join(name)).unwrap();
+        }
+    }
+    let mut command = common::binary();
+    command.arg("report").arg(run.results());
+    if let Some(dir) = common::shared_data() {
+        command.arg("--data-dir").arg(dir);
+    }
+    let again = command.output().unwrap();
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(
+        text(&again).contains("0 ran now, 5 were already done"),
+        "{}",
+        text(&again)
+    );
+    for (name, bytes) in &outputs {
+        let now = std::fs::read(run.results().join(name)).unwrap();
+        assert!(now == *bytes, "{name} differs");
+    }
+    let empty = tempfile::tempdir().unwrap();
+    let refused = common::binary()
+        .arg("report")
+        .arg(empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        text(&refused).contains("no readable manifest.json"),
+        "{}",
+        text(&refused)
+    );
+}

@@ -39,6 +39,10 @@ pub struct Experiment {
     pub name: String,
     /// The file as read, its preset applied.
     pub resolved: serde_json::Value,
+    /// The same as YAML, its keys in the file's order (the sweep's first key is its slowest),
+    /// which JSON objects do not keep: what `report` reads again.
+    #[serde(default)]
+    pub resolved_yaml: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -92,6 +96,7 @@ impl Manifest {
                 name: file.name.clone(),
                 resolved: serde_json::to_value(&file.document)
                     .context("the experiment does not convert to JSON")?,
+                resolved_yaml: serde_norway::to_string(&file.document).ok(),
             },
             data,
             machine: Machine {
