@@ -344,6 +344,7 @@ fn report(
         group_names: &dataset.group_names,
         references: &experiment.reference_points,
         curves_eta: experiment.curves_eta,
+        data: &dataset.describe(),
     };
     outputs::write_all(&report, results_dir)?;
     match predictions {

@@ -727,6 +727,22 @@ fn report_writes_every_output_again_byte_for_byte() {
         let now = std::fs::read(run.results().join(name)).unwrap();
         assert!(now == *bytes, "{name} differs");
     }
+    // report.md: each policy's table per method on soft and hard ΔDP, the figures, where
+    // it came from.
+    let page = std::fs::read_to_string(run.results().join("report.md")).unwrap();
+    for part in [
+        "## Selection: last epoch",
+        "## Selection: validation-Pareto epochs",
+        "On ΔDP hard (test split;",
+        "| lagrangian | 2 |",
+        "![pareto_last_hard.svg](pareto_last_hard.svg)",
+        "![eta.svg](eta.svg)",
+        "## Provenance",
+        "SHA-256",
+        "```yaml\nname: tiny",
+    ] {
+        assert!(page.contains(part), "report.md lacks {part:?}:\n{page}");
+    }
     let empty = tempfile::tempdir().unwrap();
     let refused = common::binary()
         .arg("report")

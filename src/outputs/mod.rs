@@ -6,6 +6,7 @@ mod curves;
 mod figures;
 mod groups;
 mod knobs;
+mod markdown;
 pub mod plan;
 mod summary;
 mod tables;
@@ -34,6 +35,8 @@ pub struct Report<'a> {
     pub references: &'a [ReferencePoint],
     /// The η `curves.svg` draws, when the file names one.
     pub curves_eta: Option<f64>,
+    /// What the data holds (`data describe`), for report.md.
+    pub data: &'a str,
 }
 
 pub trait Output: Sync {
@@ -50,6 +53,7 @@ pub const OUTPUTS: &[&dyn Output] = &[
     &knobs::Knobs,
     &groups::Groups,
     &curves::Curves,
+    &markdown::Markdown,
     &summary::Summary,
 ];
 
