@@ -117,16 +117,20 @@ fn page(report: &Report, dir: &Path, written: &[PathBuf]) -> String {
         }
         out.push('\n');
     }
-    provenance(&mut out, dir);
+    let provenance = provenance(dir);
+    if !provenance.is_empty() {
+        let _ = writeln!(out, "## Provenance\n\n{provenance}");
+    }
     out
 }
 
-/// Where the results came from: the tool, the experiment file, the data's checksums, the runs.
-fn provenance(out: &mut String, dir: &Path) {
+/// Where the results came from: the tool, the experiment file, the data's checksums, the
+/// runs, the experiment as it ran (empty without a manifest).
+pub(super) fn provenance(dir: &Path) -> String {
+    let mut out = String::new();
     let Some(m) = manifest::read(dir) else {
-        return;
+        return out;
     };
-    let _ = writeln!(out, "## Provenance\n");
     let revision = m.tool.git_revision.as_deref().unwrap_or("unknown commit");
     let _ = writeln!(out, "- {} {} ({revision})", m.tool.name, m.tool.version);
     let _ = writeln!(out, "- experiment file: `{}`", m.experiment.file.display());
@@ -159,4 +163,5 @@ fn provenance(out: &mut String, dir: &Path) {
         "\nThe experiment as it ran:\n\n```yaml\n{}```",
         m.experiment.resolved_yaml.unwrap_or_default()
     );
+    out
 }

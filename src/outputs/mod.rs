@@ -5,6 +5,7 @@
 mod curves;
 mod figures;
 mod groups;
+mod html;
 mod knobs;
 mod markdown;
 pub mod plan;
@@ -54,6 +55,7 @@ pub const OUTPUTS: &[&dyn Output] = &[
     &groups::Groups,
     &curves::Curves,
     &markdown::Markdown,
+    &html::Html,
     &summary::Summary,
 ];
 
