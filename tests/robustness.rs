@@ -451,12 +451,15 @@ fn results_files_name_themselves_in_errors_and_leave_nothing_stale() {
         files,
         [
             "aggregate.csv",
+            "curves.svg",
             "epochs.csv",
             "manifest.json",
             "methods.csv",
             "models",
             "pareto_val-best-accuracy-0.svg",
             "pareto_val-best-accuracy-0_hard.svg",
+            "report.html",
+            "report.md",
             "trials.csv"
         ]
     );
