@@ -214,22 +214,17 @@ pub fn read(path: &Path, trial: Option<&str>, epoch: Option<usize>) -> Result<Ro
         .clone();
     let find = |name: &str| headers.iter().position(|h| h == name);
     let required = ["probability", "decision", "group", "label"];
-    let lacking: Vec<&str> = required
-        .iter()
-        .copied()
-        .filter(|c| find(c).is_none())
-        .collect();
-    if !lacking.is_empty() {
-        bail!(
+    let [probability, decision, group, label] = match crate::files::columns(&headers, required) {
+        Ok(found) => found,
+        Err(lacking) => bail!(
             "{}: lacks the column(s) {} (expected {}, as `predict` and --save-predictions \
              write them; found {})",
             path.display(),
             lacking.join(", "),
             required.join(", "),
             headers.iter().collect::<Vec<_>>().join(", ")
-        );
-    }
-    let [probability, decision, group, label] = required.map(|c| find(c).expect("checked"));
+        ),
+    };
     let (trial_column, epoch_column) = (find("trial_id"), find("epoch"));
     let mut models = BTreeSet::new();
     let mut raw = Vec::new();

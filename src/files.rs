@@ -15,3 +15,20 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     }
     Ok(())
 }
+
+/// The positions of `names` in a CSV header, or the names it lacks.
+pub fn columns<const N: usize>(
+    header: &csv::StringRecord,
+    names: [&'static str; N],
+) -> Result<[usize; N], Vec<&'static str>> {
+    let find = |name: &str| header.iter().position(|h| h == name);
+    let lacking: Vec<&'static str> = names
+        .iter()
+        .copied()
+        .filter(|n| find(n).is_none())
+        .collect();
+    match lacking.is_empty() {
+        true => Ok(names.map(|n| find(n).expect("checked"))),
+        false => Err(lacking),
+    }
+}

@@ -42,20 +42,19 @@ pub fn read(path: &Path, problems: &mut Vec<String>) -> Vec<ReferencePoint> {
         }
     };
     let find = |name: &str| headers.iter().position(|h| h == name);
-    let required = ["label", "accuracy", "dp", "dp_kind"];
-    let lacking: Vec<&str> = required
-        .iter()
-        .copied()
-        .filter(|c| find(c).is_none())
-        .collect();
-    if !lacking.is_empty() {
-        problems.push(format!(
-            "reference_points: {shown} lacks the column(s) {} (expected label, accuracy, dp, dp_kind and optionally accuracy_std, dp_low, dp_high)",
-            lacking.join(", ")
-        ));
-        return Vec::new();
-    }
-    let [label, accuracy, dp, kind] = required.map(|c| find(c).expect("checked"));
+    let [label, accuracy, dp, kind] = match crate::files::columns(
+        &headers,
+        ["label", "accuracy", "dp", "dp_kind"],
+    ) {
+        Ok(found) => found,
+        Err(lacking) => {
+            problems.push(format!(
+                    "reference_points: {shown} lacks the column(s) {} (expected label, accuracy, dp, dp_kind and optionally accuracy_std, dp_low, dp_high)",
+                    lacking.join(", ")
+                ));
+            return Vec::new();
+        }
+    };
     let optional = ["accuracy_std", "dp_low", "dp_high"].map(find);
     let mut points = Vec::new();
     for (index, record) in reader.records().enumerate() {

@@ -130,18 +130,9 @@ fn draw(lines: &[Line], metric: FairnessMetric, title: &str, svg: &mut String) -
         .titled(title, ("sans-serif", 18))
         .map_err(|e| draw_error(&e))?;
     let (charts, strip) = root.split_horizontally(900);
-    for (i, line) in lines.iter().enumerate() {
-        let (y, colour, label) = (40 + 22 * i as i32, line.colour, &line.label);
-        strip
-            .draw(&PathElement::new(
-                vec![(8, y), (32, y)],
-                colour.stroke_width(2),
-            ))
-            .map_err(|e| draw_error(&e))?;
-        strip
-            .draw(&Text::new(label.clone(), (40, y - 7), ("sans-serif", 12)))
-            .map_err(|e| draw_error(&e))?;
-    }
+    let entries: Vec<(String, RGBAColor)> =
+        lines.iter().map(|l| (l.label.clone(), l.colour)).collect();
+    super::knobs::legend_strip(&strip, &entries)?;
     let areas = charts.split_evenly((2, 1));
     let loss = |e: &EpochSummary| e.train_bce;
     let gap = |e: &EpochSummary| {

@@ -173,6 +173,27 @@ fn lines(knob: &Knob, configurations: &[(Settings, SeedStats)]) -> BTreeMap<Stri
     lines
 }
 
+/// A legend of lines in a strip of its own beside the panels, so it covers no line.
+pub(super) fn legend_strip(
+    strip: &DrawingArea<SVGBackend, Shift>,
+    entries: &[(String, RGBAColor)],
+) -> Result<()> {
+    let draw_error = |e: &dyn std::fmt::Display| anyhow!("{e}");
+    for (i, (label, colour)) in entries.iter().enumerate() {
+        let y = 40 + 22 * i as i32;
+        strip
+            .draw(&PathElement::new(
+                vec![(8, y), (32, y)],
+                colour.stroke_width(2),
+            ))
+            .map_err(|e| draw_error(&e))?;
+        strip
+            .draw(&Text::new(label.clone(), (40, y - 7), ("sans-serif", 12)))
+            .map_err(|e| draw_error(&e))?;
+    }
+    Ok(())
+}
+
 /// A line's colour, by its place among the lines (labels in order, methods first by name);
 /// every panel of a figure has the same lines.
 fn colour(i: usize) -> RGBAColor {
@@ -209,22 +230,10 @@ fn draw(
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
-    for (i, label) in labels.iter().enumerate() {
-        let (y, colour) = (40 + 22 * i as i32, colour(i));
-        strip
-            .draw(&PathElement::new(
-                vec![(8, y), (32, y)],
-                colour.stroke_width(2),
-            ))
-            .map_err(|e| draw_error(&e))?;
-        strip
-            .draw(&Text::new(
-                label.to_string(),
-                (40, y - 7),
-                ("sans-serif", 12),
-            ))
-            .map_err(|e| draw_error(&e))?;
-    }
+    let entries: Vec<(String, RGBAColor)> = (labels.iter().enumerate())
+        .map(|(i, l)| (l.to_string(), colour(i)))
+        .collect();
+    legend_strip(&strip, &entries)?;
     let areas = charts.split_evenly((2, panels.len()));
     for (column, (knob, lines)) in panels.iter().enumerate() {
         let accuracy = |d: &Dot| {
