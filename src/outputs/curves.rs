@@ -1,6 +1,6 @@
 //! `curves.svg`: epoch by epoch, the training loss (mean BCE of the leader's minibatches) and
-//! the validation gap of every configuration at one η (`curves_eta:`, else the largest η every
-//! method that reads it was run at), and of those that ignore η, mean over seeds with a band
+//! the validation gap of every configuration at one η (`curves_eta:`, else the middle one of
+//! the η values every method that reads it was run at), and of those that ignore η, mean over seeds with a band
 //! from the lowest seed to the highest: the paper's bilevel-versus-Lagrangian loss figure.
 
 use std::path::{Path, PathBuf};
@@ -84,25 +84,22 @@ struct Line<'a> {
     curve: &'a [EpochSummary],
 }
 
-/// The largest η that every method reading η was run at.
+/// The middle one (the lower of two) of the η values every method reading η was run at: the
+/// ends of a sweep are often a network that ignores fairness and one that has collapsed.
 fn common_eta(configurations: &[Configuration]) -> Option<f64> {
-    let with_eta: Vec<&Configuration> = configurations
-        .iter()
+    let with_eta: Vec<&Configuration> = (configurations.iter())
         .filter(|c| c.settings.eta.is_some())
         .collect();
     let mut methods: Vec<_> = with_eta.iter().map(|c| c.settings.method).collect();
     methods.dedup();
-    (with_eta.iter().filter_map(|c| c.settings.eta))
-        .filter(|&eta| {
-            methods.iter().all(|&m| {
-                with_eta
-                    .iter()
-                    .any(|c| c.settings.method == m && c.settings.eta == Some(eta))
-            })
-        })
-        .fold(None, |best: Option<f64>, eta| {
-            Some(best.map_or(eta, |b| b.max(eta)))
-        })
+    let ran_at =
+        |m, eta| (with_eta.iter()).any(|c| c.settings.method == m && c.settings.eta == Some(eta));
+    let mut common: Vec<f64> = (with_eta.iter().filter_map(|c| c.settings.eta))
+        .filter(|&eta| methods.iter().all(|&m| ran_at(m, eta)))
+        .collect();
+    common.sort_by(f64::total_cmp);
+    common.dedup();
+    common.get(common.len().saturating_sub(1) / 2).copied()
 }
 
 /// The method, and the settings that tell its chosen configurations apart.
@@ -173,8 +170,9 @@ fn panel(
     for (_, low, high) in all.filter(|v| finite(v.1) && finite(v.2)) {
         (y0, y1) = (y0.min(low), y1.max(high));
     }
-    if !y0.is_finite() {
-        (y0, y1) = (0.0, 1.0); // No loss recorded (results of an earlier version).
+    let recorded = y0.is_finite();
+    if !recorded {
+        (y0, y1) = (0.0, 1.0);
     }
     let pad = ((y1 - y0) * 0.06).max(1e-3);
     let epochs = lines.iter().map(|line| line.curve.len()).max().unwrap_or(1) as f64;
@@ -193,6 +191,15 @@ fn panel(
         .y_label_formatter(&|y| format!("{y:.3}"))
         .draw()
         .map_err(|e| draw_error(&e))?;
+    if !recorded {
+        let note = "not recorded: these trials ran before the tool kept the training loss (--force runs them again)";
+        let at = ((1.0 + epochs.max(2.0)) / 2.0, 0.5);
+        chart
+            .draw_series(std::iter::once(
+                EmptyElement::at(at) + Text::new(note, (-300, 0), ("sans-serif", 13)),
+            ))
+            .map_err(|e| draw_error(&e))?;
+    }
     for line in lines {
         let colour = line.colour;
         let points: Vec<(f64, (f64, f64, f64))> = (line.curve.iter())
