@@ -756,3 +756,47 @@ fn report_writes_every_output_again_byte_for_byte() {
         text(&refused)
     );
 }
+
+/// With several seeds, a knob figure's dots carry bars (accuracy ± 1 std, the gap from the
+/// best seed to the worst) that one seed does not have.
+#[test]
+fn knob_figures_have_bars_over_seeds() {
+    let run = Run::new(&TINY.replace("  eta: [10, 1000]\n", "  eta: [10, 1000]\nseeds: [0, 1]\n"));
+    let output = run.run(&["--quiet"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let eta = std::fs::read_to_string(run.results().join("eta.svg")).unwrap();
+    // Two methods reading η, two values: 4 dots a panel, 8 in all.
+    assert_eq!(eta.matches("<circle").count(), 8);
+    // Short vertical segments with some length: the bars (grid lines span the panel).
+    let bars = |svg: &str| {
+        svg.split("<polyline")
+            .skip(1)
+            .filter(|tail| {
+                let points = tail
+                    .split("points=\"")
+                    .nth(1)
+                    .unwrap()
+                    .split('"')
+                    .next()
+                    .unwrap();
+                let xy: Vec<(i32, i32)> = (points.split_whitespace())
+                    .map(|p| {
+                        let (x, y) = p.split_once(',').unwrap();
+                        (x.parse().unwrap(), y.parse().unwrap())
+                    })
+                    .collect();
+                xy.len() == 2 && xy[0].0 == xy[1].0 && (1..150).contains(&(xy[0].1 - xy[1].1).abs())
+            })
+            .count()
+    };
+    // With one seed the bars have no length; what is left are the axes' tick marks. (Two
+    // seeds' spread can be under a pixel, so not every bar shows.)
+    let one = Run::new(TINY);
+    assert!(one.run(&["--quiet"]).status.success());
+    let single = std::fs::read_to_string(one.results().join("eta.svg")).unwrap();
+    let (with, without) = (bars(&eta), bars(&single));
+    assert!(
+        with >= without + 8,
+        "{with} short vertical segments with two seeds, {without} with one"
+    );
+}
