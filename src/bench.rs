@@ -318,17 +318,7 @@ mod tests {
             labels: vec![0.0; 8],
             groups: vec![0; 8],
         };
-        let data = Dataset {
-            name: "tiny".into(),
-            feature_names: vec!["a".into(), "b".into()],
-            group_names: vec!["g".into()],
-            train: split.clone(),
-            validation: split.clone(),
-            test: split,
-            files: Vec::new(),
-            notes: Vec::new(),
-            preprocessing: None,
-        };
+        let data = Dataset::in_memory("tiny", &["a", "b"], &["g"], split);
         let spec = TrialSpec {
             architecture: Architecture {
                 accuracy_layers: 1,

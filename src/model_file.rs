@@ -422,14 +422,6 @@ mod tests {
             scale: Scale::None,
         };
         Dataset {
-            name: "made".into(),
-            feature_names: vec!["x".into(), "c_b".into()],
-            group_names: vec!["p".into(), "q".into()],
-            train: split.clone(),
-            validation: split.clone(),
-            test: split,
-            files: Vec::new(),
-            notes: Vec::new(),
             preprocessing: Some(Preprocessing {
                 table,
                 columns: vec![
@@ -447,6 +439,7 @@ mod tests {
                 ],
                 scaler: None,
             }),
+            ..Dataset::in_memory("made", &["x", "c_b"], &["p", "q"], split)
         }
     }
 

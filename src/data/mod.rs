@@ -102,6 +102,22 @@ impl DatasetSpec {
 }
 
 impl Dataset {
+    /// Data made in code (tests, `bench`'s checks): one split serving as training,
+    /// validation and test rows; no files, no encoding to save.
+    pub fn in_memory(name: &str, features: &[&str], groups: &[&str], split: Split) -> Self {
+        Self {
+            name: name.into(),
+            feature_names: features.iter().map(|f| f.to_string()).collect(),
+            group_names: groups.iter().map(|g| g.to_string()).collect(),
+            train: split.clone(),
+            validation: split.clone(),
+            test: split,
+            files: Vec::new(),
+            notes: Vec::new(),
+            preprocessing: None,
+        }
+    }
+
     pub fn n_groups(&self) -> usize {
         self.group_names.len()
     }

@@ -357,17 +357,7 @@ mod tests {
             labels: (0..n).map(|i| (i % 2) as f32).collect(),
             groups: (0..n).map(|i| (i % 3 == 0) as u32).collect(),
         };
-        Dataset {
-            name: "numbered".into(),
-            feature_names: vec!["index".into()],
-            group_names: vec!["a".into(), "b".into()],
-            train: split.clone(),
-            validation: split.clone(),
-            test: split,
-            files: Vec::new(),
-            notes: Vec::new(),
-            preprocessing: None,
-        }
+        Dataset::in_memory("numbered", &["index"], &["a", "b"], split)
     }
 
     fn spec_with(shuffle: bool, follower_batch: FollowerBatch, follower_steps: usize) -> TrainSpec {
@@ -452,17 +442,7 @@ mod tests {
             labels,
             groups: (0..n).map(|_| rng.random_range(0..3u32)).collect(),
         };
-        Dataset {
-            name: "random".into(),
-            feature_names: vec!["a".into(), "b".into(), "c".into()],
-            group_names: vec!["x".into(), "y".into(), "z".into()],
-            train: split.clone(),
-            validation: split.clone(),
-            test: split,
-            files: Vec::new(),
-            notes: Vec::new(),
-            preprocessing: None,
-        }
+        Dataset::in_memory("random", &["a", "b", "c"], &["x", "y", "z"], split)
     }
 
     /// A network pushed to predict the same for everyone (a huge η on the absolute DP loss)

@@ -200,17 +200,7 @@ mod tests {
             labels: LABELS.to_vec(),
             groups: GROUPS.to_vec(),
         };
-        let data = Dataset {
-            name: "four".into(),
-            feature_names: vec!["a".into(), "b".into(), "c".into()],
-            group_names: vec!["x".into(), "y".into()],
-            train: split.clone(),
-            validation: split.clone(),
-            test: split,
-            files: Vec::new(),
-            notes: Vec::new(),
-            preprocessing: None,
-        };
+        let data = Dataset::in_memory("four", &["a", "b", "c"], &["x", "y"], split);
         let spec = TrainSpec {
             lr_acc: RATE,
             lr_fair: RATE,
