@@ -50,6 +50,9 @@ impl Output for Curves {
                 metric.symbol()
             ),
         };
+        // Named by what tells a method's chosen configurations apart.
+        let cells: Vec<Vec<(String, String)>> = chosen.iter().map(|c| c.settings.cells()).collect();
+        let varying = super::varying_columns(&cells);
         // A method with one line takes its own colour (as in the Pareto figures).
         let lines: Vec<Line> = (chosen.iter().enumerate())
             .map(|(i, c)| {
@@ -60,7 +63,7 @@ impl Output for Curves {
                     == 1;
                 let (r, g, b) = c.settings.method.info().colour;
                 Line {
-                    label: label(c, &chosen),
+                    label: super::line_label(&cells[i], &varying),
                     colour: match alone {
                         true => RGBColor(r, g, b).to_rgba(),
                         false => Palette99::pick(i).to_rgba(),
@@ -100,22 +103,6 @@ fn common_eta(configurations: &[Configuration]) -> Option<f64> {
     common.sort_by(f64::total_cmp);
     common.dedup();
     common.get(common.len().saturating_sub(1) / 2).copied()
-}
-
-/// The method, and the settings that tell its chosen configurations apart.
-fn label(configuration: &Configuration, chosen: &[&Configuration]) -> String {
-    let cells = configuration.settings.cells();
-    let mut label = configuration.settings.method.to_string();
-    let same_method: Vec<Vec<(String, String)>> = (chosen.iter())
-        .filter(|c| c.settings.method == configuration.settings.method)
-        .map(|c| c.settings.cells())
-        .collect();
-    for (i, (column, value)) in cells.iter().enumerate().skip(1) {
-        if same_method.iter().any(|other| other[i].1 != *value) && !value.is_empty() {
-            label += &format!(" {column}={value}");
-        }
-    }
-    label
 }
 
 fn draw(lines: &[Line], metric: FairnessMetric, title: &str, svg: &mut String) -> Result<()> {

@@ -143,25 +143,15 @@ fn configurations(analysis: &Analysis) -> (String, Vec<(Settings, SeedStats)>) {
 /// within a method, each line's dots in the knob's order.
 fn lines(knob: &Knob, configurations: &[(Settings, SeedStats)]) -> BTreeMap<String, Vec<Dot>> {
     let cells: Vec<Vec<(String, String)>> = configurations.iter().map(|(s, _)| s.cells()).collect();
-    let varying: Vec<usize> = (1..cells.first().map_or(0, Vec::len))
+    let varying: Vec<usize> = (super::varying_columns(&cells).into_iter())
         .filter(|&c| cells[0][c].0 != knob.column)
-        .filter(|&c| {
-            cells.iter().any(|row| {
-                (cells.iter()).any(|other| other[0].1 == row[0].1 && other[c].1 != row[c].1)
-            })
-        })
         .collect();
     let mut lines: BTreeMap<String, Vec<Dot>> = BTreeMap::new();
     for ((settings, stats), row) in configurations.iter().zip(&cells) {
         let Some(x) = (knob.value)(settings).filter(|x| !knob.log || *x > 0.0) else {
             continue;
         };
-        let mut label = row[0].1.clone();
-        for &c in &varying {
-            if !row[c].1.is_empty() {
-                label += &format!(" {}={}", row[c].0, row[c].1);
-            }
-        }
+        let label = super::line_label(row, &varying);
         lines.entry(label).or_default().push(Dot {
             x,
             stats: stats.clone(),

@@ -71,3 +71,27 @@ pub fn write_all(report: &Report, dir: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+/// Of rows of settings (`Settings::cells`, the method first), the columns whose value differs
+/// between two rows of one method: what tells a method's configurations apart.
+fn varying_columns(cells: &[Vec<(String, String)>]) -> Vec<usize> {
+    (1..cells.first().map_or(0, Vec::len))
+        .filter(|&c| {
+            cells.iter().any(|row| {
+                (cells.iter()).any(|other| other[0].1 == row[0].1 && other[c].1 != row[c].1)
+            })
+        })
+        .collect()
+}
+
+/// A line's name in a legend: the method, then `column=value` for `columns` (empty values
+/// left out): `lagrangian fairness_loss=dp-abs`.
+fn line_label(row: &[(String, String)], columns: &[usize]) -> String {
+    let mut label = row[0].1.clone();
+    for &c in columns {
+        if !row[c].1.is_empty() {
+            label += &format!(" {}={}", row[c].0, row[c].1);
+        }
+    }
+    label
+}

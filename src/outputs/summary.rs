@@ -114,15 +114,7 @@ fn summary(report: &Report, written: &[PathBuf]) -> String {
 fn table(points: &[Point], metric: FairnessMetric) -> String {
     let cells: Vec<Vec<(String, String)>> = points.iter().map(|p| p.settings.cells()).collect();
     // Settings that differ between rows of one method (across methods, the method does).
-    let varying: Vec<usize> = (1..cells.first().map_or(0, Vec::len))
-        .filter(|&c| {
-            cells.iter().any(|row| {
-                cells
-                    .iter()
-                    .any(|other| other[0].1 == row[0].1 && other[c].1 != row[c].1)
-            })
-        })
-        .collect();
+    let varying = super::varying_columns(&cells);
     let many_seeds = points.iter().any(|p| p.summary.seeds > 1);
     let numeric = |text: &str| text.parse::<f64>().unwrap_or(f64::NEG_INFINITY);
     let mut order: Vec<usize> = (0..points.len()).collect();
