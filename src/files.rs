@@ -1,4 +1,5 @@
-//! Writing files so that a kill or a full disk never leaves half of one.
+//! Files: written aside and renamed, so that a kill or a full disk never leaves half of one;
+//! and the columns a CSV's header has.
 
 use std::path::{Path, PathBuf};
 

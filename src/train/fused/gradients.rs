@@ -7,19 +7,20 @@ pub fn sigmoid(z: f32) -> f32 {
     1.0 / (1.0 + (-z).exp())
 }
 
-/// `d = ∂(mean BCE)/∂logit = (σ(z) − y) / rows`.
-pub fn bce(logits: &[f32], labels: &[f32], d: &mut [f32]) {
+/// `d = ∂(mean BCE)/∂logit = (σ(z) − y) / rows`; returns the mean BCE itself, in the same
+/// pass, as `metrics::binary_cross_entropy` computes it (log terms clamped at −100, as
+/// PyTorch's `BCELoss`).
+pub fn bce(logits: &[f32], labels: &[f32], d: &mut [f32]) -> f64 {
     let rows = logits.len() as f32;
+    let log = |x: f64| x.ln().max(-100.0);
+    let mut loss = 0.0;
     for ((d, &z), &y) in d.iter_mut().zip(logits).zip(labels) {
-        *d = (sigmoid(z) - y) / rows;
+        let p = sigmoid(z);
+        *d = (p - y) / rows;
+        let (p, y) = (f64::from(p), f64::from(y));
+        loss += -(y * log(p) + (1.0 - y) * log(1.0 - p));
     }
-}
-
-/// The minibatch's mean BCE, as `metrics::binary_cross_entropy` computes it on the
-/// probabilities (log terms clamped at −100, as PyTorch's `BCELoss`).
-pub fn mean_bce(logits: &[f32], labels: &[f32]) -> f64 {
-    let probabilities: Vec<f32> = logits.iter().map(|&z| sigmoid(z)).collect();
-    crate::metrics::binary_cross_entropy(&probabilities, labels)
+    loss / logits.len().max(1) as f64
 }
 
 /// `d += scale · ∂(fairness loss)/∂logit`.

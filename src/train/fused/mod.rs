@@ -146,9 +146,8 @@ impl<'a> Engine<'a> {
         let logits = &w.outputs[self.layers.len() - 1][..rows];
         let d = &mut w.d[..rows];
         if bce {
-            gradients::bce(logits, &w.labels[..rows], d);
             let mut loss = self.train_loss.get();
-            loss.add(gradients::mean_bce(logits, &w.labels[..rows]));
+            loss.add(gradients::bce(logits, &w.labels[..rows], d));
             self.train_loss.set(loss);
         } else {
             d.fill(0.0);
