@@ -21,8 +21,7 @@ pub struct Row {
     pub label: bool,
 }
 
-/// The rows of one model, and the names of their groups (in order of first appearance,
-/// sorted).
+/// The rows of one model, and the names of their groups, sorted.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rows {
     pub rows: Vec<Row>,
