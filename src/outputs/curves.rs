@@ -53,23 +53,16 @@ impl Output for Curves {
         // Named by what tells a method's chosen configurations apart.
         let cells: Vec<Vec<(String, String)>> = chosen.iter().map(|c| c.settings.cells()).collect();
         let varying = super::varying_columns(&cells);
-        // A method with one line takes its own colour (as in the Pareto figures).
-        let lines: Vec<Line> = (chosen.iter().enumerate())
-            .map(|(i, c)| {
-                let alone = chosen
-                    .iter()
-                    .filter(|o| o.settings.method == c.settings.method)
-                    .count()
-                    == 1;
-                let (r, g, b) = c.settings.method.info().colour;
-                Line {
-                    label: super::line_label(&cells[i], &varying),
-                    colour: match alone {
-                        true => RGBColor(r, g, b).to_rgba(),
-                        false => Palette99::pick(i).to_rgba(),
-                    },
-                    curve: &c.curve,
-                }
+        let labels: Vec<String> = cells
+            .iter()
+            .map(|row| super::line_label(row, &varying))
+            .collect();
+        let named: Vec<&String> = labels.iter().collect();
+        let lines: Vec<Line> = (chosen.iter().zip(&labels).enumerate())
+            .map(|(i, (c, label))| Line {
+                label: label.clone(),
+                colour: super::knobs::colour(&named, i),
+                curve: &c.curve,
             })
             .collect();
         let mut svg = String::new();

@@ -184,10 +184,24 @@ pub(super) fn legend_strip(
     Ok(())
 }
 
-/// A line's colour, by its place among the lines (labels in order, methods first by name);
-/// every panel of a figure has the same lines.
-fn colour(i: usize) -> RGBAColor {
-    Palette99::pick(i).to_rgba()
+/// A line's colour: its method's (as in the Pareto figures) when the method has this one
+/// line among `labels`, else a palette's by the line's place (labels start with the method).
+pub(super) fn colour(labels: &[&String], i: usize) -> RGBAColor {
+    let method = |label: &str| {
+        label
+            .split(' ')
+            .next()
+            .and_then(crate::train::Method::parse)
+    };
+    let mine = method(labels[i]);
+    let alone = labels.iter().filter(|l| method(l) == mine).count() == 1;
+    match mine {
+        Some(m) if alone => {
+            let (r, g, b) = m.info().colour;
+            RGBColor(r, g, b).to_rgba()
+        }
+        _ => Palette99::pick(i).to_rgba(),
+    }
 }
 
 /// The mean gap over seeds.
@@ -221,7 +235,7 @@ fn draw(
         .into_iter()
         .collect();
     let entries: Vec<(String, RGBAColor)> = (labels.iter().enumerate())
-        .map(|(i, l)| (l.to_string(), colour(i)))
+        .map(|(i, l)| (l.to_string(), colour(&labels, i)))
         .collect();
     legend_strip(&strip, &entries)?;
     let areas = charts.split_evenly((2, panels.len()));
@@ -304,7 +318,7 @@ fn panel(
                 .draw()
                 .map_err(|e| draw_error(&e))?;
             for (label, dots) in lines {
-                let colour = colour(labels.iter().position(|l| *l == label).unwrap_or(0));
+                let colour = colour(labels, labels.iter().position(|l| *l == label).unwrap_or(0));
                 chart
                     .draw_series(LineSeries::new(
                         dots.iter().map(|d| (d.x, value(d).0)),
