@@ -191,35 +191,8 @@ pub fn configurations(
 ) -> Vec<Configuration> {
     let records: HashMap<&str, &TrialRecord> =
         records.iter().map(|r| (r.trial_id.as_str(), r)).collect();
-    let mut histories: HashMap<String, BTreeMap<usize, [Option<EpochRow>; 2]>> = HashMap::new();
-    for row in epochs {
-        let slot = match row.split {
-            Evaluated::Validation => 0,
-            Evaluated::Test => 1,
-        };
-        let pair = histories
-            .entry(row.trial_id.clone())
-            .or_default()
-            .entry(row.epoch)
-            .or_default();
-        pair[slot] = Some(row);
-    }
-    let history = |trial_id: &str| -> Vec<EpochMetrics> {
-        histories
-            .get(trial_id)
-            .into_iter()
-            .flatten()
-            .filter_map(|(&epoch, pair)| match pair {
-                [Some(validation), Some(test)] => Some(EpochMetrics {
-                    epoch,
-                    train_bce: validation.train_bce.unwrap_or(f64::NAN),
-                    validation: validation.metrics(),
-                    test: test.metrics(),
-                }),
-                _ => None,
-            })
-            .collect()
-    };
+    let mut histories = histories(epochs);
+    let mut history = |trial_id: &str| histories.remove(trial_id).unwrap_or_default();
 
     let mut configurations: Vec<Configuration> = Vec::new();
     let mut finished: Vec<Vec<Vec<EpochMetrics>>> = Vec::new();
@@ -242,7 +215,13 @@ pub fn configurations(
         };
         configurations[index].seeds_planned += 1;
         match records.get(trial.id.as_str()) {
-            Some(record) if record.status == Status::Ok => finished[index].push(history(&trial.id)),
+            // Collapsed below; paused or halved at a rung of a halving search, its epochs as
+            // they are (its configuration's seeds stop at the same rung).
+            Some(record)
+                if record.status.reports_epochs() && record.status != Status::Collapsed =>
+            {
+                finished[index].push(history(&trial.id))
+            }
             // Stopped because its network predicts the same for everyone: it counts, at every
             // later epoch, as it was when it stopped, so its configuration's other seeds keep
             // their epochs.
@@ -271,6 +250,41 @@ pub fn configurations(
         configuration.curve = seed_curve(histories);
     }
     configurations
+}
+
+/// Each trial's evaluated epochs (those with both splits), in epoch order.
+pub fn histories(epochs: Vec<EpochRow>) -> HashMap<String, Vec<EpochMetrics>> {
+    let mut pairs: HashMap<String, BTreeMap<usize, [Option<EpochRow>; 2]>> = HashMap::new();
+    for row in epochs {
+        let slot = match row.split {
+            Evaluated::Validation => 0,
+            Evaluated::Test => 1,
+        };
+        let pair = pairs
+            .entry(row.trial_id.clone())
+            .or_default()
+            .entry(row.epoch)
+            .or_default();
+        pair[slot] = Some(row);
+    }
+    pairs
+        .into_iter()
+        .map(|(trial_id, epochs)| {
+            let history = epochs
+                .into_iter()
+                .filter_map(|(epoch, pair)| match pair {
+                    [Some(validation), Some(test)] => Some(EpochMetrics {
+                        epoch,
+                        train_bce: validation.train_bce.unwrap_or(f64::NAN),
+                        validation: validation.metrics(),
+                        test: test.metrics(),
+                    }),
+                    _ => None,
+                })
+                .collect();
+            (trial_id, history)
+        })
+        .collect()
 }
 
 /// How many of `records` are not trials of `plan`.
@@ -366,6 +380,11 @@ mod tests {
             status,
             error: error.into(),
             last_epoch: 2,
+            val_accuracy: None,
+            val_dp_soft: None,
+            test_accuracy: None,
+            test_dp_soft: None,
+            test_dp_hard: None,
             seconds: 1.0,
         }
     }

@@ -10,9 +10,12 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use rayon::prelude::*;
 
+use crate::analysis::{self, Analysis, Baseline};
 use crate::config::{self, DataDirOverride, TrialSpec};
 use crate::data::{self, Dataset};
 use crate::metrics::SplitMetrics;
+use crate::selection::{FairnessMetric, Selection};
+use crate::sweep::{self, ExecuteOptions, ResultsStore, store};
 use crate::train::fused::{self, Matrix};
 use crate::train::{self, Backend, Evaluated, Method, Players, Trainer, Turn};
 
@@ -124,6 +127,90 @@ struct Timing {
 
 /// Train one untimed epoch, then time `epochs` more (training only, no evaluation) and take
 /// their median: a shared machine's hiccups move the mean, not the median.
+/// A halving search against its whole grid: each run in a temporary folder on `jobs`
+/// threads, then per method the trial-epochs, wall time and validation-Pareto AOPAC on soft
+/// and hard ΔDP.
+pub fn search(experiment: &Path, data_dir: DataDirOverride, jobs: usize) -> Result<()> {
+    let file = config::read(experiment, data_dir)?;
+    let Some(halving) = file.halving.clone() else {
+        anyhow::bail!(
+            "{}: has no `search: {{halving: ..}}` to compare",
+            experiment.display()
+        );
+    };
+    let data = data::load(&file.dataset)?;
+    let plan = sweep::plan(&file, &data.files);
+    let selection = [Selection::ValPareto];
+    let mut rows = Vec::new();
+    for (name, halving) in [("whole grid", None), ("halving", Some(halving))] {
+        let dir = std::env::temp_dir().join(format!(
+            "fairbinn-sweep-bench-{}-{}",
+            std::process::id(),
+            name.replace(' ', "-")
+        ));
+        let mut store = ResultsStore::open(&dir, true)?;
+        let options = ExecuteOptions {
+            jobs,
+            quiet: true,
+            models: None,
+            halving: halving.map(|h| (h, file.fairness_metric)),
+        };
+        eprintln!("{name}: {} trials on {jobs} threads…", plan.trials.len());
+        let started = Instant::now();
+        let summary = sweep::execute(&plan, &data, &mut store, &options)?;
+        let seconds = started.elapsed().as_secs_f64();
+        drop(store);
+        let (records, epochs) = store::read_results(&dir)?;
+        let _ = std::fs::remove_dir_all(&dir);
+        let configurations =
+            analysis::configurations(&plan, &records, epochs, data.train.n_features);
+        let mut analysis = Analysis::new(
+            configurations,
+            &selection,
+            file.fairness_metric,
+            Baseline::of(&data),
+            0,
+        );
+        rows.push((
+            name,
+            summary.epochs,
+            seconds,
+            analysis.selected.remove(0).methods,
+        ));
+    }
+    let full_epochs = rows[0].1.max(1) as f64;
+    println!(
+        "\n{}: {} trials; validation-Pareto selection; AOPAC on soft / hard ΔDP",
+        file.name,
+        plan.trials.len()
+    );
+    println!(
+        "  {:<12} {:>13} {:>9}  AOPAC per method",
+        "run", "trial-epochs", "wall"
+    );
+    for (name, epochs, seconds, methods) in &rows {
+        let aopac: Vec<String> = (methods.iter())
+            .map(|m| {
+                let on = |metric| m.on(metric).aopac;
+                format!(
+                    "{} {:.4} / {:.4}",
+                    m.method,
+                    on(FairnessMetric::DpSoft),
+                    on(FairnessMetric::DpHard)
+                )
+            })
+            .collect();
+        println!(
+            "  {name:<12} {:>6} ({:>3.0}%) {:>9}  {}",
+            epochs,
+            100.0 * *epochs as f64 / full_epochs,
+            crate::sweep::estimate::human(*seconds),
+            aopac.join(", ")
+        );
+    }
+    Ok(())
+}
+
 fn time_training(trial: &TrialSpec, data: &Dataset, epochs: usize) -> Timing {
     let mut trainer = Trainer::new(&trial.architecture, &trial.train, data);
     trainer.train_epoch(1);

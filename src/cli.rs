@@ -243,6 +243,13 @@ pub struct BenchArgs {
     /// Trials per throughput measurement.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
     pub trials: u16,
+    /// Instead of timing steps: run this experiment file's halving search and its whole grid
+    /// (in temporary folders) and print the epochs each trained, their time and each method's
+    /// AOPAC, side by side.
+    #[arg(long, value_name = "EXPERIMENT")]
+    pub search: Option<PathBuf>,
+    #[command(flatten)]
+    pub jobs: JobsArg,
 }
 
 #[derive(Args)]

@@ -35,6 +35,12 @@ fn main() -> ExitCode {
         Command::Plan(args) => plan(&args),
         Command::Merge(args) => merge(&args),
         Command::Slurm(args) => slurm_scripts(&args),
+        Command::Bench(args) if args.search.is_some() => bench::search(
+            args.search.as_deref().expect("matched"),
+            args.data.data_dir_override(),
+            args.jobs.count(),
+        )
+        .map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => bench::run(
             args.data.data_dir_override(),
             &bench::Options {
@@ -74,6 +80,9 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
         dataset,
         results_dir,
     } = planned(&args.sweep)?;
+    if experiment.halving.is_none() && !args.force {
+        refuse_folder_of_halving(&results_dir)?;
+    }
     let mut store = ResultsStore::open(&results_dir, args.force)?;
     let jobs = args.sweep.jobs.count();
     let pending = plan.pending(store.finished());
@@ -90,6 +99,7 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
         jobs,
         quiet: args.quiet,
         models: (experiment.save_models).then(|| model_file::models_dir(&results_dir)),
+        halving: (experiment.halving.clone()).map(|h| (h, experiment.fairness_metric)),
     };
     let summary = sweep::execute(&plan, &dataset, &mut store, &options)?;
     manifest.finish(summary);
@@ -122,6 +132,24 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
     Ok(exit_code(&summary))
 }
 
+/// Trials a halving search stopped at a rung are finished for that search only: a run of the
+/// whole grid in its folder would report them as they stopped.
+fn refuse_folder_of_halving(results_dir: &Path) -> Result<()> {
+    let (records, _) = store::read_results(results_dir)?;
+    let halted = (records.iter())
+        .filter(|r| matches!(r.status, store::Status::Paused | store::Status::Halved))
+        .count();
+    if halted > 0 {
+        bail!(
+            "{}: {halted} trials in this folder stopped at a rung of a halving search, and this \
+             experiment has none; give it another name (or --results-dir), or --force to start \
+             the folder afresh",
+            results_dir.display()
+        );
+    }
+    Ok(())
+}
+
 /// parse → plan → estimate: what `run` would do, without training (but one timed epoch of
 /// each kind of trial).
 fn plan(args: &SweepArgs) -> Result<ExitCode> {
@@ -138,7 +166,13 @@ fn plan(args: &SweepArgs) -> Result<ExitCode> {
     );
     let pending = plan.pending(&finished);
     let jobs = args.jobs.count();
-    let estimate = estimate::estimate(&pending, &dataset, jobs);
+    let mut estimate = estimate::estimate(&pending, &dataset, jobs);
+    if let Some(halving) = &experiment.halving {
+        let (rungs, share) = outputs::plan::halving_rungs(halving, &plan);
+        println!("{rungs}");
+        estimate.serial_seconds *= share;
+        estimate.wall_seconds *= share;
+    }
     println!(
         "{}",
         outputs::plan::describe_estimate(&estimate, pending.len())
@@ -240,6 +274,9 @@ fn absorb_shard(
 fn slurm_scripts(args: &SlurmArgs) -> Result<ExitCode> {
     let experiment = config::read(&args.experiment, args.data.data_dir_override())?;
     let results_dir = cli::results_dir(&args.results_dir, &experiment.name, None);
+    if args.shards > 1 {
+        refuse_shards_of_halving(&experiment)?;
+    }
     let options = slurm::Options {
         shards: args.shards,
         cpus_per_task: args.cpus_per_task,
@@ -262,6 +299,19 @@ fn slurm_scripts(args: &SlurmArgs) -> Result<ExitCode> {
 
 /// An experiment read and planned (its shard only), its data loaded and checked against the
 /// plan, and the results folder it goes to.
+/// A halving search decides each rung over every configuration at once.
+fn refuse_shards_of_halving(experiment: &ExperimentFile) -> Result<()> {
+    if experiment.halving.is_some() {
+        bail!(
+            "{}: search.halving: a halving search decides each rung over every configuration \
+             at once, so it cannot be split into shards; run it whole, with --jobs for the \
+             cores of one machine (on a cluster, `slurm --shards 1 --cpus-per-task N`)",
+            experiment.path.display()
+        );
+    }
+    Ok(())
+}
+
 struct Planned {
     experiment: ExperimentFile,
     plan: Plan,
@@ -274,6 +324,7 @@ fn planned(args: &SweepArgs) -> Result<Planned> {
     let dataset = data::load(&experiment.dataset)?;
     let mut plan = sweep::plan(&experiment, &dataset.files);
     if let Some(shard) = args.shard {
+        refuse_shards_of_halving(&experiment)?;
         plan = plan.shard(shard);
     }
     plan.check_fits(&experiment, &dataset)?;
@@ -345,6 +396,7 @@ fn report(
         references: &experiment.reference_points,
         curves_eta: experiment.curves_eta,
         data: &dataset.describe(),
+        halving: experiment.halving.as_ref(),
     };
     outputs::write_all(&report, results_dir)?;
     match predictions {

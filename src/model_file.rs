@@ -305,6 +305,25 @@ impl Kept {
         self.last = Some((metrics.clone(), weights));
     }
 
+    /// Offer the epochs of `earlier` legs of a trial whose models are saved in `dir` (those
+    /// its front and last epoch kept then), in epoch order: the trial then keeps what it
+    /// would have kept had it trained on without stopping.
+    pub fn offer_saved(
+        &mut self,
+        dir: &Path,
+        trial_id: &str,
+        earlier: &[EpochMetrics],
+    ) -> Result<()> {
+        for metrics in earlier {
+            let path = dir.join(file_name(trial_id, metrics.epoch));
+            if path.is_file() {
+                let model = SavedModel::read(&path)?;
+                self.offer(metrics, model.layers);
+            }
+        }
+        Ok(())
+    }
+
     /// The kept models, in epoch order, the last epoch once even when it is on the front.
     pub fn models(self, origin: &Origin) -> Vec<SavedModel> {
         let mut kept = self.front;

@@ -16,7 +16,7 @@ use crate::data::{Dataset, NewRows};
 use crate::metrics::SplitMetrics;
 use crate::model_file::{self, SavedModel};
 use crate::selection::Selection;
-use crate::sweep::store::{Settings, Status, TrialRecord};
+use crate::sweep::store::{Settings, TrialRecord};
 use crate::sweep::{Plan, Trial};
 use crate::train::{Backend, Trainer};
 
@@ -168,7 +168,7 @@ pub fn save_selected(request: &SelectedPredictions) -> Result<Vec<PathBuf>> {
         .collect();
     // Finished trials and their last epochs: a collapsed trial's later epochs are its last.
     let ok: HashMap<&str, usize> = (records.iter())
-        .filter(|r| matches!(r.status, Status::Ok | Status::Collapsed))
+        .filter(|r| r.status.reports_epochs())
         .map(|r| (r.trial_id.as_str(), r.last_epoch))
         .collect();
     let mut seeds: HashMap<&str, Vec<&Trial>> = HashMap::new();

@@ -22,6 +22,8 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_norway::{Mapping, Value};
 
+use super::search::RandomSearch;
+
 /// A key the sweep sets: its section of the document and its name there.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Key {
@@ -47,6 +49,7 @@ pub type Grid = Vec<Axis>;
 /// make of a trial is checked point by point ([`points`]).
 pub fn grids(
     document: &Value,
+    search: Option<&RandomSearch>,
     model_keys: &[&str],
     train_keys: &[&str],
     problems: &mut Vec<String>,
@@ -66,7 +69,6 @@ pub fn grids(
         model_keys,
         train_keys,
     };
-    let search = random_search(document, problems);
     let mut base = Vec::new();
     let mut ranges = Vec::new();
     let mut overrides = None;
@@ -89,7 +91,7 @@ pub fn grids(
             _ => base.extend(reader.axis("sweep", name, value, problems)),
         }
     }
-    let mut grids = match (overrides, &search) {
+    let mut grids = match (overrides, search) {
         (Some(_), Some(_)) => {
             problems.push("sweep.methods: random search draws from one sweep; give the methods as a list, and their keys' lists or ranges".into());
             vec![base]
@@ -146,37 +148,6 @@ pub fn points(document: &Value, grid: &Grid) -> impl Iterator<Item = (Value, Str
         described.reverse();
         (point, described.join(", "))
     })
-}
-
-/// `search: {random: {trials: N, seed: S}}`.
-struct RandomSearch {
-    trials: usize,
-    seed: u64,
-}
-
-/// The document's random search, if it asks for one.
-fn random_search(document: &Value, problems: &mut Vec<String>) -> Option<RandomSearch> {
-    let search = document.get("search")?;
-    let random = search.get("random");
-    let number = |key: &str| random.and_then(|r| r.get(key)).and_then(Value::as_u64);
-    let known = search.as_mapping().is_some_and(|m| m.len() == 1)
-        && random.and_then(Value::as_mapping).is_some_and(|r| {
-            r.keys()
-                .all(|k| matches!(k.as_str(), Some("trials" | "seed")))
-        });
-    match (known, number("trials"), number("seed")) {
-        (true, Some(trials), seed) if trials > 0 => Some(RandomSearch {
-            trials: trials as usize,
-            seed: seed.unwrap_or(0),
-        }),
-        _ => {
-            problems.push(format!(
-                "search: expected {{random: {{trials: N, seed: S}}}} with N ≥ 1 (seed optional, default 0), found {}",
-                show(search)
-            ));
-            None
-        }
-    }
 }
 
 impl RandomSearch {
@@ -513,7 +484,8 @@ mod tests {
     fn expand(text: &str) -> Result<Vec<String>, Vec<String>> {
         let document: Value = serde_norway::from_str(text).unwrap();
         let mut problems = Vec::new();
-        let grids = grids(&document, &MODEL, &TRAIN, &mut problems);
+        let search = super::super::search::read(&document, &mut problems);
+        let grids = grids(&document, search.random(), &MODEL, &TRAIN, &mut problems);
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -624,7 +596,7 @@ seeds: [0, 1]
         assert_eq!(
             problems,
             [
-                "search: expected {random: {trials: N, seed: S}} with N ≥ 1 (seed optional, default 0), found random:\n  trials: 0",
+                "search: expected {random: {trials: N, seed: S}} with N ≥ 1 (seed optional, default 0) or {halving: {rungs: [5, 15, 50], keep: 1/3}}, found random:\n  trials: 0",
                 "sweep.eta: log_uniform: expected 0 < a < b, found - 0\n- 100",
                 "sweep.lr_acc: uniform: expected [a, b] with a < b, found - 2\n- 1",
                 "sweep.lr_fair: expected a list of values, {uniform: [a, b]} or {log_uniform: [a, b]}, found normal:\n- 0\n- 1",

@@ -5,6 +5,7 @@
 mod grid;
 pub mod reference;
 pub mod schema;
+pub mod search;
 
 use std::path::{Path, PathBuf};
 
@@ -195,6 +196,9 @@ pub struct ExperimentFile {
     /// Write `models/<trial>-e<epoch>.safetensors` for each trial's validation front and
     /// last epoch.
     pub save_models: bool,
+    /// `search: {halving: ..}`: train rung by rung, each method's least dominated
+    /// configurations going on (sweep/halving.rs).
+    pub halving: Option<search::Halving>,
     /// The whole document (preset applied), as the manifest records it.
     pub document: Value,
     /// Where each key is in the file, for messages about it.
@@ -291,7 +295,11 @@ pub fn parse(text: &str, path: &Path, data_dir: DataDirOverride) -> Result<Exper
         }
         None => Vec::new(),
     };
-    let (points, swept) = expand(&document, &mut problems);
+    let search = search::read(&document, &mut problems);
+    let (points, swept) = expand(&document, search.random(), &mut problems);
+    if let Some(halving) = search.halving() {
+        check_halving(halving, &points, &mut problems);
+    }
     if !problems.is_empty() {
         let count = match problems.len() {
             1 => String::new(),
@@ -315,6 +323,7 @@ pub fn parse(text: &str, path: &Path, data_dir: DataDirOverride) -> Result<Exper
         points,
         swept,
         save_models: raw.save_models.unwrap_or(true),
+        halving: search.halving().cloned(),
         document,
         lines,
     })
@@ -322,10 +331,14 @@ pub fn parse(text: &str, path: &Path, data_dir: DataDirOverride) -> Result<Exper
 
 /// Every grid point of the sweep as a checked trial. A problem shared by many points is
 /// reported once, at its first point.
-fn expand(document: &Value, problems: &mut Vec<String>) -> (Vec<TrialSpec>, Vec<String>) {
+fn expand(
+    document: &Value,
+    random: Option<&search::RandomSearch>,
+    problems: &mut Vec<String>,
+) -> (Vec<TrialSpec>, Vec<String>) {
     let model_keys = schema::fields_of::<RawModel>();
     let train_keys = schema::fields_of::<RawTrain>();
-    let grids = grid::grids(document, model_keys, train_keys, problems);
+    let grids = grid::grids(document, random, model_keys, train_keys, problems);
     let mut swept: Vec<String> = Vec::new();
     for key in grids.iter().flatten().flat_map(|axis| &axis.keys) {
         if !swept.contains(&key.name) {
@@ -372,6 +385,26 @@ fn expand(document: &Value, problems: &mut Vec<String>) -> (Vec<TrialSpec>, Vec<
         problems.push(format!("{problem}{at}"));
     }
     (points, swept)
+}
+
+/// A halving search's last rung is every trial's `train.epochs`, and its trials stop and go
+/// on where they stood, which the fused engine alone can save.
+fn check_halving(halving: &search::Halving, points: &[TrialSpec], problems: &mut Vec<String>) {
+    let last = *halving.rungs.last().expect("rungs were checked");
+    if let Some(point) = points.iter().find(|p| p.train.epochs != last) {
+        problems.push(format!(
+            "search.halving.rungs: the last rung must be train.epochs, so that the kept \
+             configurations train as long as a full run's; found {last} for {} epochs",
+            point.train.epochs
+        ));
+    }
+    if let Some(point) = points.iter().find(|p| p.train.backend != Backend::Fused) {
+        problems.push(format!(
+            "search.halving: needs train.backend fused (the default): a trial that goes on \
+             continues from its saved state, and the {} engine cannot save its optimizer's",
+            point.train.backend.as_str()
+        ));
+    }
 }
 
 /// `{name: value}` → `!name value`, the form serde_norway reads an enum variant that carries

@@ -146,8 +146,8 @@ pub(super) fn provenance(dir: &Path) -> String {
     for run in &m.runs {
         let trials = run.trials.map_or(String::new(), |t| {
             format!(
-                ": {} ran, {} already done, {} collapsed, {} diverged, {} failed",
-                t.ran, t.skipped, t.collapsed, t.diverged, t.failed
+                ": {} ran ({} epochs), {} already done, {} collapsed, {} halved, {} diverged, {} failed",
+                t.ran, t.epochs, t.skipped, t.collapsed, t.halved, t.diverged, t.failed
             )
         });
         let _ = writeln!(

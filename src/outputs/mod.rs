@@ -18,6 +18,7 @@ use anyhow::Result;
 
 use crate::analysis::Analysis;
 use crate::config::reference::ReferencePoint;
+use crate::config::search::Halving;
 use crate::sweep::store::{EPOCHS_FILE, TRIALS_FILE};
 use crate::sweep::{ExecuteSummary, Plan};
 pub use tables::{AGGREGATE_FILE, METHODS_FILE};
@@ -38,6 +39,8 @@ pub struct Report<'a> {
     pub curves_eta: Option<f64>,
     /// What the data holds (`data describe`), for report.md.
     pub data: &'a str,
+    /// The halving search that trained the trials, if one did.
+    pub halving: Option<&'a Halving>,
 }
 
 pub trait Output: Sync {

@@ -4,9 +4,11 @@ use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 
 use crate::config::ExperimentFile;
-use crate::sweep::Plan;
+use crate::config::search::Halving;
 use crate::sweep::estimate::{Estimate, human};
 use crate::sweep::store::Settings;
+use crate::sweep::{Plan, halving};
+use crate::train::Method;
 
 /// What `fairbinn-sweep plan` prints: the trial count and a row per trial with the values
 /// the sweep sets and whether the results folder has it already.
@@ -100,6 +102,53 @@ pub fn plan_table(
         let _ = writeln!(out, "{}", line(row.iter().map(String::as_str).collect()));
     }
     out
+}
+
+/// A halving search's rungs: how many configurations of each method train to each, and the
+/// share of the whole grid's trial-epochs they make. The share scales the time estimate.
+pub fn halving_rungs(halving: &Halving, plan: &Plan) -> (String, f64) {
+    let mut methods: Vec<(Method, Vec<&str>)> = Vec::new();
+    for trial in &plan.trials {
+        let method = trial.spec.train.method;
+        let index = match methods.iter().position(|(m, _)| *m == method) {
+            Some(index) => index,
+            None => {
+                methods.push((method, Vec::new()));
+                methods.len() - 1
+            }
+        };
+        if !methods[index].1.contains(&trial.config_id.as_str()) {
+            methods[index].1.push(&trial.config_id);
+        }
+    }
+    let configurations: usize = methods.iter().map(|(_, c)| c.len()).sum();
+    let seeds = plan.trials.len() / configurations.max(1);
+    let rungs: Vec<String> = halving.rungs.iter().map(usize::to_string).collect();
+    let mut out = format!(
+        "\nHalving search: rungs at epochs {}; at each, every method keeps {:.0}% of its \
+         configurations (at least one), the least dominated on validation:",
+        rungs.join(", "),
+        100.0 * halving.keep
+    );
+    for (method, configs) in &methods {
+        let mut alive = configs.len();
+        let mut counts = vec![alive.to_string()];
+        for _ in 1..halving.rungs.len() {
+            alive = halving.kept(alive);
+            counts.push(alive.to_string());
+        }
+        let _ = write!(out, "\n  {method}: {} configurations", counts.join(" → "));
+    }
+    let counts: Vec<usize> = methods.iter().map(|(_, c)| c.len()).collect();
+    let epochs = halving::planned_epochs(halving, &counts, seeds);
+    let full: usize = plan.trials.iter().map(|t| t.spec.train.epochs).sum();
+    let share = epochs as f64 / full.max(1) as f64;
+    let _ = write!(
+        out,
+        "\nTrial-epochs: {epochs} of the whole grid's {full} ({:.0}%).",
+        100.0 * share
+    );
+    (out, share)
 }
 
 /// `Estimated run time: 1 min 30 s on 2 threads …`, with the timed epoch of each kind.

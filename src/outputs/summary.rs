@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use super::{Output, Report};
-use crate::analysis::{DP_BUDGETS, MethodFigures, Point, reported_metrics};
+use crate::analysis::{Analysis, DP_BUDGETS, MethodFigures, Point, reported_metrics};
+use crate::config::search::Halving;
 use crate::pareto::pareto_front;
 use crate::selection::FairnessMetric;
 
@@ -18,6 +19,25 @@ impl Output for Summary {
         print!("{}", summary(report, written));
         Ok(Vec::new())
     }
+}
+
+/// How far the configurations of a halving search trained.
+pub fn halving_line(halving: &Halving, analysis: &Analysis) -> String {
+    let reached: Vec<String> = (halving.rungs.iter())
+        .map(|&rung| {
+            let n = (analysis.configurations.iter())
+                .filter(|c| c.curve.last().is_some_and(|e| e.epoch >= rung))
+                .count();
+            format!("{n} to epoch {rung}")
+        })
+        .collect();
+    format!(
+        "Halving search (each method keeping {:.0}% of its configurations at each rung): of {} \
+         configurations, {}. Those stopped at a rung report the epochs they trained.\n",
+        100.0 * halving.keep,
+        analysis.configurations.len(),
+        reached.join(", ")
+    )
 }
 
 fn summary(report: &Report, written: &[PathBuf]) -> String {
@@ -46,6 +66,9 @@ fn summary(report: &Report, written: &[PathBuf]) -> String {
              from there on.\n",
             run.collapsed
         );
+    }
+    if let Some(halving) = report.halving {
+        out += &halving_line(halving, analysis);
     }
     if analysis.not_planned > 0 {
         out += &format!(

@@ -2,10 +2,12 @@
 //! inside), each recorded as soon as it ends, with progress on the terminal. A trial that
 //! diverges or panics is recorded as such; the others go on.
 
+use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -13,11 +15,17 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use super::plan::{Plan, Trial};
-use super::store::{EpochRow, ResultsStore, Settings, Status, TrialHead, TrialOutcome, TrialRow};
+use super::store::{
+    self, EpochRow, ResultsStore, Settings, Status, TrialHead, TrialOutcome, TrialRecord, TrialRow,
+};
+use super::{checkpoint, halving};
+use crate::analysis;
+use crate::config::search::Halving;
 use crate::data::Dataset;
 use crate::metrics::SplitMetrics;
 use crate::model_file::{Kept, Origin, SavedModel};
-use crate::train::{self, Training};
+use crate::selection::FairnessMetric;
+use crate::train::{self, Checkpoint, EpochMetrics, Training};
 
 pub struct ExecuteOptions {
     /// Trials run at once.
@@ -25,6 +33,8 @@ pub struct ExecuteOptions {
     pub quiet: bool,
     /// Save the models of each trial's validation front and last epoch into this folder.
     pub models: Option<PathBuf>,
+    /// Train rung by rung (`search: {halving: ..}`), deciding on this fairness metric.
+    pub halving: Option<(Halving, FairnessMetric)>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -32,12 +42,19 @@ pub struct ExecuteSummary {
     pub planned: usize,
     /// Already in the results folder from an earlier run.
     pub skipped: usize,
+    /// Trials trained now (each once, however many rungs it went through).
     pub ran: usize,
     /// Stopped early by the collapse stop (finished, as `ran`).
     #[serde(default)]
     pub collapsed: usize,
+    /// Stopped at a rung of a halving search, now (finished).
+    #[serde(default)]
+    pub halved: usize,
     pub diverged: usize,
     pub failed: usize,
+    /// Epochs trained now, over every trial.
+    #[serde(default)]
+    pub epochs: usize,
 }
 
 pub fn execute(
@@ -52,37 +69,185 @@ pub fn execute(
         skipped: plan.trials.len() - pending.len(),
         ..Default::default()
     };
-    let progress = Progress::new(pending.len(), options.quiet);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.jobs)
         .build()
         .context("cannot start the worker threads")?;
+    let Some((halving, metric)) = &options.halving else {
+        let legs: Vec<Leg> = pending.into_iter().map(Leg::whole).collect();
+        summary.ran = legs.len();
+        run_legs(legs, data, store, options, &pool, &mut summary, None)?;
+        return Ok(summary);
+    };
+    // Trials paused before this run that train now count once, as any other.
+    let mut ran: HashSet<String> = HashSet::new();
+    let mut alive: HashSet<&str> = plan.trials.iter().map(|t| t.config_id.as_str()).collect();
+    for (r, &rung) in halving.rungs.iter().enumerate() {
+        let (records, epochs) = store::read_results(store.dir())?;
+        let mut histories = analysis::histories(epochs);
+        let seconds: HashMap<&str, f64> = (records.iter())
+            .map(|r| (r.trial_id.as_str(), r.seconds))
+            .collect();
+        let mut legs = Vec::new();
+        for trial in plan.pending(store.finished()) {
+            let reached = store.paused().get(&trial.id).copied().unwrap_or(0);
+            if !alive.contains(trial.config_id.as_str()) || reached >= rung {
+                continue;
+            }
+            let mut leg = Leg::whole(trial);
+            if reached > 0 {
+                leg.resume = true;
+                leg.earlier = histories.remove(&trial.id).unwrap_or_default();
+                leg.earlier.retain(|m| m.epoch <= reached);
+                leg.seconds = seconds[trial.id.as_str()];
+            }
+            ran.insert(trial.id.clone());
+            legs.push(Leg { until: rung, ..leg });
+        }
+        let label = format!("rung {}/{} (epoch {rung})", r + 1, halving.rungs.len());
+        run_legs(
+            legs,
+            data,
+            store,
+            options,
+            &pool,
+            &mut summary,
+            Some(&label),
+        )?;
+        if r + 1 < halving.rungs.len() {
+            let survivors = decide(plan, data, store, &alive, rung, halving, *metric)?;
+            summary.halved += halve(plan, data, store, &alive, &survivors, rung)?;
+            alive.retain(|id| survivors.contains(*id));
+        }
+    }
+    summary.ran = ran.len();
+    store.compact()?;
+    Ok(summary)
+}
 
-    let shared = Mutex::new((store, &mut summary, None::<anyhow::Error>));
+/// The configurations among `alive` that go on past `rung`, from the results as they stand.
+fn decide(
+    plan: &Plan,
+    data: &Dataset,
+    store: &ResultsStore,
+    alive: &HashSet<&str>,
+    rung: usize,
+    halving: &Halving,
+    metric: FairnessMetric,
+) -> Result<HashSet<String>> {
+    let (records, epochs) = store::read_results(store.dir())?;
+    let configurations = analysis::configurations(plan, &records, epochs, data.train.n_features);
+    let at_rung: Vec<_> = halving::at_rung(&configurations, rung)
+        .into_iter()
+        .filter(|c| alive.contains(c.config_id.as_str()))
+        .collect();
+    Ok(halving::survivors(&at_rung, metric, halving))
+}
+
+/// Record the paused trials of the configurations of `alive` not among `survivors` as
+/// halved at `rung`, and remove their checkpoints. How many.
+fn halve(
+    plan: &Plan,
+    data: &Dataset,
+    store: &mut ResultsStore,
+    alive: &HashSet<&str>,
+    survivors: &HashSet<String>,
+    rung: usize,
+) -> Result<usize> {
+    let (records, _) = store::read_results(store.dir())?;
+    let records: HashMap<&str, &TrialRecord> =
+        records.iter().map(|r| (r.trial_id.as_str(), r)).collect();
+    let stopping: Vec<&Trial> = (plan.trials.iter())
+        .filter(|t| alive.contains(t.config_id.as_str()) && !survivors.contains(&t.config_id))
+        .filter(|t| store.paused().contains_key(&t.id))
+        .collect();
+    for trial in &stopping {
+        let mut outcome = records[trial.id.as_str()].outcome();
+        outcome.status = Status::Halved;
+        outcome.error = format!(
+            "halving: its configuration was not among those of its method kept at the rung of \
+             epoch {rung}"
+        );
+        let row = TrialRow {
+            head: TrialHead::of(trial),
+            settings: Settings::of(&trial.spec, data.train.n_features),
+            outcome,
+        };
+        store.record(&row, &[])?;
+        checkpoint::remove(store.dir(), &trial.id)?;
+    }
+    Ok(stopping.len())
+}
+
+/// A stretch of one trial's training: from its start or a checkpoint, up to an epoch.
+struct Leg<'a> {
+    trial: &'a Trial,
+    /// Go on from the trial's checkpoint (read when the leg starts).
+    resume: bool,
+    until: usize,
+    /// The epochs it trained before, and in how many seconds.
+    earlier: Vec<EpochMetrics>,
+    seconds: f64,
+}
+
+impl<'a> Leg<'a> {
+    fn whole(trial: &'a Trial) -> Self {
+        Self {
+            trial,
+            resume: false,
+            until: trial.spec.train.epochs,
+            earlier: Vec::new(),
+            seconds: 0.0,
+        }
+    }
+}
+
+/// Train `legs` in parallel, each recorded as soon as it ends: its models, its checkpoint
+/// if it paused (else its checkpoint removed), then its rows.
+fn run_legs(
+    legs: Vec<Leg>,
+    data: &Dataset,
+    store: &mut ResultsStore,
+    options: &ExecuteOptions,
+    pool: &rayon::ThreadPool,
+    summary: &mut ExecuteSummary,
+    label: Option<&str>,
+) -> Result<()> {
+    let progress = Progress::new(legs.len(), options.quiet, label);
+    let results_dir = store.dir().to_path_buf();
+    let shared = Mutex::new((store, &mut *summary, None::<anyhow::Error>));
     pool.install(|| {
-        pending.par_iter().for_each(|trial| {
-            let (row, epochs, models) = run_trial(trial, data, options.models.is_some());
-            // Before the trial's rows: a finished trial has its models.
-            let saved: Result<Vec<_>> = match &options.models {
-                Some(dir) => models.iter().map(|model| model.write(dir)).collect(),
-                None => Ok(Vec::new()),
+        legs.par_iter().for_each(|leg| {
+            let ran = run_leg(leg, data, &results_dir, options.models.as_deref());
+            let saved = match &options.models {
+                Some(dir) => save_models(dir, &leg.trial.id, &ran.models),
+                None => Ok(()),
+            };
+            // Before the trial's rows: a paused trial has its checkpoint, a finished one its
+            // models.
+            let checkpoint = match &ran.paused {
+                Some(paused) => checkpoint::save(&results_dir, &leg.trial.id, paused),
+                None if leg.resume => checkpoint::remove(&results_dir, &leg.trial.id),
+                None => Ok(()),
             };
             let mut guard = shared.lock().unwrap_or_else(|e| e.into_inner());
             let (store, summary, write_error) = &mut *guard;
-            if let Err(e) = saved {
+            // Without its models or checkpoint, the trial is not recorded: it runs again.
+            let recorded = match saved.and(checkpoint) {
+                Ok(()) => store.record(&ran.row, &ran.epochs),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = recorded {
                 write_error.get_or_insert(e);
             }
-            summary.ran += 1;
-            match row.outcome.status {
-                Status::Ok => {}
+            summary.epochs += ran.epochs.len() / 2;
+            match ran.row.outcome.status {
+                Status::Ok | Status::Paused | Status::Halved => {}
                 Status::Collapsed => summary.collapsed += 1,
                 Status::Diverged => summary.diverged += 1,
                 Status::Failed => summary.failed += 1,
             }
-            if let Err(e) = store.record(&row, &epochs) {
-                write_error.get_or_insert(e);
-            }
-            progress.trial_done(&row, summary);
+            progress.trial_done(&ran.row, summary);
         })
     });
     progress.finish();
@@ -90,52 +255,100 @@ pub fn execute(
     if let Some(e) = write_error {
         return Err(e.context("could not record every trial's results"));
     }
-    Ok(summary)
+    Ok(())
 }
 
-/// Train one trial and turn what happened into its result rows and, when `keep`, the
-/// models worth saving. Never panics.
-fn run_trial(
-    trial: &Trial,
-    data: &Dataset,
-    keep: bool,
-) -> (TrialRow, Vec<EpochRow>, Vec<SavedModel>) {
+/// Write a trial's kept models, and remove those of its earlier legs it no longer keeps.
+fn save_models(dir: &Path, trial_id: &str, models: &[SavedModel]) -> Result<()> {
+    let mut written = HashSet::new();
+    for model in models {
+        written.insert(model.write(dir)?);
+    }
+    let prefix = format!("{trial_id}-e");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for entry in entries {
+        let path = entry?.path();
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        if name.starts_with(&prefix) && name.ends_with(".safetensors") && !written.contains(&path) {
+            std::fs::remove_file(&path)
+                .with_context(|| format!("cannot remove {}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// What one leg produced.
+struct Ran {
+    row: TrialRow,
+    /// This leg's epoch rows.
+    epochs: Vec<EpochRow>,
+    models: Vec<SavedModel>,
+    paused: Option<Checkpoint>,
+}
+
+/// Train one leg and turn what happened into its result rows, its checkpoint if it paused
+/// and, when `models` names the folder, the models worth saving: those its epochs so far
+/// keep, its earlier legs' read back from there. Never panics: a checkpoint or model that
+/// cannot be read fails the trial, which then runs again from the start.
+fn run_leg(leg: &Leg, data: &Dataset, results_dir: &Path, models: Option<&Path>) -> Ran {
+    let (trial, spec) = (leg.trial, &leg.trial.spec);
     let started = Instant::now();
-    let spec = &trial.spec;
     let mut kept = Kept::default();
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        train::train(
+        let from = match leg.resume {
+            true => Some(checkpoint::load(results_dir, &trial.id)?),
+            false => None,
+        };
+        if let Some(dir) = models {
+            kept.offer_saved(dir, &trial.id, &leg.earlier)?;
+        }
+        let keep = models.is_some();
+        Ok::<_, anyhow::Error>(train::train_leg(
             &spec.architecture,
             &spec.train,
             data,
+            from.as_ref(),
+            leg.until,
             &mut |metrics, trainer| {
                 if keep {
                     kept.offer(metrics, trainer.weights());
                 }
             },
-        )
+        ))
     }));
+    let mut paused = None;
     let (history, status, error) = match outcome {
-        Ok(Training {
+        Ok(Ok(Training {
             history,
             diverged: Some(reason),
             ..
-        }) => (history, Status::Diverged, reason.to_string()),
-        Ok(Training {
+        })) => (history, Status::Diverged, reason.to_string()),
+        Ok(Ok(Training {
             history,
             collapsed: true,
             ..
-        }) => {
+        })) => {
             let why = format!(
                 "validation predictions degenerate for {} epochs in a row: stopped after \
                  epoch {} of {}",
                 spec.train.patience,
-                history.len(),
+                history.last().map_or(0, |m| m.epoch),
                 spec.train.epochs
             );
             (history, Status::Collapsed, why)
         }
-        Ok(Training { history, .. }) => (history, Status::Ok, String::new()),
+        Ok(Ok(Training {
+            history,
+            paused: Some(checkpoint),
+            ..
+        })) => {
+            paused = Some(checkpoint);
+            (history, Status::Paused, String::new())
+        }
+        Ok(Ok(Training { history, .. })) => (history, Status::Ok, String::new()),
+        Ok(Err(e)) => (Vec::new(), Status::Failed, format!("{e:#}")),
         Err(panic) => (
             Vec::new(),
             Status::Failed,
@@ -146,40 +359,41 @@ fn run_trial(
         kept = Kept::default(); // What it kept before the panic is not in the results.
     }
     let settings = Settings::of(spec, data.train.n_features);
-    let models = kept.models(&Origin {
+    let saved = kept.models(&Origin {
         trial_id: &trial.id,
         config_id: &trial.config_id,
         seed: spec.train.seed,
         settings: &settings,
         data,
     });
-    let last = history.last();
+    let last = history.last().or(leg.earlier.last());
     let validation = |f: fn(&SplitMetrics) -> f64| last.map(|m| f(&m.validation));
     let test = |f: fn(&SplitMetrics) -> f64| last.map(|m| f(&m.test));
     let row = TrialRow {
-        head: TrialHead {
-            trial_id: trial.id.clone(),
-            config_id: trial.config_id.clone(),
-            seed: spec.train.seed,
-        },
+        head: TrialHead::of(trial),
         settings,
         outcome: TrialOutcome {
             status,
             error,
-            last_epoch: history.len(),
+            last_epoch: last.map_or(0, |m| m.epoch),
             val_accuracy: validation(|m| m.accuracy),
             val_dp_soft: validation(|m| m.dp_soft),
             test_accuracy: test(|m| m.accuracy),
             test_dp_soft: test(|m| m.dp_soft),
             test_dp_hard: test(|m| m.dp_hard),
-            seconds: started.elapsed().as_secs_f64(),
+            seconds: leg.seconds + started.elapsed().as_secs_f64(),
         },
     };
     let epochs = history
         .iter()
         .flat_map(|m| EpochRow::of_epoch(&trial.id, m))
         .collect();
-    (row, epochs, models)
+    Ran {
+        row,
+        epochs,
+        models: saved,
+        paused,
+    }
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
@@ -193,8 +407,9 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 /// A bar on standard error: time, done / `total` `unit`, a message, the ETA.
 pub fn progress_bar(total: usize, unit: &str) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
-    let template =
-        format!("{{elapsed_precise}} [{{bar:30}}] {{pos}}/{{len}} {unit}  {{msg}}  ETA {{eta}}");
+    let template = format!(
+        "{{prefix}}{{elapsed_precise}} [{{bar:30}}] {{pos}}/{{len}} {unit}  {{msg}}  ETA {{eta}}"
+    );
     bar.set_style(
         ProgressStyle::with_template(&template)
             .expect("the template is valid")
@@ -208,20 +423,30 @@ struct Progress {
     bar: Option<ProgressBar>,
     lines: bool,
     total: usize,
+    done: AtomicUsize,
+    /// Which rung of a halving search, before each line.
+    label: String,
 }
 
 impl Progress {
-    fn new(total: usize, quiet: bool) -> Self {
+    fn new(total: usize, quiet: bool, label: Option<&str>) -> Self {
         let terminal = std::io::stderr().is_terminal();
         let bar = (!quiet && terminal).then(|| progress_bar(total, "trials"));
+        let label = label.map_or(String::new(), |l| format!("{l} "));
+        if let Some(bar) = &bar {
+            bar.set_prefix(label.clone());
+        }
         Self {
             bar,
             lines: !quiet && !terminal,
             total,
+            done: AtomicUsize::new(0),
+            label,
         }
     }
 
     fn trial_done(&self, row: &TrialRow, summary: &ExecuteSummary) {
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
         let failures = summary.diverged + summary.failed;
         if let Some(bar) = &self.bar {
             bar.inc(1);
@@ -232,14 +457,15 @@ impl Progress {
         if self.lines {
             let o = &row.outcome;
             let outcome = match (o.status, o.test_accuracy, o.test_dp_soft) {
-                (Status::Ok, Some(accuracy), Some(dp)) => {
-                    format!("last epoch: test accuracy {accuracy:.4}, ΔDP soft {dp:.4}")
-                }
+                (Status::Ok | Status::Paused, Some(accuracy), Some(dp)) => format!(
+                    "epoch {}: test accuracy {accuracy:.4}, ΔDP soft {dp:.4}",
+                    o.last_epoch
+                ),
                 _ => format!("{:?}: {}", o.status, o.error),
             };
             eprintln!(
-                "[{}/{}] {} {} seed={} ({:.1} s): {outcome}",
-                summary.ran,
+                "{}[{done}/{}] {} {} seed={} ({:.1} s): {outcome}",
+                self.label,
                 self.total,
                 row.head.trial_id,
                 row.settings.describe(),

@@ -32,6 +32,22 @@ pub enum Status {
     Collapsed,
     /// Anything else went wrong (a panic, an error); rerun on the next run.
     Failed,
+    /// Trained to a rung of a halving search, its checkpoint saved: it goes on to the next
+    /// rung if the rung's decision keeps its configuration. Not finished.
+    Paused,
+    /// Stopped at a rung of a halving search: its configuration was not among those kept.
+    /// Finished; its epochs count as any other's.
+    Halved,
+}
+
+impl Status {
+    /// Whether the trial's epochs are reported: all but a diverged or failed trial's.
+    pub fn reports_epochs(self) -> bool {
+        matches!(
+            self,
+            Self::Ok | Self::Collapsed | Self::Paused | Self::Halved
+        )
+    }
 }
 
 /// One row of `trials.csv`: who the trial is, its settings, how it ended. Written as a
@@ -49,6 +65,16 @@ pub struct TrialHead {
     /// The trial's settings without the seed: seeds of one configuration share it.
     pub config_id: String,
     pub seed: u64,
+}
+
+impl TrialHead {
+    pub fn of(trial: &crate::sweep::Trial) -> Self {
+        Self {
+            trial_id: trial.id.clone(),
+            config_id: trial.config_id.clone(),
+            seed: trial.spec.train.seed,
+        }
+    }
 }
 
 /// A configuration's settings as written in the CSVs; those its method ignores are empty.
@@ -143,7 +169,29 @@ pub struct TrialRecord {
     pub error: String,
     /// Epochs trained: `epochs.csv` has two rows (validation, test) for each.
     pub last_epoch: usize,
+    pub val_accuracy: Option<f64>,
+    pub val_dp_soft: Option<f64>,
+    pub test_accuracy: Option<f64>,
+    pub test_dp_soft: Option<f64>,
+    pub test_dp_hard: Option<f64>,
     pub seconds: f64,
+}
+
+impl TrialRecord {
+    /// How the trial ended, as recorded.
+    pub fn outcome(&self) -> TrialOutcome {
+        TrialOutcome {
+            status: self.status,
+            error: self.error.clone(),
+            last_epoch: self.last_epoch,
+            val_accuracy: self.val_accuracy,
+            val_dp_soft: self.val_dp_soft,
+            test_accuracy: self.test_accuracy,
+            test_dp_soft: self.test_dp_soft,
+            test_dp_hard: self.test_dp_hard,
+            seconds: self.seconds,
+        }
+    }
 }
 
 /// One row of `epochs.csv`: one split of one trial after one epoch.
@@ -240,6 +288,8 @@ pub struct ResultsStore {
     epochs: csv::Writer<File>,
     /// Trials already in `trials.csv` with a final status: not run again.
     finished: HashSet<String>,
+    /// Trials paused at a rung of a halving search, with the epoch they reached.
+    paused: HashMap<String, usize>,
     /// Held while the store is open; the system lets go of it when the process ends, however
     /// it ends, so a killed run leaves no stale lock.
     _lock: File,
@@ -247,8 +297,9 @@ pub struct ResultsStore {
 }
 
 impl ResultsStore {
-    /// Open (or create) a results folder. Only finished trials are kept: a trial that failed,
-    /// a row a kill cut short, a trial whose epoch rows are missing or incomplete runs again;
+    /// Open (or create) a results folder. Only finished trials are kept, and paused ones
+    /// (up to the epoch they paused at) whose checkpoint is there: a trial that failed, a row
+    /// a kill cut short, a trial whose epoch rows are missing or incomplete runs again;
     /// damaged rows are moved to `<file>.damaged`, each reported with its line. With `fresh`,
     /// everything runs again. Refused while another run has the folder open.
     pub fn open(dir: &Path, fresh: bool) -> Result<Self> {
@@ -262,10 +313,15 @@ impl ResultsStore {
             true => Folder::default(),
             false => Folder::read(dir)?,
         };
-        let models = models_dir(dir);
-        if fresh && models.is_dir() {
-            std::fs::remove_dir_all(&models)
-                .with_context(|| format!("cannot remove the old models in {}", models.display()))?;
+        for (folder, what) in [
+            (models_dir(dir), "models"),
+            (checkpoints_dir(dir), "checkpoints"),
+        ] {
+            if fresh && folder.is_dir() {
+                std::fs::remove_dir_all(&folder).with_context(|| {
+                    format!("cannot remove the old {what} in {}", folder.display())
+                })?;
+            }
         }
         for (file, damaged) in [
             (&trials_path, &folder.trials.damaged),
@@ -282,19 +338,31 @@ impl ResultsStore {
             );
         }
         let finished = folder.finished;
+        // A paused trial goes on from its checkpoint; without one, it starts again.
+        let mut paused = folder.paused;
+        paused.retain(|id, _| checkpoint_path(dir, id).is_file());
         // Rewrite both files with what is kept (write aside, then rename: a kill leaves the
-        // old file or the new one, never half of one), then append from there.
-        let keep = |rows: Vec<csv::StringRecord>| -> Vec<csv::StringRecord> {
-            rows.into_iter()
-                .filter(|r| finished.contains(&r[0]))
-                .collect()
+        // old file or the new one, never half of one), then append from there. Of a paused
+        // trial, the epochs it paused at and before: later ones were a leg a kill cut short.
+        let kept_epochs = |id: &str| match paused.get(id) {
+            Some(&epoch) => epoch,
+            None if finished.contains(id) => usize::MAX,
+            None => 0,
         };
-        rewrite(&trials_path, &trials_header, keep(folder.trials.rows))?;
-        rewrite(&epochs_path, &epochs_header, keep(folder.epochs.rows))?;
+        let trial_rows = folder.trials.rows.into_iter();
+        let trial_rows = trial_rows.filter(|r| kept_epochs(&r[0]) > 0).collect();
+        let epoch_rows = folder.epochs.rows.into_iter().zip(&folder.epochs.values);
+        let epoch_rows = epoch_rows
+            .filter(|(_, row)| row.epoch <= kept_epochs(&row.trial_id))
+            .map(|(r, _)| r)
+            .collect();
+        rewrite(&trials_path, &trials_header, trial_rows)?;
+        rewrite(&epochs_path, &epochs_header, epoch_rows)?;
         Ok(Self {
             trials: appender(&trials_path, &trials_header)?,
             epochs: appender(&epochs_path, &epochs_header)?,
             finished,
+            paused,
             _lock: lock,
             dir: dir.to_path_buf(),
         })
@@ -342,8 +410,18 @@ impl ResultsStore {
         &self.finished
     }
 
+    /// Trials paused at a rung of a halving search, with the epoch each reached.
+    pub fn paused(&self) -> &HashMap<String, usize> {
+        &self.paused
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Append one trial: its epochs first, then its row, so a trial is in `trials.csv` only
-    /// once all of its epochs are on disk. Every row is one line (a line break in an error
+    /// once all of its epochs are on disk. A trial that goes on from a rung appends its new
+    /// epochs and a new row, which replaces the earlier one. Every row is one line (a line break in an error
     /// message becomes a space), so a damaged line damages one row only.
     pub fn record(&mut self, trial: &TrialRow, epochs: &[EpochRow]) -> Result<()> {
         for row in epochs {
@@ -362,7 +440,25 @@ impl ResultsStore {
         self.trials
             .flush()
             .map_err(|e| self.cannot_write(TRIALS_FILE, e.into()))?;
-        self.finished.insert(trial.head.trial_id.clone());
+        let id = trial.head.trial_id.clone();
+        match trial.outcome.status {
+            Status::Paused => self.paused.insert(id, trial.outcome.last_epoch),
+            _ => {
+                self.finished.insert(id.clone());
+                self.paused.remove(&id)
+            }
+        };
+        Ok(())
+    }
+
+    /// Rewrite `trials.csv` with one row per trial, the last: a halving search appends a row
+    /// each time a trial stops at a rung.
+    pub fn compact(&mut self) -> Result<()> {
+        let folder = Folder::read(&self.dir)?;
+        let (header, _) = headers();
+        let path = self.dir.join(TRIALS_FILE);
+        rewrite(&path, &header, folder.trials.rows)?;
+        self.trials = appender(&path, &header)?;
         Ok(())
     }
 
@@ -398,6 +494,16 @@ fn copy_models(from: &Path, to: &Path, taken: &HashSet<&str>) -> Result<()> {
     Ok(())
 }
 
+/// Where a halving search keeps its paused trials' checkpoints, below its results folder.
+pub fn checkpoints_dir(results_dir: &Path) -> PathBuf {
+    results_dir.join("checkpoints")
+}
+
+/// `checkpoints/<trial_id>.safetensors`.
+pub fn checkpoint_path(results_dir: &Path, trial_id: &str) -> PathBuf {
+    checkpoints_dir(results_dir).join(format!("{trial_id}.safetensors"))
+}
+
 /// Where a sweep's shards write, below its results folder.
 pub fn shards_dir(results_dir: &Path) -> PathBuf {
     results_dir.join("shards")
@@ -421,6 +527,8 @@ struct Folder {
     epochs: Lines<EpochRow>,
     /// Trials with a final status (ok, diverged) and every epoch row they trained.
     finished: HashSet<String>,
+    /// Trials paused at a rung, with every epoch row up to it: the epoch.
+    paused: HashMap<String, usize>,
     /// Trials with a final status but not all of their epoch rows.
     incomplete: usize,
 }
@@ -428,29 +536,45 @@ struct Folder {
 impl Folder {
     fn read(dir: &Path) -> Result<Self> {
         let (trials_header, epochs_header) = headers();
-        let trials: Lines<TrialRecord> = read_lines(&dir.join(TRIALS_FILE), &trials_header)?;
+        let mut trials: Lines<TrialRecord> = read_lines(&dir.join(TRIALS_FILE), &trials_header)?;
         let epochs: Lines<EpochRow> = read_lines(&dir.join(EPOCHS_FILE), &epochs_header)?;
+        trials.keep_last_row_of_each_trial();
+        // Each trial's epoch rows up to its last epoch (a paused trial's leg cut short by a
+        // kill may have written more).
+        let last_epoch: HashMap<&str, usize> = (trials.values.iter())
+            .map(|r| (r.trial_id.as_str(), r.last_epoch))
+            .collect();
         let mut rows_of: HashMap<&str, usize> = HashMap::new();
         for row in &epochs.values {
-            *rows_of.entry(&row.trial_id).or_default() += 1;
+            if last_epoch
+                .get(row.trial_id.as_str())
+                .is_some_and(|&l| row.epoch <= l)
+            {
+                *rows_of.entry(&row.trial_id).or_default() += 1;
+            }
         }
-        let (mut finished, mut incomplete) = (HashSet::new(), 0);
+        let (mut finished, mut paused, mut incomplete) = (HashSet::new(), HashMap::new(), 0);
         for record in &trials.values {
             if record.status == Status::Failed {
                 continue;
             }
             // Each epoch trained has a validation and a test row.
             let rows = rows_of.get(record.trial_id.as_str()).copied().unwrap_or(0);
-            if rows == 2 * record.last_epoch {
-                finished.insert(record.trial_id.clone());
-            } else {
-                incomplete += 1;
+            match (rows == 2 * record.last_epoch, record.status) {
+                (true, Status::Paused) => {
+                    paused.insert(record.trial_id.clone(), record.last_epoch);
+                }
+                (true, _) => {
+                    finished.insert(record.trial_id.clone());
+                }
+                (false, _) => incomplete += 1,
             }
         }
         Ok(Self {
             trials,
             epochs,
             finished,
+            paused,
             incomplete,
         })
     }
@@ -464,6 +588,22 @@ struct Lines<T> {
     values: Vec<T>,
     /// (line, text, what is wrong) of each line that is not a row of the header.
     damaged: Vec<(usize, String, String)>,
+}
+
+impl Lines<TrialRecord> {
+    /// A trial that went on from a rung has a row per leg: its last is the one that holds.
+    fn keep_last_row_of_each_trial(&mut self) {
+        let last: HashMap<&str, usize> = (self.values.iter().enumerate())
+            .map(|(i, record)| (record.trial_id.as_str(), i))
+            .collect();
+        let keep: Vec<bool> = (self.values.iter().enumerate())
+            .map(|(i, record)| last[record.trial_id.as_str()] == i)
+            .collect();
+        let mut index = 0..;
+        self.rows.retain(|_| keep[index.next().unwrap()]);
+        let mut index = 0..;
+        self.values.retain(|_| keep[index.next().unwrap()]);
+    }
 }
 
 impl<T> Default for Lines<T> {
@@ -745,6 +885,66 @@ mod tests {
             .lines()
             .map(String::from)
             .collect()
+    }
+
+    /// A halving search's trial: paused at epoch 1 (with its checkpoint), then a leg that a
+    /// kill cut after its epoch rows; another paused trial lost its checkpoint; a third was
+    /// halved. Reopened: the first is paused at 1 with its epoch-1 rows only, the second
+    /// starts again, the third is finished; each trial has one row.
+    #[test]
+    fn a_reopened_folder_keeps_paused_trials_up_to_their_rung() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = ResultsStore::open(dir.path(), false).unwrap();
+        for id in ["paused", "lost", "halved"] {
+            let (trial, epochs) = row(id, Status::Paused);
+            store.record(&trial, &epochs).unwrap();
+        }
+        let (mut halved, _) = row("halved", Status::Halved);
+        halved.outcome.error = "halving: …".into();
+        store.record(&halved, &[]).unwrap();
+        // The cut leg: epoch 2's rows, no new trial row.
+        let (_, mut later) = row("paused", Status::Ok);
+        later.iter_mut().for_each(|r| r.epoch = 2);
+        for r in &later {
+            store.epochs.serialize(r).unwrap();
+        }
+        store.epochs.flush().unwrap();
+        let checkpoint = crate::train::Checkpoint {
+            epoch: 1,
+            degenerate: 0,
+            state: crate::train::State {
+                params: vec![vec![1.0]],
+                moments: vec![crate::train::Moments {
+                    first: vec![0.0],
+                    second: vec![0.0],
+                }],
+                leader_steps: 1,
+                follower_steps: 1,
+            },
+        };
+        crate::sweep::checkpoint::save(dir.path(), "paused", &checkpoint).unwrap();
+        assert_eq!(store.paused().len(), 2);
+        assert!(store.finished().contains("halved"));
+        drop(store);
+
+        let store = ResultsStore::open(dir.path(), false).unwrap();
+        assert_eq!(store.paused(), &HashMap::from([("paused".to_string(), 1)]));
+        let finished: HashSet<&str> = store.finished().iter().map(String::as_str).collect();
+        assert_eq!(finished, HashSet::from(["halved"]));
+        let (records, epochs) = read_results(dir.path()).unwrap();
+        let ids: Vec<(&str, Status)> = records
+            .iter()
+            .map(|r| (r.trial_id.as_str(), r.status))
+            .collect();
+        assert_eq!(
+            ids,
+            [("paused", Status::Paused), ("halved", Status::Halved)]
+        );
+        let paused_epochs: Vec<usize> = (epochs.iter())
+            .filter(|r| r.trial_id == "paused")
+            .map(|r| r.epoch)
+            .collect();
+        assert_eq!(paused_epochs, [1, 1]);
     }
 
     #[test]

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::{Dataset, Split};
 use crate::metrics::SplitMetrics;
 use crate::model::{Architecture, LayerWeights};
+pub use fused::{Moments, State};
 pub use losses::FairnessLoss;
 pub use methods::{Backend, FollowerBatch, LearningRates, Method, Players, StepOrder, Turn};
 pub use spec::{LrSchedule, TrainSpec};
@@ -62,6 +63,8 @@ pub struct Training {
     pub diverged: Option<Diverged>,
     /// Stopped by the collapse stop (`patience`) after the last epoch of `history`.
     pub collapsed: bool,
+    /// Stopped at the end of a leg ([`train_leg`]) before its last epoch, and where it stood.
+    pub paused: Option<Checkpoint>,
 }
 
 /// Why training stopped early: the network's outputs on a split stopped being finite.
@@ -92,11 +95,37 @@ pub fn train(
     data: &Dataset,
     evaluated: &mut dyn FnMut(&EpochMetrics, &Trainer),
 ) -> Training {
+    train_leg(architecture, spec, data, None, spec.epochs, evaluated)
+}
+
+/// [`train`] from a checkpoint (or from the start) up to epoch `until`: the same epochs as
+/// one run from the start to `spec.epochs`, cut into legs. A trial stopped short of its last
+/// epoch ends with its checkpoint, to go on from.
+pub fn train_leg(
+    architecture: &Architecture,
+    spec: &TrainSpec,
+    data: &Dataset,
+    from: Option<&Checkpoint>,
+    until: usize,
+    evaluated: &mut dyn FnMut(&EpochMetrics, &Trainer),
+) -> Training {
     let mut trainer = Trainer::new(architecture, spec, data);
     let mut history = Vec::new();
     // Degenerate validation epochs in a row, for the collapse stop.
     let mut degenerate = 0;
-    for epoch in 1..=spec.epochs {
+    let mut start = 1;
+    if let Some(checkpoint) = from {
+        trainer.restore(checkpoint);
+        degenerate = checkpoint.degenerate;
+        start = checkpoint.epoch + 1;
+    }
+    let stopped = |history, diverged, collapsed| Training {
+        history,
+        diverged,
+        collapsed,
+        paused: None,
+    };
+    for epoch in start..=until.min(spec.epochs) {
         trainer.train_epoch(epoch);
         match trainer.evaluate(epoch) {
             Ok(metrics) => {
@@ -107,27 +136,28 @@ pub fn train(
                 };
                 history.push(metrics);
                 if spec.patience > 0 && degenerate >= spec.patience && epoch < spec.epochs {
-                    return Training {
-                        history,
-                        diverged: None,
-                        collapsed: true,
-                    };
+                    return stopped(history, None, true);
                 }
             }
-            Err(diverged) => {
-                return Training {
-                    history,
-                    diverged: Some(diverged),
-                    collapsed: false,
-                };
-            }
+            Err(diverged) => return stopped(history, Some(diverged), false),
         }
     }
-    Training {
-        history,
-        diverged: None,
-        collapsed: false,
+    let mut training = stopped(history, None, false);
+    if until < spec.epochs {
+        training.paused = Some(trainer.checkpoint(until, degenerate));
     }
+    training
+}
+
+/// Where a trial stands after an epoch, to go on from later (a halving search's rungs): the
+/// fused engine's parameters and Adam state. The minibatch orders are not kept: they are
+/// replayed from the seed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checkpoint {
+    pub epoch: usize,
+    /// Degenerate validation epochs in a row up to `epoch`, for the collapse stop.
+    pub degenerate: usize,
+    pub state: fused::State,
 }
 
 /// An evaluation split, as `epochs.csv` names it.
@@ -188,6 +218,29 @@ impl<'a> Trainer<'a> {
             data,
             engine,
             batches: Minibatches::new(spec, &data.train),
+        }
+    }
+
+    /// Go on from `checkpoint`: the engine's state as it was, and the minibatch orders its
+    /// epochs drew, drawn again.
+    fn restore(&mut self, checkpoint: &Checkpoint) {
+        let Engine::Fused(engine) = &mut self.engine else {
+            panic!("only the fused engine goes on from a checkpoint (checked with the file)");
+        };
+        engine.restore(&checkpoint.state);
+        for _ in 0..checkpoint.epoch {
+            self.batches.shuffle();
+        }
+    }
+
+    fn checkpoint(&self, epoch: usize, degenerate: usize) -> Checkpoint {
+        let Engine::Fused(engine) = &self.engine else {
+            panic!("only the fused engine saves a checkpoint (checked with the file)");
+        };
+        Checkpoint {
+            epoch,
+            degenerate,
+            state: engine.state(),
         }
     }
 
@@ -482,6 +535,67 @@ mod tests {
         assert!(stopped.collapsed);
         assert_eq!(stopped.history.len(), first + 3);
         assert_eq!(stopped.history[..], full.history[..first + 3]);
+    }
+
+    /// A trial stopped at an epoch and continued from its checkpoint (through its file) trains
+    /// the epochs an uninterrupted one does, to the bit, for each method and the settings that
+    /// carry state across epochs: shuffled orders, the follower's own batches, the authors'
+    /// leak, a learning-rate schedule, the collapse stop's count.
+    #[test]
+    fn a_trial_continued_from_its_checkpoint_trains_as_one_that_never_stopped() {
+        let data = random_data();
+        let architecture = Architecture {
+            accuracy_layers: 2,
+            fairness_layers: 1,
+            fairness_position: 2,
+            width: Some(5),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut continued = 0;
+        for method in Method::ALL.iter().copied().filter(|&m| m != Method::Toy) {
+            let spec = TrainSpec {
+                epochs: 6,
+                batch_size: 8,
+                lr_acc: 1e-2,
+                lr_fair: 1e-2,
+                eta: 3.0,
+                follower_batch: FollowerBatch::Separate,
+                lr_schedule: Some(LrSchedule {
+                    gamma_acc: 0.5,
+                    gamma_fair: 0.9,
+                    every: 2,
+                }),
+                patience: 4,
+                ..TrainSpec::for_tests(method)
+            };
+            let whole = train(&architecture, &spec, &data, &mut |_, _| {});
+            let first = train_leg(&architecture, &spec, &data, None, 3, &mut |_, _| {});
+            let Some(paused) = first.paused else {
+                // Stopped by the collapse stop before the leg's end, as the whole run was.
+                assert!(first.collapsed && whole.collapsed, "{method}");
+                assert_eq!(first.history, whole.history, "{method}");
+                continue;
+            };
+            crate::sweep::checkpoint::save(dir.path(), "t", &paused).unwrap();
+            let paused = crate::sweep::checkpoint::load(dir.path(), "t").unwrap();
+            let second = train_leg(
+                &architecture,
+                &spec,
+                &data,
+                Some(&paused),
+                6,
+                &mut |_, _| {},
+            );
+            assert!(second.paused.is_none());
+            assert_eq!(second.collapsed, whole.collapsed, "{method}");
+            let joined: Vec<_> = first.history.into_iter().chain(second.history).collect();
+            assert_eq!(joined, whole.history, "{method}");
+            continued += 1;
+        }
+        assert!(
+            continued >= 3,
+            "only {continued} methods went on from a checkpoint"
+        );
     }
 
     /// The fused engine against burn's autodiff and Adam (Flex): two epochs of every method,

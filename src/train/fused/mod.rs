@@ -19,7 +19,8 @@ use super::{Players, TrainLoss, TrainSpec};
 use crate::data::{Dataset, Split};
 use crate::model::{Architecture, LayerWeights, initial_layers};
 pub(crate) use network::Layer;
-use network::{Adam, Moments, Pass, forward};
+pub use network::Moments;
+use network::{Adam, Pass, forward};
 pub(crate) use network::{Matrix, product};
 
 pub struct Engine<'a> {
@@ -47,6 +48,16 @@ enum Player {
     Accuracy,
     /// θf.
     Fairness,
+}
+
+/// Everything a network in training carries from one step to the next, layer by layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct State {
+    pub params: Vec<Vec<f32>>,
+    pub moments: Vec<Moments>,
+    /// Each optimizer's steps so far (Adam's bias corrections).
+    pub leader_steps: i32,
+    pub follower_steps: i32,
 }
 
 /// Buffers for one minibatch, allocated once per trial.
@@ -185,6 +196,31 @@ impl<'a> Engine<'a> {
                 step.update(layer, &self.gradients[i], &mut self.moments[i]);
             }
         }
+    }
+
+    /// Parameters and optimizer state, to go on from later.
+    pub fn state(&self) -> State {
+        State {
+            params: self.layers.iter().map(|l| l.params.clone()).collect(),
+            moments: self.moments.clone(),
+            leader_steps: self.leader.time,
+            follower_steps: self.follower.time,
+        }
+    }
+
+    /// Take up `state` (of a network of this shape).
+    pub fn restore(&mut self, state: &State) {
+        for (layer, params) in self.layers.iter_mut().zip(&state.params) {
+            assert_eq!(
+                layer.params.len(),
+                params.len(),
+                "a state of another network"
+            );
+            layer.params.copy_from_slice(params);
+        }
+        self.moments.clone_from(&state.moments);
+        self.leader.time = state.leader_steps;
+        self.follower.time = state.follower_steps;
     }
 
     /// The mean BCE of the leader's minibatches since the last call.

@@ -190,14 +190,14 @@ impl Pass<'_> {
 /// into one pass over a layer's parameters, gradient and moments.
 pub struct Adam {
     /// Steps taken, for the bias corrections.
-    time: i32,
+    pub time: i32,
 }
 
 /// One layer's first and second moments.
-#[derive(Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Moments {
-    first: Vec<f32>,
-    second: Vec<f32>,
+    pub first: Vec<f32>,
+    pub second: Vec<f32>,
 }
 
 impl Moments {
