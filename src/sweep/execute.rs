@@ -122,6 +122,8 @@ pub fn execute(
     }
     summary.ran = ran.len();
     store.compact()?;
+    // Empty once every trial has ended; left as it is otherwise.
+    let _ = std::fs::remove_dir(store::checkpoints_dir(store.dir()));
     Ok(summary)
 }
 
