@@ -19,7 +19,7 @@ use crate::data::{DataDirSource, DatasetSpec};
 use crate::model::Architecture;
 use crate::selection::{FairnessMetric, Selection};
 use crate::train::{
-    Backend, FairnessLoss, FollowerBatch, LrSchedule, Method, StepOrder, TrainSpec,
+    Backend, FairnessLoss, FollowerBatch, LrSchedule, Method, Optimizer, StepOrder, TrainSpec,
 };
 use schema::{KeyLines, check_section};
 
@@ -114,6 +114,12 @@ struct RawTrain {
     shuffle: bool,
     /// `none` or `{exponential: {...}}`, read by `trial_spec` (see `as_variant`).
     lr_schedule: Option<Value>,
+    #[serde(default)]
+    optimizer_acc: Optimizer,
+    #[serde(default)]
+    optimizer_fair: Optimizer,
+    #[serde(default)]
+    momentum: f64,
     /// Epochs of degenerate validation predictions in a row that stop a trial; 0: never.
     #[serde(default)]
     patience: usize,
@@ -566,6 +572,12 @@ fn trial_spec(model: RawModel, train: RawTrain, problems: &mut Vec<String>) -> O
             train.eta
         ));
     }
+    if !(0.0..1.0).contains(&train.momentum) {
+        problems.push(format!(
+            "train.momentum: expected a number in [0, 1), found {}",
+            train.momentum
+        ));
+    }
     if !train.backend.is_available() {
         problems.push(
             "train.backend: ndarray is not in this build; rebuild with `cargo build --release --features ndarray`".into(),
@@ -671,6 +683,18 @@ fn trial_spec(model: RawModel, train: RawTrain, problems: &mut Vec<String>) -> O
                 },
                 ..schedule
             }),
+            optimizer_acc: train.optimizer_acc,
+            optimizer_fair: match bilevel {
+                Some(_) => train.optimizer_fair,
+                None => Optimizer::Adam,
+            },
+            // Only an SGD optimizer reads it.
+            momentum: match train.optimizer_acc == Optimizer::Sgd
+                || (bilevel.is_some() && train.optimizer_fair == Optimizer::Sgd)
+            {
+                true => train.momentum + 0.0,
+                false => 0.0,
+            },
             patience: train.patience,
             seed: train.seed,
             backend: train.backend,

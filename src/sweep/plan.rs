@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 
 use crate::config::{ExperimentFile, TrialSpec};
 use crate::data::{DataFile, Dataset, DatasetSpec, catalogue};
-use crate::train::{Backend, FollowerBatch, StepOrder};
+use crate::train::{Backend, FollowerBatch, Optimizer, StepOrder};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Trial {
@@ -265,7 +265,26 @@ fn canonical(dataset: &DatasetSpec, data_identity: &str, spec: &TrialSpec) -> St
         // As for the backend: trials without a collapse stop keep their ids.
         0 => String::new(),
         patience => format!(" patience={patience}"),
-    } + data_identity
+    } + &optimizers(t)
+        + data_identity
+}
+
+/// The optimizers when one is not Adam (Adam's trials keep the ids they had before there was
+/// a choice), and the momentum when it is set.
+fn optimizers(t: &crate::train::TrainSpec) -> String {
+    let mut text = String::new();
+    for (key, optimizer) in [
+        ("optimizer_acc", t.optimizer_acc),
+        ("optimizer_fair", t.optimizer_fair),
+    ] {
+        if optimizer != Optimizer::Adam {
+            text += &format!(" {key}={}", optimizer.as_str());
+        }
+    }
+    if t.momentum != 0.0 {
+        text += &format!(" momentum={}", t.momentum);
+    }
+    text
 }
 
 fn fnv1a(text: &str) -> String {
@@ -284,10 +303,11 @@ mod tests {
     /// results folder's trials. The ids are those this version's predecessors wrote.
     #[test]
     fn the_canonical_text_behind_ids_is_frozen() {
-        let text = "name: c\ndataset: {name: adult, max_rows: 300}\n\
+        let text_of_file = "name: c\ndataset: {name: adult, max_rows: 300}\n\
                     model: {width: 7, fairness_position: 2}\n\
                     train: {epochs: 3, lr_schedule: {exponential: {gamma_acc: 0.5, gamma_fair: 0.9, every: 2}}}\n\
                     sweep:\n  method: [erm, lagrangian, fairbinn, fairbinn-reference]\n  backend: [fused, flex]\n";
+        let text = text_of_file;
         let file = crate::config::parse(text, std::path::Path::new("c.yaml"), None).unwrap();
         let ids: Vec<String> = file
             .points
@@ -330,5 +350,22 @@ mod tests {
         let text = canonical(&stopped.dataset, "", &stopped.points[7]);
         assert!(text.ends_with("backend=flex patience=2"), "{text}");
         assert_ne!(trial_id(&stopped.dataset, "", &stopped.points[0]), ids[0]);
+        // So is an optimizer other than Adam, and SGD's momentum; a method that has no
+        // follower ignores the follower's optimizer (erm, point 0, keeps its id).
+        let sgd = crate::config::parse(
+            &text_of_file.replace(
+                "epochs: 3,",
+                "epochs: 3, optimizer_fair: sgd, momentum: 0.9,",
+            ),
+            std::path::Path::new("c.yaml"),
+            None,
+        )
+        .unwrap();
+        let text = canonical(&sgd.dataset, "", &sgd.points[7]);
+        assert!(
+            text.ends_with("backend=flex optimizer_fair=sgd momentum=0.9"),
+            "{text}"
+        );
+        assert_eq!(trial_id(&sgd.dataset, "", &sgd.points[0]), ids[0]);
     }
 }

@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 use crate::config::TrialSpec;
 use crate::metrics::SplitMetrics;
 use crate::model_file::models_dir;
-use crate::train::{EpochMetrics, Evaluated, FairnessLoss, FollowerBatch, Method, StepOrder};
+use crate::train::{
+    EpochMetrics, Evaluated, FairnessLoss, FollowerBatch, Method, Optimizer, StepOrder,
+};
 
 pub const TRIALS_FILE: &str = "trials.csv";
 pub const EPOCHS_FILE: &str = "epochs.csv";
@@ -94,6 +96,11 @@ pub struct Settings {
     pub lr_schedule: String,
     /// The collapse stop's patience; empty when off.
     pub patience: Option<usize>,
+    /// Each player's optimizer (the fairness player's for bilevel methods only; both empty in
+    /// rows written before there was a choice, all Adam), and SGD's momentum.
+    pub optimizer_acc: Option<Optimizer>,
+    pub optimizer_fair: Option<Optimizer>,
+    pub momentum: Option<f64>,
     pub accuracy_layers: usize,
     pub fairness_position: usize,
     pub fairness_layers: usize,
@@ -120,6 +127,9 @@ impl Settings {
                 .lr_schedule
                 .map_or("none".into(), |schedule| schedule.to_string()),
             patience: (t.patience > 0).then_some(t.patience),
+            optimizer_acc: Some(t.optimizer_acc),
+            optimizer_fair: bilevel.then_some(t.optimizer_fair),
+            momentum: t.uses_sgd().then_some(t.momentum),
             accuracy_layers: a.accuracy_layers,
             fairness_position: a.fairness_position,
             fairness_layers: a.fairness_layers,

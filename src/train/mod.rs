@@ -20,7 +20,7 @@ use crate::model::{Architecture, LayerWeights};
 pub use fused::{Moments, State};
 pub use losses::FairnessLoss;
 pub use methods::{Backend, FollowerBatch, LearningRates, Method, Players, StepOrder, Turn};
-pub use spec::{LrSchedule, TrainSpec};
+pub use spec::{LrSchedule, Optimizer, TrainSpec};
 
 /// Validation and test metrics after one epoch.
 #[derive(Debug, Clone, PartialEq)]
@@ -596,6 +596,117 @@ mod tests {
             continued >= 3,
             "only {continued} methods went on from a checkpoint"
         );
+    }
+
+    /// The fused engine's SGD against burn's (Flex), with and without momentum, for a
+    /// follower by SGD under an Adam leader and for both players by SGD.
+    #[test]
+    fn the_fused_engines_sgd_steps_as_burns() {
+        let data = random_data();
+        let architecture = Architecture {
+            accuracy_layers: 2,
+            fairness_layers: 1,
+            fairness_position: 2,
+            width: Some(6),
+        };
+        for method in [
+            Method::Erm,
+            Method::Lagrangian,
+            Method::FairBiNN,
+            Method::FairBiNNReference,
+        ] {
+            for (optimizer_acc, momentum) in [
+                (Optimizer::Adam, 0.0),
+                (Optimizer::Sgd, 0.0),
+                (Optimizer::Sgd, 0.9),
+                (Optimizer::Adam, 0.5),
+            ] {
+                let spec = |backend| TrainSpec {
+                    epochs: 2,
+                    batch_size: 16,
+                    lr_acc: 5e-2,
+                    lr_fair: 5e-2,
+                    eta: 3.0,
+                    optimizer_acc,
+                    optimizer_fair: Optimizer::Sgd,
+                    momentum,
+                    backend,
+                    ..TrainSpec::for_tests(method)
+                };
+                let (fused_spec, flex_spec) = (spec(Backend::Fused), spec(Backend::Flex));
+                let mut fused = Trainer::new(&architecture, &fused_spec, &data);
+                let mut flex = Trainer::new(&architecture, &flex_spec, &data);
+                let start = parameters(&fused);
+                for epoch in 1..=2 {
+                    fused.train_epoch(epoch);
+                    flex.train_epoch(epoch);
+                }
+                let case = format!("{method:?} {optimizer_acc:?} momentum {momentum}");
+                let (a, b) = (parameters(&fused), parameters(&flex));
+                let moved = a
+                    .iter()
+                    .zip(&start)
+                    .filter(|(x, y)| (*x - *y).abs() > 1e-4)
+                    .count();
+                assert!(moved > a.len() / 4, "{case}: only {moved} parameters moved");
+                for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+                    assert!(
+                        (x - y).abs() < 2e-5,
+                        "{case}: parameter {i}: fused {x}, burn {y}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// With an SGD follower the step is lr_fair · η · ∇θf(fairness loss): twice η, twice the
+    /// step. Adam's rescaling keeps its step within 1% whatever η (ε aside, its first step is
+    /// lr · sign of the gradient).
+    #[test]
+    fn an_sgd_followers_step_scales_with_eta() {
+        let data = random_data();
+        let architecture = Architecture {
+            accuracy_layers: 1,
+            fairness_layers: 1,
+            fairness_position: 2,
+            width: Some(5),
+        };
+        let block = architecture.block();
+        let step = |optimizer_fair, eta| {
+            let spec = TrainSpec {
+                eta,
+                optimizer_fair,
+                batch_size: 16,
+                ..TrainSpec::for_tests(Method::FairBiNN)
+            };
+            let mut trainer = Trainer::new(&architecture, &spec, &data);
+            let before = trainer.weights();
+            let rows: Vec<usize> = (0..16).collect();
+            trainer.engine.players().follower_step(&rows, 10.0, false);
+            let after = trainer.weights();
+            (block.clone())
+                .flat_map(|i| {
+                    let (b, a) = (&before[i], &after[i]);
+                    b.weight
+                        .iter()
+                        .zip(&a.weight)
+                        .chain(b.bias.iter().zip(&a.bias))
+                        .map(|(x, y)| f64::from(y - x))
+                        .collect::<Vec<_>>()
+                })
+                .collect::<Vec<f64>>()
+        };
+        let (one, two) = (step(Optimizer::Sgd, 1.0), step(Optimizer::Sgd, 2.0));
+        let largest = one.iter().fold(0.0f64, |m, d| m.max(d.abs()));
+        assert!(largest > 1e-7, "the block moved");
+        for (a, b) in one.iter().zip(&two) {
+            assert!((b - 2.0 * a).abs() <= 1e-3 * largest, "{a} then {b}");
+        }
+        let (one, two) = (step(Optimizer::Adam, 1.0), step(Optimizer::Adam, 2.0));
+        let largest = one.iter().fold(0.0f64, |m, d| m.max(d.abs()));
+        for (a, b) in one.iter().zip(&two) {
+            assert!((b - a).abs() <= 1e-2 * largest, "Adam: {a} then {b}");
+        }
     }
 
     /// The fused engine against burn's autodiff and Adam (Flex): two epochs of every method,

@@ -1,6 +1,6 @@
 //! How one network is trained: the settings of a trial, validated by `config`.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::losses::FairnessLoss;
 use super::methods::{Backend, FollowerBatch, LearningRates, Method, StepOrder};
@@ -28,6 +28,13 @@ pub struct TrainSpec {
     /// Reshuffle the training rows every epoch; `false` keeps file order, as the authors.
     pub shuffle: bool,
     pub lr_schedule: Option<LrSchedule>,
+    /// The accuracy player's optimizer (the only one of one-player methods).
+    pub optimizer_acc: Optimizer,
+    /// The fairness player's: with `sgd` its step is `lr_fair · η · ∇θf fairness loss`, so η
+    /// acts as in the paper's theory, which Adam's rescaling undoes.
+    pub optimizer_fair: Optimizer,
+    /// Heavy-ball momentum of the `sgd` optimizers (PyTorch's, without dampening); 0: none.
+    pub momentum: f64,
     /// Stop once the validation predictions have been degenerate (the same for nearly
     /// everyone) this many epochs in a row; 0: never.
     pub patience: usize,
@@ -52,10 +59,19 @@ impl TrainSpec {
             follower_steps: 1,
             shuffle: true,
             lr_schedule: None,
+            optimizer_acc: Optimizer::Adam,
+            optimizer_fair: Optimizer::Adam,
+            momentum: 0.0,
             patience: 0,
             seed: 0,
             backend: Backend::Fused,
         }
+    }
+
+    /// Whether some player steps by SGD (and `momentum` matters).
+    pub fn uses_sgd(&self) -> bool {
+        self.optimizer_acc == Optimizer::Sgd
+            || (self.method.is_bilevel() && self.optimizer_fair == Optimizer::Sgd)
     }
 
     /// The (leader, follower) learning rates during `epoch` (1-based).
@@ -70,6 +86,26 @@ impl TrainSpec {
         LearningRates {
             accuracy: self.lr_acc * schedule.gamma_acc.powi(decays),
             fairness: self.lr_fair * schedule.gamma_fair.powi(decays),
+        }
+    }
+}
+
+/// A player's optimizer (`optimizer_acc`, `optimizer_fair`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Optimizer {
+    /// PyTorch's defaults (β 0.9, 0.999, ε 1e-8): the paper's and the authors'.
+    #[default]
+    Adam,
+    /// Plain gradient steps, with `momentum` if set.
+    Sgd,
+}
+
+impl Optimizer {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Adam => "adam",
+            Self::Sgd => "sgd",
         }
     }
 }

@@ -13,7 +13,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::losses::FairnessTarget;
-use super::{Backend, Evaluated, Players, TrainSpec};
+use super::{Backend, Evaluated, Optimizer, Players, TrainSpec};
 use crate::data::{Dataset, Split};
 use crate::model::{Architecture, FairNet, FairnessBlock, LayerWeights};
 use steps::Steps;
@@ -56,7 +56,7 @@ impl<'a> Engine<'a> {
             spec,
             data,
             model: Some(model),
-            steps: Steps::new(spec.eta),
+            steps: Steps::of(spec),
             kept: None,
             last: None,
             inputs: matrix(&data.train, &device),
@@ -239,6 +239,21 @@ fn device(backend: Backend) -> Device {
 /// Adam as in PyTorch and the paper: burn's default epsilon is 1e-5, PyTorch's 1e-8.
 pub fn adam() -> burn::optim::ModuleOptimizer {
     burn::optim::AdamConfig::new().with_epsilon(1e-8).init()
+}
+
+/// A player's optimizer; SGD's momentum as PyTorch's (no dampening; burn's default is 0.1).
+pub fn optimizer(optimizer: Optimizer, momentum: f64) -> burn::optim::ModuleOptimizer {
+    match optimizer {
+        Optimizer::Adam => adam(),
+        Optimizer::Sgd => {
+            let momentum = (momentum > 0.0).then(|| {
+                burn::optim::momentum::MomentumConfig::new()
+                    .with_momentum(momentum)
+                    .with_dampening(0.0)
+            });
+            burn::optim::SgdConfig::new().with_momentum(momentum).init()
+        }
+    }
 }
 
 fn matrix(split: &Split, device: &Device) -> Tensor<2> {

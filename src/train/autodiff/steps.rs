@@ -9,10 +9,10 @@
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 
-use super::{Batch, adam};
+use super::{Batch, adam, optimizer};
 use crate::model::{FairNet, FairnessBlock};
-use crate::train::TrainLoss;
 use crate::train::losses::bce_with_logits;
+use crate::train::{TrainLoss, TrainSpec};
 
 /// Each player's optimizer, and η.
 pub struct Steps {
@@ -25,12 +25,22 @@ pub struct Steps {
 }
 
 impl Steps {
+    /// Adam for both players, as the paper.
     pub fn new(eta: f64) -> Self {
         Self {
             leader: adam(),
             follower: adam(),
             eta,
             train_loss: Default::default(),
+        }
+    }
+
+    /// Each player's optimizer as `spec` says.
+    pub fn of(spec: &TrainSpec) -> Self {
+        Self {
+            leader: optimizer(spec.optimizer_acc, spec.momentum),
+            follower: optimizer(spec.optimizer_fair, spec.momentum),
+            ..Self::new(spec.eta)
         }
     }
 

@@ -15,12 +15,12 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::losses::FairnessWeights;
-use super::{Players, TrainLoss, TrainSpec};
+use super::{Optimizer, Players, TrainLoss, TrainSpec};
 use crate::data::{Dataset, Split};
 use crate::model::{Architecture, LayerWeights, initial_layers};
 pub(crate) use network::Layer;
 pub use network::Moments;
-use network::{Adam, Pass, forward};
+use network::{Adam, Pass, forward, sgd_update};
 pub(crate) use network::{Matrix, product};
 
 pub struct Engine<'a> {
@@ -33,8 +33,8 @@ pub struct Engine<'a> {
     gradients: Vec<Vec<f32>>,
     moments: Vec<Moments>,
     /// The one optimizer of one-player methods, or the leader's.
-    leader: Adam,
-    follower: Adam,
+    leader: Stepper,
+    follower: Stepper,
     work: Workspace,
     /// The leader's minibatch BCE this epoch (read, and restarted, when evaluating).
     train_loss: std::cell::Cell<TrainLoss>,
@@ -48,6 +48,37 @@ enum Player {
     Accuracy,
     /// θf.
     Fairness,
+}
+
+/// A player's optimizer.
+enum Stepper {
+    Adam(Adam),
+    Sgd { momentum: f32 },
+}
+
+impl Stepper {
+    fn new(optimizer: Optimizer, momentum: f64) -> Self {
+        match optimizer {
+            Optimizer::Adam => Self::Adam(Adam::new()),
+            Optimizer::Sgd => Self::Sgd {
+                momentum: momentum as f32,
+            },
+        }
+    }
+
+    /// Adam's steps so far (its bias corrections); SGD keeps no count.
+    fn steps(&self) -> i32 {
+        match self {
+            Self::Adam(adam) => adam.time,
+            Self::Sgd { .. } => 0,
+        }
+    }
+
+    fn set_steps(&mut self, steps: i32) {
+        if let Self::Adam(adam) = self {
+            adam.time = steps;
+        }
+    }
 }
 
 /// Everything a network in training carries from one step to the next, layer by layer.
@@ -96,8 +127,8 @@ impl<'a> Engine<'a> {
             block: architecture.block(),
             gradients: layers.iter().map(|l| vec![0.0; l.params.len()]).collect(),
             moments: layers.iter().map(Moments::new).collect(),
-            leader: Adam::new(),
-            follower: Adam::new(),
+            leader: Stepper::new(spec.optimizer_acc, spec.momentum),
+            follower: Stepper::new(spec.optimizer_fair, spec.momentum),
             train_loss: Default::default(),
             work: Workspace {
                 inputs: vec![0.0; rows * data.train.n_features],
@@ -182,18 +213,39 @@ impl<'a> Engine<'a> {
         );
     }
 
-    /// One Adam step for a player's layers, with its own optimizer (one-player methods:
+    /// One optimizer step for a player's layers, with its own optimizer (one-player methods:
     /// every layer, with the leader's).
-    fn adam(&mut self, player: Player, learning_rate: f64) {
-        let (adam, owns): (&mut Adam, &dyn Fn(bool) -> bool) = match player {
+    fn step(&mut self, player: Player, learning_rate: f64) {
+        let (optimizer, owns): (&mut Stepper, &dyn Fn(bool) -> bool) = match player {
             Player::Both => (&mut self.leader, &|_| true),
             Player::Accuracy => (&mut self.leader, &|in_block| !in_block),
             Player::Fairness => (&mut self.follower, &|in_block| in_block),
         };
-        let step = adam.next_step(learning_rate);
-        for (i, layer) in self.layers.iter_mut().enumerate() {
-            if owns(self.block.contains(&i)) {
-                step.update(layer, &self.gradients[i], &mut self.moments[i]);
+        let layers = (self
+            .layers
+            .iter_mut()
+            .zip(&self.gradients)
+            .zip(&mut self.moments))
+        .enumerate()
+        .filter(|(i, _)| owns(self.block.contains(i)));
+        match optimizer {
+            Stepper::Adam(adam) => {
+                let step = adam.next_step(learning_rate);
+                for (_, ((layer, gradient), moments)) in layers {
+                    step.update(layer, gradient, moments);
+                }
+            }
+            // The velocity lives where Adam's first moment would.
+            Stepper::Sgd { momentum } => {
+                for (_, ((layer, gradient), moments)) in layers {
+                    sgd_update(
+                        layer,
+                        gradient,
+                        &mut moments.first,
+                        *momentum,
+                        learning_rate,
+                    );
+                }
             }
         }
     }
@@ -203,8 +255,8 @@ impl<'a> Engine<'a> {
         State {
             params: self.layers.iter().map(|l| l.params.clone()).collect(),
             moments: self.moments.clone(),
-            leader_steps: self.leader.time,
-            follower_steps: self.follower.time,
+            leader_steps: self.leader.steps(),
+            follower_steps: self.follower.steps(),
         }
     }
 
@@ -219,8 +271,8 @@ impl<'a> Engine<'a> {
             layer.params.copy_from_slice(params);
         }
         self.moments.clone_from(&state.moments);
-        self.leader.time = state.leader_steps;
-        self.follower.time = state.follower_steps;
+        self.leader.set_steps(state.leader_steps);
+        self.follower.set_steps(state.follower_steps);
     }
 
     /// The mean BCE of the leader's minibatches since the last call.
@@ -262,7 +314,7 @@ impl Players for Engine<'_> {
     fn joint_step(&mut self, rows: &[usize], rate: f64, with_fairness: bool) {
         let fairness = self.load(rows, with_fairness);
         self.forward_backward(rows.len(), true, fairness.as_ref(), |_| true, false);
-        self.adam(Player::Both, rate);
+        self.step(Player::Both, rate);
     }
 
     fn leader_step(&mut self, rows: &[usize], rate: f64, fairness: bool, add_kept: bool) {
@@ -270,14 +322,14 @@ impl Players for Engine<'_> {
         let block = self.block.clone();
         let is_accuracy = |i: usize| !block.contains(&i);
         self.forward_backward(rows.len(), true, fairness.as_ref(), is_accuracy, add_kept);
-        self.adam(Player::Accuracy, rate);
+        self.step(Player::Accuracy, rate);
     }
 
     fn follower_step(&mut self, rows: &[usize], rate: f64, keep_leak: bool) -> bool {
         if !self.fairness_pass(rows, true, keep_leak) {
             return false; // No fairness loss on this batch (see losses.rs).
         }
-        self.adam(Player::Fairness, rate);
+        self.step(Player::Fairness, rate);
         keep_leak
     }
 

@@ -255,6 +255,29 @@ impl AdamStep {
     }
 }
 
+/// SGD as burn 0.22 computes it (burn-optim's sgd.rs and momentum.rs, dampening 0): the
+/// velocity `v ← m·v + g` (the gradient itself at the first step, `v` starting at 0), then
+/// `θ ← θ − lr·v`; without momentum, `θ ← θ − lr·g`.
+pub fn sgd_update(
+    layer: &mut Layer,
+    gradient: &[f32],
+    velocity: &mut [f32],
+    momentum: f32,
+    learning_rate: f64,
+) {
+    let learning_rate = learning_rate as f32;
+    if momentum == 0.0 {
+        for (param, &g) in layer.params.iter_mut().zip(gradient) {
+            *param -= g * learning_rate;
+        }
+        return;
+    }
+    for ((param, &g), v) in layer.params.iter_mut().zip(gradient).zip(velocity) {
+        *v = g + *v * momentum;
+        *param -= *v * learning_rate;
+    }
+}
+
 /// Run `f` compiled for AVX when the CPU has it: the same IEEE operations in the same order
 /// (Rust fuses no multiply-add on its own), so the same numbers, eight floats at a time
 /// instead of four.
