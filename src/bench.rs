@@ -35,8 +35,10 @@ pub struct Options {
 pub fn run(data_dir: DataDirOverride, options: &Options) -> Result<()> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     for (name, preset) in SETUPS {
+        // stackelberg looking one and three follower steps ahead.
         let text = format!(
-            "name: bench\n{preset}\ndataset: {{name: adult}}\nsweep: {{method: [{}]}}\n",
+            "name: bench\n{preset}\ndataset: {{name: adult}}\n\
+             sweep: {{method: [{}], methods: {{stackelberg: {{unroll: [1, 3]}}}}}}\n",
             Method::names().join(", ")
         );
         let experiment = config::parse(&text, Path::new("bench.yaml"), data_dir.clone())?;
@@ -81,10 +83,13 @@ pub fn run(data_dir: DataDirOverride, options: &Options) -> Result<()> {
             let timing = time_training(trial, &data, options.epochs);
             let flops = flops_per_step(trial, &data);
             let achieved = flops / timing.step.as_secs_f64();
-            let label = match trial.train.backend {
-                Backend::Fused => trial.train.method.to_string(),
-                other => format!("{} ({})", trial.train.method, other.as_str()),
-            };
+            let mut label = trial.train.method.to_string();
+            if trial.train.method == Method::Stackelberg {
+                label += &format!(" unroll {}", trial.train.unroll);
+            }
+            if trial.train.backend != Backend::Fused {
+                label += &format!(" ({})", trial.train.backend.as_str());
+            }
             println!(
                 "  {:<29} {:>9.0} {:>9.3} {:>11.2} {:>9.1} {:>8.0}%",
                 label,
@@ -307,6 +312,7 @@ fn flops_per_step(trial: &TrialSpec, data: &Dataset) -> f64 {
         eta: t.eta,
         order: t.step_order,
         follower_batch: t.follower_batch,
+        unroll: t.unroll,
     };
     (t.method.info().step)(&mut counter, &turn);
     counter.flops
@@ -362,6 +368,25 @@ impl Players for FlopCounter {
         let block = self.block.clone();
         self.pass(|i| !block.contains(&i));
         true
+    }
+
+    /// Per unrolled step a follower pass, then a pass of BCE over every layer, and per step
+    /// back two passes over every layer (the Hessian-vector product's differences).
+    fn anticipating_leader_step(
+        &mut self,
+        _: &[usize],
+        _: f64,
+        _: &[&[usize]],
+        _: f64,
+        unroll: usize,
+    ) {
+        let block = self.block.clone();
+        for _ in 0..unroll {
+            self.pass(|i| block.contains(&i));
+        }
+        for _ in 0..1 + 2 * unroll {
+            self.pass(|_| true);
+        }
     }
 }
 

@@ -120,6 +120,9 @@ struct RawTrain {
     optimizer_fair: Optimizer,
     #[serde(default)]
     momentum: f64,
+    /// `stackelberg`: follower steps the leader looks ahead.
+    #[serde(default = "defaults::one")]
+    unroll: usize,
     /// Epochs of degenerate validation predictions in a row that stop a trial; 0: never.
     #[serde(default)]
     patience: usize,
@@ -546,6 +549,7 @@ fn trial_spec(model: RawModel, train: RawTrain, problems: &mut Vec<String>) -> O
     for (key, value, most) in [
         ("train.epochs", train.epochs, 1_000_000),
         ("train.follower_steps", train.follower_steps, 10_000),
+        ("train.unroll", train.unroll, 100),
         ("model.accuracy_layers", model.accuracy_layers, 10_000),
         ("model.fairness_layers", model.fairness_layers, 10_000),
     ] {
@@ -694,6 +698,10 @@ fn trial_spec(model: RawModel, train: RawTrain, problems: &mut Vec<String>) -> O
             {
                 true => train.momentum + 0.0,
                 false => 0.0,
+            },
+            unroll: match method {
+                Method::Stackelberg => train.unroll,
+                _ => 1,
             },
             patience: train.patience,
             seed: train.seed,

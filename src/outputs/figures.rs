@@ -374,6 +374,9 @@ fn shape<DB: DrawingBackend>(
         Marker::Diamond => {
             Polygon::new(vec![(x, y - 5), (x + 5, y), (x, y + 5), (x - 5, y)], style).into_dyn()
         }
+        Marker::InvertedTriangle => {
+            Polygon::new(vec![(x - 5, y - 4), (x + 5, y - 4), (x, y + 5)], style).into_dyn()
+        }
     }
 }
 

@@ -51,11 +51,15 @@ pub fn estimate(trials: &[&Trial], data: &Dataset, jobs: usize) -> Estimate {
 /// What a trial's cost depends on, in words: `fairbinn, batch 100, layers 2+1 of 102`.
 fn kind(trial: &Trial) -> String {
     let (t, a) = (&trial.spec.train, &trial.spec.architecture);
-    let follower = if t.method.is_bilevel() {
+    let mut follower = if t.method.is_bilevel() {
         format!(", follower {:?} ×{}", t.follower_batch, t.follower_steps)
     } else {
         String::new()
     };
+    // Each step of look-ahead costs about a step of fairbinn's.
+    if t.method == crate::train::Method::Stackelberg {
+        follower += &format!(", unroll {}", t.unroll);
+    }
     let width = a.width.map_or("input width".to_string(), |w| w.to_string());
     let backend = match t.backend {
         Backend::Fused => String::new(),

@@ -270,7 +270,7 @@ fn canonical(dataset: &DatasetSpec, data_identity: &str, spec: &TrialSpec) -> St
 }
 
 /// The optimizers when one is not Adam (Adam's trials keep the ids they had before there was
-/// a choice), and the momentum when it is set.
+/// a choice), the momentum when it is set, and `stackelberg`'s look-ahead.
 fn optimizers(t: &crate::train::TrainSpec) -> String {
     let mut text = String::new();
     for (key, optimizer) in [
@@ -283,6 +283,9 @@ fn optimizers(t: &crate::train::TrainSpec) -> String {
     }
     if t.momentum != 0.0 {
         text += &format!(" momentum={}", t.momentum);
+    }
+    if t.method == crate::train::Method::Stackelberg {
+        text += &format!(" unroll={}", t.unroll);
     }
     text
 }

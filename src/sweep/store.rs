@@ -101,6 +101,8 @@ pub struct Settings {
     pub optimizer_acc: Option<Optimizer>,
     pub optimizer_fair: Option<Optimizer>,
     pub momentum: Option<f64>,
+    /// `stackelberg`'s look-ahead.
+    pub unroll: Option<usize>,
     pub accuracy_layers: usize,
     pub fairness_position: usize,
     pub fairness_layers: usize,
@@ -130,6 +132,7 @@ impl Settings {
             optimizer_acc: Some(t.optimizer_acc),
             optimizer_fair: bilevel.then_some(t.optimizer_fair),
             momentum: t.uses_sgd().then_some(t.momentum),
+            unroll: (t.method == Method::Stackelberg).then_some(t.unroll),
             accuracy_layers: a.accuracy_layers,
             fairness_position: a.fairness_position,
             fairness_layers: a.fairness_layers,

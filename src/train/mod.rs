@@ -264,6 +264,7 @@ impl<'a> Trainer<'a> {
                 eta: spec.eta,
                 order: spec.step_order,
                 follower_batch: spec.follower_batch,
+                unroll: spec.unroll,
             };
             step(self.engine.players(), &turn);
         }
@@ -657,6 +658,32 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// `stackelberg` with `unroll: 0` is `fairbinn`'s update, to the bit; with `unroll: 1` it
+    /// trains otherwise.
+    #[test]
+    fn stackelberg_without_look_ahead_is_fairbinn() {
+        let data = random_data();
+        let architecture = Architecture {
+            accuracy_layers: 2,
+            fairness_layers: 1,
+            fairness_position: 2,
+            width: Some(5),
+        };
+        let spec = |method, unroll| TrainSpec {
+            epochs: 3,
+            batch_size: 8,
+            lr_acc: 1e-2,
+            lr_fair: 1e-2,
+            eta: 3.0,
+            unroll,
+            ..TrainSpec::for_tests(method)
+        };
+        let run = |spec: &TrainSpec| train(&architecture, spec, &data, &mut |_, _| {}).history;
+        let fairbinn = run(&spec(Method::FairBiNN, 1));
+        assert_eq!(run(&spec(Method::Stackelberg, 0)), fairbinn);
+        assert_ne!(run(&spec(Method::Stackelberg, 1)), fairbinn);
     }
 
     /// With an SGD follower the step is lr_fair · η · ∇θf(fairness loss): twice η, twice the

@@ -35,6 +35,8 @@ pub struct TrainSpec {
     pub optimizer_fair: Optimizer,
     /// Heavy-ball momentum of the `sgd` optimizers (PyTorch's, without dampening); 0: none.
     pub momentum: f64,
+    /// `stackelberg`: follower steps the leader looks ahead (0: `fairbinn`'s update).
+    pub unroll: usize,
     /// Stop once the validation predictions have been degenerate (the same for nearly
     /// everyone) this many epochs in a row; 0: never.
     pub patience: usize,
@@ -62,6 +64,7 @@ impl TrainSpec {
             optimizer_acc: Optimizer::Adam,
             optimizer_fair: Optimizer::Adam,
             momentum: 0.0,
+            unroll: 1,
             patience: 0,
             seed: 0,
             backend: Backend::Fused,

@@ -237,6 +237,7 @@ mod tests {
             eta: 10.0,
             order,
             follower_batch: FollowerBatch::Same,
+            unroll: 1,
         };
         (method.info().step)(engine, &turn);
     }

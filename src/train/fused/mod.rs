@@ -275,6 +275,103 @@ impl<'a> Engine<'a> {
         self.follower.set_steps(state.follower_steps);
     }
 
+    /// θa's gradient of BCE on `rows` at the follower's response unrolled `unroll` plain
+    /// steps of size `follower_rate` on η·fairness loss (step j on `followers[j mod n]`):
+    /// the total derivative of the leader's loss, θf's dependence on θa included. The BCE
+    /// gradient is taken at the unrolled θf; carried back through each step it gains
+    /// −follower_rate·∇²θaθf(η·φ)·v, while v, θf's part, becomes v − follower_rate·∇²θfθf(η·φ)·v.
+    /// The Hessian-vector products are central differences of gradients, θf moved by ±ε·v
+    /// with ε·‖v‖ = 10⁻³ (DARTS's scheme; fused/mod.rs's test measures its error). θf is left
+    /// as it was; θa's gradient is left in `self.gradients`.
+    fn hypergradient(
+        &mut self,
+        rows: &[usize],
+        followers: &[&[usize]],
+        follower_rate: f64,
+        unroll: usize,
+    ) {
+        let block = self.block.clone();
+        let rate = follower_rate as f32;
+        // θf before each unrolled step, and whether the step's rows had a fairness loss.
+        let mut iterates: Vec<(Vec<Vec<f32>>, Option<&[usize]>)> = Vec::with_capacity(unroll);
+        for j in 0..unroll {
+            let before = self.block_params();
+            let follower_rows = followers[j % followers.len()];
+            let stepped = self.fairness_pass(follower_rows, true, false);
+            if stepped {
+                for i in block.clone() {
+                    let (layer, gradient) = (&mut self.layers[i], &self.gradients[i]);
+                    for (p, g) in layer.params.iter_mut().zip(gradient) {
+                        *p -= rate * g;
+                    }
+                }
+            }
+            iterates.push((before, stepped.then_some(follower_rows)));
+        }
+        self.load(rows, false);
+        self.forward_backward(rows.len(), true, None, |_| true, false);
+        let mut total: Vec<Vec<f32>> = self.gradients.clone();
+        for (before, follower_rows) in iterates.into_iter().rev() {
+            let Some(follower_rows) = follower_rows else {
+                self.set_block_params(&before);
+                continue;
+            };
+            let norm = (block.clone())
+                .flat_map(|i| total[i].iter())
+                .map(|&v| f64::from(v) * f64::from(v))
+                .sum::<f64>()
+                .sqrt();
+            if norm == 0.0 {
+                self.set_block_params(&before);
+                continue;
+            }
+            let epsilon = (1e-3 / norm) as f32;
+            let mut difference: Vec<Vec<f32>> = Vec::new();
+            for sign in [1.0f32, -1.0] {
+                for (k, i) in block.clone().enumerate() {
+                    let layer = &mut self.layers[i];
+                    for ((p, &b), &v) in layer.params.iter_mut().zip(&before[k]).zip(&total[i]) {
+                        *p = b + sign * epsilon * v;
+                    }
+                }
+                self.fairness_pass(follower_rows, true, true);
+                match sign > 0.0 {
+                    true => difference = self.gradients.clone(),
+                    false => {
+                        for (d, g) in difference.iter_mut().zip(&self.gradients) {
+                            d.iter_mut().zip(g).for_each(|(d, g)| *d -= g);
+                        }
+                    }
+                }
+            }
+            // Hv ≈ difference / 2ε; both θa's and θf's parts lose rate · Hv.
+            let scale = rate / (2.0 * epsilon);
+            for (t, d) in total.iter_mut().zip(&difference) {
+                t.iter_mut().zip(d).for_each(|(t, d)| *t -= scale * d);
+            }
+            self.set_block_params(&before);
+        }
+        for (i, gradient) in total.into_iter().enumerate() {
+            if !block.contains(&i) {
+                self.gradients[i] = gradient;
+            }
+        }
+    }
+
+    /// The fairness block's parameters, layer by layer.
+    fn block_params(&self) -> Vec<Vec<f32>> {
+        self.block
+            .clone()
+            .map(|i| self.layers[i].params.clone())
+            .collect()
+    }
+
+    fn set_block_params(&mut self, params: &[Vec<f32>]) {
+        for (i, params) in self.block.clone().zip(params) {
+            self.layers[i].params.copy_from_slice(params);
+        }
+    }
+
     /// The mean BCE of the leader's minibatches since the last call.
     pub fn take_train_loss(&self) -> f64 {
         self.train_loss.take().take()
@@ -335,5 +432,211 @@ impl Players for Engine<'_> {
 
     fn keep_leak(&mut self, rows: &[usize]) -> bool {
         self.fairness_pass(rows, false, true)
+    }
+
+    fn anticipating_leader_step(
+        &mut self,
+        rows: &[usize],
+        rate: f64,
+        followers: &[&[usize]],
+        follower_rate: f64,
+        unroll: usize,
+    ) {
+        self.hypergradient(rows, followers, follower_rate, unroll);
+        self.step(Player::Accuracy, rate);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::{FairnessLoss, Method};
+
+    /// η of the test: large enough for the follower's steps to move the leader's gradient.
+    const ETA: f64 = 2000.0;
+
+    /// A layer in f64: weight `[d_in, d_out]` row-major, then bias.
+    type Layer64 = (usize, Vec<f64>, Vec<f64>);
+
+    fn logits(layers: &[Layer64], data: &Split, rows: &[usize]) -> Vec<f64> {
+        let n = data.n_features;
+        let row = |r: usize| {
+            let mut a: Vec<f64> = data.features[r * n..(r + 1) * n]
+                .iter()
+                .map(|&x| f64::from(x))
+                .collect();
+            for (k, (d_out, weight, bias)) in layers.iter().enumerate() {
+                let mut z = bias.clone();
+                for (i, &x) in a.iter().enumerate() {
+                    for (j, z) in z.iter_mut().enumerate() {
+                        *z += x * weight[i * d_out + j];
+                    }
+                }
+                if k + 1 < layers.len() {
+                    z.iter_mut().for_each(|v| *v = v.max(0.0));
+                }
+                a = z;
+            }
+            a[0]
+        };
+        rows.iter().map(|&r| row(r)).collect()
+    }
+
+    fn bce(layers: &[Layer64], data: &Split, rows: &[usize]) -> f64 {
+        let terms = logits(layers, data, rows)
+            .into_iter()
+            .zip(rows)
+            .map(|(z, &r)| z.max(0.0) - z * f64::from(data.labels[r]) + (-z.abs()).exp().ln_1p());
+        terms.sum::<f64>() / rows.len() as f64
+    }
+
+    /// η · (μ₀ − μ₁)², μ a group's mean probability on `rows` (`dp-squared`, two groups).
+    fn fairness(layers: &[Layer64], data: &Split, rows: &[usize], eta: f64) -> f64 {
+        let (mut sums, mut counts) = ([0.0f64; 2], [0.0f64; 2]);
+        for (z, &r) in logits(layers, data, rows).into_iter().zip(rows) {
+            sums[data.groups[r] as usize] += 1.0 / (1.0 + (-z).exp());
+            counts[data.groups[r] as usize] += 1.0;
+        }
+        eta * (sums[0] / counts[0] - sums[1] / counts[1]).powi(2)
+    }
+
+    /// The leader's objective after the follower's unrolled steps, in f64, written out apart
+    /// from the engine: θf stepped `unroll` times by −rate·∇θf(η·φ) on `followers` (the
+    /// gradient by central differences), then BCE on `rows`.
+    fn unrolled(
+        layers: &[Layer64],
+        block: &Range<usize>,
+        data: &Split,
+        rows: &[usize],
+        followers: &[usize],
+        rate: f64,
+        unroll: usize,
+    ) -> f64 {
+        let eta = ETA;
+        let mut layers = layers.to_vec();
+        for _ in 0..unroll {
+            let mut steps = Vec::new();
+            for i in block.clone() {
+                for (part, len) in [(1, layers[i].1.len()), (2, layers[i].2.len())] {
+                    for k in 0..len {
+                        let at = |delta: f64| {
+                            let mut moved = layers.clone();
+                            let values = if part == 1 {
+                                &mut moved[i].1
+                            } else {
+                                &mut moved[i].2
+                            };
+                            values[k] += delta;
+                            fairness(&moved, data, followers, eta)
+                        };
+                        let h = 1e-6;
+                        steps.push((i, part, k, (at(h) - at(-h)) / (2.0 * h)));
+                    }
+                }
+            }
+            for (i, part, k, d) in steps {
+                let values = if part == 1 {
+                    &mut layers[i].1
+                } else {
+                    &mut layers[i].2
+                };
+                values[k] -= rate * d;
+            }
+        }
+        bce(&layers, data, rows)
+    }
+
+    /// `stackelberg`'s hypergradient on a tiny network (3 inputs, width 3, block in the
+    /// middle) against central differences of the unrolled objective in f64, per parameter
+    /// of θa, for one and for two unrolled steps; θf is left as it was.
+    #[test]
+    fn the_hypergradient_is_the_derivative_of_the_unrolled_objective() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let n = 12;
+        let features: Vec<f32> = (0..n * 3).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let split = Split {
+            labels: (0..n)
+                .map(|i| f32::from(features[3 * i] + features[3 * i + 2] > 0.0))
+                .collect(),
+            groups: (0..n).map(|i| (i % 2) as u32).collect(),
+            features,
+            n_features: 3,
+        };
+        let data = Dataset::in_memory("tiny", &["a", "b", "c"], &["x", "y"], split);
+        let architecture = Architecture {
+            accuracy_layers: 1,
+            fairness_layers: 1,
+            fairness_position: 2,
+            width: Some(3),
+        };
+        let spec = TrainSpec {
+            eta: ETA,
+            fairness_loss: FairnessLoss::DpSquared,
+            batch_size: n,
+            ..TrainSpec::for_tests(Method::Stackelberg)
+        };
+        let (rows, followers): (Vec<usize>, Vec<usize>) = ((0..8).collect(), (4..12).collect());
+        let rate = 0.2;
+        for unroll in [1, 2] {
+            let mut engine = Engine::new(&architecture, &spec, &data);
+            let before = engine.weights();
+            let layers: Vec<Layer64> = (before.iter())
+                .map(|l| {
+                    (
+                        l.d_out,
+                        l.weight.iter().map(|&v| v.into()).collect(),
+                        l.bias.iter().map(|&v| v.into()).collect(),
+                    )
+                })
+                .collect();
+            engine.hypergradient(&rows, &[&followers], rate, unroll);
+            assert_eq!(engine.weights(), before, "θf is left as it was");
+            let block = engine.block.clone();
+            let (mut worst, mut correction) = (0.0f64, 0.0f64);
+            for i in (0..layers.len()).filter(|i| !block.contains(i)) {
+                let d_in = before[i].d_in;
+                for k in 0..layers[i].1.len() + layers[i].2.len() {
+                    let at = |delta: f64| {
+                        let mut moved = layers.clone();
+                        match k < d_in * layers[i].0 {
+                            true => moved[i].1[k] += delta,
+                            false => moved[i].2[k - d_in * layers[i].0] += delta,
+                        }
+                        unrolled(&moved, &block, &data.train, &rows, &followers, rate, unroll)
+                    };
+                    let h = 1e-5;
+                    let expected = (at(h) - at(-h)) / (2.0 * h);
+                    let plain = {
+                        let at = |delta: f64| {
+                            let mut moved = layers.clone();
+                            match k < d_in * layers[i].0 {
+                                true => moved[i].1[k] += delta,
+                                false => moved[i].2[k - d_in * layers[i].0] += delta,
+                            }
+                            bce(&moved, &data.train, &rows)
+                        };
+                        (at(h) - at(-h)) / (2.0 * h)
+                    };
+                    let got = f64::from(engine.gradients[i][k]);
+                    let error = (got - expected).abs() / expected.abs().max(1e-3);
+                    worst = worst.max(error);
+                    correction =
+                        correction.max((expected - plain).abs() / expected.abs().max(1e-3));
+                    assert!(
+                        error <= 1e-3,
+                        "unroll {unroll}, layer {i}, parameter {k}: {got} against {expected} (BCE alone: {plain})"
+                    );
+                }
+            }
+            // The anticipation matters here: it moves some parameter's gradient by over 10%.
+            assert!(
+                correction > 0.1,
+                "unroll {unroll}: the correction is only {correction}"
+            );
+            eprintln!(
+                "unroll {unroll}: largest relative error {worst:.2e}, largest correction {correction:.2}"
+            );
+        }
     }
 }

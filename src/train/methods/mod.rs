@@ -11,6 +11,7 @@ mod erm;
 mod fairbinn;
 mod fairbinn_reference;
 mod lagrangian;
+mod stackelberg;
 #[cfg(test)]
 mod toy;
 
@@ -31,6 +32,9 @@ pub enum Method {
     FairBiNN,
     #[serde(rename = "fairbinn-reference")]
     FairBiNNReference,
+    /// Listed after the methods of the first release, so their ids and orders stay.
+    #[serde(rename = "stackelberg")]
+    Stackelberg,
     #[cfg(test)]
     #[serde(rename = "toy")]
     Toy,
@@ -43,6 +47,7 @@ impl Method {
         Self::Lagrangian,
         Self::FairBiNN,
         Self::FairBiNNReference,
+        Self::Stackelberg,
         #[cfg(test)]
         Self::Toy,
     ];
@@ -54,6 +59,7 @@ impl Method {
             Self::Lagrangian => &lagrangian::LAGRANGIAN,
             Self::FairBiNN => &fairbinn::FAIRBINN,
             Self::FairBiNNReference => &fairbinn_reference::FAIRBINN_REFERENCE,
+            Self::Stackelberg => &stackelberg::STACKELBERG,
             #[cfg(test)]
             Self::Toy => &toy::TOY,
         }
@@ -115,6 +121,7 @@ pub enum Marker {
     Square,
     Triangle,
     Diamond,
+    InvertedTriangle,
 }
 
 /// How a bilevel method's players take turns.
@@ -134,6 +141,8 @@ pub struct Turn<'a> {
     pub eta: f64,
     pub order: StepOrder,
     pub follower_batch: FollowerBatch,
+    /// Follower steps a `stackelberg` leader looks ahead.
+    pub unroll: usize,
 }
 
 /// The half-steps an engine offers a method's rule, each on rows of the training split.
@@ -152,6 +161,20 @@ pub trait Players {
     /// Keep ∇θa(η·fairness loss) on `rows`, θf as it is now, for the next leader step.
     /// Whether there was one to keep.
     fn keep_leak(&mut self, rows: &[usize]) -> bool;
+    /// θa ← its optimizer's step on the total derivative of BCE on `rows` at the follower's
+    /// response unrolled `unroll` (≥ 1) plain gradient steps of size `follower_rate` on
+    /// η·fairness loss over `followers` (`stackelberg`). θf is left as it is. The fused engine
+    /// alone offers it.
+    fn anticipating_leader_step(
+        &mut self,
+        _rows: &[usize],
+        _rate: f64,
+        _followers: &[&[usize]],
+        _follower_rate: f64,
+        _unroll: usize,
+    ) {
+        unreachable!("only the fused engine runs stackelberg (MethodInfo::engines)");
+    }
 }
 
 /// Which player steps first in an iteration.
@@ -259,6 +282,18 @@ mod tests {
             self.calls.push(format!("keep {rows:?}"));
             true
         }
+        fn anticipating_leader_step(
+            &mut self,
+            rows: &[usize],
+            _: f64,
+            followers: &[&[usize]],
+            _: f64,
+            unroll: usize,
+        ) {
+            self.calls.push(format!(
+                "anticipating leader {rows:?} over {followers:?} ×{unroll}"
+            ));
+        }
     }
 
     /// The calls `method`'s rule makes for one iteration.
@@ -281,6 +316,7 @@ mod tests {
             eta: 2.0,
             order,
             follower_batch: batch,
+            unroll: 1,
         };
         let mut recorder = Recorder::default();
         (method.info().step)(&mut recorder, &turn);
