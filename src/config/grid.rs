@@ -8,7 +8,7 @@
 //!     lr_acc: [1.0e-3, 1.0e-4]            # the same length); a list of such groups also works
 //!     lr_fair: [1.0e-5, 1.0e-6]
 //!   methods:                              # per method: replace or add keys of its grid
-//!     lagrangian: {eta: [0.1, 1, 10]}
+//!     lagrangian: {eta: [0.1, 1, 10]}     # (a zip: of its own replaces those keys' axes)
 //! ```
 //! Keys are those of `model:` or `train:`, bare (`eta`) or qualified (`train.eta`). `seeds:`
 //! adds the seed as the last key.
@@ -385,6 +385,26 @@ impl AxisReader<'_> {
         };
         for (key, values) in own {
             let key = key.as_str().unwrap_or_default();
+            if key == "zip" {
+                // Keys that move together for this method: they replace the shared axes of
+                // those keys.
+                for zipped in self.zip_groups(&format!("{path}.zip"), values, problems) {
+                    if zipped.keys.contains(method) {
+                        problems.push(format!("{path}.zip: a method's own keys cannot change its method"));
+                        continue;
+                    }
+                    let overlaps = |a: &Axis| a.keys.iter().any(|k| zipped.keys.contains(k));
+                    if grid.iter().any(|a| overlaps(a) && !a.keys.iter().all(|k| zipped.keys.contains(k))) {
+                        problems.push(format!(
+                            "{path}.zip: some of these keys are zipped with others in sweep.zip; zip them all here, or none"
+                        ));
+                        continue;
+                    }
+                    grid.retain(|a| !overlaps(a));
+                    grid.push(zipped);
+                }
+                continue;
+            }
             let Some(axis) = self.axis(&path, key, values, problems) else {
                 continue;
             };
@@ -515,6 +535,19 @@ seeds: [0]
                 "method=lagrangian, lr_acc=1, lr_fair=3, eta=6, seed=0",
                 "method=lagrangian, lr_acc=2, lr_fair=4, eta=5, seed=0",
                 "method=lagrangian, lr_acc=2, lr_fair=4, eta=6, seed=0",
+            ]
+        );
+        // A method's own zip replaces the axes of its keys, for it alone.
+        let points = expand(
+            "sweep: {method: [erm, lagrangian], eta: [1, 2], methods: {lagrangian: {lr_acc: [7], zip: {eta: [3, 4], lr_fair: [5, 6]}}}}",
+        );
+        assert_eq!(
+            points.unwrap(),
+            [
+                "method=erm, eta=1",
+                "method=erm, eta=2",
+                "method=lagrangian, lr_acc=7, eta=3, lr_fair=5",
+                "method=lagrangian, lr_acc=7, eta=4, lr_fair=6"
             ]
         );
         // A method's own list replaces the shared one for it alone.
