@@ -12,7 +12,7 @@ use super::{Backend, FollowerBatch, Marker, MethodInfo, Players, StepOrder, Turn
 pub const STACKELBERG: MethodInfo = MethodInfo {
     name: "stackelberg",
     colour: (23, 190, 207),
-    marker: Marker::Square,
+    marker: Marker::InvertedTriangle,
     reads_eta: true,
     bilevel: Some(Turns {
         order: StepOrder::LeaderFirst,
