@@ -390,11 +390,16 @@ impl AxisReader<'_> {
                 // those keys.
                 for zipped in self.zip_groups(&format!("{path}.zip"), values, problems) {
                     if zipped.keys.contains(method) {
-                        problems.push(format!("{path}.zip: a method's own keys cannot change its method"));
+                        problems.push(format!(
+                            "{path}.zip: a method's own keys cannot change its method"
+                        ));
                         continue;
                     }
                     let overlaps = |a: &Axis| a.keys.iter().any(|k| zipped.keys.contains(k));
-                    if grid.iter().any(|a| overlaps(a) && !a.keys.iter().all(|k| zipped.keys.contains(k))) {
+                    if grid
+                        .iter()
+                        .any(|a| overlaps(a) && !a.keys.iter().all(|k| zipped.keys.contains(k)))
+                    {
                         problems.push(format!(
                             "{path}.zip: some of these keys are zipped with others in sweep.zip; zip them all here, or none"
                         ));

@@ -28,7 +28,7 @@ pub fn estimate(trials: &[&Trial], data: &Dataset, jobs: usize) -> Estimate {
             None => {
                 let one_epoch = train::TrainSpec {
                     epochs: 1,
-                    ..trial.spec.train.clone()
+                    ..trial.spec.train
                 };
                 let started = Instant::now();
                 train::train(&trial.spec.architecture, &one_epoch, data, &mut |_, _| {});

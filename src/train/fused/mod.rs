@@ -293,7 +293,7 @@ impl<'a> Engine<'a> {
         let block = self.block.clone();
         let rate = follower_rate as f32;
         // θf before each unrolled step, and whether the step's rows had a fairness loss.
-        let mut iterates: Vec<(Vec<Vec<f32>>, Option<&[usize]>)> = Vec::with_capacity(unroll);
+        let mut iterates = Vec::with_capacity(unroll);
         for j in 0..unroll {
             let before = self.block_params();
             let follower_rows = followers[j % followers.len()];
