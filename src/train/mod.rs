@@ -530,6 +530,16 @@ mod tests {
         }
     }
 
+    /// `accuracy_layers` of `width` and a one-layer fairness block after the first of them.
+    fn block_second(accuracy_layers: usize, width: usize) -> Architecture {
+        Architecture {
+            accuracy_layers,
+            fairness_layers: 1,
+            fairness_position: 2,
+            width: Some(width),
+        }
+    }
+
     /// 40 rows of 3 random features, 3 groups, labels leaning on the features.
     fn random_data() -> Dataset {
         use rand::RngExt;
@@ -554,12 +564,7 @@ mod tests {
     #[test]
     fn the_collapse_stop_ends_a_trial_patience_epochs_into_its_collapse() {
         let data = random_data();
-        let architecture = Architecture {
-            accuracy_layers: 1,
-            fairness_layers: 1,
-            fairness_position: 2,
-            width: Some(4),
-        };
+        let architecture = block_second(1, 4);
         let spec = |patience| TrainSpec {
             epochs: 30,
             batch_size: 8,
@@ -594,12 +599,7 @@ mod tests {
     #[test]
     fn a_trial_continued_from_its_checkpoint_trains_as_one_that_never_stopped() {
         let data = random_data();
-        let architecture = Architecture {
-            accuracy_layers: 2,
-            fairness_layers: 1,
-            fairness_position: 2,
-            width: Some(5),
-        };
+        let architecture = block_second(2, 5);
         let dir = tempfile::tempdir().unwrap();
         let mut continued = 0;
         for method in Method::ALL.iter().copied().filter(|&m| m != Method::Toy) {
@@ -653,12 +653,7 @@ mod tests {
     #[test]
     fn the_fused_engines_sgd_steps_as_burns() {
         let data = random_data();
-        let architecture = Architecture {
-            accuracy_layers: 2,
-            fairness_layers: 1,
-            fairness_position: 2,
-            width: Some(6),
-        };
+        let architecture = block_second(2, 6);
         for method in [
             Method::Erm,
             Method::Lagrangian,
@@ -694,12 +689,7 @@ mod tests {
     #[test]
     fn stackelberg_without_look_ahead_is_fairbinn() {
         let data = random_data();
-        let architecture = Architecture {
-            accuracy_layers: 2,
-            fairness_layers: 1,
-            fairness_position: 2,
-            width: Some(5),
-        };
+        let architecture = block_second(2, 5);
         let spec = |method, unroll| TrainSpec {
             epochs: 3,
             batch_size: 8,
@@ -721,12 +711,7 @@ mod tests {
     #[test]
     fn an_sgd_followers_step_scales_with_eta() {
         let data = random_data();
-        let architecture = Architecture {
-            accuracy_layers: 1,
-            fairness_layers: 1,
-            fairness_position: 2,
-            width: Some(5),
-        };
+        let architecture = block_second(1, 5);
         let block = architecture.block();
         let step = |optimizer_fair, eta| {
             let spec = TrainSpec {
