@@ -80,10 +80,18 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
         dataset,
         results_dir,
     } = planned(&args.sweep)?;
-    if experiment.halving.is_none() && !args.force {
-        refuse_folder_of_halving(&results_dir)?;
-    }
     let mut store = ResultsStore::open(&results_dir, args.force)?;
+    // Trials a halving search stopped at a rung are finished for that search only: a run of
+    // the whole grid in its folder would report them as they stopped.
+    if experiment.halving.is_none() && store.halted() > 0 {
+        bail!(
+            "{}: {} trials in this folder stopped at a rung of a halving search, and this \
+             experiment has none; give it another name (or --results-dir), or --force to start \
+             the folder afresh",
+            results_dir.display(),
+            store.halted()
+        );
+    }
     let jobs = args.sweep.jobs.count();
     let pending = plan.pending(store.finished());
     if pending.len() > args.ask_above && !args.yes {
@@ -130,24 +138,6 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
         )?;
     }
     Ok(exit_code(&summary))
-}
-
-/// Trials a halving search stopped at a rung are finished for that search only: a run of the
-/// whole grid in its folder would report them as they stopped.
-fn refuse_folder_of_halving(results_dir: &Path) -> Result<()> {
-    let (records, _) = store::read_results(results_dir)?;
-    let halted = (records.iter())
-        .filter(|r| matches!(r.status, store::Status::Paused | store::Status::Halved))
-        .count();
-    if halted > 0 {
-        bail!(
-            "{}: {halted} trials in this folder stopped at a rung of a halving search, and this \
-             experiment has none; give it another name (or --results-dir), or --force to start \
-             the folder afresh",
-            results_dir.display()
-        );
-    }
-    Ok(())
 }
 
 /// parse → plan → estimate: what `run` would do, without training (but one timed epoch of

@@ -303,6 +303,8 @@ pub struct ResultsStore {
     finished: HashSet<String>,
     /// Trials paused at a rung of a halving search, with the epoch they reached.
     paused: HashMap<String, usize>,
+    /// Trials a halving search paused or stopped at a rung.
+    halted: usize,
     /// Held while the store is open; the system lets go of it when the process ends, however
     /// it ends, so a killed run leaves no stale lock.
     _lock: File,
@@ -350,6 +352,9 @@ impl ResultsStore {
                 folder.incomplete
             );
         }
+        let halted = (folder.trials.values.iter())
+            .filter(|r| matches!(r.status, Status::Paused | Status::Halved))
+            .count();
         let finished = folder.finished;
         // A paused trial goes on from its checkpoint; without one, it starts again.
         let mut paused = folder.paused;
@@ -376,6 +381,7 @@ impl ResultsStore {
             epochs: appender(&epochs_path, &epochs_header)?,
             finished,
             paused,
+            halted,
             _lock: lock,
             dir: dir.to_path_buf(),
         })
@@ -426,6 +432,12 @@ impl ResultsStore {
     /// Trials paused at a rung of a halving search, with the epoch each reached.
     pub fn paused(&self) -> &HashMap<String, usize> {
         &self.paused
+    }
+
+    /// How many trials a halving search paused or stopped at a rung, when the folder was
+    /// opened.
+    pub fn halted(&self) -> usize {
+        self.halted
     }
 
     pub fn dir(&self) -> &Path {
