@@ -37,6 +37,9 @@ fn page(report: &Report, dir: &Path, written: &[PathBuf]) -> String {
         metric.symbol(),
         metric.name()
     );
+    if let Some(halving) = report.halving {
+        let _ = writeln!(out, "{}", super::summary::halving_line(halving, analysis));
+    }
     let _ = writeln!(out, "## Data\n\n```\n{}```\n", report.data);
     let baseline = analysis.baseline;
     for selected in &analysis.selected {
