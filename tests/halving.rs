@@ -5,10 +5,8 @@ mod common;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
 
-use common::{Run, read_csv, result_rows, text};
+use common::{Run, read_csv, result_rows, text, wait_for};
 
 /// 1 erm and 4 Lagrangian configurations, 2 seeds, rungs at 2, 4 and 6 epochs, half kept.
 const HALVING: &str = "
@@ -162,27 +160,13 @@ sweep:
   eta: [0.5, 1, 2, 5, 10, 20, 50, 100]
 ";
     let killed = Run::new(experiment);
-    let mut first = killed
-        .command("run")
-        .arg("--results-dir")
-        .arg(killed.results())
-        .args(["--jobs", "1"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut first = killed.spawn(&["--jobs", "1"]);
     let epochs = killed.results().join("epochs.csv");
-    let started = Instant::now();
     // A row of epoch 3: the second rung has begun.
-    while !std::fs::read_to_string(&epochs)
-        .is_ok_and(|t| t.lines().any(|l| l.contains(",3,validation")))
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "the second rung never began"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for("the second rung", || {
+        std::fs::read_to_string(&epochs)
+            .is_ok_and(|t| t.lines().any(|l| l.contains(",3,validation")))
+    });
     first.kill().unwrap();
     first.wait().unwrap();
     let paused = read_csv(&killed.results().join("trials.csv"));

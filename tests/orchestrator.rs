@@ -5,10 +5,8 @@ mod common;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
 
-use common::{Run, TINY, read_csv, result_rows, text};
+use common::{Run, TINY, read_csv, result_rows, text, wait_for};
 
 /// Six erm trials of a few seconds each: long enough to be caught while running.
 const SLOW: &str = "
@@ -18,29 +16,6 @@ train: {method: erm, epochs: 8, batch_size: 50}
 sweep:
   lr_acc: [1.0e-4, 2.0e-4, 3.0e-4, 4.0e-4, 5.0e-4, 6.0e-4]
 ";
-
-fn spawn_run(run: &Run, extra: &[&str]) -> Child {
-    run.command("run")
-        .arg("--results-dir")
-        .arg(run.results())
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
-/// Wait (at most two minutes) until `ready` holds.
-fn wait_for(what: &str, ready: impl Fn() -> bool) {
-    let started = Instant::now();
-    while !ready() {
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 fn rows_in(path: &Path) -> usize {
     std::fs::read_to_string(path).map_or(0, |text| text.lines().count().saturating_sub(1))
@@ -113,7 +88,7 @@ fn a_sweep_killed_mid_run_resumes_with_each_trial_once() {
     let run = Run::new(SLOW);
     let trials = run.results().join("trials.csv");
     let epochs = run.results().join("epochs.csv");
-    let mut first = spawn_run(&run, &["--jobs", "1"]);
+    let mut first = run.spawn(&["--jobs", "1"]);
     wait_for("two finished trials", || rows_in(&trials) >= 2);
     first.kill().unwrap(); // SIGKILL: no chance to clean up
     first.wait().unwrap();
@@ -153,7 +128,7 @@ fn a_sweep_killed_mid_run_resumes_with_each_trial_once() {
 fn a_second_run_into_the_same_folder_is_refused_while_the_first_runs() {
     let run = Run::new(SLOW);
     let lock = run.results().join(".lock");
-    let mut first = spawn_run(&run, &["--jobs", "1"]);
+    let mut first = run.spawn(&["--jobs", "1"]);
     wait_for("the first run's lock", || {
         std::fs::read_to_string(&lock).is_ok_and(|text| text.starts_with("process"))
     });

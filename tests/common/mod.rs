@@ -5,7 +5,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// `../shared/data`, where our machines keep every data set; `None` in a clone with nothing
 /// beside it, where runs read the copies built into the binary.
@@ -113,6 +114,30 @@ impl Run {
     /// `run` into this folder's results.
     pub fn run(&self, extra: &[&str]) -> Output {
         self.on_results("run", extra)
+    }
+
+    /// `run` into this folder's results, started and left running (to be killed).
+    pub fn spawn(&self, extra: &[&str]) -> Child {
+        self.command("run")
+            .arg("--results-dir")
+            .arg(self.results())
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+}
+
+/// Wait (at most two minutes) until `ready` holds.
+pub fn wait_for(what: &str, ready: impl Fn() -> bool) {
+    let started = Instant::now();
+    while !ready() {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
