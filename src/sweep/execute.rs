@@ -222,7 +222,7 @@ fn run_legs(
         legs.par_iter().for_each(|leg| {
             let ran = run_leg(leg, data, &results_dir, options.models.as_deref());
             let saved = match &options.models {
-                Some(dir) => save_models(dir, &leg.trial.id, &ran.models),
+                Some(dir) => save_models(dir, leg, &ran.models),
                 None => Ok(()),
             };
             // Before the trial's rows: a paused trial has its checkpoint, a finished one its
@@ -260,13 +260,17 @@ fn run_legs(
     Ok(())
 }
 
-/// Write a trial's kept models, and remove those of its earlier legs it no longer keeps.
-fn save_models(dir: &Path, trial_id: &str, models: &[SavedModel]) -> Result<()> {
+/// Write a leg's kept models and, after a resumed leg, remove those of the trial's earlier
+/// legs it no longer keeps (a trial's first leg has none: the folder is not listed for it).
+fn save_models(dir: &Path, leg: &Leg, models: &[SavedModel]) -> Result<()> {
     let mut written = HashSet::new();
     for model in models {
         written.insert(model.write(dir)?);
     }
-    let prefix = format!("{trial_id}-e");
+    if !leg.resume {
+        return Ok(());
+    }
+    let prefix = format!("{}-e", leg.trial.id);
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Ok(());
     };
