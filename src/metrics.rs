@@ -39,6 +39,29 @@ impl SplitMetrics {
         }
     }
 
+    /// The expected metrics of a randomized classifier that says yes to each row with
+    /// probability `q`: accuracy, ΔDP and ΔEO of the groups' mean q (soft and hard ΔDP are
+    /// the same number), BCE and spread of q itself.
+    pub fn expected(q: &[f64], labels: &[f32], groups: &[u32], n_groups: usize) -> Self {
+        let q32: Vec<f32> = q.iter().map(|&v| v as f32).collect();
+        let positives: Vec<bool> = labels.iter().map(|&y| y > 0.5).collect();
+        let dp = largest_group_gap(&q32, groups, n_groups, |_| true);
+        Self {
+            accuracy: mean(
+                q.iter()
+                    .zip(&positives)
+                    .map(|(&q, &y)| if y { q } else { 1.0 - q }),
+            ),
+            bce: binary_cross_entropy(&q32, labels),
+            dp_soft: dp,
+            dp_hard: dp,
+            eo: largest_group_gap(&q32, groups, n_groups, |row| positives[row]),
+            positive_rate: mean(q.iter().copied()),
+            probability_std: std_dev(&q32),
+            group_positive_rates: group_means(&q32, groups, n_groups, |_| true),
+        }
+    }
+
     /// The network predicts (nearly) the same thing for everyone: trivially fair, useless.
     pub fn is_degenerate(&self) -> bool {
         self.positive_rate == 0.0 || self.positive_rate == 1.0 || self.probability_std < 1e-3

@@ -8,6 +8,7 @@ pub(crate) mod fused;
 pub mod losses;
 pub mod methods;
 mod spec;
+pub mod threshold;
 
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
