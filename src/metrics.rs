@@ -45,7 +45,7 @@ impl SplitMetrics {
     pub fn expected(q: &[f64], labels: &[f32], groups: &[u32], n_groups: usize) -> Self {
         let q32: Vec<f32> = q.iter().map(|&v| v as f32).collect();
         let positives: Vec<bool> = labels.iter().map(|&y| y > 0.5).collect();
-        let dp = largest_group_gap(&q32, groups, n_groups, |_| true);
+        let dp = largest_group_gap(q, groups, n_groups, |_| true);
         Self {
             accuracy: mean(
                 q.iter()
@@ -55,10 +55,10 @@ impl SplitMetrics {
             bce: binary_cross_entropy(&q32, labels),
             dp_soft: dp,
             dp_hard: dp,
-            eo: largest_group_gap(&q32, groups, n_groups, |row| positives[row]),
+            eo: largest_group_gap(q, groups, n_groups, |row| positives[row]),
             positive_rate: mean(q.iter().copied()),
             probability_std: std_dev(&q32),
-            group_positive_rates: group_means(&q32, groups, n_groups, |_| true),
+            group_positive_rates: group_means(q, groups, n_groups, |_| true),
         }
     }
 
@@ -92,8 +92,8 @@ pub fn binary_cross_entropy(probabilities: &[f32], labels: &[f32]) -> f64 {
 /// Max over pairs of groups of the gap between the groups' means of `values`, over the rows
 /// where `include(row)` holds. Groups with no such row are left out; with fewer than two
 /// groups present the gap is 0. For two groups this is |mean₀ − mean₁|.
-pub fn largest_group_gap(
-    values: &[f32],
+pub fn largest_group_gap<T: Copy + Into<f64>>(
+    values: &[T],
     groups: &[u32],
     n_groups: usize,
     include: impl Fn(usize) -> bool,
@@ -112,8 +112,8 @@ pub fn largest_group_gap(
 
 /// Each group's mean of `values` over the rows where `include(row)` holds; NaN for a group
 /// with no such row.
-pub fn group_means(
-    values: &[f32],
+pub fn group_means<T: Copy + Into<f64>>(
+    values: &[T],
     groups: &[u32],
     n_groups: usize,
     include: impl Fn(usize) -> bool,
@@ -122,7 +122,7 @@ pub fn group_means(
     let mut counts = vec![0usize; n_groups];
     for (row, (&value, &group)) in values.iter().zip(groups).enumerate() {
         if include(row) {
-            sums[group as usize] += f64::from(value);
+            sums[group as usize] += value.into();
             counts[group as usize] += 1;
         }
     }

@@ -18,6 +18,8 @@ use crate::data::spec::{self, RawDataset};
 use crate::data::{DataDirSource, DatasetSpec};
 use crate::model::Architecture;
 use crate::selection::{FairnessMetric, Selection};
+use crate::train::methods::Base;
+use crate::train::threshold::Constraint;
 use crate::train::{
     Backend, FairnessLoss, FollowerBatch, LrSchedule, Method, Optimizer, StepOrder, TrainSpec,
 };
@@ -123,6 +125,17 @@ struct RawTrain {
     /// `stackelberg`: follower steps the leader looks ahead.
     #[serde(default = "defaults::one")]
     unroll: usize,
+    /// `threshold`: the method whose networks it post-processes.
+    base: Option<String>,
+    /// `threshold`: fairlearn's randomized rule instead of one cut per group.
+    #[serde(default)]
+    randomized: bool,
+    /// `threshold`: the gaps closed (dp or eo).
+    #[serde(default)]
+    constraint: Constraint,
+    /// `threshold`: the largest gap in selection rates left.
+    #[serde(default)]
+    tolerance: f64,
     /// Epochs of degenerate validation predictions in a row that stop a trial; 0: never.
     #[serde(default)]
     patience: usize,
@@ -414,6 +427,13 @@ fn check_halving(halving: &search::Halving, points: &[TrialSpec], problems: &mut
             point.train.backend.as_str()
         ));
     }
+    if let Some(point) = points.iter().find(|p| p.train.threshold().is_some()) {
+        problems.push(format!(
+            "search.halving: {} post-processes its base's networks epoch by epoch; a halving \
+             search cannot yet rank it with its base (sweep it without halving)",
+            point.train.method
+        ));
+    }
 }
 
 /// `{name: value}` → `!name value`, the form serde_norway reads an enum variant that carries
@@ -537,14 +557,19 @@ fn trial_spec(model: RawModel, train: RawTrain, problems: &mut Vec<String>) -> O
         problems
             .push("model.width: expected at least 1 (or leave it out for the input width)".into());
     }
-    let method = Method::parse(&train.method);
-    if method.is_none() {
-        problems.push(format!(
-            "train.method: expected one of {}, found {:?}",
-            Method::names().join(", "),
-            train.method
-        ));
-    }
+    let method = match train.method.as_str() {
+        "threshold" => threshold_of(&train, problems),
+        name => {
+            let method = Method::parse(name);
+            if method.is_none() {
+                problems.push(format!(
+                    "train.method: expected one of threshold, {}, found {name:?}",
+                    Method::names().join(", "),
+                ));
+            }
+            method
+        }
+    };
     // Bounds past which a trial cannot run (or not in a lifetime): refused before it tries.
     for (key, value, most) in [
         ("train.epochs", train.epochs, 1_000_000),
@@ -699,14 +724,57 @@ fn trial_spec(model: RawModel, train: RawTrain, problems: &mut Vec<String>) -> O
                 true => train.momentum + 0.0,
                 false => 0.0,
             },
-            unroll: match method {
+            unroll: match method.trained() {
                 Method::Stackelberg => train.unroll,
                 _ => 1,
+            },
+            constraint: match method {
+                Method::Threshold { .. } => train.constraint,
+                _ => Constraint::DemographicParity,
+            },
+            tolerance: match method {
+                Method::Threshold { .. } => train.tolerance + 0.0,
+                _ => 0.0,
             },
             patience: train.patience,
             seed: train.seed,
             backend: train.backend,
         },
+    })
+}
+
+/// `method: threshold` with its `base:` and `randomized:`, and its settings checked.
+fn threshold_of(train: &RawTrain, problems: &mut Vec<String>) -> Option<Method> {
+    let before = problems.len();
+    let base = train.base.as_deref().unwrap_or("erm");
+    let base = Method::parse(base).and_then(Base::of);
+    if base.is_none() {
+        problems.push(format!(
+            "train.base: expected the method whose networks threshold post-processes, one of {}, found {:?}",
+            Base::ALL.map(|b| b.method().name()).join(", "),
+            train.base.as_deref().unwrap_or_default()
+        ));
+    }
+    if !(train.tolerance.is_finite() && (0.0..=1.0).contains(&train.tolerance)) {
+        problems.push(format!(
+            "train.tolerance: expected a gap in selection rates in [0, 1], found {}",
+            train.tolerance
+        ));
+    }
+    if train.constraint == Constraint::EqualizedOdds {
+        if !train.randomized {
+            problems.push("train.constraint: eo thresholds need the randomized rule (`randomized: true`): one cut per group rarely equalizes two rates".into());
+        }
+        if train.tolerance != 0.0 {
+            problems.push("train.tolerance: eo thresholds have no tolerance (as fairlearn's); leave it out or 0".into());
+        }
+    }
+    if problems.len() > before {
+        return None;
+    }
+    Some(Method::Threshold {
+        base: base?,
+        randomized: train.randomized,
     })
 }
 

@@ -377,6 +377,12 @@ fn shape<DB: DrawingBackend>(
         Marker::InvertedTriangle => {
             Polygon::new(vec![(x - 5, y - 4), (x + 5, y - 4), (x, y + 5)], style).into_dyn()
         }
+        Marker::Plus => {
+            let arm = [(-5, -2), (-2, -2), (-2, -5), (2, -5), (2, -2), (5, -2)];
+            let mut outline: Vec<(i32, i32)> = arm.iter().map(|&(a, b)| (x + a, y + b)).collect();
+            outline.extend(arm.iter().rev().map(|&(a, b)| (x - a, y - b)));
+            Polygon::new(outline, style).into_dyn()
+        }
     }
 }
 

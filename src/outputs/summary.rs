@@ -168,7 +168,13 @@ fn table(points: &[Point], metric: FairnessMetric) -> String {
         }
     }
 
-    let mut text = format!("  {:<19}", "method");
+    // Wide enough for the longest method name (`threshold-fairbinn-reference-randomized`).
+    let width = (points.iter())
+        .map(|p| p.settings.method.name().len())
+        .max()
+        .unwrap_or(0)
+        .max(19);
+    let mut text = format!("  {:<width$}", "method");
     for &c in &varying {
         text += &format!(" {:>12}", cells[0][c].0);
     }
@@ -190,7 +196,7 @@ fn table(points: &[Point], metric: FairnessMetric) -> String {
             (true, false) => "*",
             _ => " ",
         };
-        text += &format!("{marker} {:<19}", cells[i][0].1);
+        text += &format!("{marker} {:<width$}", cells[i][0].1);
         for &c in &varying {
             let value = &cells[i][c].1;
             text += &format!(" {:>12}", if value.is_empty() { "-" } else { value });
@@ -216,7 +222,12 @@ fn figures_table(methods: &[MethodFigures], metric: FairnessMetric) -> String {
         FairnessMetric::Eo => "ΔEO",
         _ => "ΔDP",
     };
-    let mut text = format!("  {:<19} {:>6} {:>7}", "method", "points", "AOPAC");
+    let width = (methods.iter())
+        .map(|m| m.method.name().len())
+        .max()
+        .unwrap_or(0)
+        .max(19);
+    let mut text = format!("  {:<width$} {:>6} {:>7}", "method", "points", "AOPAC");
     for budget in DP_BUDGETS {
         text += &format!(" {:>11}", format!("acc@{gap}≤{budget}"));
     }
@@ -224,7 +235,7 @@ fn figures_table(methods: &[MethodFigures], metric: FairnessMetric) -> String {
     for m in methods {
         let figures = m.on(metric);
         text += &format!(
-            "  {:<19} {:>6} {:>7.4}",
+            "  {:<width$} {:>6} {:>7.4}",
             m.method.name(),
             m.points,
             figures.aopac

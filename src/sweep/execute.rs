@@ -25,7 +25,8 @@ use crate::data::Dataset;
 use crate::metrics::SplitMetrics;
 use crate::model_file::{Kept, Origin, SavedModel};
 use crate::selection::FairnessMetric;
-use crate::train::{self, Checkpoint, EpochMetrics, Training};
+use crate::train::threshold::{self, ThresholdSpec};
+use crate::train::{self, Checkpoint, EpochMetrics, Evaluated, Training};
 
 pub struct ExecuteOptions {
     /// Trials run at once.
@@ -74,8 +75,8 @@ pub fn execute(
         .build()
         .context("cannot start the worker threads")?;
     let Some((halving, metric)) = &options.halving else {
-        let legs: Vec<Leg> = pending.into_iter().map(Leg::whole).collect();
-        summary.ran = legs.len();
+        let legs = sharing_bases(pending);
+        summary.ran = legs.iter().map(|leg| 1 + leg.derived.len()).sum();
         run_legs(legs, data, store, options, &pool, &mut summary, None)?;
         return Ok(summary);
     };
@@ -181,9 +182,39 @@ fn halve(
     Ok(stopping.len())
 }
 
+/// One leg per trial, except that `threshold` trials ride on the leg of their base trial when
+/// it is among `pending`, else on the first of them with that base: they read its network
+/// epoch by epoch instead of training it again.
+fn sharing_bases(pending: Vec<&Trial>) -> Vec<Leg<'_>> {
+    let mut legs: Vec<Leg> = Vec::new();
+    let mut riders = Vec::new();
+    for trial in pending {
+        let base = trial.spec.train.trained();
+        if base == trial.spec.train {
+            legs.push(Leg::whole(trial));
+        } else {
+            riders.push((trial, base));
+        }
+    }
+    for (trial, base) in riders {
+        let spec = &trial.spec;
+        let carrier = legs.iter_mut().find(|leg| {
+            leg.trial.spec.train.trained() == base
+                && leg.trial.spec.architecture == spec.architecture
+        });
+        match carrier {
+            Some(leg) => leg.derived.push(trial),
+            None => legs.push(Leg::whole(trial)),
+        }
+    }
+    legs
+}
+
 /// A stretch of one trial's training: from its start or a checkpoint, up to an epoch.
 struct Leg<'a> {
     trial: &'a Trial,
+    /// `threshold` trials that post-process this trial's network (whole legs only).
+    derived: Vec<&'a Trial>,
     /// Go on from the trial's checkpoint (read when the leg starts).
     resume: bool,
     until: usize,
@@ -196,6 +227,7 @@ impl<'a> Leg<'a> {
     fn whole(trial: &'a Trial) -> Self {
         Self {
             trial,
+            derived: Vec::new(),
             resume: false,
             until: trial.spec.train.epochs,
             earlier: Vec::new(),
@@ -215,19 +247,20 @@ fn run_legs(
     summary: &mut ExecuteSummary,
     label: Option<&str>,
 ) -> Result<()> {
-    let progress = Progress::new(legs.len(), options.quiet, label);
+    let trials = legs.iter().map(|leg| 1 + leg.derived.len()).sum();
+    let progress = Progress::new(trials, options.quiet, label);
     let results_dir = store.dir().to_path_buf();
     let shared = Mutex::new((store, &mut *summary, None::<anyhow::Error>));
     pool.install(|| {
         legs.par_iter().for_each(|leg| {
-            let ran = run_leg(leg, data, &results_dir, options.models.as_deref());
+            let mut ran = run_leg(leg, data, &results_dir, options.models.as_deref());
             let saved = match &options.models {
-                Some(dir) => save_models(dir, leg, &ran.models),
+                Some(dir) => save_models(dir, leg, &ran[0].models),
                 None => Ok(()),
             };
             // Before the trial's rows: a paused trial has its checkpoint, a finished one its
             // models.
-            let checkpoint = match &ran.paused {
+            let checkpoint = match &ran[0].paused {
                 Some(paused) => checkpoint::save(&results_dir, &leg.trial.id, paused),
                 None if leg.resume => checkpoint::remove(&results_dir, &leg.trial.id),
                 None => Ok(()),
@@ -235,21 +268,23 @@ fn run_legs(
             let mut guard = shared.lock().unwrap_or_else(|e| e.into_inner());
             let (store, summary, write_error) = &mut *guard;
             // Without its models or checkpoint, the trial is not recorded: it runs again.
-            let recorded = match saved.and(checkpoint) {
-                Ok(()) => store.record(&ran.row, &ran.epochs),
-                Err(e) => Err(e),
-            };
-            if let Err(e) = recorded {
+            if let Err(e) = saved.and(checkpoint) {
                 write_error.get_or_insert(e);
+                ran.truncate(0);
             }
-            summary.epochs += ran.epochs.len() / 2;
-            match ran.row.outcome.status {
-                Status::Ok | Status::Paused | Status::Halved => {}
-                Status::Collapsed => summary.collapsed += 1,
-                Status::Diverged => summary.diverged += 1,
-                Status::Failed => summary.failed += 1,
+            summary.epochs += ran.first().map_or(0, |r| r.epochs.len() / 2);
+            for ran in &ran {
+                if let Err(e) = store.record(&ran.row, &ran.epochs) {
+                    write_error.get_or_insert(e);
+                }
+                match ran.row.outcome.status {
+                    Status::Ok | Status::Paused | Status::Halved => {}
+                    Status::Collapsed => summary.collapsed += 1,
+                    Status::Diverged => summary.diverged += 1,
+                    Status::Failed => summary.failed += 1,
+                }
+                progress.trial_done(&ran.row, summary);
             }
-            progress.trial_done(&ran.row, summary);
         })
     });
     progress.finish();
@@ -294,23 +329,30 @@ struct Ran {
     paused: Option<Checkpoint>,
 }
 
-/// Train one leg and turn what happened into its result rows, its checkpoint if it paused
-/// and, when `models` names the folder, the models worth saving: those its epochs so far
-/// keep, its earlier legs' read back from there. Never panics: a checkpoint or model that
-/// cannot be read fails the trial, which then runs again from the start.
-fn run_leg(leg: &Leg, data: &Dataset, results_dir: &Path, models: Option<&Path>) -> Ran {
+/// Train one leg and turn what happened into its result rows (the leg's trial's first, then
+/// those of the `threshold` trials riding on it), its checkpoint if it paused and, when
+/// `models` names the folder, the models worth saving: those its epochs so far keep, its
+/// earlier legs' read back from there. Never panics: a checkpoint or model that cannot be
+/// read fails the trial, which then runs again from the start.
+fn run_leg(leg: &Leg, data: &Dataset, results_dir: &Path, models: Option<&Path>) -> Vec<Ran> {
     let (trial, spec) = (leg.trial, &leg.trial.spec);
     let started = Instant::now();
     let mut kept = Kept::default();
+    // The trials whose epochs are thresholds fitted on this network's.
+    let mut thresholded: Vec<Thresholded> = std::iter::once(trial)
+        .chain(leg.derived.iter().copied())
+        .filter_map(Thresholded::of)
+        .collect();
+    let plain = spec.train.threshold().is_none();
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let from = match leg.resume {
             true => Some(checkpoint::load(results_dir, &trial.id)?),
             false => None,
         };
-        if let Some(dir) = models {
+        let keep = models.is_some() && plain;
+        if keep && let Some(dir) = models {
             kept.offer_saved(dir, &trial.id, &leg.earlier)?;
         }
-        let keep = models.is_some();
         Ok::<_, anyhow::Error>(train::train_leg(
             &spec.architecture,
             &spec.train,
@@ -320,6 +362,12 @@ fn run_leg(leg: &Leg, data: &Dataset, results_dir: &Path, models: Option<&Path>)
             &mut |metrics, trainer| {
                 if keep {
                     kept.offer(metrics, trainer.weights());
+                }
+                if !thresholded.is_empty() {
+                    let scores = trainer.probabilities([Evaluated::Validation, Evaluated::Test]);
+                    for t in &mut thresholded {
+                        t.add(metrics, &scores, data);
+                    }
                 }
             },
         ))
@@ -364,18 +412,96 @@ fn run_leg(leg: &Leg, data: &Dataset, results_dir: &Path, models: Option<&Path>)
     if status == Status::Failed {
         kept = Kept::default(); // What it kept before the panic is not in the results.
     }
-    let settings = Settings::of(spec, data.train.n_features);
-    let saved = kept.models(&Origin {
-        trial_id: &trial.id,
-        config_id: &trial.config_id,
-        seed: spec.train.seed,
-        settings: &settings,
-        data,
-    });
-    let last = history.last().or(leg.earlier.last());
+    let seconds = leg.seconds + started.elapsed().as_secs_f64();
+    let mut ran = Vec::new();
+    if plain {
+        let settings = Settings::of(spec, data.train.n_features);
+        let saved = kept.models(&Origin {
+            trial_id: &trial.id,
+            config_id: &trial.config_id,
+            seed: spec.train.seed,
+            settings: &settings,
+            data,
+        });
+        let last = history.last().or(leg.earlier.last()).cloned();
+        ran.push(Ran {
+            row: row_of(trial, settings, last, status, error.clone(), seconds),
+            epochs: epoch_rows(trial, &history),
+            models: saved,
+            paused,
+        });
+    }
+    for t in thresholded {
+        let (status, error) = match t.failed {
+            Some(why) => (Status::Failed, why),
+            None => (status, error.clone()),
+        };
+        let settings = Settings::of(&t.trial.spec, data.train.n_features);
+        let last = t.history.last().cloned();
+        ran.push(Ran {
+            row: row_of(t.trial, settings, last, status, error, seconds),
+            epochs: epoch_rows(t.trial, &t.history),
+            models: Vec::new(),
+            paused: None,
+        });
+    }
+    ran
+}
+
+/// A `threshold` trial's epochs, fitted as its base network trains.
+struct Thresholded<'a> {
+    trial: &'a Trial,
+    spec: ThresholdSpec,
+    history: Vec<EpochMetrics>,
+    /// Why thresholds could not be fitted (the epochs before are kept).
+    failed: Option<String>,
+}
+
+impl<'a> Thresholded<'a> {
+    fn of(trial: &'a Trial) -> Option<Self> {
+        Some(Self {
+            trial,
+            spec: trial.spec.train.threshold()?,
+            history: Vec::new(),
+            failed: None,
+        })
+    }
+
+    /// Fit on the base's validation scores of this epoch; apply to both splits.
+    fn add(&mut self, base: &EpochMetrics, [validation, test]: &[Vec<f32>; 2], data: &Dataset) {
+        if self.failed.is_some() {
+            return;
+        }
+        let (v, n) = (&data.validation, data.n_groups());
+        match threshold::fit(&self.spec, validation, &v.labels, &v.groups, n) {
+            Ok(fitted) => self.history.push(EpochMetrics {
+                validation: fitted.metrics(validation, &v.labels, &v.groups, n),
+                test: fitted.metrics(test, &data.test.labels, &data.test.groups, n),
+                ..base.clone()
+            }),
+            Err(why) => {
+                self.failed = Some(format!(
+                    "no thresholds fit the validation scores of epoch {}: {why}",
+                    base.epoch
+                ))
+            }
+        }
+    }
+}
+
+/// A trial's row in `trials.csv`, its last epoch's numbers at a glance.
+fn row_of(
+    trial: &Trial,
+    settings: Settings,
+    last: Option<EpochMetrics>,
+    status: Status,
+    error: String,
+    seconds: f64,
+) -> TrialRow {
+    let last = last.as_ref();
     let validation = |f: fn(&SplitMetrics) -> f64| last.map(|m| f(&m.validation));
     let test = |f: fn(&SplitMetrics) -> f64| last.map(|m| f(&m.test));
-    let row = TrialRow {
+    TrialRow {
         head: TrialHead::of(trial),
         settings,
         outcome: TrialOutcome {
@@ -387,19 +513,16 @@ fn run_leg(leg: &Leg, data: &Dataset, results_dir: &Path, models: Option<&Path>)
             test_accuracy: test(|m| m.accuracy),
             test_dp_soft: test(|m| m.dp_soft),
             test_dp_hard: test(|m| m.dp_hard),
-            seconds: leg.seconds + started.elapsed().as_secs_f64(),
+            seconds,
         },
-    };
-    let epochs = history
+    }
+}
+
+fn epoch_rows(trial: &Trial, history: &[EpochMetrics]) -> Vec<EpochRow> {
+    history
         .iter()
         .flat_map(|m| EpochRow::of_epoch(&trial.id, m))
-        .collect();
-    Ran {
-        row,
-        epochs,
-        models: saved,
-        paused,
-    }
+        .collect()
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {

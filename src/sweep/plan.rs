@@ -284,8 +284,15 @@ fn optimizers(t: &crate::train::TrainSpec) -> String {
     if t.momentum != 0.0 {
         text += &format!(" momentum={}", t.momentum);
     }
-    if t.method == crate::train::Method::Stackelberg {
+    if t.method.trained() == crate::train::Method::Stackelberg {
         text += &format!(" unroll={}", t.unroll);
+    }
+    if t.threshold().is_some() {
+        text += &format!(
+            " constraint={} tolerance={}",
+            t.constraint.as_str(),
+            t.tolerance
+        );
     }
     text
 }

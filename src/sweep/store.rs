@@ -16,6 +16,7 @@ use crate::metrics::SplitMetrics;
 use crate::model_file::models_dir;
 use crate::train::{
     EpochMetrics, Evaluated, FairnessLoss, FollowerBatch, Method, Optimizer, StepOrder,
+    threshold::Constraint,
 };
 
 pub const TRIALS_FILE: &str = "trials.csv";
@@ -103,6 +104,11 @@ pub struct Settings {
     pub momentum: Option<f64>,
     /// `stackelberg`'s look-ahead.
     pub unroll: Option<usize>,
+    /// `threshold`'s constraint and tolerance.
+    #[serde(default)]
+    pub constraint: Option<Constraint>,
+    #[serde(default)]
+    pub tolerance: Option<f64>,
     pub accuracy_layers: usize,
     pub fairness_position: usize,
     pub fairness_layers: usize,
@@ -132,7 +138,9 @@ impl Settings {
             optimizer_acc: Some(t.optimizer_acc),
             optimizer_fair: bilevel.then_some(t.optimizer_fair),
             momentum: t.uses_sgd().then_some(t.momentum),
-            unroll: (t.method == Method::Stackelberg).then_some(t.unroll),
+            unroll: (t.method.trained() == Method::Stackelberg).then_some(t.unroll),
+            constraint: t.threshold().map(|_| t.constraint),
+            tolerance: t.threshold().map(|_| t.tolerance),
             accuracy_layers: a.accuracy_layers,
             fairness_position: a.fairness_position,
             fairness_layers: a.fairness_layers,

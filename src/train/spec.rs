@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::losses::FairnessLoss;
 use super::methods::{Backend, FollowerBatch, LearningRates, Method, StepOrder};
+use super::threshold::{Constraint, ThresholdSpec};
 
 /// How a network is trained, validated. Settings the method does not read hold one fixed
 /// value (see `config`), so trials that differ only there are one trial.
@@ -37,6 +38,10 @@ pub struct TrainSpec {
     pub momentum: f64,
     /// `stackelberg`: follower steps the leader looks ahead (0: `fairbinn`'s update).
     pub unroll: usize,
+    /// `threshold`: the gaps its cuts close.
+    pub constraint: Constraint,
+    /// `threshold`: the largest gap in selection rates its cuts may leave.
+    pub tolerance: f64,
     /// Stop once the validation predictions have been degenerate (the same for nearly
     /// everyone) this many epochs in a row; 0: never.
     pub patience: usize,
@@ -65,9 +70,33 @@ impl TrainSpec {
             optimizer_fair: Optimizer::Adam,
             momentum: 0.0,
             unroll: 1,
+            constraint: Constraint::DemographicParity,
+            tolerance: 0.0,
             patience: 0,
             seed: 0,
             backend: Backend::Fused,
+        }
+    }
+
+    /// `threshold`'s settings, for its methods.
+    pub fn threshold(&self) -> Option<ThresholdSpec> {
+        match self.method {
+            Method::Threshold { randomized, .. } => Some(ThresholdSpec {
+                constraint: self.constraint,
+                tolerance: self.tolerance,
+                randomized,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The network a post-processing method reads: its base's trial (itself otherwise).
+    pub fn trained(&self) -> Self {
+        Self {
+            method: self.method.trained(),
+            constraint: Constraint::DemographicParity,
+            tolerance: 0.0,
+            ..*self
         }
     }
 

@@ -457,8 +457,7 @@ mod tests {
     }
 
     fn group_means(q: &[f64], groups: &[u32], n_groups: usize) -> Vec<f64> {
-        let q: Vec<f32> = q.iter().map(|&v| v as f32).collect();
-        crate::metrics::group_means(&q, groups, n_groups, |_| true)
+        crate::metrics::group_means(q, groups, n_groups, |_| true)
     }
 
     /// Eight rows, two groups of four, scores spread so that one cut per group can select

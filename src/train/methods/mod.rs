@@ -12,32 +12,62 @@ mod fairbinn;
 mod fairbinn_reference;
 mod lagrangian;
 mod stackelberg;
+mod threshold;
 #[cfg(test)]
 mod toy;
 
 use serde::{Deserialize, Serialize};
 
 /// A training method, as experiment files and results name it.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub enum Method {
-    #[serde(rename = "erm")]
     Erm,
-    #[serde(rename = "lagrangian")]
     Lagrangian,
     /// The method of an experiment file that names none.
     #[default]
-    #[serde(rename = "fairbinn")]
     FairBiNN,
-    #[serde(rename = "fairbinn-reference")]
     FairBiNNReference,
     /// Listed after the methods of the first release, so their ids and orders stay.
-    #[serde(rename = "stackelberg")]
     Stackelberg,
+    /// Group thresholds on a base network's scores (`method: threshold`, `base:`,
+    /// `randomized:`): one method per base and rule, so each is a front of its own.
+    Threshold { base: Base, randomized: bool },
     #[cfg(test)]
-    #[serde(rename = "toy")]
     Toy,
+}
+
+/// A method whose networks `threshold` post-processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Base {
+    Erm,
+    Lagrangian,
+    FairBiNN,
+    FairBiNNReference,
+    Stackelberg,
+}
+
+impl Base {
+    pub const ALL: [Base; 5] = [
+        Self::Erm,
+        Self::Lagrangian,
+        Self::FairBiNN,
+        Self::FairBiNNReference,
+        Self::Stackelberg,
+    ];
+
+    pub fn method(self) -> Method {
+        match self {
+            Self::Erm => Method::Erm,
+            Self::Lagrangian => Method::Lagrangian,
+            Self::FairBiNN => Method::FairBiNN,
+            Self::FairBiNNReference => Method::FairBiNNReference,
+            Self::Stackelberg => Method::Stackelberg,
+        }
+    }
+
+    pub fn of(method: Method) -> Option<Self> {
+        Self::ALL.into_iter().find(|b| b.method() == method)
+    }
 }
 
 impl Method {
@@ -48,9 +78,23 @@ impl Method {
         Self::FairBiNN,
         Self::FairBiNNReference,
         Self::Stackelberg,
+        Self::threshold(Base::Erm, false),
+        Self::threshold(Base::Lagrangian, false),
+        Self::threshold(Base::FairBiNN, false),
+        Self::threshold(Base::FairBiNNReference, false),
+        Self::threshold(Base::Stackelberg, false),
+        Self::threshold(Base::Erm, true),
+        Self::threshold(Base::Lagrangian, true),
+        Self::threshold(Base::FairBiNN, true),
+        Self::threshold(Base::FairBiNNReference, true),
+        Self::threshold(Base::Stackelberg, true),
         #[cfg(test)]
         Self::Toy,
     ];
+
+    const fn threshold(base: Base, randomized: bool) -> Self {
+        Self::Threshold { base, randomized }
+    }
 
     /// The registry: each method's description.
     pub fn info(self) -> &'static MethodInfo {
@@ -60,6 +104,7 @@ impl Method {
             Self::FairBiNN => &fairbinn::FAIRBINN,
             Self::FairBiNNReference => &fairbinn_reference::FAIRBINN_REFERENCE,
             Self::Stackelberg => &stackelberg::STACKELBERG,
+            Self::Threshold { base, randomized } => threshold::info(base, randomized),
             #[cfg(test)]
             Self::Toy => &toy::TOY,
         }
@@ -67,6 +112,14 @@ impl Method {
 
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.iter().copied().find(|m| m.name() == name)
+    }
+
+    /// The method whose network is trained: the base of `threshold`, else itself.
+    pub fn trained(self) -> Method {
+        match self {
+            Self::Threshold { base, .. } => base.method(),
+            other => other,
+        }
     }
 
     pub fn name(self) -> &'static str {
@@ -86,6 +139,24 @@ impl Method {
     /// Two players: a fairness block with its own optimizer (`lr_fair`, step order, ...).
     pub fn is_bilevel(self) -> bool {
         self.info().bilevel.is_some()
+    }
+}
+
+impl Serialize for Method {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Method {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Self::parse(&name).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown method {name:?}; expected one of {}",
+                Self::names().join(", ")
+            ))
+        })
     }
 }
 
@@ -122,6 +193,8 @@ pub enum Marker {
     Triangle,
     Diamond,
     InvertedTriangle,
+    /// Post-processing (`threshold`).
+    Plus,
 }
 
 /// How a bilevel method's players take turns.

@@ -1,0 +1,54 @@
+//! `threshold`: group-specific decision thresholds fitted after every epoch on a base
+//! network's validation scores (train/threshold.rs). The network trained is the base's, by
+//! the base's rule, so a `threshold` trial whose base is in the same sweep reads that
+//! trial's network instead of training one (sweep/execute.rs). Each base and rule is a method
+//! of its own, named `threshold-<base>` and `threshold-<base>-randomized`.
+
+use super::{Base, Marker, MethodInfo};
+
+/// A base's rule and settings, under the name and colour of its thresholds.
+const fn on(name: &'static str, base: &MethodInfo, colour: (u8, u8, u8)) -> MethodInfo {
+    MethodInfo {
+        name,
+        colour,
+        marker: Marker::Plus,
+        ..*base
+    }
+}
+
+/// Deterministic then randomized, per base in [`Base::ALL`]'s order.
+static INFOS: [[MethodInfo; 2]; 5] = [
+    [
+        on("threshold-erm", &super::erm::ERM, (140, 86, 75)),
+        on("threshold-erm-randomized", &super::erm::ERM, (196, 156, 148)),
+    ],
+    [
+        on("threshold-lagrangian", &super::lagrangian::LAGRANGIAN, (23, 100, 120)),
+        on("threshold-lagrangian-randomized", &super::lagrangian::LAGRANGIAN, (120, 180, 200)),
+    ],
+    [
+        on("threshold-fairbinn", &super::fairbinn::FAIRBINN, (227, 119, 194)),
+        on("threshold-fairbinn-randomized", &super::fairbinn::FAIRBINN, (247, 182, 210)),
+    ],
+    [
+        on(
+            "threshold-fairbinn-reference",
+            &super::fairbinn_reference::FAIRBINN_REFERENCE,
+            (188, 189, 34),
+        ),
+        on(
+            "threshold-fairbinn-reference-randomized",
+            &super::fairbinn_reference::FAIRBINN_REFERENCE,
+            (219, 219, 141),
+        ),
+    ],
+    [
+        on("threshold-stackelberg", &super::stackelberg::STACKELBERG, (57, 59, 121)),
+        on("threshold-stackelberg-randomized", &super::stackelberg::STACKELBERG, (156, 158, 222)),
+    ],
+];
+
+pub fn info(base: Base, randomized: bool) -> &'static MethodInfo {
+    let b = Base::ALL.iter().position(|&b| b == base).expect("every base is listed");
+    &INFOS[b][usize::from(randomized)]
+}

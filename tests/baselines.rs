@@ -1,0 +1,101 @@
+//! The baselines end to end: `threshold` reading its base's networks in the same sweep,
+//! identical to training its own; its fits honouring the constraint on validation.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{Run, number, read_csv, text};
+
+/// erm and thresholds on it (deterministic and randomized, two tolerances), 2 seeds.
+const THRESHOLDS: &str = "
+name: thresholds
+dataset: {name: adult, max_rows: 3000}
+train: {epochs: 3, batch_size: 100}
+seeds: [0, 1]
+sweep:
+  method: [erm, threshold]
+  methods:
+    threshold: {randomized: [false, true], tolerance: [0.02, 0.05]}
+";
+
+/// Epoch rows of `method`'s trials by (seed, tolerance, epoch, split), without the trial id.
+fn rows_of(run: &Run, method: &str) -> BTreeMap<(String, String, String, String), Vec<String>> {
+    let trials = read_csv(&run.results().join("trials.csv"));
+    let mut rows = BTreeMap::new();
+    for row in read_csv(&run.results().join("epochs.csv")) {
+        let trial = trials
+            .iter()
+            .find(|t| t["trial_id"] == row["trial_id"])
+            .unwrap();
+        if trial["method"] != method {
+            continue;
+        }
+        let key = (
+            trial["seed"].clone(),
+            trial["tolerance"].clone(),
+            row["epoch"].clone(),
+            row["split"].clone(),
+        );
+        let mut values: Vec<(String, String)> = row.into_iter().collect();
+        values.sort();
+        rows.insert(key, values.into_iter().map(|(_, v)| v).collect());
+    }
+    rows
+}
+
+#[test]
+fn thresholds_read_their_base_in_the_sweep_as_they_would_train_it_and_close_the_gap() {
+    let together = Run::new(THRESHOLDS);
+    let output = together.run(&["--jobs", "2"]);
+    assert!(output.status.success(), "{}", text(&output));
+    // The thresholds trained no network of their own: only erm's 2 seeds × 3 epochs.
+    let runs = together.manifest()["runs"].clone();
+    assert_eq!(runs[0]["trials"]["epochs"], 6, "{runs}");
+    assert_eq!(runs[0]["trials"]["ran"], 10, "{runs}");
+
+    // Alone, each seed's thresholds train their base once, and get the same numbers.
+    let alone = Run::new(&THRESHOLDS.replace("[erm, threshold]", "[threshold]"));
+    let output = alone.run(&["--jobs", "1"]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert_eq!(alone.manifest()["runs"][0]["trials"]["epochs"], 6);
+    for method in ["threshold-erm", "threshold-erm-randomized"] {
+        let rows = rows_of(&together, method);
+        assert_eq!(rows.len(), 2 * 2 * 3 * 2, "{method}");
+        assert_eq!(rows, rows_of(&alone, method), "{method}");
+    }
+
+    // On the validation rows they were fitted on, the gap is within the tolerance; the
+    // randomized rule's expected gap is the same soft and hard.
+    let trials = read_csv(&together.results().join("trials.csv"));
+    let epochs = read_csv(&together.results().join("epochs.csv"));
+    let mut checked = 0;
+    for trial in trials.iter().filter(|t| t["method"] != "erm") {
+        let tolerance = number(trial, "tolerance");
+        for row in epochs
+            .iter()
+            .filter(|r| r["trial_id"] == trial["trial_id"] && r["split"] == "validation")
+        {
+            assert!(number(row, "dp_hard") <= tolerance + 1e-9, "{trial:?} {row:?}");
+            if trial["method"] == "threshold-erm-randomized" {
+                assert!((number(row, "dp_hard") - number(row, "dp_soft")).abs() < 1e-6);
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 8 * 3);
+}
+
+#[test]
+fn threshold_settings_are_checked_with_their_keys() {
+    let run = Run::new(
+        "name: bad\ndataset: {name: adult, max_rows: 300}\n\
+         train: {method: threshold, base: threshold, tolerance: 2, constraint: eo}\n",
+    );
+    let output = run.on_results("plan", &[]);
+    let said = text(&output);
+    assert!(!output.status.success());
+    assert!(said.contains("train.base: expected the method whose networks"), "{said}");
+    assert!(said.contains("train.tolerance: expected a gap in selection rates in [0, 1], found 2"), "{said}");
+    assert!(said.contains("train.constraint: eo thresholds need the randomized rule"), "{said}");
+}
