@@ -76,7 +76,10 @@ fn thresholds_read_their_base_in_the_sweep_as_they_would_train_it_and_close_the_
             .iter()
             .filter(|r| r["trial_id"] == trial["trial_id"] && r["split"] == "validation")
         {
-            assert!(number(row, "dp_hard") <= tolerance + 1e-9, "{trial:?} {row:?}");
+            assert!(
+                number(row, "dp_hard") <= tolerance + 1e-9,
+                "{trial:?} {row:?}"
+            );
             if trial["method"] == "threshold-erm-randomized" {
                 assert!((number(row, "dp_hard") - number(row, "dp_soft")).abs() < 1e-6);
             }
@@ -95,7 +98,16 @@ fn threshold_settings_are_checked_with_their_keys() {
     let output = run.on_results("plan", &[]);
     let said = text(&output);
     assert!(!output.status.success());
-    assert!(said.contains("train.base: expected the method whose networks"), "{said}");
-    assert!(said.contains("train.tolerance: expected a gap in selection rates in [0, 1], found 2"), "{said}");
-    assert!(said.contains("train.constraint: eo thresholds need the randomized rule"), "{said}");
+    assert!(
+        said.contains("train.base: expected the method whose networks"),
+        "{said}"
+    );
+    assert!(
+        said.contains("train.tolerance: expected a gap in selection rates in [0, 1], found 2"),
+        "{said}"
+    );
+    assert!(
+        said.contains("train.constraint: eo thresholds need the randomized rule"),
+        "{said}"
+    );
 }

@@ -7,6 +7,7 @@ mod autodiff;
 pub(crate) mod fused;
 pub mod losses;
 pub mod methods;
+pub mod reductions;
 mod spec;
 pub mod threshold;
 

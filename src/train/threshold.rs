@@ -59,7 +59,11 @@ struct Rule {
 
 impl Rule {
     fn decides(self, score: f64) -> bool {
-        if self.flip { score < self.cut } else { score > self.cut }
+        if self.flip {
+            score < self.cut
+        } else {
+            score > self.cut
+        }
     }
 }
 
@@ -126,7 +130,9 @@ fn fit_with(
         per_group[g as usize].push((f64::from(s), y > 0.5));
     }
     let rows = scores.len() as f64;
-    let present: Vec<usize> = (0..n_groups).filter(|&g| !per_group[g].is_empty()).collect();
+    let present: Vec<usize> = (0..n_groups)
+        .filter(|&g| !per_group[g].is_empty())
+        .collect();
     let curves: Vec<Vec<Point>> = per_group
         .iter()
         .enumerate()
@@ -207,7 +213,11 @@ fn fit_with(
             for (&g, hull) in present.iter().zip(&hulls) {
                 let (mixture, y) = interpolate(hull, best);
                 // Mix with the coin on the diagonal (FPR = TPR = x) down to the shared TPR.
-                let ignore = if y == best { 0.0 } else { (y - tpr) / (y - best) };
+                let ignore = if y == best {
+                    0.0
+                } else {
+                    (y - tpr) / (y - best)
+                };
                 mixtures[g] = Mixture {
                     ignore,
                     coin: best,
@@ -230,15 +240,20 @@ fn rules(rows: &[(f64, bool)], constraint: Constraint, flip: bool) -> Result<Vec
     if constraint == Constraint::EqualizedOdds && (positives == 0.0 || negatives == 0.0) {
         return Err(format!(
             "its {n} fitting rows are all {}, so its true- and false-positive rates are not both defined",
-            if positives == 0.0 { "negative" } else { "positive" }
+            if positives == 0.0 {
+                "negative"
+            } else {
+                "positive"
+            }
         ));
     }
     let point = |selected: f64, true_positives: f64, rule: Rule| {
         let false_positives = selected - true_positives;
         let (x, y) = match constraint {
-            Constraint::DemographicParity => {
-                (selected / n, (true_positives + negatives - false_positives) / n)
-            }
+            Constraint::DemographicParity => (
+                selected / n,
+                (true_positives + negatives - false_positives) / n,
+            ),
             Constraint::EqualizedOdds => (false_positives / negatives, true_positives / positives),
         };
         Point { x, y, rule }
@@ -301,7 +316,11 @@ fn interpolate(hull: &[Point], x: f64) -> (Mixture, f64) {
         .position(|w| w[0].x < x && x <= w[1].x)
         .unwrap_or(0);
     let (a, b) = (hull[i], hull[(i + 1).min(hull.len() - 1)]);
-    let p0 = if b.x == a.x { 1.0 } else { (b.x - x) / (b.x - a.x) };
+    let p0 = if b.x == a.x {
+        1.0
+    } else {
+        (b.x - x) / (b.x - a.x)
+    };
     let p1 = 1.0 - p0;
     let mixture = Mixture {
         p0,
@@ -373,7 +392,10 @@ fn best_window(xs: &[f64], ys: &[Vec<f64>], tol: f64) -> Option<(Vec<usize>, f64
             continue;
         };
         let value: f64 = picks.iter().zip(ys).map(|(&k, y)| y[k]).sum();
-        let range = picks.iter().map(|&k| xs[k]).fold(f64::NEG_INFINITY, f64::max)
+        let range = picks
+            .iter()
+            .map(|&k| xs[k])
+            .fold(f64::NEG_INFINITY, f64::max)
             - picks.iter().map(|&k| xs[k]).fold(f64::INFINITY, f64::min);
         let better = match &best {
             None => true,
@@ -479,7 +501,10 @@ mod tests {
         let Thresholds::Deterministic(cuts) = &fitted else {
             panic!("{fitted:?}")
         };
-        assert!(close(cuts[0], 0.75, 1e-7) && close(cuts[1], 0.3, 1e-7), "{cuts:?}");
+        assert!(
+            close(cuts[0], 0.75, 1e-7) && close(cuts[1], 0.3, 1e-7),
+            "{cuts:?}"
+        );
         let m = fitted.metrics(&scores, &labels, &groups, 2);
         assert_eq!(m.group_positive_rates, [0.5, 0.5]);
         assert_eq!((m.dp_hard, m.accuracy), (0.0, 1.0));
@@ -603,7 +628,10 @@ mod tests {
             (2, 2.0, 1.0),
         ] {
             let got = hull(&mixtures[group], score);
-            assert!(close(got, expected, 1e-9), "group {group}, score {score}: {got}");
+            assert!(
+                close(got, expected, 1e-9),
+                "group {group}, score {score}: {got}"
+            );
         }
     }
 

@@ -31,7 +31,10 @@ pub enum Method {
     Stackelberg,
     /// Group thresholds on a base network's scores (`method: threshold`, `base:`,
     /// `randomized:`): one method per base and rule, so each is a front of its own.
-    Threshold { base: Base, randomized: bool },
+    Threshold {
+        base: Base,
+        randomized: bool,
+    },
     #[cfg(test)]
     Toy,
 }

@@ -20,15 +20,35 @@ const fn on(name: &'static str, base: &MethodInfo, colour: (u8, u8, u8)) -> Meth
 static INFOS: [[MethodInfo; 2]; 5] = [
     [
         on("threshold-erm", &super::erm::ERM, (140, 86, 75)),
-        on("threshold-erm-randomized", &super::erm::ERM, (196, 156, 148)),
+        on(
+            "threshold-erm-randomized",
+            &super::erm::ERM,
+            (196, 156, 148),
+        ),
     ],
     [
-        on("threshold-lagrangian", &super::lagrangian::LAGRANGIAN, (23, 100, 120)),
-        on("threshold-lagrangian-randomized", &super::lagrangian::LAGRANGIAN, (120, 180, 200)),
+        on(
+            "threshold-lagrangian",
+            &super::lagrangian::LAGRANGIAN,
+            (23, 100, 120),
+        ),
+        on(
+            "threshold-lagrangian-randomized",
+            &super::lagrangian::LAGRANGIAN,
+            (120, 180, 200),
+        ),
     ],
     [
-        on("threshold-fairbinn", &super::fairbinn::FAIRBINN, (227, 119, 194)),
-        on("threshold-fairbinn-randomized", &super::fairbinn::FAIRBINN, (247, 182, 210)),
+        on(
+            "threshold-fairbinn",
+            &super::fairbinn::FAIRBINN,
+            (227, 119, 194),
+        ),
+        on(
+            "threshold-fairbinn-randomized",
+            &super::fairbinn::FAIRBINN,
+            (247, 182, 210),
+        ),
     ],
     [
         on(
@@ -43,12 +63,23 @@ static INFOS: [[MethodInfo; 2]; 5] = [
         ),
     ],
     [
-        on("threshold-stackelberg", &super::stackelberg::STACKELBERG, (57, 59, 121)),
-        on("threshold-stackelberg-randomized", &super::stackelberg::STACKELBERG, (156, 158, 222)),
+        on(
+            "threshold-stackelberg",
+            &super::stackelberg::STACKELBERG,
+            (57, 59, 121),
+        ),
+        on(
+            "threshold-stackelberg-randomized",
+            &super::stackelberg::STACKELBERG,
+            (156, 158, 222),
+        ),
     ],
 ];
 
 pub fn info(base: Base, randomized: bool) -> &'static MethodInfo {
-    let b = Base::ALL.iter().position(|&b| b == base).expect("every base is listed");
+    let b = Base::ALL
+        .iter()
+        .position(|&b| b == base)
+        .expect("every base is listed");
     &INFOS[b][usize::from(randomized)]
 }
