@@ -136,6 +136,9 @@ struct RawTrain {
     /// `threshold`: the largest gap in selection rates left.
     #[serde(default)]
     tolerance: f64,
+    /// `reductions`: how far each group's rate may be from everyone's.
+    #[serde(default = "defaults::difference_bound")]
+    difference_bound: f64,
     /// Epochs of degenerate validation predictions in a row that stop a trial; 0: never.
     #[serde(default)]
     patience: usize,
@@ -180,6 +183,10 @@ mod defaults {
     }
     pub fn eta() -> f64 {
         100.0
+    }
+    /// fairlearn's.
+    pub fn difference_bound() -> f64 {
+        0.01
     }
     pub fn fairness_loss() -> super::FairnessLoss {
         super::FairnessLoss::DpSquared
@@ -434,6 +441,13 @@ fn check_halving(halving: &search::Halving, points: &[TrialSpec], problems: &mut
             point.train.method
         ));
     }
+    if let Some(point) = points.iter().find(|p| p.train.reductions()) {
+        problems.push(format!(
+            "search.halving: {} is fitted whole, without epochs to halve at (sweep it without \
+             halving)",
+            point.train.method
+        ));
+    }
 }
 
 /// `{name: value}` → `!name value`, the form serde_norway reads an enum variant that carries
@@ -559,11 +573,12 @@ fn trial_spec(model: RawModel, train: RawTrain, problems: &mut Vec<String>) -> O
     }
     let method = match train.method.as_str() {
         "threshold" => threshold_of(&train, problems),
+        "reductions" => reductions_of(&train, problems),
         name => {
             let method = Method::parse(name);
             if method.is_none() {
                 problems.push(format!(
-                    "train.method: expected one of threshold, {}, found {name:?}",
+                    "train.method: expected one of threshold, reductions, {}, found {name:?}",
                     Method::names().join(", "),
                 ));
             }
@@ -663,7 +678,7 @@ fn trial_spec(model: RawModel, train: RawTrain, problems: &mut Vec<String>) -> O
         return None;
     }
     let bilevel = info.bilevel;
-    Some(TrialSpec {
+    let trial = TrialSpec {
         architecture: Architecture {
             accuracy_layers: model.accuracy_layers,
             fairness_layers: model.fairness_layers,
@@ -729,8 +744,12 @@ fn trial_spec(model: RawModel, train: RawTrain, problems: &mut Vec<String>) -> O
                 _ => 1,
             },
             constraint: match method {
-                Method::Threshold { .. } => train.constraint,
+                Method::Threshold { .. } | Method::Reductions { .. } => train.constraint,
                 _ => Constraint::DemographicParity,
+            },
+            difference_bound: match method {
+                Method::Reductions { .. } => train.difference_bound,
+                _ => 0.0,
             },
             tolerance: match method {
                 Method::Threshold { .. } => train.tolerance + 0.0,
@@ -740,7 +759,53 @@ fn trial_spec(model: RawModel, train: RawTrain, problems: &mut Vec<String>) -> O
             seed: train.seed,
             backend: train.backend,
         },
+    };
+    Some(match method {
+        Method::Reductions { .. } => without_network(trial),
+        _ => trial,
     })
+}
+
+/// `method: reductions` with its `randomized:`, and its settings checked.
+fn reductions_of(train: &RawTrain, problems: &mut Vec<String>) -> Option<Method> {
+    if !(train.difference_bound.is_finite()
+        && train.difference_bound > 0.0
+        && train.difference_bound < 1.0)
+    {
+        problems.push(format!(
+            "train.difference_bound: expected a gap in (0, 1), found {}",
+            train.difference_bound
+        ));
+        return None;
+    }
+    Some(Method::Reductions {
+        randomized: train.randomized,
+    })
+}
+
+/// A reduction has no network and no epochs: the settings of those are fixed, so that
+/// trials differing there are one trial.
+fn without_network(trial: TrialSpec) -> TrialSpec {
+    let t = trial.train;
+    TrialSpec {
+        architecture: Architecture {
+            accuracy_layers: 0,
+            fairness_layers: 1,
+            fairness_position: 1,
+            width: None,
+        },
+        train: TrainSpec {
+            epochs: 1,
+            batch_size: 1,
+            lr_acc: 0.0,
+            shuffle: false,
+            lr_schedule: None,
+            optimizer_acc: Optimizer::Adam,
+            momentum: 0.0,
+            patience: 0,
+            ..t
+        },
+    }
 }
 
 /// `method: threshold` with its `base:` and `randomized:`, and its settings checked.

@@ -383,6 +383,17 @@ fn shape<DB: DrawingBackend>(
             outline.extend(arm.iter().rev().map(|&(a, b)| (x - a, y - b)));
             Polygon::new(outline, style).into_dyn()
         }
+        Marker::Star => {
+            let outline: Vec<(i32, i32)> = (0..10)
+                .map(|k| {
+                    let radius = if k % 2 == 0 { 6.0 } else { 2.5 };
+                    let angle = std::f64::consts::PI * (k as f64 / 5.0 - 0.5);
+                    let (dx, dy) = (radius * angle.cos(), radius * angle.sin());
+                    (x + dx.round() as i32, y + dy.round() as i32)
+                })
+                .collect();
+            Polygon::new(outline, style).into_dyn()
+        }
     }
 }
 

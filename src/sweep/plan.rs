@@ -294,6 +294,13 @@ fn optimizers(t: &crate::train::TrainSpec) -> String {
             t.tolerance
         );
     }
+    if t.reductions() {
+        text += &format!(
+            " constraint={} difference_bound={}",
+            t.constraint.as_str(),
+            t.difference_bound
+        );
+    }
     text
 }
 

@@ -104,11 +104,14 @@ pub struct Settings {
     pub momentum: Option<f64>,
     /// `stackelberg`'s look-ahead.
     pub unroll: Option<usize>,
-    /// `threshold`'s constraint and tolerance.
+    /// `threshold`'s and `reductions`' constraint; `threshold`'s tolerance.
     #[serde(default)]
     pub constraint: Option<Constraint>,
     #[serde(default)]
     pub tolerance: Option<f64>,
+    /// `reductions`' bound on each group's gap to everyone.
+    #[serde(default)]
+    pub difference_bound: Option<f64>,
     pub accuracy_layers: usize,
     pub fairness_position: usize,
     pub fairness_layers: usize,
@@ -139,8 +142,9 @@ impl Settings {
             optimizer_fair: bilevel.then_some(t.optimizer_fair),
             momentum: t.uses_sgd().then_some(t.momentum),
             unroll: (t.method.trained() == Method::Stackelberg).then_some(t.unroll),
-            constraint: t.threshold().map(|_| t.constraint),
+            constraint: (t.threshold().is_some() || t.reductions()).then_some(t.constraint),
             tolerance: t.threshold().map(|_| t.tolerance),
+            difference_bound: t.reductions().then_some(t.difference_bound),
             accuracy_layers: a.accuracy_layers,
             fairness_position: a.fairness_position,
             fairness_layers: a.fairness_layers,

@@ -111,6 +111,9 @@ pub fn train_leg(
     until: usize,
     evaluated: &mut dyn FnMut(&EpochMetrics, &Trainer),
 ) -> Training {
+    if spec.reductions() {
+        return reductions::fit(spec, data);
+    }
     let mut trainer = Trainer::new(architecture, spec, data);
     let mut history = Vec::new();
     // Degenerate validation epochs in a row, for the collapse stop.

@@ -42,6 +42,8 @@ pub struct TrainSpec {
     pub constraint: Constraint,
     /// `threshold`: the largest gap in selection rates its cuts may leave.
     pub tolerance: f64,
+    /// `reductions`: how far each group's rate may be from everyone's.
+    pub difference_bound: f64,
     /// Stop once the validation predictions have been degenerate (the same for nearly
     /// everyone) this many epochs in a row; 0: never.
     pub patience: usize,
@@ -72,6 +74,7 @@ impl TrainSpec {
             unroll: 1,
             constraint: Constraint::DemographicParity,
             tolerance: 0.0,
+            difference_bound: 0.0,
             patience: 0,
             seed: 0,
             backend: Backend::Fused,
@@ -88,6 +91,11 @@ impl TrainSpec {
             }),
             _ => None,
         }
+    }
+
+    /// `reductions`: fitted whole, without a network.
+    pub fn reductions(&self) -> bool {
+        matches!(self.method, Method::Reductions { .. })
     }
 
     /// The network a post-processing method reads: its base's trial (itself otherwise).

@@ -11,6 +11,7 @@ mod erm;
 mod fairbinn;
 mod fairbinn_reference;
 mod lagrangian;
+mod reductions;
 mod stackelberg;
 mod threshold;
 #[cfg(test)]
@@ -33,6 +34,10 @@ pub enum Method {
     /// `randomized:`): one method per base and rule, so each is a front of its own.
     Threshold {
         base: Base,
+        randomized: bool,
+    },
+    /// The exponentiated-gradient reduction (`method: reductions`, `randomized:`).
+    Reductions {
         randomized: bool,
     },
     #[cfg(test)]
@@ -91,6 +96,8 @@ impl Method {
         Self::threshold(Base::FairBiNN, true),
         Self::threshold(Base::FairBiNNReference, true),
         Self::threshold(Base::Stackelberg, true),
+        Self::Reductions { randomized: false },
+        Self::Reductions { randomized: true },
         #[cfg(test)]
         Self::Toy,
     ];
@@ -108,6 +115,8 @@ impl Method {
             Self::FairBiNNReference => &fairbinn_reference::FAIRBINN_REFERENCE,
             Self::Stackelberg => &stackelberg::STACKELBERG,
             Self::Threshold { base, randomized } => threshold::info(base, randomized),
+            Self::Reductions { randomized: false } => &reductions::REDUCTIONS,
+            Self::Reductions { randomized: true } => &reductions::REDUCTIONS_RANDOMIZED,
             #[cfg(test)]
             Self::Toy => &toy::TOY,
         }
@@ -198,6 +207,8 @@ pub enum Marker {
     InvertedTriangle,
     /// Post-processing (`threshold`).
     Plus,
+    /// `reductions`.
+    Star,
 }
 
 /// How a bilevel method's players take turns.
