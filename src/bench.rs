@@ -39,7 +39,11 @@ pub fn run(data_dir: DataDirOverride, options: &Options) -> Result<()> {
         let text = format!(
             "name: bench\n{preset}\ndataset: {{name: adult}}\n\
              sweep: {{method: [{}], methods: {{stackelberg: {{unroll: [1, 3]}}}}}}\n",
-            Method::names().join(", ")
+            (Method::ALL.iter())
+                .filter(|m| m.is_stepped())
+                .map(|m| m.name())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         let experiment = config::parse(&text, Path::new("bench.yaml"), data_dir.clone())?;
         let data = data::load(&experiment.dataset)?;
@@ -79,8 +83,12 @@ pub fn run(data_dir: DataDirOverride, options: &Options) -> Result<()> {
                     })
             })
             .collect();
+        let mut steps = Vec::new();
         for trial in &trials {
             let timing = time_training(trial, &data, options.epochs);
+            if trial.train.backend == Backend::Fused {
+                steps.push((trial.train.method, timing.step.as_secs_f64()));
+            }
             let flops = flops_per_step(trial, &data);
             let achieved = flops / timing.step.as_secs_f64();
             let mut label = trial.train.method.to_string();
@@ -100,6 +108,14 @@ pub fn run(data_dir: DataDirOverride, options: &Options) -> Result<()> {
                 100.0 * achieved / ceiling
             );
         }
+        let erm = steps.iter().find(|(m, _)| *m == Method::Erm).map(|s| s.1);
+        let adversarial = steps
+            .iter()
+            .find(|(m, _)| *m == Method::Adversarial)
+            .map(|s| s.1);
+        if let (Some(erm), Some(adversarial)) = (erm, adversarial) {
+            println!("  adversarial step / erm step: {:.2}×", adversarial / erm);
+        }
         let timing = time_evaluation(first, &data);
         println!(
             "  evaluation (forward pass and metrics, after each epoch): validation {} rows {:.1} ms, test {} rows {:.1} ms",
@@ -108,6 +124,7 @@ pub fn run(data_dir: DataDirOverride, options: &Options) -> Result<()> {
             data.test.n_rows(),
             timing.1.as_secs_f64() * 1e3
         );
+        time_baselines(first, &data);
         let fairbinn = experiment
             .points
             .iter()
@@ -123,6 +140,60 @@ pub fn run(data_dir: DataDirOverride, options: &Options) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The post-hoc baselines: fitting `threshold` on one epoch's validation probabilities (of
+/// an erm network after an epoch), and one `reductions` point on one core.
+fn time_baselines(trial: &TrialSpec, data: &Dataset) {
+    use crate::train::threshold::{self, Constraint, ThresholdSpec};
+    let erm = train::TrainSpec {
+        method: Method::Erm,
+        epochs: 1,
+        ..trial.train
+    };
+    let mut trainer = Trainer::new(&trial.architecture, &erm, data);
+    trainer.train_epoch(1);
+    let [scores] = trainer.probabilities([Evaluated::Validation]);
+    let v = &data.validation;
+    for randomized in [false, true] {
+        let spec = ThresholdSpec {
+            constraint: Constraint::DemographicParity,
+            tolerance: 0.005,
+            randomized,
+        };
+        let mut best = Duration::MAX;
+        for _ in 0..20 {
+            let started = Instant::now();
+            let fitted = threshold::fit(&spec, &scores, &v.labels, &v.groups, data.n_groups());
+            std::hint::black_box(fitted.ok());
+            best = best.min(started.elapsed());
+        }
+        println!(
+            "  threshold fit ({}, dp, tolerance 0.005) on {} validation rows: {:.1} ms",
+            if randomized {
+                "randomized"
+            } else {
+                "deterministic"
+            },
+            v.n_rows(),
+            best.as_secs_f64() * 1e3
+        );
+    }
+    for bound in [0.001, 0.01] {
+        let spec = train::TrainSpec {
+            method: Method::Reductions { randomized: true },
+            difference_bound: bound,
+            constraint: Constraint::DemographicParity,
+            ..trial.train
+        };
+        let started = Instant::now();
+        train::train(&trial.architecture, &spec, data, &mut |_, _| {});
+        println!(
+            "  reductions point (dp, difference_bound {bound}) on {} training rows, one core: {:.2} s",
+            data.train.n_rows(),
+            started.elapsed().as_secs_f64()
+        );
+    }
 }
 
 struct Timing {
@@ -313,6 +384,7 @@ fn flops_per_step(trial: &TrialSpec, data: &Dataset) -> f64 {
         order: t.step_order,
         follower_batch: t.follower_batch,
         unroll: t.unroll,
+        alpha: t.alpha,
     };
     (t.method.info().step)(&mut counter, &turn);
     counter.flops
@@ -368,6 +440,13 @@ impl Players for FlopCounter {
         let block = self.block.clone();
         self.pass(|i| !block.contains(&i));
         true
+    }
+
+    /// A pass of BCE over every layer, and the adversary's gradient back through them all
+    /// (counted as a second pass).
+    fn adversarial_step(&mut self, _: &[usize], _: f64, _: f64, _: f64) {
+        self.pass(|_| true);
+        self.pass(|_| true);
     }
 
     /// Per unrolled step a follower pass, then a pass of BCE over every layer, and per step

@@ -139,6 +139,15 @@ struct RawTrain {
     /// `reductions`: how far each group's rate may be from everyone's.
     #[serde(default = "defaults::difference_bound")]
     difference_bound: f64,
+    /// `adversarial`: the weight of the push against the adversary (fairlearn's 1).
+    #[serde(default = "defaults::alpha")]
+    alpha: f64,
+    /// `adversarial`: the adversary's learning rate (default: `lr_acc`, as fairlearn's one
+    /// `learning_rate`).
+    lr_adv: Option<f64>,
+    /// `adversarial`: the adversary's hidden units (0, fairlearn's default: none).
+    #[serde(default)]
+    adversary_width: usize,
     /// Epochs of degenerate validation predictions in a row that stop a trial; 0: never.
     #[serde(default)]
     patience: usize,
@@ -187,6 +196,10 @@ mod defaults {
     /// fairlearn's.
     pub fn difference_bound() -> f64 {
         0.01
+    }
+    /// fairlearn's.
+    pub fn alpha() -> f64 {
+        1.0
     }
     pub fn fairness_loss() -> super::FairnessLoss {
         super::FairnessLoss::DpSquared
@@ -441,6 +454,13 @@ fn check_halving(halving: &search::Halving, points: &[TrialSpec], problems: &mut
             point.train.method
         ));
     }
+    if let Some(point) = (points.iter()).find(|p| p.train.method == Method::Adversarial) {
+        problems.push(format!(
+            "search.halving: {} cannot yet pause and go on (its adversary is not saved with \
+             the checkpoint); sweep it without halving",
+            point.train.method
+        ));
+    }
     if let Some(point) = points.iter().find(|p| p.train.reductions()) {
         problems.push(format!(
             "search.halving: {} is fitted whole, without epochs to halve at (sweep it without \
@@ -616,6 +636,25 @@ fn trial_spec(model: RawModel, train: RawTrain, problems: &mut Vec<String>) -> O
             train.eta
         ));
     }
+    if !(train.alpha.is_finite() && train.alpha >= 0.0) {
+        problems.push(format!(
+            "train.alpha: expected a weight ≥ 0, found {}",
+            train.alpha
+        ));
+    }
+    if let Some(rate) = train.lr_adv
+        && !(rate.is_finite() && rate > 0.0)
+    {
+        problems.push(format!(
+            "train.lr_adv: expected a positive learning rate, found {rate}"
+        ));
+    }
+    if train.adversary_width > 100_000 {
+        problems.push(format!(
+            "train.adversary_width: expected at most 100000, found {}",
+            train.adversary_width
+        ));
+    }
     if !(0.0..1.0).contains(&train.momentum) {
         problems.push(format!(
             "train.momentum: expected a number in [0, 1), found {}",
@@ -744,12 +783,26 @@ fn trial_spec(model: RawModel, train: RawTrain, problems: &mut Vec<String>) -> O
                 _ => 1,
             },
             constraint: match method {
-                Method::Threshold { .. } | Method::Reductions { .. } => train.constraint,
+                Method::Threshold { .. } | Method::Reductions { .. } | Method::Adversarial => {
+                    train.constraint
+                }
                 _ => Constraint::DemographicParity,
             },
             difference_bound: match method {
                 Method::Reductions { .. } => train.difference_bound,
                 _ => 0.0,
+            },
+            alpha: match method {
+                Method::Adversarial => train.alpha + 0.0,
+                _ => 0.0,
+            },
+            lr_adv: match method {
+                Method::Adversarial => train.lr_adv.unwrap_or(train.lr_acc),
+                _ => 0.0,
+            },
+            adversary_width: match method {
+                Method::Adversarial => train.adversary_width,
+                _ => 0,
             },
             tolerance: match method {
                 Method::Threshold { .. } => train.tolerance + 0.0,

@@ -383,6 +383,16 @@ fn shape<DB: DrawingBackend>(
             outline.extend(arm.iter().rev().map(|&(a, b)| (x - a, y - b)));
             Polygon::new(outline, style).into_dyn()
         }
+        Marker::Hexagon => {
+            let outline: Vec<(i32, i32)> = (0..6)
+                .map(|k| {
+                    let angle = std::f64::consts::PI * k as f64 / 3.0;
+                    let (dx, dy) = (5.0 * angle.cos(), 5.0 * angle.sin());
+                    (x + dx.round() as i32, y + dy.round() as i32)
+                })
+                .collect();
+            Polygon::new(outline, style).into_dyn()
+        }
         Marker::Star => {
             let outline: Vec<(i32, i32)> = (0..10)
                 .map(|k| {

@@ -294,6 +294,15 @@ fn optimizers(t: &crate::train::TrainSpec) -> String {
             t.tolerance
         );
     }
+    if t.method == crate::train::Method::Adversarial {
+        text += &format!(
+            " constraint={} alpha={} lr_adv={} adversary_width={}",
+            t.constraint.as_str(),
+            t.alpha,
+            t.lr_adv,
+            t.adversary_width
+        );
+    }
     if t.reductions() {
         text += &format!(
             " constraint={} difference_bound={}",

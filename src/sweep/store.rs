@@ -112,6 +112,13 @@ pub struct Settings {
     /// `reductions`' bound on each group's gap to everyone.
     #[serde(default)]
     pub difference_bound: Option<f64>,
+    /// `adversarial`'s α, adversary learning rate and hidden units.
+    #[serde(default)]
+    pub alpha: Option<f64>,
+    #[serde(default)]
+    pub lr_adv: Option<f64>,
+    #[serde(default)]
+    pub adversary_width: Option<usize>,
     pub accuracy_layers: usize,
     pub fairness_position: usize,
     pub fairness_layers: usize,
@@ -122,6 +129,7 @@ impl Settings {
     pub fn of(spec: &TrialSpec, n_features: usize) -> Self {
         let (t, a) = (&spec.train, &spec.architecture);
         let bilevel = t.method.is_bilevel();
+        let adversarial = t.method == Method::Adversarial;
         Self {
             method: t.method,
             eta: t.method.uses_eta().then_some(t.eta),
@@ -142,9 +150,13 @@ impl Settings {
             optimizer_fair: bilevel.then_some(t.optimizer_fair),
             momentum: t.uses_sgd().then_some(t.momentum),
             unroll: (t.method.trained() == Method::Stackelberg).then_some(t.unroll),
-            constraint: (t.threshold().is_some() || t.reductions()).then_some(t.constraint),
+            constraint: (t.threshold().is_some() || t.reductions() || adversarial)
+                .then_some(t.constraint),
             tolerance: t.threshold().map(|_| t.tolerance),
             difference_bound: t.reductions().then_some(t.difference_bound),
+            alpha: adversarial.then_some(t.alpha),
+            lr_adv: adversarial.then_some(t.lr_adv),
+            adversary_width: adversarial.then_some(t.adversary_width),
             accuracy_layers: a.accuracy_layers,
             fairness_position: a.fairness_position,
             fairness_layers: a.fairness_layers,

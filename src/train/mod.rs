@@ -270,6 +270,7 @@ impl<'a> Trainer<'a> {
                 order: spec.step_order,
                 follower_batch: spec.follower_batch,
                 unroll: spec.unroll,
+                alpha: spec.alpha,
             };
             step(self.engine.players(), &turn);
         }
@@ -607,7 +608,11 @@ mod tests {
         let architecture = block_second(2, 5);
         let dir = tempfile::tempdir().unwrap();
         let mut continued = 0;
-        for method in Method::ALL.iter().copied().filter(|&m| m != Method::Toy) {
+        // Those a halving search pauses: not `adversarial` (its adversary is not saved) nor
+        // the methods without epochs of their own.
+        let pausable =
+            |m: Method| m.is_stepped() && !matches!(m, Method::Toy | Method::Adversarial);
+        for method in Method::ALL.iter().copied().filter(|&m| pausable(m)) {
             let spec = TrainSpec {
                 epochs: 6,
                 batch_size: 8,

@@ -44,6 +44,12 @@ pub struct TrainSpec {
     pub tolerance: f64,
     /// `reductions`: how far each group's rate may be from everyone's.
     pub difference_bound: f64,
+    /// `adversarial`: the weight of the push against the adversary.
+    pub alpha: f64,
+    /// `adversarial`: the adversary's Adam learning rate.
+    pub lr_adv: f64,
+    /// `adversarial`: the adversary's hidden units (0: none, a logistic regression).
+    pub adversary_width: usize,
     /// Stop once the validation predictions have been degenerate (the same for nearly
     /// everyone) this many epochs in a row; 0: never.
     pub patience: usize,
@@ -75,6 +81,9 @@ impl TrainSpec {
             constraint: Constraint::DemographicParity,
             tolerance: 0.0,
             difference_bound: 0.0,
+            alpha: 0.0,
+            lr_adv: 0.0,
+            adversary_width: 0,
             patience: 0,
             seed: 0,
             backend: Backend::Fused,
@@ -116,16 +125,21 @@ impl TrainSpec {
 
     /// The (leader, follower) learning rates during `epoch` (1-based).
     pub fn learning_rates(&self, epoch: usize) -> LearningRates {
+        // The adversary is the second player of `adversarial`.
+        let second = match self.method {
+            Method::Adversarial => self.lr_adv,
+            _ => self.lr_fair,
+        };
         let Some(schedule) = self.lr_schedule else {
             return LearningRates {
                 accuracy: self.lr_acc,
-                fairness: self.lr_fair,
+                fairness: second,
             };
         };
         let decays = ((epoch - 1) / schedule.every) as i32;
         LearningRates {
             accuracy: self.lr_acc * schedule.gamma_acc.powi(decays),
-            fairness: self.lr_fair * schedule.gamma_fair.powi(decays),
+            fairness: second * schedule.gamma_fair.powi(decays),
         }
     }
 }

@@ -238,6 +238,7 @@ mod tests {
             order,
             follower_batch: FollowerBatch::Same,
             unroll: 1,
+            alpha: 1.0,
         };
         (method.info().step)(engine, &turn);
     }

@@ -6,6 +6,7 @@
 //! the activations. A test in train/mod.rs checks its training against burn's autodiff and
 //! Adam for every method, loss, step order, follower batch and block position.
 
+mod adversary;
 mod gradients;
 mod network;
 
@@ -15,7 +16,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::losses::FairnessWeights;
-use super::{Optimizer, Players, TrainLoss, TrainSpec};
+use super::threshold::Constraint;
+use super::{Method, Optimizer, Players, TrainLoss, TrainSpec};
 use crate::data::{Dataset, Split};
 use crate::model::{Architecture, LayerWeights, initial_layers};
 pub(crate) use network::Layer;
@@ -38,6 +40,8 @@ pub struct Engine<'a> {
     work: Workspace,
     /// The leader's minibatch BCE this epoch (read, and restarted, when evaluating).
     train_loss: std::cell::Cell<TrainLoss>,
+    /// `adversarial`'s adversary.
+    adversary: Option<adversary::Adversary>,
 }
 
 #[derive(Clone, Copy)]
@@ -130,6 +134,15 @@ impl<'a> Engine<'a> {
             leader: Stepper::new(spec.optimizer_acc, spec.momentum),
             follower: Stepper::new(spec.optimizer_fair, spec.momentum),
             train_loss: Default::default(),
+            adversary: (spec.method == Method::Adversarial).then(|| {
+                adversary::Adversary::new(
+                    spec.adversary_width,
+                    spec.constraint == Constraint::EqualizedOdds,
+                    data.n_groups(),
+                    spec.seed,
+                    rows,
+                )
+            }),
             work: Workspace {
                 inputs: vec![0.0; rows * data.train.n_features],
                 labels: vec![0.0; rows],
@@ -197,6 +210,13 @@ impl<'a> Engine<'a> {
         if let Some(weights) = fairness {
             gradients::fairness(weights, logits, self.spec.eta as f32, d);
         }
+        self.backward(rows, trains, accumulate);
+    }
+
+    /// Backward from the ∂L/∂logits in the workspace, through the last forward pass, down
+    /// to the lowest layer `trains` names (see [`forward_backward`](Self::forward_backward)).
+    fn backward(&mut self, rows: usize, trains: impl Fn(usize) -> bool, accumulate: bool) {
+        let w = &mut self.work;
         let lowest = (0..self.layers.len()).find(|&i| trains(i)).unwrap_or(0);
         let pass = Pass {
             layers: &self.layers,
@@ -211,6 +231,53 @@ impl<'a> Engine<'a> {
             accumulate,
             [&mut w.d, &mut w.pre, &mut w.below],
         );
+    }
+
+    /// `adversarial`'s gradient on `rows`, left in `self.gradients` (the adversary's in the
+    /// adversary): per parameter tensor (each layer's weight, then its bias), the BCE
+    /// gradient g_P loses its projection on the adversary's loss gradient g_A and takes
+    /// −α·g_A: g_P − ⟨g_P, u⟩u − α·g_A with u = g_A/‖g_A‖ (Frobenius, as the paper and
+    /// fairlearn's TensorFlow engine). Both at the same parameters.
+    fn adversarial_gradients(&mut self, rows: &[usize], alpha: f64) {
+        let n = rows.len();
+        self.load(rows, false);
+        self.forward_backward(n, true, None, |_| true, false);
+        let task = self.gradients.clone();
+        let top = self.layers.len() - 1;
+        let p: Vec<f32> = (self.work.outputs[top][..n].iter())
+            .map(|&z| gradients::sigmoid(z))
+            .collect();
+        let groups: Vec<u32> = rows.iter().map(|&r| self.train.groups[r]).collect();
+        let adversary = self.adversary.as_mut().expect("made for adversarial");
+        let d_p = adversary.backward(&p, &self.work.labels[..n], &groups);
+        // ∂p/∂logit = p(1 − p); the forward pass's activations are still in the workspace.
+        for ((d, dp), p) in self.work.d[..n].iter_mut().zip(&d_p).zip(&p) {
+            *d = dp * p * (1.0 - p);
+        }
+        self.backward(n, |_| true, false);
+        let alpha = alpha as f32;
+        for (layer, (gradient, task)) in
+            (self.layers.iter()).zip(self.gradients.iter_mut().zip(&task))
+        {
+            let split = layer.d_in * layer.d_out;
+            let (a_weight, a_bias) = gradient.split_at_mut(split);
+            let (p_weight, p_bias) = task.split_at(split);
+            for (adversary, task) in [(a_weight, p_weight), (a_bias, p_bias)] {
+                let norm = adversary
+                    .iter()
+                    .map(|g| f64::from(*g).powi(2))
+                    .sum::<f64>()
+                    .sqrt();
+                let unit = 1.0 / (norm + 1e-12);
+                let along: f64 = (adversary.iter().zip(task))
+                    .map(|(a, t)| f64::from(*a) * unit * f64::from(*t))
+                    .sum();
+                for (a, t) in adversary.iter_mut().zip(task) {
+                    let u = (f64::from(*a) * unit) as f32;
+                    *a = t - along as f32 * u - alpha * *a;
+                }
+            }
+        }
     }
 
     /// One optimizer step for a player's layers, with its own optimizer (one-player methods:
@@ -445,6 +512,15 @@ impl Players for Engine<'_> {
         self.hypergradient(rows, followers, follower_rate, unroll);
         self.step(Player::Accuracy, rate);
     }
+
+    fn adversarial_step(&mut self, rows: &[usize], rate: f64, adversary_rate: f64, alpha: f64) {
+        self.adversarial_gradients(rows, alpha);
+        self.step(Player::Both, rate);
+        self.adversary
+            .as_mut()
+            .expect("made for adversarial")
+            .step(adversary_rate);
+    }
 }
 
 #[cfg(test)]
@@ -637,6 +713,143 @@ mod tests {
             eprintln!(
                 "unroll {unroll}: largest relative error {worst:.2e}, largest correction {correction:.2}"
             );
+        }
+    }
+
+    /// The adversary's mean loss, in f64: its layers (leaky ReLU between) on each row's
+    /// probability (and label), sigmoid BCE on "group 1" or softmax cross-entropy.
+    fn adversary_loss(
+        adversary: &[Layer64],
+        logits: &[f64],
+        data: &Split,
+        rows: &[usize],
+        with_label: bool,
+    ) -> f64 {
+        let mut total = 0.0;
+        for (&z, &r) in logits.iter().zip(rows) {
+            let mut a = vec![1.0 / (1.0 + (-z).exp())];
+            if with_label {
+                a.push(f64::from(data.labels[r]));
+            }
+            for (k, (d_out, weight, bias)) in adversary.iter().enumerate() {
+                let mut out = bias.clone();
+                for (i, &x) in a.iter().enumerate() {
+                    for (j, o) in out.iter_mut().enumerate() {
+                        *o += x * weight[i * d_out + j];
+                    }
+                }
+                if k + 1 < adversary.len() {
+                    out.iter_mut()
+                        .for_each(|v| *v = if *v < 0.0 { 0.01 * *v } else { *v });
+                }
+                a = out;
+            }
+            let g = data.groups[r] as usize;
+            total += match a.len() {
+                1 => {
+                    let q = 1.0 / (1.0 + (-a[0]).exp());
+                    -(if g == 1 { q.ln() } else { (1.0 - q).ln() })
+                }
+                _ => {
+                    let largest = a.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    let sum: f64 = a.iter().map(|v| (v - largest).exp()).sum();
+                    -(a[g] - largest - sum.ln())
+                }
+            };
+        }
+        total / rows.len() as f64
+    }
+
+    /// `adversarial`'s gradient on a tiny network, against a hand computation in f64: g_P
+    /// and g_A by central differences of BCE and of the adversary's loss, then per tensor
+    /// g_P − ⟨g_P, u⟩u − α·g_A with u = g_A/‖g_A‖. Two groups with a linear adversary on p;
+    /// three groups with a hidden layer of 2 on (p, y) (softmax, equalized odds).
+    #[test]
+    fn the_adversarial_gradient_is_the_projected_gradient_by_hand() {
+        use crate::train::threshold::Constraint;
+        use rand::{RngExt, SeedableRng};
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let n = 10;
+        for (groups, width, constraint) in [
+            (2, 0, Constraint::DemographicParity),
+            (3, 2, Constraint::EqualizedOdds),
+        ] {
+            let features: Vec<f32> = (0..n * 3).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let split = Split {
+                labels: (0..n).map(|i| f32::from(features[3 * i] > 0.0)).collect(),
+                groups: (0..n).map(|i| (i % groups) as u32).collect(),
+                features,
+                n_features: 3,
+            };
+            let names = ["x", "y", "z"];
+            let data = Dataset::in_memory("tiny", &["a", "b", "c"], &names[..groups], split);
+            let architecture = Architecture {
+                accuracy_layers: 1,
+                fairness_layers: 1,
+                fairness_position: 2,
+                width: Some(3),
+            };
+            let alpha = 0.7;
+            let spec = TrainSpec {
+                batch_size: n,
+                alpha,
+                lr_adv: 1e-3,
+                adversary_width: width,
+                constraint,
+                ..TrainSpec::for_tests(Method::Adversarial)
+            };
+            let mut engine = Engine::new(&architecture, &spec, &data);
+            let layers: Vec<Layer64> = (engine.weights().iter())
+                .map(|l| {
+                    let wide = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect();
+                    (l.d_out, wide(&l.weight), wide(&l.bias))
+                })
+                .collect();
+            let adversary = engine.adversary.as_ref().unwrap().layers();
+            let rows: Vec<usize> = (0..n).collect();
+            engine.adversarial_gradients(&rows, alpha);
+            let with_label = constraint == Constraint::EqualizedOdds;
+            let train = &data.train;
+            let h = 1e-6;
+            for (i, layer) in layers.iter().enumerate() {
+                let weights = layer.1.len();
+                // Each tensor: the weight, then the bias.
+                for range in [0..weights, weights..weights + layer.2.len()] {
+                    let derivative = |k: usize, loss: &dyn Fn(&[Layer64]) -> f64| {
+                        let at = |delta: f64| {
+                            let mut moved = layers.clone();
+                            match k < weights {
+                                true => moved[i].1[k] += delta,
+                                false => moved[i].2[k - weights] += delta,
+                            }
+                            loss(&moved)
+                        };
+                        (at(h) - at(-h)) / (2.0 * h)
+                    };
+                    let task: Vec<f64> = (range.clone())
+                        .map(|k| derivative(k, &|l| bce(l, train, &rows)))
+                        .collect();
+                    let against: Vec<f64> = (range.clone())
+                        .map(|k| {
+                            derivative(k, &|l| {
+                                let z = logits(l, train, &rows);
+                                adversary_loss(&adversary, &z, train, &rows, with_label)
+                            })
+                        })
+                        .collect();
+                    let norm = against.iter().map(|g| g * g).sum::<f64>().sqrt();
+                    assert!(norm > 1e-6, "the adversary's gradient reaches layer {i}");
+                    let along: f64 = against.iter().zip(&task).map(|(a, t)| a / norm * t).sum();
+                    for (j, k) in range.enumerate() {
+                        let expected = task[j] - along * against[j] / norm - alpha * against[j];
+                        let got = f64::from(engine.gradients[i][k]);
+                        assert!(
+                            (got - expected).abs() <= 1e-4 * expected.abs().max(1e-2),
+                            "{groups} groups, layer {i}, parameter {k}: {got} against {expected}"
+                        );
+                    }
+                }
+            }
         }
     }
 }

@@ -7,6 +7,7 @@
 //! variant of [`Method`] and its arm in [`Method::info`]). `toy.rs`, registered in test
 //! builds only, shows the whole of it.
 
+mod adversarial;
 mod erm;
 mod fairbinn;
 mod fairbinn_reference;
@@ -40,6 +41,8 @@ pub enum Method {
     Reductions {
         randomized: bool,
     },
+    /// Adversarial debiasing (Zhang, Lemoine & Mitchell 2018).
+    Adversarial,
     #[cfg(test)]
     Toy,
 }
@@ -98,6 +101,7 @@ impl Method {
         Self::threshold(Base::Stackelberg, true),
         Self::Reductions { randomized: false },
         Self::Reductions { randomized: true },
+        Self::Adversarial,
         #[cfg(test)]
         Self::Toy,
     ];
@@ -117,6 +121,7 @@ impl Method {
             Self::Threshold { base, randomized } => threshold::info(base, randomized),
             Self::Reductions { randomized: false } => &reductions::REDUCTIONS,
             Self::Reductions { randomized: true } => &reductions::REDUCTIONS_RANDOMIZED,
+            Self::Adversarial => &adversarial::ADVERSARIAL,
             #[cfg(test)]
             Self::Toy => &toy::TOY,
         }
@@ -124,6 +129,11 @@ impl Method {
 
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.iter().copied().find(|m| m.name() == name)
+    }
+
+    /// Trained step by step by its own rule (not post-processing, not fitted whole).
+    pub fn is_stepped(self) -> bool {
+        !matches!(self, Self::Threshold { .. } | Self::Reductions { .. })
     }
 
     /// The method whose network is trained: the base of `threshold`, else itself.
@@ -209,6 +219,8 @@ pub enum Marker {
     Plus,
     /// `reductions`.
     Star,
+    /// `adversarial`.
+    Hexagon,
 }
 
 /// How a bilevel method's players take turns.
@@ -230,6 +242,8 @@ pub struct Turn<'a> {
     pub follower_batch: FollowerBatch,
     /// Follower steps a `stackelberg` leader looks ahead.
     pub unroll: usize,
+    /// `adversarial`: the weight of the push against the adversary.
+    pub alpha: f64,
 }
 
 /// The half-steps an engine offers a method's rule, each on rows of the training split.
@@ -261,6 +275,13 @@ pub trait Players {
         _unroll: usize,
     ) {
         unreachable!("only the fused engine runs stackelberg (MethodInfo::engines)");
+    }
+    /// Every layer ← its optimizer's step on the BCE gradient made blind to the adversary
+    /// and pushed against it (per parameter tensor, its projection on the adversary's loss
+    /// gradient removed, −α times that gradient added); then the adversary ← Adam at
+    /// `adversary_rate` on its loss, both gradients from the same pass (`adversarial`).
+    fn adversarial_step(&mut self, _rows: &[usize], _rate: f64, _adversary_rate: f64, _alpha: f64) {
+        unreachable!("only the fused engine runs adversarial (MethodInfo::engines)");
     }
 }
 
@@ -317,7 +338,8 @@ impl Backend {
     }
 }
 
-/// Each player's learning rate in one epoch (one-player methods use `accuracy`).
+/// Each player's learning rate in one epoch (one-player methods use `accuracy`; the
+/// adversary of `adversarial` takes `fairness`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LearningRates {
     pub accuracy: f64,
@@ -404,6 +426,7 @@ mod tests {
             order,
             follower_batch: batch,
             unroll: 1,
+            alpha: 1.0,
         };
         let mut recorder = Recorder::default();
         (method.info().step)(&mut recorder, &turn);
