@@ -836,8 +836,8 @@ fn reductions_of(train: &RawTrain, problems: &mut Vec<String>) -> Option<Method>
     })
 }
 
-/// A reduction has no network and no epochs: the settings of those are fixed, so that
-/// trials differing there are one trial.
+/// A reduction has no network, no epochs and nothing random: the settings of those (and
+/// the seed) are fixed, so that trials differing there are one trial.
 fn without_network(trial: TrialSpec) -> TrialSpec {
     let t = trial.train;
     TrialSpec {
@@ -856,6 +856,7 @@ fn without_network(trial: TrialSpec) -> TrialSpec {
             optimizer_acc: Optimizer::Adam,
             momentum: 0.0,
             patience: 0,
+            seed: 0,
             ..t
         },
     }

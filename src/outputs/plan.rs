@@ -47,7 +47,8 @@ pub fn plan_table(
             .swept
             .iter()
             .map(String::as_str)
-            .filter(|key| !["method", "seed"].contains(key)),
+            // `threshold`'s base and rule are in its method's name.
+            .filter(|key| !["method", "seed", "base", "randomized"].contains(key)),
     );
     let rows: Vec<Vec<String>> = plan
         .trials

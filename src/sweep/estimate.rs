@@ -21,7 +21,13 @@ pub struct Estimate {
 pub fn estimate(trials: &[&Trial], data: &Dataset, jobs: usize) -> Estimate {
     let mut kinds: Vec<(String, f64)> = Vec::new();
     let mut durations = Vec::with_capacity(trials.len());
+    // Networks trained: `threshold` trials read one network per base trial (execute.rs).
+    let mut networks = std::collections::HashSet::new();
     for trial in trials {
+        let network = format!("{:?}", (trial.spec.train.trained(), &trial.spec.architecture));
+        if !networks.insert(network) {
+            continue;
+        }
         let kind = kind(trial);
         let per_epoch = match kinds.iter().find(|(k, _)| *k == kind) {
             Some((_, seconds)) => *seconds,
@@ -57,7 +63,7 @@ fn kind(trial: &Trial) -> String {
         String::new()
     };
     // Each step of look-ahead costs about a step of fairbinn's.
-    if t.method == crate::train::Method::Stackelberg {
+    if t.method.trained() == crate::train::Method::Stackelberg {
         follower += &format!(", unroll {}", t.unroll);
     }
     let width = a.width.map_or("input width".to_string(), |w| w.to_string());
@@ -65,9 +71,12 @@ fn kind(trial: &Trial) -> String {
         Backend::Fused => String::new(),
         other => format!(", {}", other.as_str()),
     };
+    if t.reductions() {
+        return format!("{}, one fit", t.method.name());
+    }
     format!(
         "{}, batch {}, layers {}+{} of {width}{follower}{backend}",
-        t.method.name(),
+        t.method.trained().name(),
         t.batch_size,
         a.accuracy_layers,
         a.fairness_layers
