@@ -442,11 +442,15 @@ impl Players for FlopCounter {
         true
     }
 
-    /// A pass of BCE over every layer, and the adversary's gradient back through them all
-    /// (counted as a second pass).
+    /// A pass of BCE over every layer, then the adversary's gradient back through them all
+    /// (a backward without its forward; the adversary's own few units are not counted).
     fn adversarial_step(&mut self, _: &[usize], _: f64, _: f64, _: f64) {
         self.pass(|_| true);
+        let forward: f64 = (self.layers.iter())
+            .map(|&(d_in, d_out)| product(self.rows, d_in, d_out))
+            .sum();
         self.pass(|_| true);
+        self.flops -= forward;
     }
 
     /// Per unrolled step a follower pass, then a pass of BCE over every layer, and per step

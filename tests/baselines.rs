@@ -111,3 +111,86 @@ fn threshold_settings_are_checked_with_their_keys() {
         "{said}"
     );
 }
+
+/// adversarial and reductions in one sweep: read back from the CSVs, each with its settings;
+/// the reduction fitted once however many seeds, its randomized gap the same soft and hard
+/// and within its bound on the training rows' scale; a halving search refuses all three.
+#[test]
+fn adversarial_and_reductions_run_in_a_sweep_and_halving_refuses_the_baselines() {
+    let run = Run::new(
+        "name: baselines\ndataset: {name: adult, max_rows: 3000}\n\
+         train: {epochs: 3, batch_size: 100}\nseeds: [0, 1]\n\
+         sweep:\n  method: [adversarial, reductions]\n  methods:\n\
+         \x20   adversarial: {alpha: [0.1, 1]}\n\
+         \x20   reductions: {randomized: [false, true], difference_bound: [0.005, 0.05]}\n",
+    );
+    let output = run.run(&[]);
+    assert!(output.status.success(), "{}", text(&output));
+    let trials = read_csv(&run.results().join("trials.csv"));
+    let epochs = read_csv(&run.results().join("epochs.csv"));
+    let of = |method: &str| -> Vec<_> { trials.iter().filter(|t| t["method"] == method).collect() };
+    assert_eq!(of("adversarial").len(), 4);
+    // No seed: one trial per setting.
+    assert_eq!(
+        of("reductions").len() + of("reductions-randomized").len(),
+        4
+    );
+    for trial in of("adversarial") {
+        assert_eq!(trial["status"], "ok");
+        assert_eq!(trial["last_epoch"], "3");
+        assert!(
+            ["0.1", "1.0"].contains(&trial["alpha"].as_str()),
+            "{trial:?}"
+        );
+        assert_eq!(trial["adversary_width"], "0");
+    }
+    for trial in of("reductions-randomized") {
+        assert_eq!(
+            (trial["last_epoch"].as_str(), trial["seed"].as_str()),
+            ("1", "0")
+        );
+        let rows: Vec<_> = epochs
+            .iter()
+            .filter(|r| r["trial_id"] == trial["trial_id"])
+            .collect();
+        assert_eq!(rows.len(), 2, "a validation and a test row");
+        for row in rows {
+            assert!((number(row, "dp_hard") - number(row, "dp_soft")).abs() < 1e-12);
+        }
+    }
+    // The looser bound leaves the larger gap (validation, randomized).
+    let gap = |bound: &str| {
+        let trial = of("reductions-randomized")
+            .into_iter()
+            .find(|t| t["difference_bound"] == bound)
+            .unwrap();
+        let row = epochs
+            .iter()
+            .find(|r| r["trial_id"] == trial["trial_id"] && r["split"] == "validation")
+            .unwrap();
+        number(row, "dp_hard")
+    };
+    assert!(
+        gap("0.005") < gap("0.05"),
+        "{} {}",
+        gap("0.005"),
+        gap("0.05")
+    );
+
+    for (method, why) in [
+        ("adversarial", "its adversary is not saved"),
+        ("reductions", "fitted whole"),
+        ("threshold", "post-processes its base's networks"),
+    ] {
+        let run = Run::new(&format!(
+            "name: h\ndataset: {{name: adult, max_rows: 300}}\n\
+             train: {{method: {method}, epochs: 4}}\n\
+             search: {{halving: {{rungs: [2, 4], keep: 1/2}}}}\n"
+        ));
+        let said = text(&run.on_results("plan", &[]));
+        assert!(
+            said.contains("search.halving:") && said.contains(why),
+            "{method}: {said}"
+        );
+    }
+}

@@ -598,8 +598,8 @@ fn trial_spec(model: RawModel, train: RawTrain, problems: &mut Vec<String>) -> O
             let method = Method::parse(name);
             if method.is_none() {
                 problems.push(format!(
-                    "train.method: expected one of threshold, reductions, {}, found {name:?}",
-                    Method::names().join(", "),
+                    "train.method: expected one of {}, found {name:?}",
+                    Method::written_names().join(", "),
                 ));
             }
             method

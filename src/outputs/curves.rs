@@ -20,7 +20,13 @@ const FILE: &str = "curves.svg";
 impl Output for Curves {
     fn write(&self, report: &Report, dir: &Path, _: &[PathBuf]) -> Result<Vec<PathBuf>> {
         let path = dir.join(FILE);
-        let configurations = &report.analysis.configurations;
+        // Methods trained by their own steps: `threshold`'s training loss is its base's, and
+        // `reductions` has one point, no curve.
+        let configurations: Vec<Configuration> = (report.analysis.configurations.iter())
+            .filter(|c| c.settings.method.is_stepped())
+            .cloned()
+            .collect();
+        let configurations = &configurations;
         let eta = report.curves_eta.or_else(|| common_eta(configurations));
         let chosen: Vec<&Configuration> = configurations
             .iter()

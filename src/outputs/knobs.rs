@@ -120,8 +120,15 @@ impl Output for Knobs {
 }
 
 /// Each configuration's settings and seed statistics at its reported epoch, and which
-/// epoch that is, in words.
+/// epoch that is, in words. Only methods that train by their own steps: `threshold`'s lines
+/// would repeat its base's once per tolerance, and `reductions` has no network to tune.
 fn configurations(analysis: &Analysis) -> (String, Vec<(Settings, SeedStats)>) {
+    let (chosen, mut configurations) = every_configuration(analysis);
+    configurations.retain(|(settings, _)| settings.method.is_stepped());
+    (chosen, configurations)
+}
+
+fn every_configuration(analysis: &Analysis) -> (String, Vec<(Settings, SeedStats)>) {
     let single = (analysis.selected.iter()).find(|s| s.selection.is_single_point());
     match single {
         Some(selected) => (

@@ -24,7 +24,10 @@ pub fn estimate(trials: &[&Trial], data: &Dataset, jobs: usize) -> Estimate {
     // Networks trained: `threshold` trials read one network per base trial (execute.rs).
     let mut networks = std::collections::HashSet::new();
     for trial in trials {
-        let network = format!("{:?}", (trial.spec.train.trained(), &trial.spec.architecture));
+        let network = format!(
+            "{:?}",
+            (trial.spec.train.trained(), &trial.spec.architecture)
+        );
         if !networks.insert(network) {
             continue;
         }

@@ -153,6 +153,17 @@ impl Method {
         Self::ALL.iter().map(|m| m.name()).collect()
     }
 
+    /// The names experiment files give `train.method`: each family once (`threshold` with
+    /// its `base:` and `randomized:`, `reductions` with its `randomized:`).
+    pub fn written_names() -> Vec<&'static str> {
+        let mut names: Vec<&str> = (Self::ALL.iter())
+            .filter(|m| m.is_stepped())
+            .map(|m| m.name())
+            .collect();
+        names.extend(["threshold", "reductions"]);
+        names
+    }
+
     /// η and the fairness loss matter.
     pub fn uses_eta(self) -> bool {
         self.info().reads_eta
