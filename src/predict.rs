@@ -181,7 +181,20 @@ pub fn save_selected(request: &SelectedPredictions) -> Result<Vec<PathBuf>> {
     }
     let seeds_of = |point: &Point| seeds.get(point.config_id.as_str()).into_iter().flatten();
     let mut needed: BTreeMap<&str, (&Trial, BTreeSet<usize>)> = BTreeMap::new();
-    for point in chosen.iter().flat_map(|s| &s.points) {
+    // `threshold` and `reductions` points are not one network's outputs: a network's
+    // predictions would misreport them.
+    let (points, left_out): (Vec<&Point>, Vec<&Point>) = (chosen.iter())
+        .flat_map(|s| &s.points)
+        .partition(|p| p.settings.method.is_stepped());
+    if let Some(point) = left_out.first() {
+        eprintln!(
+            "{} selected points of post-processing or fitted-whole methods ({} …) are left \
+             out of the predictions: they have no network of their own to predict with",
+            left_out.len(),
+            point.settings.method
+        );
+    }
+    for point in points {
         for &trial in seeds_of(point) {
             let entry = needed.entry(&trial.id).or_insert((trial, BTreeSet::new()));
             entry
@@ -233,7 +246,7 @@ pub fn save_selected(request: &SelectedPredictions) -> Result<Vec<PathBuf>> {
         let aside = path.with_extension("csv.tmp");
         let write = || -> Result<()> {
             let mut out = Writer::new("test_row", true, BufWriter::new(File::create(&aside)?))?;
-            for point in &selected.points {
+            for point in (selected.points.iter()).filter(|p| p.settings.method.is_stepped()) {
                 let epoch = point.summary.epoch;
                 for &trial in seeds_of(point) {
                     let trained = epoch.min(ok[trial.id.as_str()]);
