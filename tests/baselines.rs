@@ -121,7 +121,7 @@ fn adversarial_and_reductions_run_in_a_sweep_and_halving_refuses_the_baselines()
         "name: baselines\ndataset: {name: adult, max_rows: 3000}\n\
          train: {epochs: 3, batch_size: 100}\nseeds: [0, 1]\n\
          sweep:\n  method: [adversarial, reductions]\n  methods:\n\
-         \x20   adversarial: {alpha: [0.1, 1]}\n\
+         \x20   adversarial: {alpha: [0.1, 1], constraint: [dp, eo]}\n\
          \x20   reductions: {randomized: [false, true], difference_bound: [0.005, 0.05]}\n",
     );
     let output = run.run(&[]);
@@ -129,7 +129,8 @@ fn adversarial_and_reductions_run_in_a_sweep_and_halving_refuses_the_baselines()
     let trials = read_csv(&run.results().join("trials.csv"));
     let epochs = read_csv(&run.results().join("epochs.csv"));
     let of = |method: &str| -> Vec<_> { trials.iter().filter(|t| t["method"] == method).collect() };
-    assert_eq!(of("adversarial").len(), 4);
+    // Every trial recorded, each constraint its own (2 α × 2 constraints × 2 seeds).
+    assert_eq!(of("adversarial").len(), 8);
     // No seed: one trial per setting.
     assert_eq!(
         of("reductions").len() + of("reductions-randomized").len(),

@@ -189,15 +189,13 @@ fn sharing_bases(pending: Vec<&Trial>) -> Vec<Leg<'_>> {
     let mut legs: Vec<Leg> = Vec::new();
     let mut riders = Vec::new();
     for trial in pending {
-        let base = trial.spec.train.trained();
-        if base == trial.spec.train {
-            legs.push(Leg::whole(trial));
-        } else {
-            riders.push((trial, base));
+        match trial.spec.train.threshold() {
+            Some(_) => riders.push(trial),
+            None => legs.push(Leg::whole(trial)),
         }
     }
-    for (trial, base) in riders {
-        let spec = &trial.spec;
+    for trial in riders {
+        let (spec, base) = (&trial.spec, trial.spec.train.trained());
         let carrier = legs.iter_mut().find(|leg| {
             leg.trial.spec.train.trained() == base
                 && leg.trial.spec.architecture == spec.architecture

@@ -109,11 +109,14 @@ impl TrainSpec {
 
     /// The network a post-processing method reads: its base's trial (itself otherwise).
     pub fn trained(&self) -> Self {
-        Self {
-            method: self.method.trained(),
-            constraint: Constraint::DemographicParity,
-            tolerance: 0.0,
-            ..*self
+        match self.threshold() {
+            Some(_) => Self {
+                method: self.method.trained(),
+                constraint: Constraint::DemographicParity,
+                tolerance: 0.0,
+                ..*self
+            },
+            None => *self,
         }
     }
 
