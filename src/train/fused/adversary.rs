@@ -13,6 +13,8 @@ use super::network::{Adam, Layer, Moments};
 use crate::model::LayerWeights;
 
 pub struct Adversary {
+    /// Parameters as the network's layers hold them (weight, then bias), for Adam's update;
+    /// the passes are this file's loops, with the leaky ReLU.
     layers: Vec<Layer>,
     gradients: Vec<Vec<f32>>,
     moments: Vec<Moments>,

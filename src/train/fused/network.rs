@@ -82,7 +82,7 @@ impl Layer {
     /// and bias gradients are written there (added to what it holds when `accumulate`); with
     /// `d_input`, ∂L/∂input is written there. `pre` takes ∂L/∂(the pre-activation).
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn backward(
+    fn backward(
         &self,
         input: &[f32],
         output: &[f32],
