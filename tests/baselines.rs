@@ -93,7 +93,7 @@ fn thresholds_read_their_base_in_the_sweep_as_they_would_train_it_and_close_the_
 fn threshold_settings_are_checked_with_their_keys() {
     let run = Run::new(
         "name: bad\ndataset: {name: adult, max_rows: 300}\n\
-         train: {method: threshold, base: threshold, tolerance: 2, constraint: eo}\n",
+         train: {method: threshold, base: threshold, tolerance: 2, constraint: eo, randomized: true}\n",
     );
     let output = run.on_results("plan", &[]);
     let said = text(&output);
@@ -107,7 +107,7 @@ fn threshold_settings_are_checked_with_their_keys() {
         "{said}"
     );
     assert!(
-        said.contains("train.constraint: eo thresholds need the randomized rule"),
+        said.contains("train.tolerance: randomized eo thresholds have no tolerance"),
         "{said}"
     );
 }

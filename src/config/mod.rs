@@ -880,13 +880,8 @@ fn threshold_of(train: &RawTrain, problems: &mut Vec<String>) -> Option<Method> 
             train.tolerance
         ));
     }
-    if train.constraint == Constraint::EqualizedOdds {
-        if !train.randomized {
-            problems.push("train.constraint: eo thresholds need the randomized rule (`randomized: true`): one cut per group rarely equalizes two rates".into());
-        }
-        if train.tolerance != 0.0 {
-            problems.push("train.tolerance: eo thresholds have no tolerance (as fairlearn's); leave it out or 0".into());
-        }
+    if train.constraint == Constraint::EqualizedOdds && train.randomized && train.tolerance != 0.0 {
+        problems.push("train.tolerance: randomized eo thresholds have no tolerance (as fairlearn's); leave it out or 0, or drop `randomized`".into());
     }
     if problems.len() > before {
         return None;

@@ -8,6 +8,8 @@
 //! - Deterministic (the default): one cut per group, the most accurate whose selection rates
 //!   lie within `tolerance` of each other. Exact parity is rarely reachable with one cut per
 //!   group; a tolerance of 1/(smallest group's rows) always is.
+//!   For equalized odds, every pair of groups within `tolerance` in FPR and in TPR (exact for
+//!   two groups, a heuristic for more: see [`equalized_odds_cuts`]).
 //! - Randomized (fairlearn's rule): each group mixes the two cuts around a point of its
 //!   rules' upper concave hull, resampled on a grid of 1000 rates, so rates can be equal
 //!   exactly; the per-row probability of a positive decision gives expected metrics.
@@ -185,7 +187,19 @@ fn fit_with(
             }
         }
         (Constraint::EqualizedOdds, false) => {
-            return Err("equalized odds needs the randomized rule (`randomized: true`)".into());
+            let counts: Vec<(f64, f64)> = (present.iter())
+                .map(|&g| {
+                    let positives = per_group[g].iter().filter(|r| r.1).count() as f64;
+                    (positives, per_group[g].len() as f64 - positives)
+                })
+                .collect();
+            let picks = equalized_odds_cuts(&curves, &counts, rows, spec.tolerance).ok_or(
+                "no cuts put every group's true- and false-positive rates within the tolerance",
+            )?;
+            for (&g, rule) in present.iter().zip(picks) {
+                cuts[g] = rule.cut;
+            }
+            return Ok(Thresholds::Deterministic(cuts));
         }
         (Constraint::EqualizedOdds, true) => {
             let hulls: Vec<Vec<Point>> = curves.iter().map(|c| upper_hull(c)).collect();
@@ -284,6 +298,66 @@ fn rules(rows: &[(f64, bool)], constraint: Constraint, flip: bool) -> Result<Vec
         };
     }
     Ok(points)
+}
+
+/// Deterministic equalized odds: one cut per group, every pair of groups within `tolerance`
+/// in FPR and in TPR, the most accurate found. Each group's rule is the best in a box around
+/// a rule of the largest group (the anchor), every anchor rule tried: of half-width
+/// `tolerance` for two groups, which is exact, and `tolerance`/2 for more, which keeps every
+/// pair within it but may miss the best (a heuristic). Rules are in order of selection, so
+/// FPR and TPR only grow and each box's rules are a window sliding forward (a deque keeps its
+/// best). `counts` are each group's (positives, negatives).
+fn equalized_odds_cuts(
+    curves: &[Vec<Point>],
+    counts: &[(f64, f64)],
+    rows: f64,
+    tolerance: f64,
+) -> Option<Vec<Rule>> {
+    use std::collections::VecDeque;
+    // A rule's share of all rows decided right.
+    let value = |g: usize, p: &Point| (p.y * counts[g].0 + (1.0 - p.x) * counts[g].1) / rows;
+    let anchor = (0..curves.len()).max_by_key(|&g| curves[g].len())?;
+    let half = if curves.len() == 2 {
+        tolerance
+    } else {
+        tolerance / 2.0
+    } + 1e-12;
+    let mut windows = vec![(0usize, 0usize, VecDeque::<usize>::new()); curves.len()];
+    let mut best: Option<(f64, Vec<usize>)> = None;
+    'anchor: for (i, a) in curves[anchor].iter().enumerate() {
+        let mut picks = vec![0; curves.len()];
+        picks[anchor] = i;
+        let mut total = value(anchor, a);
+        for (g, curve) in curves.iter().enumerate().filter(|&(g, _)| g != anchor) {
+            let (lo, hi, deque) = &mut windows[g];
+            while *hi < curve.len() && curve[*hi].x <= a.x + half && curve[*hi].y <= a.y + half {
+                while deque
+                    .back()
+                    .is_some_and(|&k| value(g, &curve[k]) <= value(g, &curve[*hi]))
+                {
+                    deque.pop_back();
+                }
+                deque.push_back(*hi);
+                *hi += 1;
+            }
+            while *lo < curve.len() && (curve[*lo].x < a.x - half || curve[*lo].y < a.y - half) {
+                *lo += 1;
+            }
+            while deque.front().is_some_and(|&k| k < *lo) {
+                deque.pop_front();
+            }
+            let Some(&k) = deque.front() else {
+                continue 'anchor;
+            };
+            picks[g] = k;
+            total += value(g, &curve[k]);
+        }
+        if best.as_ref().is_none_or(|(v, _)| total > *v) {
+            best = Some((total, picks));
+        }
+    }
+    let (_, picks) = best?;
+    Some((curves.iter().zip(picks)).map(|(c, k)| c[k].rule).collect())
 }
 
 /// The upper concave hull of `points`, by x then y (Andrew's monotone chain): the rules a
@@ -635,8 +709,74 @@ mod tests {
         }
     }
 
+    /// Eight rows: at ½ group 0 has an FPR of ½ and group 1 a TPR of 0; one cut per group
+    /// (between 0.7 and 0.6, and between 0.45 and 0.4) decides every row right, with both
+    /// rates equal. A third group is handled too (the anchor's heuristic).
     #[test]
-    fn equalized_odds_needs_both_labels_in_every_group_and_the_randomized_rule() {
+    fn deterministic_cuts_equalize_true_and_false_positive_rates() {
+        let spec = ThresholdSpec {
+            constraint: Constraint::EqualizedOdds,
+            tolerance: 0.0,
+            randomized: false,
+        };
+        let scores = [0.9, 0.7, 0.6, 0.2, 0.5, 0.45, 0.4, 0.1];
+        let labels = [1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0];
+        let groups = [0, 0, 0, 0, 1, 1, 1, 1];
+        let fitted = fit(&spec, &scores, &labels, &groups, 2).unwrap();
+        let Thresholds::Deterministic(cuts) = &fitted else {
+            panic!("{fitted:?}")
+        };
+        assert!(
+            close(cuts[0], 0.65, 1e-7) && close(cuts[1], 0.425, 1e-7),
+            "{cuts:?}"
+        );
+        let m = fitted.metrics(&scores, &labels, &groups, 2);
+        assert_eq!((m.accuracy, m.eo), (1.0, 0.0));
+        let base = SplitMetrics::compute(&scores, &labels, &groups, 2);
+        assert_eq!(base.eo, 1.0);
+        // Three groups, the third a copy of the first: the same cuts.
+        let scores3: Vec<f32> = scores.iter().chain(&scores[..4]).copied().collect();
+        let labels3: Vec<f32> = labels.iter().chain(&labels[..4]).copied().collect();
+        let groups3 = [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2];
+        let fitted = fit(&spec, &scores3, &labels3, &groups3, 3).unwrap();
+        let m = fitted.metrics(&scores3, &labels3, &groups3, 3);
+        assert_eq!((m.accuracy, m.eo), (1.0, 0.0));
+    }
+
+    /// On fairlearn's 20-row table, the cuts keep every pair of groups within the tolerance
+    /// in both rates, and a looser tolerance is never less accurate.
+    #[test]
+    fn deterministic_equalized_odds_stays_within_its_tolerance() {
+        let (scores, labels, groups) = golden();
+        let mut last = 0.0;
+        for tolerance in [0.0, 0.2, 0.4, 1.0] {
+            let spec = ThresholdSpec {
+                constraint: Constraint::EqualizedOdds,
+                tolerance,
+                randomized: false,
+            };
+            let fitted = fit(&spec, &scores, &labels, &groups, 3).unwrap();
+            let decisions: Vec<f32> = (fitted.decisions(&scores, &groups).iter())
+                .map(|&d| d as f32)
+                .collect();
+            for label in [0.0, 1.0] {
+                let rates =
+                    crate::metrics::group_means(&decisions, &groups, 3, |r| labels[r] == label);
+                let gap = rates.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+                    - rates.iter().copied().fold(f64::INFINITY, f64::min);
+                assert!(
+                    gap <= tolerance + 1e-9,
+                    "{tolerance}, label {label}: {rates:?}"
+                );
+            }
+            let accuracy = fitted.metrics(&scores, &labels, &groups, 3).accuracy;
+            assert!(accuracy >= last, "{tolerance}: {accuracy} < {last}");
+            last = accuracy;
+        }
+    }
+
+    #[test]
+    fn equalized_odds_needs_both_labels_in_every_group() {
         let spec = ThresholdSpec {
             constraint: Constraint::EqualizedOdds,
             tolerance: 0.0,
@@ -644,11 +784,5 @@ mod tests {
         };
         let e = fit(&spec, &[0.2, 0.7, 0.4], &[0.0, 1.0, 1.0], &[0, 0, 1], 2).unwrap_err();
         assert!(e.contains("group 1") && e.contains("all positive"), "{e}");
-        let deterministic = ThresholdSpec {
-            randomized: false,
-            ..spec
-        };
-        let e = fit(&deterministic, &[0.2, 0.7], &[0.0, 1.0], &[0, 0], 1).unwrap_err();
-        assert!(e.contains("randomized: true"), "{e}");
     }
 }
