@@ -87,6 +87,12 @@ fn thresholds_read_their_base_in_the_sweep_as_they_would_train_it_and_close_the_
         }
     }
     assert_eq!(checked, 8 * 3);
+    // The randomized rule's numbers are labelled as expected values where they are read.
+    let report = std::fs::read_to_string(together.results().join("report.md")).unwrap();
+    assert!(
+        report.contains("threshold-erm-randomized are randomized classifiers: their accuracy and ΔDP are expected values"),
+        "{report}"
+    );
 }
 
 #[test]

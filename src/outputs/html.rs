@@ -26,6 +26,8 @@ struct Page {
     trials: usize,
     configurations: usize,
     metric: &'static str,
+    /// What the randomized baselines' numbers are, when there are some.
+    randomized: Option<String>,
     data: String,
     policies: Vec<Policy>,
     /// Per policy, its points for the scatter.
@@ -194,6 +196,7 @@ fn page(report: &Report, dir: &Path, written: &[PathBuf]) -> Result<Page> {
         name: report.name.to_string(),
         version: env!("CARGO_PKG_VERSION"),
         trials: report.plan.trials.len(),
+        randomized: super::summary::randomized_line(report.analysis),
         configurations: analysis.configurations.len(),
         metric: metric.symbol(),
         data: report.data.to_string(),

@@ -40,6 +40,9 @@ fn page(report: &Report, dir: &Path, written: &[PathBuf]) -> String {
     if let Some(halving) = report.halving {
         let _ = writeln!(out, "{}", super::summary::halving_line(halving, analysis));
     }
+    if let Some(line) = super::summary::randomized_line(analysis) {
+        let _ = writeln!(out, "{line}");
+    }
     let _ = writeln!(out, "## Data\n\n```\n{}```\n", report.data);
     let baseline = analysis.baseline;
     for selected in &analysis.selected {

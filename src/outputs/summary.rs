@@ -40,6 +40,25 @@ pub fn halving_line(halving: &Halving, analysis: &Analysis) -> String {
     )
 }
 
+/// What the randomized baselines' numbers are, when the results have some.
+pub fn randomized_line(analysis: &Analysis) -> Option<String> {
+    let mut names: Vec<&str> = (analysis.configurations.iter())
+        .map(|c| c.settings.method)
+        .filter(|m| m.is_randomized())
+        .map(|m| m.name())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    (!names.is_empty()).then(|| {
+        format!(
+            "{} are randomized classifiers: their accuracy and ΔDP are expected values, from \
+             each row's probability of a positive decision (so their soft and hard ΔDP are \
+             the same number), not one draw of decisions.\n",
+            names.join(", ")
+        )
+    })
+}
+
 fn summary(report: &Report, written: &[PathBuf]) -> String {
     let (plan, run, analysis) = (report.plan, report.run, report.analysis);
     let mut out = String::new();
@@ -69,6 +88,9 @@ fn summary(report: &Report, written: &[PathBuf]) -> String {
     }
     if let Some(halving) = report.halving {
         out += &halving_line(halving, analysis);
+    }
+    if let Some(line) = randomized_line(analysis) {
+        out += &line;
     }
     if analysis.not_planned > 0 {
         out += &format!(

@@ -131,6 +131,17 @@ impl Method {
         Self::ALL.iter().copied().find(|m| m.name() == name)
     }
 
+    /// Its numbers are a randomized classifier's expected ones.
+    pub fn is_randomized(self) -> bool {
+        matches!(
+            self,
+            Self::Threshold {
+                randomized: true,
+                ..
+            } | Self::Reductions { randomized: true }
+        )
+    }
+
     /// Trained step by step by its own rule (not post-processing, not fitted whole).
     pub fn is_stepped(self) -> bool {
         !matches!(self, Self::Threshold { .. } | Self::Reductions { .. })
