@@ -26,7 +26,7 @@ use crate::metrics::SplitMetrics;
 use crate::model_file::{Kept, Origin, SavedModel};
 use crate::selection::FairnessMetric;
 use crate::train::threshold::{self, ThresholdSpec};
-use crate::train::{self, Checkpoint, EpochMetrics, Evaluated, Training};
+use crate::train::{self, Checkpoint, EpochMetrics, Training};
 
 pub struct ExecuteOptions {
     /// Trials run at once.
@@ -361,11 +361,8 @@ fn run_leg(leg: &Leg, data: &Dataset, results_dir: &Path, models: Option<&Path>)
                 if keep {
                     kept.offer(metrics, trainer.weights());
                 }
-                if !thresholded.is_empty() {
-                    let scores = trainer.probabilities([Evaluated::Validation, Evaluated::Test]);
-                    for t in &mut thresholded {
-                        t.add(metrics, &scores, data);
-                    }
+                for t in &mut thresholded {
+                    t.add(metrics, trainer.scores(), data);
                 }
             },
         ))

@@ -194,6 +194,9 @@ pub struct Trainer<'a> {
     data: &'a Dataset,
     engine: Engine<'a>,
     batches: Minibatches<'a>,
+    /// The validation and test probabilities of the last [`evaluate`](Self::evaluate), for
+    /// what reads them after the metrics (`threshold`) without a second forward pass.
+    scores: [Vec<f32>; 2],
 }
 
 /// Where the network's numbers are computed (`train.backend`).
@@ -223,6 +226,7 @@ impl<'a> Trainer<'a> {
             data,
             engine,
             batches: Minibatches::new(spec, &data.train),
+            scores: Default::default(),
         }
     }
 
@@ -292,6 +296,11 @@ impl<'a> Trainer<'a> {
         }
     }
 
+    /// The validation and test probabilities of the last evaluation.
+    pub fn scores(&self) -> &[Vec<f32>; 2] {
+        &self.scores
+    }
+
     /// Predicted probabilities on each of `splits`.
     pub fn probabilities<const N: usize>(&self, splits: [Evaluated; N]) -> [Vec<f32>; N] {
         match &self.engine {
@@ -300,11 +309,13 @@ impl<'a> Trainer<'a> {
         }
     }
 
-    /// Metrics of both splits, or why the network's outputs cannot be evaluated.
-    pub fn evaluate(&self, epoch: usize) -> Result<EpochMetrics, Diverged> {
+    /// Metrics of both splits, or why the network's outputs cannot be evaluated. The
+    /// probabilities behind them stay readable ([`scores`](Self::scores)).
+    pub fn evaluate(&mut self, epoch: usize) -> Result<EpochMetrics, Diverged> {
         let splits = [Evaluated::Validation, Evaluated::Test];
-        let [validation, test] = self.probabilities(splits);
-        let metrics = |probabilities: Vec<f32>, which: Evaluated| {
+        self.scores = self.probabilities(splits);
+        let [validation, test] = &self.scores;
+        let metrics = |probabilities: &[f32], which: Evaluated| {
             if probabilities.iter().any(|p| !p.is_finite()) {
                 return Err(Diverged {
                     split: which,
@@ -313,7 +324,7 @@ impl<'a> Trainer<'a> {
             }
             let split = which.of(self.data);
             Ok(SplitMetrics::compute(
-                &probabilities,
+                probabilities,
                 &split.labels,
                 &split.groups,
                 self.data.n_groups(),
@@ -523,8 +534,8 @@ mod tests {
             );
         }
         // The training loss of the two epochs' leader minibatches alike.
-        let loss = |t: &Trainer| t.evaluate(2).unwrap().train_bce;
-        let (a, b) = (loss(&fused), loss(&flex));
+        let loss = |t: &mut Trainer| t.evaluate(2).unwrap().train_bce;
+        let (a, b) = (loss(&mut fused), loss(&mut flex));
         assert!(
             a.is_finite() && (a - b).abs() < 1e-4,
             "{case}: loss {a} against {b}"
