@@ -59,6 +59,9 @@ impl Point {
 #[derive(Debug, Clone, PartialEq)]
 pub struct MethodFigures {
     pub method: Method,
+    /// The front's name: the method's, then `column=value` of each `fronts_by:` setting when
+    /// this front is the part of the method's points with those values.
+    pub front: String,
     pub points: usize,
     pub by_metric: Vec<TradeOff>,
 }
@@ -147,6 +150,7 @@ impl Analysis {
         configurations: Vec<Configuration>,
         selections: &[Selection],
         metric: FairnessMetric,
+        fronts_by: &[String],
         baseline: Baseline,
         not_planned: usize,
     ) -> Self {
@@ -154,7 +158,7 @@ impl Analysis {
             .iter()
             .map(|&selection| {
                 let points = select(&selection, metric, &configurations);
-                let methods = method_figures(&points, &baseline, metric);
+                let methods = method_figures(&points, &baseline, metric, fronts_by);
                 Selected {
                     selection,
                     points,
@@ -319,24 +323,41 @@ pub fn select(
 }
 
 /// AOPAC and best accuracies per method, in the order methods first appear, on the axis of
-/// each of [`reported_metrics`].
+/// each of [`reported_metrics`]; then, when `fronts_by` names settings, per method and
+/// combination of their values, each method's parts in the order they first appear.
 pub fn method_figures(
     points: &[Point],
     baseline: &Baseline,
     selecting: FairnessMetric,
+    fronts_by: &[String],
 ) -> Vec<MethodFigures> {
-    let mut methods: Vec<Method> = Vec::new();
+    let mut fronts: Vec<(Method, String)> = Vec::new();
+    let mut parts: Vec<(Method, String)> = Vec::new();
     for point in points {
-        if !methods.contains(&point.settings.method) {
-            methods.push(point.settings.method);
+        let method = point.settings.method;
+        if !fronts.iter().any(|(m, _)| *m == method) {
+            fronts.push((method, method.to_string()));
+        }
+        let part = front_of(&point.settings, fronts_by);
+        if !fronts_by.is_empty() && !parts.iter().any(|(m, p)| *m == method && *p == part) {
+            parts.push((method, part));
         }
     }
-    methods
+    // A part that is the method's whole front is not listed again.
+    let whole: Vec<Method> = (fronts.iter())
+        .map(|(method, _)| *method)
+        .filter(|method| parts.iter().filter(|(m, _)| m == method).count() == 1)
+        .collect();
+    parts.retain(|(method, _)| !whole.contains(method));
+    parts.sort_by_key(|(method, _)| fronts.iter().position(|(m, _)| m == method));
+    fronts
         .into_iter()
-        .map(|method| {
-            let mine: Vec<&Point> = points
-                .iter()
+        .chain(parts)
+        .map(|(method, front)| {
+            let pooled = front == method.to_string();
+            let mine: Vec<&Point> = (points.iter())
                 .filter(|p| p.settings.method == method)
+                .filter(|p| pooled || front_of(&p.settings, fronts_by) == front)
                 .collect();
             let by_metric = reported_metrics(selecting)
                 .into_iter()
@@ -356,11 +377,28 @@ pub fn method_figures(
                 .collect();
             MethodFigures {
                 method,
+                front,
                 points: mine.len(),
                 by_metric,
             }
         })
         .collect()
+}
+
+/// `fairbinn fairness_layers=2`: the method, then each of `fronts_by`'s settings that the
+/// method has (a method that ignores one writes it empty).
+fn front_of(settings: &Settings, fronts_by: &[String]) -> String {
+    let cells = settings.cells();
+    let mut front = settings.method.to_string();
+    for column in fronts_by {
+        if let Some((_, value)) = cells
+            .iter()
+            .find(|(name, v)| name == column && !v.is_empty())
+        {
+            front += &format!(" {column}={value}");
+        }
+    }
+    front
 }
 
 #[cfg(test)]
@@ -530,6 +568,7 @@ mod tests {
             configurations(&plan, &records, epochs, 101),
             &[Selection::Last, Selection::TestPareto],
             FairnessMetric::DpSoft,
+            &[],
             baseline,
             0,
         );
@@ -578,5 +617,47 @@ mod tests {
             .collect();
         assert_eq!(fronts, [1, 2, 2]);
         assert_eq!(analysis.seeds(), 2);
+    }
+
+    /// `fronts_by: [eta]` adds a front per η of lagrangian (named as the CSVs write η), each its own AOPAC, after the
+    /// methods' whole fronts; erm, which has no η, is one front only.
+    #[test]
+    fn fronts_by_splits_a_method_into_fronts_of_its_own() {
+        let (plan, records, epochs) = results();
+        let baseline = Baseline {
+            majority_accuracy: 0.75,
+            label_dp: 0.2,
+        };
+        let configurations = configurations(&plan, &records, epochs, 101);
+        let analysis = Analysis::new(
+            configurations,
+            &[Selection::Last],
+            FairnessMetric::DpSoft,
+            &["eta".to_string()],
+            baseline,
+            0,
+        );
+        let last = &analysis.selected[0];
+        let fronts: Vec<(&str, usize)> = (last.methods.iter())
+            .map(|m| (m.front.as_str(), m.points))
+            .collect();
+        assert_eq!(
+            fronts,
+            [
+                ("erm", 1),
+                ("lagrangian", 2),
+                ("lagrangian eta=1.0", 1),
+                ("lagrangian eta=10.0", 1)
+            ]
+        );
+        let soft_axis = |p: &Point| p.test_trade_off(FairnessMetric::DpSoft);
+        for (front, point) in last.methods[2..].iter().zip(&last.points[1..]) {
+            let alone = aopac(&[soft_axis(point)], 0.75, 0.2);
+            assert_eq!(front.on(FairnessMetric::DpSoft).aopac, alone);
+        }
+        assert!(
+            last.methods[2].on(FairnessMetric::DpSoft).aopac
+                < last.methods[1].on(FairnessMetric::DpSoft).aopac
+        );
     }
 }

@@ -250,6 +250,7 @@ pub fn search(experiment: &Path, data_dir: DataDirOverride, jobs: usize) -> Resu
             configurations,
             &selection,
             file.fairness_metric,
+            &file.fronts_by,
             Baseline::of(&data),
             0,
         );

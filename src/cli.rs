@@ -49,8 +49,14 @@ pub enum Command {
 
 #[derive(Args)]
 pub struct ReportArgs {
-    /// The results folder (it holds manifest.json, trials.csv and epochs.csv).
+    /// The results folder (it holds manifest.json, trials.csv and epochs.csv, or
+    /// epochs.csv.gz).
     pub results_dir: PathBuf,
+    /// Also write epochs.csv.gz, the per-epoch rows compressed (about a sixth of the size):
+    /// what a results folder kept in git holds instead of epochs.csv, for `report` to draw
+    /// everything again from.
+    #[arg(long)]
+    pub gzip_epochs: bool,
     #[command(flatten)]
     pub data: DataDirArg,
 }

@@ -374,6 +374,7 @@ fn report(
         configurations,
         &experiment.selections,
         experiment.fairness_metric,
+        &experiment.fronts_by,
         Baseline::of(dataset),
         not_planned,
     );
@@ -385,7 +386,7 @@ fn report(
         group_names: &dataset.group_names,
         references: &experiment.reference_points,
         curves_eta: experiment.curves_eta,
-        data: &dataset.describe(),
+        data: &dataset.describe_for_report(),
         halving: experiment.halving.as_ref(),
     };
     outputs::write_all(&report, results_dir)?;
@@ -435,6 +436,14 @@ fn report_again(args: &ReportArgs) -> Result<ExitCode> {
         ..Default::default()
     };
     report(&experiment, &plan, &dataset, dir, &summary, None, 1)?;
+    if args.gzip_epochs {
+        let bytes = store::gzip_epochs(dir)?;
+        println!(
+            "wrote {} ({:.1} MB)",
+            dir.join(store::EPOCHS_GZ_FILE).display(),
+            bytes as f64 / 1e6
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

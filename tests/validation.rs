@@ -202,3 +202,15 @@ fn a_misspelt_data_set_gets_the_closest_name() {
         ],
     );
 }
+
+#[test]
+fn fronts_by_names_a_setting() {
+    let message = refused("name: f\ndataset: {name: adult}\nfronts_by: [fairness_layer]\n");
+    assert_has(
+        &message,
+        &[
+            "line 3: fronts_by: fairness_layer is not a setting; expected some of eta, lr_acc",
+            "fairness_layers",
+        ],
+    );
+}

@@ -78,6 +78,9 @@ struct RawExperiment {
     /// The η whose configurations `curves.svg` draws (default: the largest every method
     /// reading η ran at).
     curves_eta: Option<f64>,
+    /// Settings columns that split a method's points into fronts of their own, each with its
+    /// AOPAC in methods.csv (`fronts_by: [fairness_layers]`).
+    fronts_by: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -231,6 +234,8 @@ pub struct ExperimentFile {
     pub reference_points: Vec<reference::ReferencePoint>,
     /// The η `curves.svg` draws (`curves_eta:`).
     pub curves_eta: Option<f64>,
+    /// Settings columns whose values split each method's front again (`fronts_by:`).
+    pub fronts_by: Vec<String>,
     /// One per grid point, in sweep order; points that resolve to the same trial repeat.
     pub points: Vec<TrialSpec>,
     /// The keys the sweep varies (`eta`, `seed`, …), in sweep order.
@@ -337,6 +342,17 @@ pub fn parse(text: &str, path: &Path, data_dir: DataDirOverride) -> Result<Exper
         }
         None => Vec::new(),
     };
+    let fronts_by = raw.fronts_by.unwrap_or_default();
+    let columns = crate::sweep::store::Settings::default().cells();
+    for column in &fronts_by {
+        if column == "method" || !columns.iter().any(|(name, _)| name == column) {
+            let names: Vec<&str> = columns[1..].iter().map(|(name, _)| name.as_str()).collect();
+            problems.push(format!(
+                "fronts_by: {column} is not a setting; expected some of {}",
+                names.join(", ")
+            ));
+        }
+    }
     let search = search::read(&document, &mut problems);
     let (points, swept) = expand(&document, search.random(), &mut problems);
     if let Some(halving) = search.halving() {
@@ -362,6 +378,7 @@ pub fn parse(text: &str, path: &Path, data_dir: DataDirOverride) -> Result<Exper
         fairness_metric: raw.fairness_metric.unwrap_or_default(),
         reference_points,
         curves_eta: raw.curves_eta,
+        fronts_by,
         points,
         swept,
         save_models: raw.save_models.unwrap_or(true),

@@ -125,18 +125,31 @@ impl Dataset {
     /// Rows per split, features, and per group its size and base rate; the majority
     /// class's accuracy and the labels' own ΔDP. What `data describe` prints.
     pub fn describe(&self) -> String {
+        self.describe_from(true)
+    }
+
+    /// As [`describe`](Self::describe), each file named without its folder: a report drawn
+    /// again on another machine, or from another copy of the same files, says the same (its
+    /// provenance has where the run read them).
+    pub fn describe_for_report(&self) -> String {
+        self.describe_from(false)
+    }
+
+    fn describe_from(&self, folders: bool) -> String {
         let mut out = String::new();
-        let files: Vec<String> = self
-            .files
-            .iter()
-            .map(|f| f.path.display().to_string())
+        let files: Vec<String> = (self.files.iter())
+            .map(|f| match folders {
+                true => f.path.display().to_string(),
+                false => f
+                    .path
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into(),
+            })
             .collect();
         let _ = writeln!(out, "{}, read from {}", self.name, files.join(", "));
-        if self
-            .files
-            .iter()
-            .any(|f| f.path.starts_with(locate::BUILT_IN))
-        {
+        if folders && (self.files.iter()).any(|f| f.path.starts_with(locate::BUILT_IN)) {
             let _ = writeln!(
                 out,
                 "  (the copy built into fairbinn-sweep: no {} folder was named, and the \

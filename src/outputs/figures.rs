@@ -486,7 +486,7 @@ mod tests {
         };
         let selected = Selected {
             selection: Selection::Last,
-            methods: method_figures(&points, &baseline, FairnessMetric::DpSoft),
+            methods: method_figures(&points, &baseline, FairnessMetric::DpSoft, &[]),
             points,
         };
         let figure = Figure {

@@ -100,7 +100,8 @@ fn page(report: &Report, dir: &Path, written: &[PathBuf]) -> Result<Page> {
     let mut policies = Vec::new();
     let mut points = Vec::new();
     for selected in &analysis.selected {
-        let methods: Vec<Method> = selected.methods.iter().map(|m| m.method).collect();
+        let mut methods: Vec<Method> = selected.methods.iter().map(|m| m.method).collect();
+        methods.dedup(); // a method's parts (`fronts_by:`) follow its whole front
         let tables = reported_metrics(metric)
             .into_iter()
             .map(|on| {
@@ -114,7 +115,7 @@ fn page(report: &Report, dir: &Path, written: &[PathBuf]) -> Result<Page> {
                     .map(|m| {
                         let figures = m.on(on);
                         let mut row = vec![
-                            m.method.to_string(),
+                            m.front.clone(),
                             m.points.to_string(),
                             format!("{:.4}", figures.aopac),
                         ];

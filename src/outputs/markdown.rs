@@ -77,7 +77,7 @@ fn page(report: &Report, dir: &Path, written: &[PathBuf]) -> String {
                 let _ = writeln!(
                     out,
                     "| {} | {} | {:.4} | {} |",
-                    m.method,
+                    m.front,
                     m.points,
                     figures.aopac,
                     best.join(" | ")

@@ -245,7 +245,7 @@ fn figures_table(methods: &[MethodFigures], metric: FairnessMetric) -> String {
         _ => "ΔDP",
     };
     let width = (methods.iter())
-        .map(|m| m.method.name().len())
+        .map(|m| m.front.chars().count())
         .max()
         .unwrap_or(0)
         .max(19);
@@ -258,9 +258,7 @@ fn figures_table(methods: &[MethodFigures], metric: FairnessMetric) -> String {
         let figures = m.on(metric);
         text += &format!(
             "  {:<width$} {:>6} {:>7.4}",
-            m.method.name(),
-            m.points,
-            figures.aopac
+            m.front, m.points, figures.aopac
         );
         for best in &figures.best_within {
             text += &format!(" {:>11}", best.map_or("-".into(), |a| format!("{a:.4}")));

@@ -11,7 +11,6 @@ use super::{Output, Report};
 use crate::analysis::{DP_BUDGETS, TradeOff, reported_metrics};
 use crate::selection::Selection;
 use crate::sweep::store::{Settings, as_csv};
-use crate::train::Method;
 
 pub const AGGREGATE_FILE: &str = "aggregate.csv";
 pub const METHODS_FILE: &str = "methods.csv";
@@ -50,11 +49,12 @@ struct PointMetrics {
 }
 
 #[derive(Serialize)]
-struct MethodHead {
+struct MethodHead<'a> {
     selection: String,
     selected_on: &'static str,
     fairness_metric: &'static str,
-    method: Method,
+    /// The front: the method, or a part of its points (`fronts_by:`).
+    method: &'a str,
     points: usize,
 }
 
@@ -186,7 +186,7 @@ impl Output for Methods {
                     selection: selected.selection.name(),
                     selected_on: selected_on(&selected.selection),
                     fairness_metric: report.analysis.metric.name(),
-                    method: figures.method,
+                    method: &figures.front,
                     points: figures.points,
                 };
                 let tail = MethodTail {

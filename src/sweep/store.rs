@@ -21,6 +21,9 @@ use crate::train::{
 
 pub const TRIALS_FILE: &str = "trials.csv";
 pub const EPOCHS_FILE: &str = "epochs.csv";
+/// `epochs.csv` compressed (`report --gzip-epochs`): what a results folder kept in git holds
+/// instead, read when `epochs.csv` is not there.
+pub const EPOCHS_GZ_FILE: &str = "epochs.csv.gz";
 const LOCK_FILE: &str = ".lock";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -558,6 +561,27 @@ pub fn shards_dir(results_dir: &Path) -> PathBuf {
     results_dir.join("shards")
 }
 
+/// Write `epochs.csv.gz` beside `epochs.csv` (the same bytes, compressed; no time or name in
+/// its header, so the same rows give the same file). Its size.
+pub fn gzip_epochs(dir: &Path) -> Result<u64> {
+    use std::io::Write;
+    let plain = dir.join(EPOCHS_FILE);
+    let bytes =
+        std::fs::read(&plain).with_context(|| format!("cannot read {}", plain.display()))?;
+    let mut encoder = flate2::GzBuilder::new().write(Vec::new(), flate2::Compression::best());
+    encoder.write_all(&bytes)?;
+    let packed = encoder.finish()?;
+    crate::files::write_atomically(&dir.join(EPOCHS_GZ_FILE), &packed)?;
+    Ok(packed.len() as u64)
+}
+
+fn gunzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes).read_to_end(&mut out)?;
+    Ok(out)
+}
+
 /// Every good row of a results folder's `trials.csv` and `epochs.csv`.
 pub fn read_results(dir: &Path) -> Result<(Vec<TrialRecord>, Vec<EpochRow>)> {
     let folder = Folder::read(dir)?;
@@ -586,7 +610,13 @@ impl Folder {
     fn read(dir: &Path) -> Result<Self> {
         let (trials_header, epochs_header) = headers();
         let mut trials: Lines<TrialRecord> = read_lines(&dir.join(TRIALS_FILE), &trials_header)?;
-        let epochs: Lines<EpochRow> = read_lines(&dir.join(EPOCHS_FILE), &epochs_header)?;
+        let epochs_path = match dir.join(EPOCHS_FILE) {
+            plain if !plain.exists() && dir.join(EPOCHS_GZ_FILE).is_file() => {
+                dir.join(EPOCHS_GZ_FILE)
+            }
+            plain => plain,
+        };
+        let epochs: Lines<EpochRow> = read_lines(&epochs_path, &epochs_header)?;
         trials.keep_last_row_of_each_trial();
         // Each trial's epoch rows up to its last epoch (a paused trial's leg cut short by a
         // kill may have written more).
@@ -673,6 +703,8 @@ fn read_lines<T: for<'de> Deserialize<'de>>(
     expected: &csv::StringRecord,
 ) -> Result<Lines<T>> {
     let bytes = match std::fs::read(path) {
+        Ok(bytes) if path.extension().is_some_and(|e| e == "gz") => gunzip(&bytes)
+            .with_context(|| format!("cannot read {}: not a whole gzip file", path.display()))?,
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Lines::default()),
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
@@ -994,6 +1026,41 @@ mod tests {
             .map(|r| r.epoch)
             .collect();
         assert_eq!(paused_epochs, [1, 1]);
+    }
+
+    /// A folder kept in git holds epochs.csv.gz instead of epochs.csv: it reads the same, and
+    /// a run there writes epochs.csv again from it.
+    #[test]
+    fn a_folder_with_its_epochs_gzipped_reads_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = ResultsStore::open(dir.path(), false).unwrap();
+        for id in ["a", "b"] {
+            let (trial, epochs) = row(id, Status::Ok);
+            store.record(&trial, &epochs).unwrap();
+        }
+        drop(store);
+        let plain = std::fs::read(dir.path().join(EPOCHS_FILE)).unwrap();
+        let (records, epochs) = read_results(dir.path()).unwrap();
+
+        let packed = gzip_epochs(dir.path()).unwrap();
+        let gz = std::fs::read(dir.path().join(EPOCHS_GZ_FILE)).unwrap();
+        assert_eq!((packed as usize, &gz[..2]), (gz.len(), &[0x1f, 0x8b][..]));
+        gzip_epochs(dir.path()).unwrap();
+        assert_eq!(std::fs::read(dir.path().join(EPOCHS_GZ_FILE)).unwrap(), gz, "no time in it");
+        std::fs::remove_file(dir.path().join(EPOCHS_FILE)).unwrap();
+        let (records_gz, epochs_gz) = read_results(dir.path()).unwrap();
+        assert_eq!((records_gz, &epochs_gz), (records, &epochs));
+        assert_eq!(epochs.len(), 4);
+
+        let store = ResultsStore::open(dir.path(), false).unwrap();
+        assert_eq!(store.finished().len(), 2);
+        drop(store);
+        assert_eq!(std::fs::read(dir.path().join(EPOCHS_FILE)).unwrap(), plain);
+
+        std::fs::remove_file(dir.path().join(EPOCHS_FILE)).unwrap();
+        std::fs::write(dir.path().join(EPOCHS_GZ_FILE), &gz[..gz.len() / 2]).unwrap();
+        let error = format!("{:#}", read_results(dir.path()).unwrap_err());
+        assert!(error.contains("epochs.csv.gz: not a whole gzip file"), "{error}");
     }
 
     #[test]
