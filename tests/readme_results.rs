@@ -7,10 +7,9 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::Path;
 
-use common::read_csv;
+use common::{read_csv, read_csv_from};
 
 type Row = HashMap<String, String>;
 
@@ -288,22 +287,7 @@ fn check_timing(table: &Table, trials: &[Row]) {
 }
 
 fn gunzipped_csv(path: &Path) -> Vec<Row> {
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap())
-        .read_to_string(&mut text)
-        .unwrap();
-    let mut reader = csv::Reader::from_reader(text.as_bytes());
-    let header = reader.headers().unwrap().clone();
-    (reader.records())
-        .map(|r| {
-            let r = r.unwrap();
-            header
-                .iter()
-                .map(String::from)
-                .zip(r.iter().map(String::from))
-                .collect()
-        })
-        .collect()
+    read_csv_from(flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap()))
 }
 
 #[test]

@@ -1046,7 +1046,11 @@ mod tests {
         let gz = std::fs::read(dir.path().join(EPOCHS_GZ_FILE)).unwrap();
         assert_eq!((packed as usize, &gz[..2]), (gz.len(), &[0x1f, 0x8b][..]));
         gzip_epochs(dir.path()).unwrap();
-        assert_eq!(std::fs::read(dir.path().join(EPOCHS_GZ_FILE)).unwrap(), gz, "no time in it");
+        assert_eq!(
+            std::fs::read(dir.path().join(EPOCHS_GZ_FILE)).unwrap(),
+            gz,
+            "no time in it"
+        );
         std::fs::remove_file(dir.path().join(EPOCHS_FILE)).unwrap();
         let (records_gz, epochs_gz) = read_results(dir.path()).unwrap();
         assert_eq!((records_gz, &epochs_gz), (records, &epochs));
@@ -1060,7 +1064,10 @@ mod tests {
         std::fs::remove_file(dir.path().join(EPOCHS_FILE)).unwrap();
         std::fs::write(dir.path().join(EPOCHS_GZ_FILE), &gz[..gz.len() / 2]).unwrap();
         let error = format!("{:#}", read_results(dir.path()).unwrap_err());
-        assert!(error.contains("epochs.csv.gz: not a whole gzip file"), "{error}");
+        assert!(
+            error.contains("epochs.csv.gz: not a whole gzip file"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -160,7 +160,12 @@ pub fn text(output: &Output) -> String {
 
 /// Rows of a CSV as maps from column name to value.
 pub fn read_csv(path: &Path) -> Vec<HashMap<String, String>> {
-    let mut reader = csv::Reader::from_path(path).unwrap();
+    read_csv_from(std::fs::File::open(path).unwrap())
+}
+
+/// Rows of CSV text as maps from column name to value.
+pub fn read_csv_from(input: impl std::io::Read) -> Vec<HashMap<String, String>> {
+    let mut reader = csv::Reader::from_reader(input);
     let header = reader.headers().unwrap().clone();
     reader
         .records()
