@@ -170,7 +170,10 @@ impl Figure<'_> {
         let root = SVGBackend::with_string(svg, (960, 640)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| draw_error(&e))?;
         let mut chart = ChartBuilder::on(&root)
-            .caption(self.title, ("sans-serif", 20))
+            .caption(
+                self.title,
+                ("sans-serif", super::caption_size(self.title, 960, 20)),
+            )
             .margin(20)
             .x_label_area_size(50)
             .y_label_area_size(70)
