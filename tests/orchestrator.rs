@@ -250,6 +250,18 @@ fn the_manifest_records_what_produced_the_results() {
     assert_eq!(runs[0]["jobs"], 2);
     assert_eq!(runs[0]["trials"]["ran"], 5);
     assert!(runs[0]["started"].as_str().unwrap() <= runs[0]["ended"].as_str().unwrap());
+    // Each run names the commit that ran it, so a folder resumed by a later version says so.
+    assert_eq!(
+        runs[0].get("git_revision"),
+        revision.as_str().map(|_| revision)
+    );
+    if let Some(commit) = revision.as_str() {
+        let report = std::fs::read_to_string(run.results().join("report.md")).unwrap();
+        assert!(
+            report.contains(&format!("- `run` at {commit} ")),
+            "{report}"
+        );
+    }
 
     assert!(run.run(&[]).status.success());
     let runs = read()["runs"].as_array().unwrap().clone();

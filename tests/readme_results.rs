@@ -287,7 +287,9 @@ fn check_timing(table: &Table, trials: &[Row]) {
 }
 
 fn gunzipped_csv(path: &Path) -> Vec<Row> {
-    read_csv_from(flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap()))
+    read_csv_from(flate2::read::GzDecoder::new(
+        std::fs::File::open(path).unwrap(),
+    ))
 }
 
 #[test]

@@ -156,9 +156,13 @@ pub(super) fn provenance(dir: &Path) -> String {
                 t.ran, t.epochs, t.skipped, t.collapsed, t.halved, t.diverged, t.failed
             )
         });
+        let revision = run
+            .git_revision
+            .as_deref()
+            .map_or(String::new(), |r| format!(" at {r}"));
         let _ = writeln!(
             out,
-            "- `{}` {} → {}{trials}",
+            "- `{}`{revision} {} → {}{trials}",
             run.command,
             run.started,
             run.ended.as_deref().unwrap_or("(not finished)")

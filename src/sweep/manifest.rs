@@ -54,6 +54,10 @@ pub struct Machine {
 pub struct Run {
     /// `run` or `merge`.
     pub command: String,
+    /// The commit of the tool that ran it (`tool` names the latest run's only); none in
+    /// manifests written before runs kept their own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_revision: Option<String>,
     pub started: String,
     /// Empty while the run goes on (or when it was killed).
     pub ended: Option<String>,
@@ -132,6 +136,7 @@ impl Run {
     pub fn new(command: &str) -> Self {
         Self {
             command: command.into(),
+            git_revision: option_env!("FAIRBINN_GIT_REVISION").map(String::from),
             started: now(),
             ended: None,
             jobs: None,
