@@ -610,11 +610,10 @@ impl Folder {
     fn read(dir: &Path) -> Result<Self> {
         let (trials_header, epochs_header) = headers();
         let mut trials: Lines<TrialRecord> = read_lines(&dir.join(TRIALS_FILE), &trials_header)?;
-        let epochs_path = match dir.join(EPOCHS_FILE) {
-            plain if !plain.exists() && dir.join(EPOCHS_GZ_FILE).is_file() => {
-                dir.join(EPOCHS_GZ_FILE)
-            }
-            plain => plain,
+        let (plain, gzipped) = (dir.join(EPOCHS_FILE), dir.join(EPOCHS_GZ_FILE));
+        let epochs_path = match !plain.exists() && gzipped.is_file() {
+            true => gzipped,
+            false => plain,
         };
         let epochs: Lines<EpochRow> = read_lines(&epochs_path, &epochs_header)?;
         trials.keep_last_row_of_each_trial();
