@@ -267,6 +267,26 @@ fn the_manifest_records_what_produced_the_results() {
     let runs = read()["runs"].as_array().unwrap().clone();
     assert_eq!(runs.len(), 2, "a resumed run adds its own entry");
     assert_eq!(runs[1]["trials"]["skipped"], 5);
+
+    // A manifest written before runs kept their own commit: the tool's was its last run's.
+    let mut old = read();
+    let earlier = "0123456789abcdef0123456789abcdef01234567";
+    old["tool"]["git_revision"] = earlier.into();
+    for run in old["runs"].as_array_mut().unwrap() {
+        run.as_object_mut().unwrap().remove("git_revision");
+    }
+    let path = run.results().join("manifest.json");
+    std::fs::write(&path, serde_json::to_string(&old).unwrap()).unwrap();
+    assert!(run.run(&[]).status.success());
+    let manifest = read();
+    let runs = manifest["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 3);
+    assert!(runs[0].get("git_revision").is_none(), "not known");
+    assert_eq!(runs[1]["git_revision"], earlier);
+    assert_eq!(
+        runs[2].get("git_revision"),
+        revision.as_str().map(|_| revision)
+    );
 }
 
 #[test]

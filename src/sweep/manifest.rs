@@ -80,7 +80,15 @@ impl Manifest {
         run: Run,
     ) -> Result<Self> {
         let (mut runs, mut data) = read(dir)
-            .map(|old| (old.runs, old.data))
+            .map(|old| {
+                let mut runs = old.runs;
+                // The tool's revision is the latest run's, so a manifest from before runs kept
+                // their own still says which commit made its last run.
+                if let Some(last) = runs.last_mut().filter(|run| run.git_revision.is_none()) {
+                    last.git_revision = old.tool.git_revision;
+                }
+                (runs, old.data)
+            })
             .unwrap_or_default();
         runs.push(run);
         // Every version of the data the folder's trials ran on stays on record.
