@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -65,7 +66,9 @@ fn report_draws_every_committed_result_again_byte_for_byte() {
         let output = report.output().unwrap();
         let printed = text(&output);
         if !output.status.success() && shared_data().is_none() && printed.contains("not found") {
-            eprintln!(
+            // Straight to stderr: the test harness would swallow eprintln! of a passing test.
+            let _ = writeln!(
+                std::io::stderr(),
                 "results/{name} not checked: its data set is not shipped and ../shared/data is \
                  not beside this clone ({})",
                 printed.lines().next().unwrap_or_default()
@@ -95,8 +98,8 @@ fn report_draws_every_committed_result_again_byte_for_byte() {
     assert!(checked >= 4, "{checked} folders checked");
 }
 
-/// Each manifest names the revision that ran it, and that revision is in this repository's
-/// history (when it is a git checkout).
+/// Each manifest names the revision of every run into its folder, and each is in this
+/// repository's history (when it is a whole git checkout).
 #[test]
 fn each_committed_result_names_a_committed_revision() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -105,27 +108,42 @@ fn each_committed_result_names_a_committed_revision() {
     let shallow = git(&["rev-parse", "--is-shallow-repository"])
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "true");
     if !in_git || shallow {
-        eprintln!("revisions not checked against history: not a whole git checkout");
+        let _ = writeln!(
+            std::io::stderr(),
+            "revisions not checked against history: not a whole git checkout"
+        );
     }
     let in_git = in_git && !shallow;
     for folder in committed_folders() {
         let manifest: serde_json::Value =
             serde_json::from_slice(&std::fs::read(folder.join("manifest.json")).unwrap()).unwrap();
-        let revision = manifest["tool"]["git_revision"]
-            .as_str()
-            .unwrap_or_default();
-        assert!(
-            revision.len() == 40 && revision.chars().all(|c| c.is_ascii_hexdigit()),
-            "{}: revision {revision:?}",
-            folder.display()
-        );
-        if in_git {
-            let ancestor = git(&["merge-base", "--is-ancestor", revision, "HEAD"]).unwrap();
+        // The tool's revision is the latest run's: with one run, the one that trained them;
+        // with more, each run must name its own.
+        let runs = manifest["runs"].as_array().unwrap();
+        let mut revisions = vec![
+            manifest["tool"]["git_revision"]
+                .as_str()
+                .unwrap_or_default(),
+        ];
+        if runs.len() > 1 {
+            revisions = (runs.iter())
+                .map(|run| run["git_revision"].as_str().unwrap_or_default())
+                .collect();
+        }
+        for revision in revisions {
             assert!(
-                ancestor.status.success(),
-                "{}: {revision} is not in this history",
+                revision.len() == 40 && revision.chars().all(|c| c.is_ascii_hexdigit()),
+                "{}: a run without its revision ({revision:?})",
                 folder.display()
             );
+            if in_git {
+                let ancestor = git(&["merge-base", "--is-ancestor", revision, "HEAD"]).unwrap();
+                assert!(
+                    ancestor.status.success(),
+                    "{}: {revision} is not in this history",
+                    folder.display()
+                );
+            }
         }
     }
 }
