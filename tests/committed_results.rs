@@ -71,7 +71,11 @@ fn report_draws_every_committed_result_again_byte_for_byte() {
                 std::io::stderr(),
                 "results/{name} not checked: its data set is not shipped and ../shared/data is \
                  not beside this clone ({})",
-                printed.lines().next().unwrap_or_default()
+                printed
+                    .lines()
+                    .find(|l| l.contains("not found"))
+                    .unwrap_or_default()
+                    .trim()
             );
             continue;
         }
