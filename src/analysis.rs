@@ -331,33 +331,36 @@ pub fn method_figures(
     selecting: FairnessMetric,
     fronts_by: &[String],
 ) -> Vec<MethodFigures> {
-    let mut fronts: Vec<(Method, String)> = Vec::new();
+    let mut methods: Vec<Method> = Vec::new();
     let mut parts: Vec<(Method, String)> = Vec::new();
     for point in points {
         let method = point.settings.method;
-        if !fronts.iter().any(|(m, _)| *m == method) {
-            fronts.push((method, method.to_string()));
+        if !methods.contains(&method) {
+            methods.push(method);
         }
-        let part = front_of(&point.settings, fronts_by);
-        if !fronts_by.is_empty() && !parts.iter().any(|(m, p)| *m == method && *p == part) {
-            parts.push((method, part));
+        if !fronts_by.is_empty() {
+            let part = (method, front_of(&point.settings, fronts_by));
+            if !parts.contains(&part) {
+                parts.push(part);
+            }
         }
     }
-    // A part that is the method's whole front is not listed again.
-    let whole: Vec<Method> = (fronts.iter())
-        .map(|(method, _)| *method)
-        .filter(|method| parts.iter().filter(|(m, _)| m == method).count() == 1)
-        .collect();
-    parts.retain(|(method, _)| !whole.contains(method));
-    parts.sort_by_key(|(method, _)| fronts.iter().position(|(m, _)| m == method));
+    // Each method's whole front (`None`), then the parts of each method that has several.
+    let mut fronts: Vec<(Method, Option<String>)> = methods.iter().map(|&m| (m, None)).collect();
+    for &method in &methods {
+        let its: Vec<&(Method, String)> = parts.iter().filter(|(m, _)| *m == method).collect();
+        if its.len() > 1 {
+            fronts.extend(its.into_iter().map(|(m, part)| (*m, Some(part.clone()))));
+        }
+    }
     fronts
         .into_iter()
-        .chain(parts)
-        .map(|(method, front)| {
-            let pooled = front == method.to_string();
+        .map(|(method, part)| {
             let mine: Vec<&Point> = (points.iter())
                 .filter(|p| p.settings.method == method)
-                .filter(|p| pooled || front_of(&p.settings, fronts_by) == front)
+                .filter(|p| {
+                    (part.as_ref()).is_none_or(|part| front_of(&p.settings, fronts_by) == *part)
+                })
                 .collect();
             let by_metric = reported_metrics(selecting)
                 .into_iter()
@@ -377,7 +380,7 @@ pub fn method_figures(
                 .collect();
             MethodFigures {
                 method,
-                front,
+                front: part.unwrap_or_else(|| method.to_string()),
                 points: mine.len(),
                 by_metric,
             }
