@@ -415,6 +415,12 @@ mod tests {
         crate::sweep::plan(&file, &[])
     }
 
+    /// The majority class's accuracy and the labels' gap AOPAC is measured against.
+    const BASELINE: Baseline = Baseline {
+        majority_accuracy: 0.75,
+        label_dp: 0.2,
+    };
+
     fn record(trial_id: &str, status: Status, error: &str) -> TrialRecord {
         TrialRecord {
             trial_id: trial_id.into(),
@@ -563,16 +569,12 @@ mod tests {
     #[test]
     fn selection_and_figures_over_a_synthetic_table() {
         let (plan, records, epochs) = results();
-        let baseline = Baseline {
-            majority_accuracy: 0.75,
-            label_dp: 0.2,
-        };
         let analysis = Analysis::new(
             configurations(&plan, &records, epochs, 101),
             &[Selection::Last, Selection::TestPareto],
             FairnessMetric::DpSoft,
             &[],
-            baseline,
+            BASELINE,
             0,
         );
         let last = &analysis.selected[0];
@@ -627,17 +629,13 @@ mod tests {
     #[test]
     fn fronts_by_splits_a_method_into_fronts_of_its_own() {
         let (plan, records, epochs) = results();
-        let baseline = Baseline {
-            majority_accuracy: 0.75,
-            label_dp: 0.2,
-        };
         let configurations = configurations(&plan, &records, epochs, 101);
         let analysis = Analysis::new(
             configurations,
             &[Selection::Last],
             FairnessMetric::DpSoft,
             &["eta".to_string()],
-            baseline,
+            BASELINE,
             0,
         );
         let last = &analysis.selected[0];
