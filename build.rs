@@ -1,6 +1,7 @@
 //! Records the git commit the binary is built from, for the results' manifest.json (none
 //! when the source is not a git checkout).
 
+use std::path::Path;
 use std::process::Command;
 
 fn main() {
@@ -15,9 +16,15 @@ fn main() {
     if let Some(revision) = git(&["rev-parse", "HEAD"]) {
         println!("cargo:rustc-env=FAIRBINN_GIT_REVISION={revision}");
     }
-    if let Some(dir) = git(&["rev-parse", "--absolute-git-dir"]) {
-        for changes_on_commit in ["HEAD", "refs/heads", "packed-refs"] {
-            println!("cargo:rerun-if-changed={dir}/{changes_on_commit}");
+    // Run again when HEAD moves: HEAD itself (a checkout), the branches' ref files (a
+    // commit) and packed-refs. Only paths that exist: cargo counts a missing one as changed
+    // at every build, which reran this script and recompiled the crate on every `cargo
+    // build` and `cargo test` (packed-refs is absent from a clone until git packs its refs).
+    for name in ["HEAD", "packed-refs", "refs/heads"] {
+        if let Some(path) = git(&["rev-parse", "--path-format=absolute", "--git-path", name])
+            && Path::new(&path).exists()
+        {
+            println!("cargo:rerun-if-changed={path}");
         }
     }
     println!("cargo:rerun-if-changed=build.rs");

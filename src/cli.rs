@@ -39,7 +39,7 @@ pub enum Command {
     /// Write every table and figure of a results folder again from its CSVs and
     /// manifest.json, without training: after changing nothing, the same bytes.
     Report(ReportArgs),
-    /// Predict the rows of a file with a saved model (results/<name>/models/*.safetensors):
+    /// Predict the rows of a file with a saved model (runs/<name>/models/*.safetensors):
     /// each row's probability and decision, and its group and label when the file has them.
     Predict(PredictArgs),
     /// Per-group rows, selection rate, TPR, FPR and accuracy of one model's predictions, and
@@ -77,7 +77,7 @@ pub struct PredictArgs {
 
 #[derive(Args)]
 pub struct AuditArgs {
-    /// A predictions file: `predict`'s, or results/<name>/predictions/*.csv.
+    /// A predictions file: `predict`'s, or runs/<name>/predictions/*.csv.
     pub predictions: PathBuf,
     /// The trial to audit, in a file holding several models' rows.
     #[arg(long, value_name = "ID")]
@@ -157,7 +157,7 @@ pub struct SweepArgs {
     #[command(flatten)]
     pub data: DataDirArg,
     /// The results folder (trials already there are not run again). Default:
-    /// results/<experiment name>, or results/<experiment name>/shards/<i>-of-<n> for a shard.
+    /// runs/<experiment name>, or runs/<experiment name>/shards/<i>-of-<n> for a shard.
     #[arg(long, value_name = "DIR")]
     pub results_dir: Option<PathBuf>,
     #[command(flatten)]
@@ -201,11 +201,11 @@ pub struct SavePredictionsArg {
 pub struct MergeArgs {
     /// The experiment file the shards ran.
     pub experiment: PathBuf,
-    /// Shard folders to merge. Default: every folder in results/<experiment name>/shards.
+    /// Shard folders to merge. Default: every folder in runs/<experiment name>/shards.
     pub shards: Vec<PathBuf>,
     #[command(flatten)]
     pub data: DataDirArg,
-    /// The folder to merge into. Default: results/<experiment name>.
+    /// The folder to merge into. Default: runs/<experiment name>.
     #[arg(long, value_name = "DIR")]
     pub results_dir: Option<PathBuf>,
     #[command(flatten)]
@@ -218,7 +218,7 @@ pub struct SlurmArgs {
     pub experiment: PathBuf,
     #[command(flatten)]
     pub data: DataDirArg,
-    /// The merged results' folder; shards go below it. Default: results/<experiment name>.
+    /// The merged results' folder; shards go below it. Default: runs/<experiment name>.
     #[arg(long, value_name = "DIR")]
     pub results_dir: Option<PathBuf>,
     /// Array tasks, one shard each.
@@ -285,10 +285,11 @@ impl JobsArg {
     }
 }
 
-/// The results folder a command writes: the one named, else results/<experiment>, with a
+/// The results folder a command writes: the one named, else runs/<experiment>, with a
 /// shard's own folder below it.
 pub fn results_dir(named: &Option<PathBuf>, experiment: &str, shard: Option<Shard>) -> PathBuf {
-    let sweep_dir = Path::new("results").join(experiment);
+    // A user's own runs go to runs/, which git ignores; results/ holds the committed ones.
+    let sweep_dir = Path::new("runs").join(experiment);
     match (named, shard) {
         (Some(dir), _) => dir.clone(),
         (None, None) => sweep_dir,

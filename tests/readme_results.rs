@@ -1,4 +1,5 @@
-//! The README's results section against the committed results it quotes. Each table there is
+//! The results the docs quote against the committed results: `docs/results.md` and the
+//! README's claims table. Each table there is
 //! captioned by the line above it, which names the committed CSV it comes from
 //! (`results/<name>/methods.csv`, `aggregate.csv`, `epochs.csv.gz` or `trials.csv`); its
 //! header says which column each cell is, and every number must equal that CSV's, rounded as
@@ -28,14 +29,16 @@ struct Table {
     rows: Vec<Vec<String>>,
 }
 
-/// The tables of the README's section that starts with `heading` (up to the next `## `).
-fn tables(heading: &str) -> Vec<Table> {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    let start = readme
+/// The tables of `file`'s section that starts with `heading`, up to the next heading of its
+/// level (`## ` for a `## ` heading; the whole file for its `# ` title).
+fn tables(file: &str, heading: &str) -> Vec<Table> {
+    let text = std::fs::read_to_string(root().join(file)).unwrap();
+    let start = text
         .find(heading)
-        .unwrap_or_else(|| panic!("{heading} in README.md"));
-    let section = &readme[start + heading.len()..];
-    let section = &section[..section.find("\n## ").unwrap_or(section.len())];
+        .unwrap_or_else(|| panic!("{heading} in {file}"));
+    let section = &text[start + heading.len()..];
+    let level = &heading[..heading.find(' ').unwrap() + 1];
+    let section = &section[..section.find(&format!("\n{level}")).unwrap_or(section.len())];
     let lines: Vec<&str> = section.lines().collect();
     let cells = |line: &str| -> Vec<String> {
         line.trim()
@@ -294,10 +297,14 @@ fn gunzipped_csv(path: &Path) -> Vec<Row> {
 
 #[test]
 fn every_number_of_the_results_section_is_the_committed_csvs() {
-    let tables = tables("## Results: the paper's claims");
+    let summary = tables("README.md", "## What the paper claims, and what holds");
+    assert_eq!(summary.len(), 1, "the README's claims table");
+    assert_eq!(summary[0].header[0], SUMMARY);
+    let tables = tables("docs/results.md", "# Results: the paper's claims");
     assert!(tables.len() >= 8, "{} tables", tables.len());
+    let tables: Vec<&Table> = summary.iter().chain(&tables).collect();
     let mut rows_checked = 0;
-    for table in &tables {
+    for table in tables {
         if table.header[0] == SUMMARY {
             for row in &table.rows {
                 let verdict = row[2].replace("Algorithm 1", "Algorithm");

@@ -307,7 +307,7 @@ pub fn parse(text: &str, path: &Path, data_dir: DataDirOverride) -> Result<Exper
         .expect("every key left was checked to deserialize alone");
 
     let name = raw.name.unwrap_or_default();
-    // One plain path component: `..` or `.` would put results outside results/<name>.
+    // One plain path component: `..` or `.` would put results outside runs/<name>.
     if !name.starts_with(|c: char| c.is_ascii_alphanumeric())
         || !name
             .chars()
