@@ -1,6 +1,6 @@
 //! What the results say, as pure functions over typed rows: each configuration's seeds
 //! combined epoch by epoch, the epochs each selection policy picks, and each method's
-//! figures (AOPAC, best accuracy within ΔDP budgets). No files are read or written here:
+//! scores (AOPAC, best accuracy within ΔDP budgets). No files are read or written here:
 //! the store reads the rows, `outputs` writes what this computes.
 
 use std::collections::{BTreeMap, HashMap};
@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, HashMap};
 use crate::data::Dataset;
 use crate::metrics::{largest_group_gap, majority_accuracy};
 use crate::pareto::{aopac, best_accuracy_within};
+use crate::plan::Plan;
+use crate::results::{EpochRow, Settings, Status, TrialRecord};
 use crate::selection::{EpochSummary, FairnessMetric, Selection, seed_curve};
-use crate::sweep::Plan;
-use crate::sweep::store::{EpochRow, Settings, Status, TrialRecord};
 use crate::train::{EpochMetrics, Evaluated, Method};
 
 /// ΔDP budgets at which the best accuracy is reported, in `methods.csv` and the summary.
@@ -54,10 +54,10 @@ impl Point {
     }
 }
 
-/// A method's figures under one selection policy: for the fairness metric that selected the
+/// A method's scores under one selection policy: for the fairness metric that selected the
 /// points, then for soft and hard ΔDP (each once).
 #[derive(Debug, Clone, PartialEq)]
-pub struct MethodFigures {
+pub struct MethodScores {
     pub method: Method,
     /// The front's name: the method's, then `column=value` of each `fronts_by:` setting when
     /// this front is the part of the method's points with those values.
@@ -66,8 +66,8 @@ pub struct MethodFigures {
     pub by_metric: Vec<TradeOff>,
 }
 
-impl MethodFigures {
-    /// The figures on `metric`'s axis (the selecting metric's when it is not reported).
+impl MethodScores {
+    /// The scores on `metric`'s axis (the selecting metric's when it is not reported).
     pub fn on(&self, metric: FairnessMetric) -> &TradeOff {
         self.by_metric
             .iter()
@@ -85,7 +85,7 @@ pub struct TradeOff {
     pub best_within: Vec<Option<f64>>,
 }
 
-/// The metrics figures are given for: the selecting one first, then soft and hard ΔDP.
+/// The metrics scores are given on: the selecting one first, then soft and hard ΔDP.
 pub fn reported_metrics(selecting: FairnessMetric) -> Vec<FairnessMetric> {
     let mut metrics = vec![selecting];
     for metric in FairnessMetric::REPORTED {
@@ -124,12 +124,12 @@ impl Baseline {
     }
 }
 
-/// One selection policy's points and per-method figures.
+/// One selection policy's points and per-method scores.
 #[derive(Debug, Clone)]
 pub struct Selected {
     pub selection: Selection,
     pub points: Vec<Point>,
-    pub methods: Vec<MethodFigures>,
+    pub methods: Vec<MethodScores>,
 }
 
 /// Everything the outputs show.
@@ -158,7 +158,7 @@ impl Analysis {
             .iter()
             .map(|&selection| {
                 let points = select(&selection, metric, &configurations);
-                let methods = method_figures(&points, &baseline, metric, fronts_by);
+                let methods = method_scores(&points, &baseline, metric, fronts_by);
                 Selected {
                     selection,
                     points,
@@ -325,12 +325,12 @@ pub fn select(
 /// AOPAC and best accuracies per method, in the order methods first appear, on the axis of
 /// each of [`reported_metrics`]; then, when `fronts_by` names settings, per method and
 /// combination of their values, each method's parts in the order they first appear.
-pub fn method_figures(
+pub fn method_scores(
     points: &[Point],
     baseline: &Baseline,
     selecting: FairnessMetric,
     fronts_by: &[String],
-) -> Vec<MethodFigures> {
+) -> Vec<MethodScores> {
     let mut methods: Vec<Method> = Vec::new();
     let mut parts: Vec<(Method, String)> = Vec::new();
     for point in points {
@@ -378,7 +378,7 @@ pub fn method_figures(
                     }
                 })
                 .collect();
-            MethodFigures {
+            MethodScores {
                 method,
                 front: part.unwrap_or_else(|| method.to_string()),
                 points: mine.len(),
@@ -412,7 +412,7 @@ mod tests {
     /// A plan of `methods` × `etas` × `seeds` on Adult, read from an experiment text.
     fn plan(text: &str) -> Plan {
         let file = crate::config::parse(text, std::path::Path::new("a.yaml"), None).unwrap();
-        crate::sweep::plan(&file, &[])
+        crate::plan::plan(&file, &[])
     }
 
     /// The majority class's accuracy and the labels' gap AOPAC is measured against.
@@ -567,7 +567,7 @@ mod tests {
     }
 
     #[test]
-    fn selection_and_figures_over_a_synthetic_table() {
+    fn selection_and_scores_over_a_synthetic_table() {
         let (plan, records, epochs) = results();
         let analysis = Analysis::new(
             configurations(&plan, &records, epochs, 101),

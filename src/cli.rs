@@ -6,8 +6,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::DataDirOverride;
 use crate::data::DataDirSource;
-use crate::sweep::Shard;
-use crate::sweep::store::shards_dir;
+use crate::plan::Shard;
+use crate::results::layout::shards_dir;
 
 /// Train fairness-aware networks (FairBiNN and baselines), sweep their knobs and draw
 /// accuracy-versus-demographic-parity Pareto fronts.

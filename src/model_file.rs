@@ -20,7 +20,7 @@ use crate::data::{Dataset, Preprocessing};
 use crate::metrics::SplitMetrics;
 use crate::model::LayerWeights;
 use crate::pareto::pareto_front;
-use crate::sweep::store::Settings;
+use crate::results::Settings;
 use crate::train::EpochMetrics;
 use crate::train::fused::{self, Layer};
 
@@ -50,19 +50,19 @@ pub struct About {
     pub group_names: Vec<String>,
     pub preprocessing: Preprocessing,
     /// The metrics `epochs.csv` holds for this epoch, to check predictions against.
-    pub validation: Figures,
-    pub test: Figures,
+    pub validation: Scores,
+    pub test: Scores,
 }
 
 /// A split's headline metrics at the saved epoch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Figures {
+pub struct Scores {
     pub accuracy: f64,
     pub dp_soft: f64,
     pub dp_hard: f64,
 }
 
-impl Figures {
+impl Scores {
     fn of(metrics: &SplitMetrics) -> Self {
         Self {
             accuracy: metrics.accuracy,
@@ -353,8 +353,8 @@ impl Origin<'_> {
                 feature_names: self.data.feature_names.clone(),
                 group_names: self.data.group_names.clone(),
                 preprocessing: self.data.preprocessing.clone()?,
-                validation: Figures::of(&metrics.validation),
-                test: Figures::of(&metrics.test),
+                validation: Scores::of(&metrics.validation),
+                test: Scores::of(&metrics.test),
             },
             layers,
         })

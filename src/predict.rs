@@ -15,9 +15,9 @@ use crate::analysis::{Analysis, Point, Selected};
 use crate::data::{Dataset, NewRows};
 use crate::metrics::SplitMetrics;
 use crate::model_file::{self, SavedModel};
+use crate::plan::{Plan, Trial};
+use crate::results::{Settings, TrialRecord};
 use crate::selection::Selection;
-use crate::sweep::store::{Settings, TrialRecord};
-use crate::sweep::{Plan, Trial};
 use crate::train::{Backend, Trainer};
 
 /// One row's prediction, with its group and label when known.

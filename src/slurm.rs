@@ -8,7 +8,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 use crate::config::ExperimentFile;
-use crate::sweep::store::shards_dir;
+use crate::results::layout::shards_dir;
 
 /// What the scripts ask of Slurm, and the data folder named on the command line.
 pub struct Options {

@@ -12,8 +12,8 @@ use proptest::prelude::*;
 use proptest::sample::{Index, select};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
-use fairbinn_sweep::sweep::store::{ResultsStore, read_results};
-use fairbinn_sweep::{config, data, sweep};
+use fairbinn_sweep::results::{ResultsStore, read_results};
+use fairbinn_sweep::{config, data};
 
 /// What a mutation may put in: the characters and words that break readers.
 const TOKENS: [&str; 24] = [
@@ -134,7 +134,7 @@ fn mutated_experiment_files_load_or_name_the_file() {
             let text = String::from_utf8_lossy(&text);
             let result = config::parse(&text, &path, None);
             if let Ok(file) = &result {
-                let plan = sweep::plan(file, &[]);
+                let plan = fairbinn_sweep::plan::plan(file, &[]);
                 prop_assert!(plan.trials.len() <= file.points.len());
                 loaded.set(loaded.get() + 1);
             } else {

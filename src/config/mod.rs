@@ -17,11 +17,13 @@ use serde_norway::{Mapping, Value};
 use crate::data::spec::{self, RawDataset};
 use crate::data::{DataDirSource, DatasetSpec};
 use crate::model::Architecture;
+use crate::results::manifest::{self, Manifest};
 use crate::selection::{FairnessMetric, Selection};
 use crate::train::methods::Base;
-use crate::train::threshold::Constraint;
+use crate::train::threshold_optimizer::Constraint;
 use crate::train::{
     Backend, FairnessLoss, FollowerBatch, LrSchedule, Method, Optimizer, StepOrder, TrainSpec,
+    TrialSpec,
 };
 use schema::{KeyLines, check_section};
 
@@ -252,13 +254,6 @@ pub struct ExperimentFile {
     pub lines: KeyLines,
 }
 
-/// One trial's network and training, validated.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TrialSpec {
-    pub architecture: Architecture,
-    pub train: TrainSpec,
-}
-
 /// Where the data directory comes from when the command line names one (flag or
 /// environment), which takes precedence over the experiment file.
 pub type DataDirOverride = Option<(PathBuf, DataDirSource)>;
@@ -343,7 +338,7 @@ pub fn parse(text: &str, path: &Path, data_dir: DataDirOverride) -> Result<Exper
         None => Vec::new(),
     };
     let fronts_by = raw.fronts_by.unwrap_or_default();
-    let columns = crate::sweep::store::Settings::default().cells();
+    let columns = crate::results::Settings::default().cells();
     for column in &fronts_by {
         if column == "method" || !columns.iter().any(|(name, _)| name == column) {
             let names: Vec<&str> = columns[1..].iter().map(|(name, _)| name.as_str()).collect();
@@ -386,6 +381,70 @@ pub fn parse(text: &str, path: &Path, data_dir: DataDirOverride) -> Result<Exper
         document,
         lines,
     })
+}
+
+impl ExperimentFile {
+    /// The experiment as `manifest.json` records it (the file's path, its name, the
+    /// document with its preset applied, as JSON and as YAML in the file's key order).
+    pub fn record(&self) -> Result<manifest::Experiment> {
+        Ok(manifest::Experiment {
+            file: std::path::absolute(&self.path).unwrap_or_else(|_| self.path.clone()),
+            name: self.name.clone(),
+            resolved: serde_json::to_value(&self.document)
+                .context("the experiment does not convert to JSON")?,
+            resolved_yaml: serde_norway::to_string(&self.document).ok(),
+        })
+    }
+
+    /// A halving search decides each rung over every configuration at once, so it cannot be
+    /// split into shards.
+    pub fn refuse_shards_of_halving(&self) -> Result<()> {
+        if self.halving.is_some() {
+            bail!(
+                "{}: search.halving: a halving search decides each rung over every \
+                 configuration at once, so it cannot be split into shards; run it whole, with \
+                 --jobs for the cores of one machine (on a cluster, `slurm --shards 1 \
+                 --cpus-per-task N`)",
+                self.path.display()
+            );
+        }
+        Ok(())
+    }
+
+    /// The selection policies `--save-predictions` names (by name or file stem; none named:
+    /// every policy), or an error naming the one that is not a policy of this file.
+    pub fn predictions_policies(&self, named: &[String]) -> Result<Vec<Selection>> {
+        let is_named = |s: &Selection, n: &str| n == s.name() || n == s.file_stem();
+        if let Some(unknown) =
+            (named.iter()).find(|n| !self.selections.iter().any(|s| is_named(s, n)))
+        {
+            let known: Vec<String> = self.selections.iter().map(Selection::file_stem).collect();
+            bail!(
+                "--save-predictions: {unknown:?} is not a selection policy of {} (its policies: {})",
+                self.path.display(),
+                known.join(", ")
+            );
+        }
+        Ok(match named {
+            [] => self.selections.clone(),
+            _ => (self.selections.iter())
+                .filter(|s| named.iter().any(|n| is_named(s, n)))
+                .copied()
+                .collect(),
+        })
+    }
+}
+
+/// The experiment a results folder's manifest records, as it ran (its preset applied), read
+/// as its file would be. From JSON (manifests of earlier versions) the sweep's keys come in
+/// another order, so the tables' rows may too.
+pub fn from_manifest(manifest: &Manifest, data_dir: DataDirOverride) -> Result<ExperimentFile> {
+    let recorded = &manifest.experiment;
+    let text = match &recorded.resolved_yaml {
+        Some(text) => text.clone(),
+        None => serde_norway::to_string(&recorded.resolved)?,
+    };
+    parse(&text, &recorded.file, data_dir)
 }
 
 /// Every grid point of the sweep as a checked trial. A problem shared by many points is

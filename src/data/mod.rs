@@ -5,7 +5,6 @@
 //! description ([`spec`]) read by one loader: [`table`] reads the files, [`encode`] turns
 //! rows into splits.
 
-pub mod bench;
 pub mod catalogue;
 pub mod checksum;
 mod encode;

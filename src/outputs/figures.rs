@@ -413,9 +413,9 @@ fn shape<DB: DrawingBackend>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::{Baseline, method_figures};
+    use crate::analysis::{Baseline, method_scores};
+    use crate::results::Settings;
     use crate::selection::{EpochSummary, SeedStats, Selection};
-    use crate::sweep::store::Settings;
     use rand::{RngExt, SeedableRng};
 
     /// A point of `method` at η with 5 seeds: accuracy `y` ± 0.01, gap `x` (best seed x/2).
@@ -489,7 +489,7 @@ mod tests {
         };
         let selected = Selected {
             selection: Selection::Last,
-            methods: method_figures(&points, &baseline, FairnessMetric::DpSoft, &[]),
+            methods: method_scores(&points, &baseline, FairnessMetric::DpSoft, &[]),
             points,
         };
         let figure = Figure {

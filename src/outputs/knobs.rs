@@ -15,8 +15,8 @@ use plotters::prelude::*;
 
 use super::{Output, Report};
 use crate::analysis::Analysis;
+use crate::results::Settings;
 use crate::selection::{FairnessMetric, SeedStats};
-use crate::sweep::store::Settings;
 
 pub struct Knobs;
 

@@ -9,7 +9,7 @@ use anyhow::Result;
 
 use super::{Output, Report};
 use crate::analysis::{DP_BUDGETS, reported_metrics};
-use crate::sweep::manifest;
+use crate::results::manifest;
 
 pub struct Markdown;
 

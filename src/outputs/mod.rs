@@ -8,7 +8,7 @@ mod groups;
 mod html;
 mod knobs;
 mod markdown;
-pub mod plan;
+pub mod plan_table;
 mod summary;
 mod tables;
 
@@ -19,8 +19,9 @@ use anyhow::Result;
 use crate::analysis::Analysis;
 use crate::config::reference::ReferencePoint;
 use crate::config::search::Halving;
-use crate::sweep::store::{EPOCHS_FILE, TRIALS_FILE};
-use crate::sweep::{ExecuteSummary, Plan};
+use crate::plan::Plan;
+use crate::results::ExecuteSummary;
+use crate::results::layout::{EPOCHS_FILE, TRIALS_FILE};
 pub use tables::{AGGREGATE_FILE, METHODS_FILE};
 
 /// What the outputs are made from.

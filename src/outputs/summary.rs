@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use super::{Output, Report};
-use crate::analysis::{Analysis, DP_BUDGETS, MethodFigures, Point, reported_metrics};
+use crate::analysis::{Analysis, DP_BUDGETS, MethodScores, Point, reported_metrics};
 use crate::config::search::Halving;
 use crate::pareto::pareto_front;
 use crate::selection::FairnessMetric;
@@ -239,7 +239,7 @@ fn table(points: &[Point], metric: FairnessMetric) -> String {
 }
 
 /// Per-method figures on `metric`'s axis, as printed.
-fn figures_table(methods: &[MethodFigures], metric: FairnessMetric) -> String {
+fn figures_table(methods: &[MethodScores], metric: FairnessMetric) -> String {
     let gap = match metric {
         FairnessMetric::Eo => "ΔEO",
         _ => "ΔDP",

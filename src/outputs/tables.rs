@@ -9,8 +9,9 @@ use serde::ser::SerializeTuple;
 
 use super::{Output, Report};
 use crate::analysis::{DP_BUDGETS, TradeOff, reported_metrics};
+use crate::results::Settings;
+use crate::results::schema::as_csv;
 use crate::selection::Selection;
-use crate::sweep::store::{Settings, as_csv};
 
 pub const AGGREGATE_FILE: &str = "aggregate.csv";
 pub const METHODS_FILE: &str = "methods.csv";

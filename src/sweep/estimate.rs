@@ -4,8 +4,8 @@
 
 use std::time::Instant;
 
-use super::plan::Trial;
 use crate::data::Dataset;
+use crate::plan::Trial;
 use crate::train::{self, Backend};
 
 pub struct Estimate {

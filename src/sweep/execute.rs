@@ -14,18 +14,20 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
-use super::plan::{Plan, Trial};
-use super::store::{
-    self, EpochRow, ResultsStore, Settings, Status, TrialHead, TrialOutcome, TrialRecord, TrialRow,
-};
-use super::{checkpoint, halving};
+use super::halving;
 use crate::analysis;
 use crate::config::search::Halving;
 use crate::data::Dataset;
 use crate::metrics::SplitMetrics;
 use crate::model_file::{Kept, Origin, SavedModel};
+use crate::plan::{Plan, Trial};
+use crate::results::checkpoint;
+use crate::results::{
+    self, EpochRow, ExecuteSummary, ResultsStore, Settings, Status, TrialOutcome, TrialRecord,
+    TrialRow,
+};
 use crate::selection::FairnessMetric;
-use crate::train::threshold::{self, ThresholdSpec};
+use crate::train::threshold_optimizer::{self, ThresholdSpec};
 use crate::train::{self, Checkpoint, EpochMetrics, Training};
 
 pub struct ExecuteOptions {
@@ -36,26 +38,6 @@ pub struct ExecuteOptions {
     pub models: Option<PathBuf>,
     /// Train rung by rung (`search: {halving: ..}`), deciding on this fairness metric.
     pub halving: Option<(Halving, FairnessMetric)>,
-}
-
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ExecuteSummary {
-    pub planned: usize,
-    /// Already in the results folder from an earlier run.
-    pub skipped: usize,
-    /// Trials trained now (each once, however many rungs it went through).
-    pub ran: usize,
-    /// Stopped early by the collapse stop (finished, as `ran`).
-    #[serde(default)]
-    pub collapsed: usize,
-    /// Stopped at a rung of a halving search, now (finished).
-    #[serde(default)]
-    pub halved: usize,
-    pub diverged: usize,
-    pub failed: usize,
-    /// Epochs trained now, over every trial.
-    #[serde(default)]
-    pub epochs: usize,
 }
 
 pub fn execute(
@@ -84,7 +66,7 @@ pub fn execute(
     let mut ran: HashSet<String> = HashSet::new();
     let mut alive: HashSet<&str> = plan.trials.iter().map(|t| t.config_id.as_str()).collect();
     for (r, &rung) in halving.rungs.iter().enumerate() {
-        let (records, epochs) = store::read_results(store.dir())?;
+        let (records, epochs) = results::read_results(store.dir())?;
         let mut histories = analysis::histories(epochs);
         let seconds: HashMap<&str, f64> = (records.iter())
             .map(|r| (r.trial_id.as_str(), r.seconds))
@@ -124,7 +106,7 @@ pub fn execute(
     summary.ran = ran.len();
     store.compact()?;
     // Empty once every trial has ended; left as it is otherwise.
-    let _ = std::fs::remove_dir(store::checkpoints_dir(store.dir()));
+    let _ = std::fs::remove_dir(results::layout::checkpoints_dir(store.dir()));
     Ok(summary)
 }
 
@@ -138,7 +120,7 @@ fn decide(
     halving: &Halving,
     metric: FairnessMetric,
 ) -> Result<HashSet<String>> {
-    let (records, epochs) = store::read_results(store.dir())?;
+    let (records, epochs) = results::read_results(store.dir())?;
     let configurations = analysis::configurations(plan, &records, epochs, data.train.n_features);
     let at_rung: Vec<_> = halving::at_rung(&configurations, rung)
         .into_iter()
@@ -157,7 +139,7 @@ fn halve(
     survivors: &HashSet<String>,
     rung: usize,
 ) -> Result<usize> {
-    let (records, _) = store::read_results(store.dir())?;
+    let (records, _) = results::read_results(store.dir())?;
     let records: HashMap<&str, &TrialRecord> =
         records.iter().map(|r| (r.trial_id.as_str(), r)).collect();
     let stopping: Vec<&Trial> = (plan.trials.iter())
@@ -172,7 +154,7 @@ fn halve(
              epoch {rung}"
         );
         let row = TrialRow {
-            head: TrialHead::of(trial),
+            head: trial.head(),
             settings: Settings::of(&trial.spec, data.train.n_features),
             outcome,
         };
@@ -468,7 +450,7 @@ impl<'a> Thresholded<'a> {
             return;
         }
         let (v, n) = (&data.validation, data.n_groups());
-        match threshold::fit(&self.spec, validation, &v.labels, &v.groups, n) {
+        match threshold_optimizer::fit(&self.spec, validation, &v.labels, &v.groups, n) {
             Ok(fitted) => self.history.push(EpochMetrics {
                 validation: fitted.metrics(validation, &v.labels, &v.groups, n),
                 test: fitted.metrics(test, &data.test.labels, &data.test.groups, n),
@@ -497,7 +479,7 @@ fn row_of(
     let validation = |f: fn(&SplitMetrics) -> f64| last.map(|m| f(&m.validation));
     let test = |f: fn(&SplitMetrics) -> f64| last.map(|m| f(&m.test));
     TrialRow {
-        head: TrialHead::of(trial),
+        head: trial.head(),
         settings,
         outcome: TrialOutcome {
             status,

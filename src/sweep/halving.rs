@@ -154,8 +154,8 @@ pub fn planned_epochs(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::results::Settings;
     use crate::selection::SeedStats;
-    use crate::sweep::store::Settings;
 
     /// A configuration of `method` whose seeds, combined, made these validation (ΔDP,
     /// accuracy) points at epochs 1, 2, …; ΔDP 0 marks a degenerate epoch.

@@ -1,13 +1,8 @@
-//! Sweeps: planning trials, running them, and storing their results.
+//! Running a plan's trials: in parallel with progress ([`execute`]), rung by rung for a
+//! halving search ([`halving`]), and how long that will take ([`estimate`]).
 
-pub mod checkpoint;
 pub mod estimate;
 pub mod execute;
 pub mod halving;
-pub mod manifest;
-pub mod plan;
-pub mod store;
 
-pub use execute::{ExecuteOptions, ExecuteSummary, execute};
-pub use plan::{Plan, Shard, Trial, plan};
-pub use store::ResultsStore;
+pub use execute::{ExecuteOptions, execute};

@@ -4,12 +4,12 @@
 //! (autodiff/).
 
 mod autodiff;
+pub mod exponentiated_gradient;
 pub(crate) mod fused;
 pub mod losses;
 pub mod methods;
-pub mod reductions;
 mod spec;
-pub mod threshold;
+pub mod threshold_optimizer;
 
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -22,7 +22,7 @@ use crate::model::{Architecture, LayerWeights};
 pub use fused::{Moments, State};
 pub use losses::FairnessLoss;
 pub use methods::{Backend, FollowerBatch, LearningRates, Method, Players, StepOrder, Turn};
-pub use spec::{LrSchedule, Optimizer, TrainSpec};
+pub use spec::{LrSchedule, Optimizer, TrainSpec, TrialSpec};
 
 /// Validation and test metrics after one epoch.
 #[derive(Debug, Clone, PartialEq)]
@@ -112,7 +112,7 @@ pub fn train_leg(
     evaluated: &mut dyn FnMut(&EpochMetrics, &Trainer),
 ) -> Training {
     if spec.reductions() {
-        return reductions::fit(spec, data);
+        return exponentiated_gradient::fit(spec, data);
     }
     let mut trainer = Trainer::new(architecture, spec, data);
     let mut history = Vec::new();
@@ -647,8 +647,8 @@ mod tests {
                 assert_eq!(first.history, whole.history, "{method}");
                 continue;
             };
-            crate::sweep::checkpoint::save(dir.path(), "t", &paused).unwrap();
-            let paused = crate::sweep::checkpoint::load(dir.path(), "t").unwrap();
+            crate::results::checkpoint::save(dir.path(), "t", &paused).unwrap();
+            let paused = crate::results::checkpoint::load(dir.path(), "t").unwrap();
             let second = train_leg(
                 &architecture,
                 &spec,

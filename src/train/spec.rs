@@ -4,7 +4,15 @@ use serde::{Deserialize, Serialize};
 
 use super::losses::FairnessLoss;
 use super::methods::{Backend, FollowerBatch, LearningRates, Method, StepOrder};
-use super::threshold::{Constraint, ThresholdSpec};
+use super::threshold_optimizer::{Constraint, ThresholdSpec};
+use crate::model::Architecture;
+
+/// One trial's network and training, validated (by `config`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrialSpec {
+    pub architecture: Architecture,
+    pub train: TrainSpec,
+}
 
 /// How a network is trained, validated. Settings the method does not read hold one fixed
 /// value (see `config`), so trials that differ only there are one trial.

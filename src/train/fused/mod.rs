@@ -16,7 +16,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::losses::FairnessWeights;
-use super::threshold::Constraint;
+use super::threshold_optimizer::Constraint;
 use super::{Method, Optimizer, Players, TrainLoss, TrainSpec};
 use crate::data::{Dataset, Split};
 use crate::model::{Architecture, LayerWeights, initial_layers};
@@ -766,7 +766,7 @@ mod tests {
     /// three groups with a hidden layer of 2 on (p, y) (softmax, equalized odds).
     #[test]
     fn the_adversarial_gradient_is_the_projected_gradient_by_hand() {
-        use crate::train::threshold::Constraint;
+        use crate::train::threshold_optimizer::Constraint;
         use rand::{RngExt, SeedableRng};
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         let n = 10;

@@ -1,5 +1,5 @@
 //! `reductions`: the exponentiated-gradient reduction over a cost-sensitive logistic
-//! regression (train/reductions/). It has no network and no epochs: one fit on the training
+//! regression (train/exponentiated_gradient/). It has no network and no epochs: one fit on the training
 //! rows is its one point. `reductions` says yes where the randomized mixture's probability
 //! of a positive decision is above ½; `reductions-randomized` reports the mixture's expected
 //! metrics.

@@ -1,5 +1,5 @@
 //! `threshold`: group-specific decision thresholds fitted after every epoch on a base
-//! network's validation scores (train/threshold.rs). The network trained is the base's, by
+//! network's validation scores (train/threshold_optimizer.rs). The network trained is the base's, by
 //! the base's rule, so a `threshold` trial whose base is in the same sweep reads that
 //! trial's network instead of training one (sweep/execute.rs). Each base and rule is a method
 //! of its own, named `threshold-<base>` and `threshold-<base>-randomized`.

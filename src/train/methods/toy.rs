@@ -25,7 +25,7 @@ mod tests {
     use std::path::Path;
 
     use crate::config;
-    use crate::sweep::store::Settings;
+    use crate::results::Settings;
     use crate::train::{Method, train};
 
     /// Registered in one file and one registry line, the method is read from experiment
@@ -36,7 +36,7 @@ mod tests {
         let text = "name: t\ndataset: {name: adult, max_rows: 300}\n\
                     train: {epochs: 2, eta: 5, batch_size: 50}\nsweep: {method: [erm, toy]}\n";
         let file = config::parse(text, Path::new("t.yaml"), None).unwrap();
-        let plan = crate::sweep::plan(&file, &[]);
+        let plan = crate::plan::plan(&file, &[]);
         assert_eq!(plan.trials.len(), 2);
         let (erm, toy) = (&plan.trials[0].spec, &plan.trials[1].spec);
         assert_eq!(toy.train.method, Method::Toy);

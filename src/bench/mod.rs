@@ -4,6 +4,8 @@
 //! single-core GEMM ceiling (measured in the same run, at the same shapes) that it reaches;
 //! evaluation time per split; and sweep throughput on one core and on all of them.
 
+pub mod loading;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -11,11 +13,14 @@ use anyhow::Result;
 use rayon::prelude::*;
 
 use crate::analysis::{self, Analysis, Baseline};
-use crate::config::{self, DataDirOverride, TrialSpec};
+use crate::config::{self, DataDirOverride};
 use crate::data::{self, Dataset};
 use crate::metrics::SplitMetrics;
+use crate::plan;
+use crate::results::{self, ResultsStore};
 use crate::selection::{FairnessMetric, Selection};
-use crate::sweep::{self, ExecuteOptions, ResultsStore, store};
+use crate::sweep::{self, ExecuteOptions};
+use crate::train::TrialSpec;
 use crate::train::fused::{self, Matrix};
 use crate::train::{self, Backend, Evaluated, Method, Players, Trainer, Turn};
 
@@ -145,7 +150,7 @@ pub fn run(data_dir: DataDirOverride, options: &Options) -> Result<()> {
 /// The post-hoc baselines: fitting `threshold` on one epoch's validation probabilities (of
 /// an erm network after an epoch), and one `reductions` point on one core.
 fn time_baselines(trial: &TrialSpec, data: &Dataset) {
-    use crate::train::threshold::{self, Constraint, ThresholdSpec};
+    use crate::train::threshold_optimizer::{self, Constraint, ThresholdSpec};
     let erm = train::TrainSpec {
         method: Method::Erm,
         epochs: 1,
@@ -169,7 +174,8 @@ fn time_baselines(trial: &TrialSpec, data: &Dataset) {
         let mut best = Duration::MAX;
         for _ in 0..20 {
             let started = Instant::now();
-            let fitted = threshold::fit(&spec, &scores, &v.labels, &v.groups, data.n_groups());
+            let fitted =
+                threshold_optimizer::fit(&spec, &scores, &v.labels, &v.groups, data.n_groups());
             std::hint::black_box(fitted.ok());
             best = best.min(started.elapsed());
         }
@@ -221,7 +227,7 @@ pub fn search(experiment: &Path, data_dir: DataDirOverride, jobs: usize) -> Resu
         );
     };
     let data = data::load(&file.dataset)?;
-    let plan = sweep::plan(&file, &data.files);
+    let plan = plan::plan(&file, &data.files);
     let selection = [Selection::ValPareto];
     let mut rows = Vec::new();
     for (name, halving) in [("whole grid", None), ("halving", Some(halving))] {
@@ -242,7 +248,7 @@ pub fn search(experiment: &Path, data_dir: DataDirOverride, jobs: usize) -> Resu
         let summary = sweep::execute(&plan, &data, &mut store, &options)?;
         let seconds = started.elapsed().as_secs_f64();
         drop(store);
-        let (records, epochs) = store::read_results(&dir)?;
+        let (records, epochs) = results::read_results(&dir)?;
         let _ = std::fs::remove_dir_all(&dir);
         let configurations =
             analysis::configurations(&plan, &records, epochs, data.train.n_features);

@@ -13,7 +13,7 @@
 pub mod logistic;
 mod lp;
 
-use super::threshold::Constraint;
+use super::threshold_optimizer::Constraint;
 use super::{EpochMetrics, Method, TrainSpec, Training};
 use crate::data::Dataset;
 use crate::metrics::SplitMetrics;

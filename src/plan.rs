@@ -7,8 +7,10 @@ use std::fmt;
 
 use anyhow::{Result, bail};
 
-use crate::config::{ExperimentFile, TrialSpec};
+use crate::config::ExperimentFile;
 use crate::data::{DataFile, Dataset, DatasetSpec, catalogue};
+use crate::results::TrialHead;
+use crate::train::TrialSpec;
 use crate::train::{Backend, FollowerBatch, Optimizer, StepOrder};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -18,6 +20,17 @@ pub struct Trial {
     /// The same hash without the seed: the trial's configuration, shared by its seeds.
     pub config_id: String,
     pub spec: TrialSpec,
+}
+
+impl Trial {
+    /// Its row's first columns in `trials.csv`.
+    pub fn head(&self) -> TrialHead {
+        TrialHead {
+            trial_id: self.id.clone(),
+            config_id: self.config_id.clone(),
+            seed: self.spec.train.seed,
+        }
+    }
 }
 
 #[derive(Debug)]

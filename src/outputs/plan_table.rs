@@ -5,9 +5,10 @@ use std::fmt::Write;
 
 use crate::config::ExperimentFile;
 use crate::config::search::Halving;
+use crate::plan::Plan;
+use crate::results::Settings;
 use crate::sweep::estimate::{Estimate, human};
-use crate::sweep::store::Settings;
-use crate::sweep::{Plan, halving};
+use crate::sweep::halving;
 use crate::train::Method;
 
 /// What `fairbinn-sweep plan` prints: the trial count and a row per trial with the values

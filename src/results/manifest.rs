@@ -8,11 +8,29 @@ use std::time::SystemTime;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use super::ExecuteSummary;
-use crate::config::ExperimentFile;
+use super::layout::MANIFEST_FILE;
 use crate::data::DataFile;
 
-pub const MANIFEST_FILE: &str = "manifest.json";
+/// What a run (or a merge) did to the folder: trials planned, skipped, run, by outcome.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecuteSummary {
+    pub planned: usize,
+    /// Already in the results folder from an earlier run.
+    pub skipped: usize,
+    /// Trials trained now (each once, however many rungs it went through).
+    pub ran: usize,
+    /// Stopped early by the collapse stop (finished, as `ran`).
+    #[serde(default)]
+    pub collapsed: usize,
+    /// Stopped at a rung of a halving search, now (finished).
+    #[serde(default)]
+    pub halved: usize,
+    pub diverged: usize,
+    pub failed: usize,
+    /// Epochs trained now, over every trial.
+    #[serde(default)]
+    pub epochs: usize,
+}
 
 #[derive(Serialize, Deserialize)]
 pub struct Manifest {
@@ -75,7 +93,7 @@ impl Manifest {
     /// The manifest for a run starting now: earlier runs are kept from the folder's manifest.
     pub fn start(
         dir: &Path,
-        file: &ExperimentFile,
+        experiment: Experiment,
         data_files: &[DataFile],
         run: Run,
     ) -> Result<Self> {
@@ -103,13 +121,7 @@ impl Manifest {
                 version: env!("CARGO_PKG_VERSION").into(),
                 git_revision: option_env!("FAIRBINN_GIT_REVISION").map(String::from),
             },
-            experiment: Experiment {
-                file: std::path::absolute(&file.path).unwrap_or_else(|_| file.path.clone()),
-                name: file.name.clone(),
-                resolved: serde_json::to_value(&file.document)
-                    .context("the experiment does not convert to JSON")?,
-                resolved_yaml: serde_norway::to_string(&file.document).ok(),
-            },
+            experiment,
             data,
             machine: Machine {
                 cores: std::thread::available_parallelism().map_or(1, |n| n.get()),

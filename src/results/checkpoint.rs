@@ -9,7 +9,7 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow, bail};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
-use super::store::{checkpoint_path, checkpoints_dir};
+use super::layout::{checkpoint_path, checkpoints_dir};
 use crate::train::{Checkpoint, Moments, State};
 
 const FORMAT: &str = "fairbinn-sweep checkpoint 1";

@@ -1,0 +1,39 @@
+//! `data describe`, `data fetch` and `data bench`.
+
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+
+use crate::cli::DataCommand;
+use crate::{bench, config, data};
+
+pub fn data(command: &DataCommand) -> Result<ExitCode> {
+    match command {
+        DataCommand::Describe { experiment, data } => {
+            let experiment = config::read(experiment, data.data_dir_override())?;
+            print!("{}", data::load(&experiment.dataset)?.describe());
+        }
+        DataCommand::Fetch {
+            names,
+            all,
+            to,
+            mirror,
+            quiet,
+        } => {
+            let Some(to) = to.clone().or_else(data::catalogue::cache_dir) else {
+                bail!("no cache folder: neither XDG_CACHE_HOME nor HOME is set; pass --to DIR");
+            };
+            data::fetch::fetch(&data::fetch::Request {
+                names,
+                all: *all,
+                to: &to,
+                mirror: mirror.as_deref(),
+                quiet: *quiet,
+            })?;
+        }
+        DataCommand::Bench { data, repeat } => {
+            bench::loading::loading(data.data_dir_override(), (*repeat).into())?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

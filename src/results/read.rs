@@ -1,0 +1,253 @@
+//! Reading a results folder back: every good row, damaged rows set aside with their line,
+//! an older version's files read by column name, `epochs.csv.gz` when `epochs.csv` is absent.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+use super::layout::{EPOCHS_FILE, EPOCHS_GZ_FILE, TRIALS_FILE};
+use super::schema::{EpochRow, Status, TrialRecord, headers};
+
+/// Write `epochs.csv.gz` beside `epochs.csv` (the same bytes, compressed; no time or name in
+/// its header, so the same rows give the same file). Its size.
+pub fn gzip_epochs(dir: &Path) -> Result<u64> {
+    use std::io::Write;
+    let plain = dir.join(EPOCHS_FILE);
+    let bytes =
+        std::fs::read(&plain).with_context(|| format!("cannot read {}", plain.display()))?;
+    let mut encoder = flate2::GzBuilder::new().write(Vec::new(), flate2::Compression::best());
+    encoder.write_all(&bytes)?;
+    let packed = encoder.finish()?;
+    crate::files::write_atomically(&dir.join(EPOCHS_GZ_FILE), &packed)?;
+    Ok(packed.len() as u64)
+}
+
+fn gunzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes).read_to_end(&mut out)?;
+    Ok(out)
+}
+
+/// Every good row of a results folder's `trials.csv` and `epochs.csv`.
+pub fn read_results(dir: &Path) -> Result<(Vec<TrialRecord>, Vec<EpochRow>)> {
+    let folder = Folder::read(dir)?;
+    Ok((folder.trials.values, folder.epochs.values))
+}
+
+/// The trials a results folder has finished (for a look without taking its lock).
+pub fn finished_trials(dir: &Path) -> Result<HashSet<String>> {
+    Ok(Folder::read(dir)?.finished)
+}
+
+/// A results folder as read.
+#[derive(Default)]
+pub(super) struct Folder {
+    pub(super) trials: Lines<TrialRecord>,
+    pub(super) epochs: Lines<EpochRow>,
+    /// Trials with a final status (ok, diverged) and every epoch row they trained.
+    pub(super) finished: HashSet<String>,
+    /// Trials paused at a rung, with every epoch row up to it: the epoch.
+    pub(super) paused: HashMap<String, usize>,
+    /// Trials with a final status but not all of their epoch rows.
+    pub(super) incomplete: usize,
+}
+
+impl Folder {
+    pub(super) fn read(dir: &Path) -> Result<Self> {
+        let (trials_header, epochs_header) = headers();
+        let mut trials: Lines<TrialRecord> = read_lines(&dir.join(TRIALS_FILE), &trials_header)?;
+        let (plain, gzipped) = (dir.join(EPOCHS_FILE), dir.join(EPOCHS_GZ_FILE));
+        let epochs_path = match !plain.exists() && gzipped.is_file() {
+            true => gzipped,
+            false => plain,
+        };
+        let epochs: Lines<EpochRow> = read_lines(&epochs_path, &epochs_header)?;
+        trials.keep_last_row_of_each_trial();
+        // Each trial's epoch rows up to its last epoch (a paused trial's leg cut short by a
+        // kill may have written more).
+        let last_epoch: HashMap<&str, usize> = (trials.values.iter())
+            .map(|r| (r.trial_id.as_str(), r.last_epoch))
+            .collect();
+        let mut rows_of: HashMap<&str, usize> = HashMap::new();
+        for row in &epochs.values {
+            if last_epoch
+                .get(row.trial_id.as_str())
+                .is_some_and(|&l| row.epoch <= l)
+            {
+                *rows_of.entry(&row.trial_id).or_default() += 1;
+            }
+        }
+        let (mut finished, mut paused, mut incomplete) = (HashSet::new(), HashMap::new(), 0);
+        for record in &trials.values {
+            if record.status == Status::Failed {
+                continue;
+            }
+            // Each epoch trained has a validation and a test row.
+            let rows = rows_of.get(record.trial_id.as_str()).copied().unwrap_or(0);
+            match (rows == 2 * record.last_epoch, record.status) {
+                (true, Status::Paused) => {
+                    paused.insert(record.trial_id.clone(), record.last_epoch);
+                }
+                (true, _) => {
+                    finished.insert(record.trial_id.clone());
+                }
+                (false, _) => incomplete += 1,
+            }
+        }
+        Ok(Self {
+            trials,
+            epochs,
+            finished,
+            paused,
+            incomplete,
+        })
+    }
+}
+
+/// A results CSV's rows, one per line, as rows of this version's header (rows of an older
+/// header, whose columns are some of ours, get empty cells for the columns it lacks) and as
+/// `T`; both results files start with `trial_id`, so `row[0]` is a row's trial.
+pub(super) struct Lines<T> {
+    pub(super) rows: Vec<csv::StringRecord>,
+    pub(super) values: Vec<T>,
+    /// (line, text, what is wrong) of each line that is not a row of the header.
+    pub(super) damaged: Vec<(usize, String, String)>,
+}
+
+impl Lines<TrialRecord> {
+    /// A trial that went on from a rung has a row per leg: its last is the one that holds.
+    fn keep_last_row_of_each_trial(&mut self) {
+        let last: HashMap<&str, usize> = (self.values.iter().enumerate())
+            .map(|(i, record)| (record.trial_id.as_str(), i))
+            .collect();
+        let keep: Vec<bool> = (self.values.iter().enumerate())
+            .map(|(i, record)| last[record.trial_id.as_str()] == i)
+            .collect();
+        let mut index = 0..;
+        self.rows.retain(|_| keep[index.next().unwrap()]);
+        let mut index = 0..;
+        self.values.retain(|_| keep[index.next().unwrap()]);
+    }
+}
+
+impl<T> Default for Lines<T> {
+    fn default() -> Self {
+        Self {
+            rows: Vec::new(),
+            values: Vec::new(),
+            damaged: Vec::new(),
+        }
+    }
+}
+
+/// Read a results CSV line by line (none when it is missing or empty); a row that does not
+/// read as a `T` is damaged. A last line without its line break (cut by a kill) is left out.
+/// A file whose header is not ours is refused rather than overwritten.
+fn read_lines<T: for<'de> Deserialize<'de>>(
+    path: &Path,
+    expected: &csv::StringRecord,
+) -> Result<Lines<T>> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) if path.extension().is_some_and(|e| e == "gz") => gunzip(&bytes)
+            .with_context(|| format!("cannot read {}: not a whole gzip file", path.display()))?,
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Lines::default()),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let end = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let mut lines = bytes[..end].split(|&b| b == b'\n').enumerate();
+    let parse = |line: &[u8]| -> Option<csv::StringRecord> {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(line);
+        let mut record = csv::StringRecord::new();
+        match reader.read_record(&mut record) {
+            // One record, and the whole line: an unbalanced quote swallows nothing more.
+            Ok(true) if reader.position().byte() as usize >= line.len() => Some(record),
+            _ => None,
+        }
+    };
+    let Some(header) = lines.next().and_then(|(_, line)| parse(line)) else {
+        return Ok(Lines::default());
+    };
+    let Some(columns) = columns_of(&header, expected) else {
+        bail!(
+            "{} has other columns than this version of fairbinn-sweep writes; \
+             use --force to start it afresh, or another --results-dir",
+            path.display()
+        );
+    };
+    let mut read = Lines::default();
+    for (index, line) in lines {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let why = match parse(line) {
+            Some(row) if row.len() == header.len() => {
+                let row: csv::StringRecord =
+                    columns.iter().map(|c| c.map_or("", |i| &row[i])).collect();
+                match row.deserialize::<T>(Some(expected)) {
+                    Ok(value) => {
+                        read.rows.push(row);
+                        read.values.push(value);
+                        continue;
+                    }
+                    Err(e) => e.to_string(),
+                }
+            }
+            Some(row) => format!("{} fields, expected {}", row.len(), header.len()),
+            None => "not a CSV row (an unbalanced quote?)".into(),
+        };
+        let text = String::from_utf8_lossy(line).into_owned();
+        read.damaged.push((index + 1, text, why));
+    }
+    Ok(read)
+}
+
+/// Append `damaged` lines of `file` to `<file>.damaged`, saying so with each line.
+pub(super) fn set_aside(file: &Path, damaged: &[(usize, String, String)]) -> Result<()> {
+    if damaged.is_empty() {
+        return Ok(());
+    }
+    let aside = PathBuf::from(format!("{}.damaged", file.display()));
+    let mut out = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&aside)
+        .with_context(|| format!("cannot write {}", aside.display()))?;
+    for (line, text, why) in damaged {
+        eprintln!(
+            "warning: {}:{line}: damaged row ({why}); moved to {}, its trial runs again",
+            file.display(),
+            aside.display()
+        );
+        writeln!(out, "{text}").with_context(|| format!("cannot write {}", aside.display()))?;
+    }
+    Ok(())
+}
+
+/// Where each of this version's columns is in an older header (`None`: it has no such
+/// column, an empty cell), or `None` when the header has a column this version does not
+/// write, or one twice: another program's file.
+fn columns_of(
+    found: &csv::StringRecord,
+    expected: &csv::StringRecord,
+) -> Option<Vec<Option<usize>>> {
+    let known = found.iter().all(|name| expected.iter().any(|e| e == name));
+    let once =
+        (found.iter().enumerate()).all(|(i, name)| !found.iter().skip(i + 1).any(|n| n == name));
+    let starts = found.get(0) == expected.get(0); // trial_id first: `row[0]` is the trial
+    (known && once && starts).then(|| {
+        expected
+            .iter()
+            .map(|name| found.iter().position(|f| f == name))
+            .collect()
+    })
+}
