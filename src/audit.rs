@@ -12,6 +12,8 @@ use anyhow::{Context, Result, bail};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::metrics::{Gaps, GroupRates};
+
 /// One row: its predicted probability, decision, group index and label.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Row {
@@ -30,56 +32,29 @@ pub struct Rows {
     pub left_out: usize,
 }
 
-/// A group's metrics (or, with `group` none, all rows').
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct GroupMetrics {
-    pub rows: f64,
-    pub selection_rate: f64,
-    /// Share of positives predicted positive (NaN without positives).
-    pub tpr: f64,
-    /// Share of negatives predicted positive (NaN without negatives).
-    pub fpr: f64,
-    pub accuracy: f64,
-    /// Mean predicted probability.
-    pub mean_probability: f64,
-}
+/// A group's metrics (or all rows'): the fairness vocabulary's.
+pub type GroupMetrics = GroupRates;
 
-/// Every metric `audit` reports, in the order of [`Audit::NAMES`].
+/// Every metric `audit` reports, in the order of [`Audit::values`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Audit {
     pub overall: GroupMetrics,
     pub groups: Vec<GroupMetrics>,
-    /// Largest gap in mean probability between groups.
-    pub dp_soft: f64,
-    /// Largest gap in selection rate (fairlearn's `demographic_parity_difference`).
-    pub dp_hard: f64,
-    /// Largest gap in TPR (equal opportunity; the `eo` of `epochs.csv`).
-    pub eo: f64,
-    /// The larger of the TPR and FPR gaps (fairlearn's `equalized_odds_difference`).
-    pub equalized_odds: f64,
+    /// ΔDP soft and hard, ΔEO and equalized odds, as `metrics` defines them.
+    pub gaps: Gaps,
 }
 
 impl Audit {
     pub fn of(rows: &[Row], n_groups: usize) -> Self {
-        let groups: Vec<GroupMetrics> = (0..n_groups)
-            .map(|g| GroupMetrics::of(rows.iter().filter(|r| r.group == g)))
-            .collect();
-        let gap = |f: fn(&GroupMetrics) -> f64| {
-            let values: Vec<f64> = (groups.iter().filter(|m| m.rows > 0.0))
-                .map(f)
-                .filter(|v| !v.is_nan())
-                .collect();
-            let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let min = values.iter().copied().fold(f64::INFINITY, f64::min);
-            if values.len() < 2 { 0.0 } else { max - min }
+        let rates = |rows: &mut dyn Iterator<Item = &Row>| {
+            GroupRates::of(rows.map(|r| (r.probability, r.decision, r.label)))
         };
-        let (tpr_gap, fpr_gap) = (gap(|m| m.tpr), gap(|m| m.fpr));
+        let groups: Vec<GroupMetrics> = (0..n_groups)
+            .map(|g| rates(&mut rows.iter().filter(|r| r.group == g)))
+            .collect();
         Self {
-            overall: GroupMetrics::of(rows.iter()),
-            dp_soft: gap(|m| m.mean_probability),
-            dp_hard: gap(|m| m.selection_rate),
-            eo: tpr_gap,
-            equalized_odds: tpr_gap.max(fpr_gap),
+            overall: rates(&mut rows.iter()),
+            gaps: Gaps::of(&groups),
             groups,
         }
     }
@@ -97,48 +72,9 @@ impl Audit {
                 m.mean_probability,
             ]);
         }
-        values.extend([self.dp_soft, self.dp_hard, self.eo, self.equalized_odds]);
+        let g = &self.gaps;
+        values.extend([g.dp_soft, g.dp_hard, g.eo, g.equalized_odds]);
         values
-    }
-}
-
-impl GroupMetrics {
-    fn of<'a>(rows: impl Iterator<Item = &'a Row>) -> Self {
-        let (mut n, mut selected, mut correct, mut probability) = (0usize, 0usize, 0usize, 0.0);
-        let (mut positives, mut true_positives, mut negatives, mut false_positives) =
-            (0usize, 0usize, 0usize, 0usize);
-        for r in rows {
-            n += 1;
-            selected += usize::from(r.decision);
-            correct += usize::from(r.decision == r.label);
-            probability += r.probability;
-            if r.label {
-                positives += 1;
-                true_positives += usize::from(r.decision);
-            } else {
-                negatives += 1;
-                false_positives += usize::from(r.decision);
-            }
-        }
-        let share = |a: usize, b: usize| {
-            if b == 0 {
-                f64::NAN
-            } else {
-                a as f64 / b as f64
-            }
-        };
-        Self {
-            rows: n as f64,
-            selection_rate: share(selected, n),
-            tpr: share(true_positives, positives),
-            fpr: share(false_positives, negatives),
-            accuracy: share(correct, n),
-            mean_probability: if n == 0 {
-                f64::NAN
-            } else {
-                probability / n as f64
-            },
-        }
     }
 }
 
@@ -387,7 +323,7 @@ pub fn describe(rows: &Rows, report: &Report, bootstrap: &Bootstrap) -> String {
         out.push('\n');
     }
     let first_gap = 6 * (rows.groups.len() + 1);
-    let e = &report.estimate;
+    let e = &report.estimate.gaps;
     out.push('\n');
     for (k, (name, value)) in [
         ("ΔDP soft (gap in mean probability)", e.dp_soft),
@@ -489,10 +425,10 @@ mod tests {
         close(g1.mean_probability, 2.1 / 4.0);
         close(a.overall.accuracy, 0.75);
         close(a.overall.tpr, 0.75);
-        close(a.dp_soft, 0.05);
-        close(a.dp_hard, 0.0);
-        close(a.eo, 0.5);
-        close(a.equalized_odds, 0.5);
+        close(a.gaps.dp_soft, 0.05);
+        close(a.gaps.dp_hard, 0.0);
+        close(a.gaps.eo, 0.5);
+        close(a.gaps.equalized_odds, 0.5);
     }
 
     #[test]

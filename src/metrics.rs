@@ -98,16 +98,95 @@ pub fn largest_group_gap<T: Copy + Into<f64>>(
     n_groups: usize,
     include: impl Fn(usize) -> bool,
 ) -> f64 {
-    let means: Vec<f64> = group_means(values, groups, n_groups, include)
-        .into_iter()
-        .filter(|mean| !mean.is_nan())
-        .collect();
-    if means.len() < 2 {
+    largest_gap(&group_means(values, groups, n_groups, include))
+}
+
+/// The largest gap between groups' values of one metric: the one definition of a
+/// between-group gap (ΔDP soft and hard, ΔEO, equalized odds' two rates), here and in
+/// `audit`. NaN values (a group without the rows the metric needs) are left out; with fewer
+/// than two groups left the gap is 0.
+pub fn largest_gap(per_group: &[f64]) -> f64 {
+    let present: Vec<f64> = per_group.iter().copied().filter(|v| !v.is_nan()).collect();
+    if present.len() < 2 {
         return 0.0;
     }
-    let max = means.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let min = means.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = present.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let min = present.iter().copied().fold(f64::INFINITY, f64::min);
     max - min
+}
+
+/// One group's (or all rows') rates, from decided rows: (probability, decision, label).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct GroupRates {
+    pub rows: f64,
+    /// Share predicted positive.
+    pub selection_rate: f64,
+    /// Share of positives predicted positive (NaN without positives).
+    pub tpr: f64,
+    /// Share of negatives predicted positive (NaN without negatives).
+    pub fpr: f64,
+    pub accuracy: f64,
+    /// Mean predicted probability.
+    pub mean_probability: f64,
+}
+
+impl GroupRates {
+    pub fn of(rows: impl Iterator<Item = (f64, bool, bool)>) -> Self {
+        let (mut n, mut selected, mut correct, mut probability) = (0usize, 0usize, 0usize, 0.0);
+        let (mut positives, mut true_positives, mut negatives, mut false_positives) =
+            (0usize, 0usize, 0usize, 0usize);
+        for (p, decision, label) in rows {
+            n += 1;
+            selected += usize::from(decision);
+            correct += usize::from(decision == label);
+            probability += p;
+            if label {
+                positives += 1;
+                true_positives += usize::from(decision);
+            } else {
+                negatives += 1;
+                false_positives += usize::from(decision);
+            }
+        }
+        let share = |a: f64, b: usize| if b == 0 { f64::NAN } else { a / b as f64 };
+        Self {
+            rows: n as f64,
+            selection_rate: share(selected as f64, n),
+            tpr: share(true_positives as f64, positives),
+            fpr: share(false_positives as f64, negatives),
+            accuracy: share(correct as f64, n),
+            mean_probability: share(probability, n),
+        }
+    }
+}
+
+/// The between-group gaps of groups' rates (groups without rows left out).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Gaps {
+    /// In mean probability: ΔDP soft.
+    pub dp_soft: f64,
+    /// In selection rate: ΔDP hard, fairlearn's `demographic_parity_difference`.
+    pub dp_hard: f64,
+    /// In TPR: ΔEO, equal opportunity (the `eo` of `epochs.csv`).
+    pub eo: f64,
+    /// The larger of the TPR and FPR gaps: fairlearn's `equalized_odds_difference`.
+    pub equalized_odds: f64,
+}
+
+impl Gaps {
+    pub fn of(groups: &[GroupRates]) -> Self {
+        let gap = |f: fn(&GroupRates) -> f64| {
+            let values: Vec<f64> = (groups.iter().filter(|g| g.rows > 0.0)).map(f).collect();
+            largest_gap(&values)
+        };
+        let (tpr_gap, fpr_gap) = (gap(|g| g.tpr), gap(|g| g.fpr));
+        Self {
+            dp_soft: gap(|g| g.mean_probability),
+            dp_hard: gap(|g| g.selection_rate),
+            eo: tpr_gap,
+            equalized_odds: tpr_gap.max(fpr_gap),
+        }
+    }
 }
 
 /// Each group's mean of `values` over the rows where `include(row)` holds; NaN for a group
