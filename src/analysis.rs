@@ -463,7 +463,7 @@ mod tests {
         for (i, trial) in plan.trials.iter().enumerate() {
             let (method, eta, seed) = (
                 trial.spec.train.method,
-                trial.spec.train.eta,
+                trial.spec.train.eta(),
                 trial.spec.train.seed,
             );
             if method == Method::Lagrangian && eta == 10.0 && seed == 1 {

@@ -11,6 +11,7 @@ use crate::config::ExperimentFile;
 use crate::data::{DataFile, Dataset, DatasetSpec, catalogue};
 use crate::results::TrialHead;
 use crate::train::TrialSpec;
+use crate::train::knob::InId;
 use crate::train::{Backend, FollowerBatch, Optimizer, StepOrder};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -238,11 +239,11 @@ fn canonical(dataset: &DatasetSpec, data_identity: &str, spec: &TrialSpec) -> St
     let schedule = t.lr_schedule.map_or("None".into(), |s| {
         format!("Some(({:?}, {:?}, {}))", s.gamma_acc, s.gamma_fair, s.every)
     });
-    let step_order = match t.step_order {
+    let step_order = match t.step_order() {
         StepOrder::LeaderFirst => "LeaderFirst",
         StepOrder::FollowerFirst => "FollowerFirst",
     };
-    let follower_batch = match t.follower_batch {
+    let follower_batch = match t.follower_batch() {
         FollowerBatch::Same => "Same",
         FollowerBatch::Separate => "Separate",
     };
@@ -265,10 +266,10 @@ fn canonical(dataset: &DatasetSpec, data_identity: &str, spec: &TrialSpec) -> St
         t.epochs,
         t.batch_size,
         t.lr_acc,
-        t.lr_fair,
-        t.eta,
-        t.fairness_loss.as_str(),
-        t.follower_steps,
+        t.lr_fair(),
+        t.eta(),
+        t.fairness_loss().as_str(),
+        t.follower_steps(),
         t.shuffle,
     ) + &match t.backend {
         // The default backend's ids stay as they were before there was a choice.
@@ -283,12 +284,13 @@ fn canonical(dataset: &DatasetSpec, data_identity: &str, spec: &TrialSpec) -> St
 }
 
 /// The optimizers when one is not Adam (Adam's trials keep the ids they had before there was
-/// a choice), the momentum when it is set, and `stackelberg`'s look-ahead.
+/// a choice), the momentum when it is set, then ` name=value` for each setting the method
+/// reads that is not in the first release's template (`InId::WhenRead`), in its order.
 fn optimizers(t: &crate::train::TrainSpec) -> String {
     let mut text = String::new();
     for (key, optimizer) in [
         ("optimizer_acc", t.optimizer_acc),
-        ("optimizer_fair", t.optimizer_fair),
+        ("optimizer_fair", t.optimizer_fair()),
     ] {
         if optimizer != Optimizer::Adam {
             text += &format!(" {key}={}", optimizer.as_str());
@@ -297,31 +299,8 @@ fn optimizers(t: &crate::train::TrainSpec) -> String {
     if t.momentum != 0.0 {
         text += &format!(" momentum={}", t.momentum);
     }
-    if t.method.trained() == crate::train::Method::Stackelberg {
-        text += &format!(" unroll={}", t.unroll);
-    }
-    if t.threshold().is_some() {
-        text += &format!(
-            " constraint={} tolerance={}",
-            t.constraint.as_str(),
-            t.tolerance
-        );
-    }
-    if t.method == crate::train::Method::Adversarial {
-        text += &format!(
-            " constraint={} alpha={} lr_adv={} adversary_width={}",
-            t.constraint.as_str(),
-            t.alpha,
-            t.lr_adv,
-            t.adversary_width
-        );
-    }
-    if t.reductions() {
-        text += &format!(
-            " constraint={} difference_bound={}",
-            t.constraint.as_str(),
-            t.difference_bound
-        );
+    for (knob, value) in t.knobs.iter().filter(|(k, _)| k.id == InId::WhenRead) {
+        text += &format!(" {}={value}", knob.name);
     }
     text
 }

@@ -112,6 +112,12 @@ fn threshold_settings_are_checked_with_their_keys() {
         said.contains("train.tolerance: expected a gap in selection rates in [0, 1], found 2"),
         "{said}"
     );
+    // A tolerance in range, but one randomized eo thresholds do not have.
+    let run = Run::new(
+        "name: bad\ndataset: {name: adult, max_rows: 300}\n\
+         train: {method: threshold, tolerance: 0.05, constraint: eo, randomized: true}\n",
+    );
+    let said = text(&run.on_results("plan", &[]));
     assert!(
         said.contains("train.tolerance: randomized eo thresholds have no tolerance"),
         "{said}"

@@ -22,6 +22,7 @@ use crate::selection::{FairnessMetric, Selection};
 use crate::sweep::{self, ExecuteOptions};
 use crate::train::TrialSpec;
 use crate::train::fused::{self, Matrix};
+use crate::train::knob::{Knobs, Value};
 use crate::train::{self, Backend, Evaluated, Method, Players, Trainer, Turn};
 
 /// The two set-ups the issue and the README quote, each with every method.
@@ -98,7 +99,7 @@ pub fn run(data_dir: DataDirOverride, options: &Options) -> Result<()> {
             let achieved = flops / timing.step.as_secs_f64();
             let mut label = trial.train.method.to_string();
             if trial.train.method == Method::Stackelberg {
-                label += &format!(" unroll {}", trial.train.unroll);
+                label += &format!(" unroll {}", trial.train.unroll());
             }
             if trial.train.backend != Backend::Fused {
                 label += &format!(" ({})", trial.train.backend.as_str());
@@ -192,12 +193,17 @@ fn time_baselines(trial: &TrialSpec, data: &Dataset) {
         );
     }
     for bound in [0.001, 0.01] {
-        let spec = train::TrainSpec {
-            method: Method::Reductions { randomized: true },
-            difference_bound: bound,
-            constraint: Constraint::DemographicParity,
+        let method = Method::Reductions { randomized: true };
+        let mut spec = train::TrainSpec {
+            method,
+            knobs: Knobs::of(
+                method.knobs(),
+                |_| None,
+                |_| unreachable!("no default names another"),
+            ),
             ..trial.train
         };
+        spec.set("difference_bound", Value::Number(bound));
         let started = Instant::now();
         train::train(&trial.architecture, &spec, data, &mut |_, _| {});
         println!(
@@ -386,18 +392,14 @@ fn flops_per_step(trial: &TrialSpec, data: &Dataset) -> f64 {
     };
     let (leader, follower): (&[usize], &[usize]) = (&[0], &[1]);
     let followers = match t.method.is_bilevel() {
-        true => vec![follower; t.follower_steps],
+        true => vec![follower; t.follower_steps()],
         false => Vec::new(),
     };
     let turn = Turn {
         leader,
         followers: &followers,
         rates: t.learning_rates(1),
-        eta: t.eta,
-        order: t.step_order,
-        follower_batch: t.follower_batch,
-        unroll: t.unroll,
-        alpha: t.alpha,
+        settings: t,
     };
     (t.method.info().step)(&mut counter, &turn);
     counter.flops
@@ -516,6 +518,7 @@ mod tests {
     use super::*;
     use crate::data::Split;
     use crate::model::Architecture;
+    use crate::train::knob::Value;
     use crate::train::{FollowerBatch, StepOrder, TrainSpec};
 
     /// Inputs 2 → hidden 3 (θa) → block 3 (θf) → output 1, on 8 rows in batches of 4.
@@ -554,8 +557,10 @@ mod tests {
         ] {
             let (mut spec, data) = trial(method);
             if method == Method::FairBiNNReference {
-                spec.train.step_order = StepOrder::FollowerFirst;
-                spec.train.follower_batch = FollowerBatch::Same;
+                let (order, batch) = (StepOrder::FollowerFirst, FollowerBatch::Same);
+                spec.train.set("step_order", Value::Choice(order.as_str()));
+                spec.train
+                    .set("follower_batch", Value::Choice(batch.as_str()));
             }
             assert_eq!(flops_per_step(&spec, &data), flops, "{method:?}");
         }

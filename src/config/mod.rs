@@ -19,12 +19,10 @@ use crate::data::{DataDirSource, DatasetSpec};
 use crate::model::Architecture;
 use crate::results::manifest::{self, Manifest};
 use crate::selection::{FairnessMetric, Selection};
+use crate::train::knob::{Knobs, Value as KnobValue};
 use crate::train::methods::Base;
 use crate::train::threshold_optimizer::Constraint;
-use crate::train::{
-    Backend, FairnessLoss, FollowerBatch, LrSchedule, Method, Optimizer, StepOrder, TrainSpec,
-    TrialSpec,
-};
+use crate::train::{Backend, LrSchedule, Method, Optimizer, TrainSpec, TrialSpec};
 use schema::{KeyLines, check_section};
 
 /// Named sets of defaults (`preset:`); keys the file sets win. Step order and the follower's
@@ -61,9 +59,8 @@ struct RawExperiment {
     #[allow(dead_code)]
     // its shape is checked here; each sweep point is read by `trial_from_document`
     model: RawModel,
-    #[serde(default)]
-    #[allow(dead_code)] // as `model`
-    train: RawTrain,
+    #[allow(dead_code)] // as `model`; its keys are RawTrain's and the methods' settings
+    train: Option<Mapping>,
     #[allow(dead_code)] // read as a Value by `grid`; declared here so it is a known key
     sweep: Option<Value>,
     #[allow(dead_code)] // read by `grid`: one trial per seed per configuration
@@ -96,6 +93,9 @@ struct RawModel {
     width: Option<usize>,
 }
 
+/// The `train:` keys every method has (the network's training); a method's own settings
+/// (η, the follower's, `alpha`, …) are declared in its file ([`Knob`]) and read by
+/// [`check_train`].
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawTrain {
@@ -107,16 +107,6 @@ struct RawTrain {
     batch_size: usize,
     #[serde(default = "defaults::lr_acc")]
     lr_acc: f64,
-    #[serde(default = "defaults::lr_fair")]
-    lr_fair: f64,
-    #[serde(default = "defaults::eta")]
-    eta: f64,
-    #[serde(default = "defaults::fairness_loss")]
-    fairness_loss: FairnessLoss,
-    step_order: Option<StepOrder>,
-    follower_batch: Option<FollowerBatch>,
-    #[serde(default = "defaults::one")]
-    follower_steps: usize,
     #[serde(default = "defaults::yes")]
     shuffle: bool,
     /// `none` or `{exponential: {...}}`, read by `trial_spec` (see `as_variant`).
@@ -124,35 +114,12 @@ struct RawTrain {
     #[serde(default)]
     optimizer_acc: Optimizer,
     #[serde(default)]
-    optimizer_fair: Optimizer,
-    #[serde(default)]
     momentum: f64,
-    /// `stackelberg`: follower steps the leader looks ahead.
-    #[serde(default = "defaults::one")]
-    unroll: usize,
     /// `threshold`: the method whose networks it post-processes.
     base: Option<String>,
-    /// `threshold`: fairlearn's randomized rule instead of one cut per group.
+    /// `threshold`, `reductions`: the randomized rule instead of a deterministic one.
     #[serde(default)]
     randomized: bool,
-    /// `threshold`: the gaps closed (dp or eo).
-    #[serde(default)]
-    constraint: Constraint,
-    /// `threshold`: the largest gap in selection rates left.
-    #[serde(default)]
-    tolerance: f64,
-    /// `reductions`: how far each group's rate may be from everyone's.
-    #[serde(default = "defaults::difference_bound")]
-    difference_bound: f64,
-    /// `adversarial`: the weight of the push against the adversary (fairlearn's 1).
-    #[serde(default = "defaults::alpha")]
-    alpha: f64,
-    /// `adversarial`: the adversary's learning rate (default: `lr_acc`, as fairlearn's one
-    /// `learning_rate`).
-    lr_adv: Option<f64>,
-    /// `adversarial`: the adversary's hidden units (0, fairlearn's default: none).
-    #[serde(default)]
-    adversary_width: usize,
     /// Epochs of degenerate validation predictions in a row that stop a trial; 0: never.
     #[serde(default)]
     patience: usize,
@@ -191,23 +158,6 @@ mod defaults {
     }
     pub fn lr_acc() -> f64 {
         1e-3
-    }
-    pub fn lr_fair() -> f64 {
-        1e-5
-    }
-    pub fn eta() -> f64 {
-        100.0
-    }
-    /// fairlearn's.
-    pub fn difference_bound() -> f64 {
-        0.01
-    }
-    /// fairlearn's.
-    pub fn alpha() -> f64 {
-        1.0
-    }
-    pub fn fairness_loss() -> super::FairnessLoss {
-        super::FairnessLoss::DpSquared
     }
 }
 
@@ -287,7 +237,7 @@ pub fn parse(text: &str, path: &Path, data_dir: DataDirOverride) -> Result<Exper
             "model",
             check_section::<RawModel> as fn(&str, &mut Mapping, &mut Vec<String>),
         ),
-        ("train", check_section::<RawTrain>),
+        ("train", check_train_section),
         ("dataset", check_section::<RawDataset>),
     ] {
         if let Some(Value::Mapping(keys)) = root.get_mut(section) {
@@ -455,8 +405,8 @@ fn expand(
     problems: &mut Vec<String>,
 ) -> (Vec<TrialSpec>, Vec<String>) {
     let model_keys = schema::fields_of::<RawModel>();
-    let train_keys = schema::fields_of::<RawTrain>();
-    let grids = grid::grids(document, random, model_keys, train_keys, problems);
+    let train_keys = train_keys();
+    let grids = grid::grids(document, random, model_keys, &train_keys, problems);
     let mut swept: Vec<String> = Vec::new();
     for key in grids.iter().flatten().flat_map(|axis| &axis.keys) {
         if !swept.contains(&key.name) {
@@ -544,6 +494,27 @@ fn check_halving(halving: &search::Halving, points: &[TrialSpec], problems: &mut
             point.train.method
         ));
     }
+}
+
+/// The `train:` keys: the network's (RawTrain's) and every method's settings.
+fn train_keys() -> Vec<&'static str> {
+    let mut keys = schema::fields_of::<RawTrain>().to_vec();
+    keys.extend(Method::all_knobs().iter().map(|k| k.name));
+    keys
+}
+
+/// Check a `train:` section: RawTrain's keys as [`check_section`] does, a method's setting
+/// by its declaration; what is wrong is reported and taken out.
+fn check_train_section(name: &str, section: &mut Mapping, problems: &mut Vec<String>) {
+    let knobs = Method::all_knobs();
+    let extra = schema::Extra {
+        names: knobs.iter().map(|k| k.name).collect(),
+        check: Some(Box::new(|key: &str, value: &Value| {
+            let knob = knobs.iter().find(|k| k.name == key).expect("a known knob");
+            knob.read(value).map(|_| ())
+        })),
+    };
+    schema::check_section_and::<RawTrain>(name, section, problems, &extra);
 }
 
 /// `{name: value}` → `!name value`, the form serde_norway reads an enum variant that carries
@@ -635,20 +606,32 @@ fn trial_from_document(document: &Value) -> Result<TrialSpec, Vec<String>> {
         // A swept value of the wrong type is caught here, with its key.
         match name {
             "model" => check_section::<RawModel>(name, &mut keys, &mut problems),
-            _ => check_section::<RawTrain>(name, &mut keys, &mut problems),
+            _ => check_train_section(name, &mut keys, &mut problems),
         }
-        Value::Mapping(keys)
+        keys
     };
-    let (model, train) = (section("model"), section("train"));
-    let model = serde_norway::from_value(model).expect("checked key by key");
-    let train = serde_norway::from_value(train).expect("checked key by key");
-    match trial_spec(model, train, &mut problems) {
+    let (model, mut train) = (section("model"), section("train"));
+    // A method's own settings, each checked by its declaration already.
+    let knobs = Method::all_knobs();
+    let given: Mapping = (train.iter())
+        .filter(|(key, _)| knobs.iter().any(|k| key.as_str() == Some(k.name)))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    train.retain(|key, _| !given.contains_key(key));
+    let model = serde_norway::from_value(Value::Mapping(model)).expect("checked key by key");
+    let train = serde_norway::from_value(Value::Mapping(train)).expect("checked key by key");
+    match trial_spec(model, train, &given, &mut problems) {
         Some(trial) if problems.is_empty() => Ok(trial),
         _ => Err(problems),
     }
 }
 
-fn trial_spec(model: RawModel, train: RawTrain, problems: &mut Vec<String>) -> Option<TrialSpec> {
+fn trial_spec(
+    model: RawModel,
+    train: RawTrain,
+    given: &Mapping,
+    problems: &mut Vec<String>,
+) -> Option<TrialSpec> {
     let before = problems.len();
     let fairness_position = model
         .fairness_position
@@ -668,8 +651,10 @@ fn trial_spec(model: RawModel, train: RawTrain, problems: &mut Vec<String>) -> O
             .push("model.width: expected at least 1 (or leave it out for the input width)".into());
     }
     let method = match train.method.as_str() {
-        "threshold" => threshold_of(&train, problems),
-        "reductions" => reductions_of(&train, problems),
+        "threshold" => threshold_of(&train, given, problems),
+        "reductions" => Some(Method::Reductions {
+            randomized: train.randomized,
+        }),
         name => {
             let method = Method::parse(name);
             if method.is_none() {
@@ -684,8 +669,6 @@ fn trial_spec(model: RawModel, train: RawTrain, problems: &mut Vec<String>) -> O
     // Bounds past which a trial cannot run (or not in a lifetime): refused before it tries.
     for (key, value, most) in [
         ("train.epochs", train.epochs, 1_000_000),
-        ("train.follower_steps", train.follower_steps, 10_000),
-        ("train.unroll", train.unroll, 100),
         ("model.accuracy_layers", model.accuracy_layers, 10_000),
         ("model.fairness_layers", model.fairness_layers, 10_000),
     ] {
@@ -699,36 +682,10 @@ fn trial_spec(model: RawModel, train: RawTrain, problems: &mut Vec<String>) -> O
     if train.batch_size == 0 {
         problems.push("train.batch_size: expected at least 1".into());
     }
-    for (key, value) in [("lr_acc", train.lr_acc), ("lr_fair", train.lr_fair)] {
-        if !(value.is_finite() && value > 0.0) {
-            problems.push(format!(
-                "train.{key}: expected a positive learning rate, found {value}"
-            ));
-        }
-    }
-    if !(train.eta.is_finite() && train.eta >= 0.0) {
+    if !(train.lr_acc.is_finite() && train.lr_acc > 0.0) {
         problems.push(format!(
-            "train.eta: expected a number ≥ 0, found {}",
-            train.eta
-        ));
-    }
-    if !(train.alpha.is_finite() && train.alpha >= 0.0) {
-        problems.push(format!(
-            "train.alpha: expected a weight ≥ 0, found {}",
-            train.alpha
-        ));
-    }
-    if let Some(rate) = train.lr_adv
-        && !(rate.is_finite() && rate > 0.0)
-    {
-        problems.push(format!(
-            "train.lr_adv: expected a positive learning rate, found {rate}"
-        ));
-    }
-    if train.adversary_width > 100_000 {
-        problems.push(format!(
-            "train.adversary_width: expected at most 100000, found {}",
-            train.adversary_width
+            "train.lr_acc: expected a positive learning rate, found {}",
+            train.lr_acc
         ));
     }
     if !(0.0..1.0).contains(&train.momentum) {
@@ -741,9 +698,6 @@ fn trial_spec(model: RawModel, train: RawTrain, problems: &mut Vec<String>) -> O
         problems.push(
             "train.backend: ndarray is not in this build; rebuild with `cargo build --release --features ndarray`".into(),
         );
-    }
-    if train.follower_steps == 0 {
-        problems.push("train.follower_steps: expected at least 1".into());
     }
     let lr_schedule = match train
         .lr_schedule
@@ -792,7 +746,20 @@ fn trial_spec(model: RawModel, train: RawTrain, problems: &mut Vec<String>) -> O
         ));
         return None;
     }
-    let bilevel = info.bilevel;
+    // The method's settings: the file's values (checked by their declarations), else the
+    // method's defaults. Those it does not read are left out, so that trials that differ
+    // only there are one trial.
+    let knobs = Knobs::of(
+        method.knobs(),
+        |knob| given.get(knob.name).and_then(|value| knob.read(value).ok()),
+        |other| match other {
+            "lr_acc" => KnobValue::Number(train.lr_acc),
+            other => unreachable!("a default may name lr_acc, not {other}"),
+        },
+    );
+    let bilevel = method.is_bilevel();
+    let optimizer_fair =
+        (knobs.choice("optimizer_fair").and_then(Optimizer::parse)).unwrap_or(Optimizer::Adam);
     let trial = TrialSpec {
         architecture: Architecture {
             accuracy_layers: model.accuracy_layers,
@@ -805,85 +772,20 @@ fn trial_spec(model: RawModel, train: RawTrain, problems: &mut Vec<String>) -> O
             epochs: train.epochs,
             batch_size: train.batch_size,
             lr_acc: train.lr_acc,
-            // Keys a method ignores get one fixed value, so trials that differ only there are
-            // one trial.
-            lr_fair: if bilevel.is_some() {
-                train.lr_fair
-            } else {
-                0.0
-            },
-            // `+ 0.0` makes −0 the 0 it equals, so `eta: -0` is the trial `eta: 0` is.
-            eta: if info.reads_eta { train.eta + 0.0 } else { 0.0 },
-            fairness_loss: if info.reads_eta {
-                train.fairness_loss
-            } else {
-                FairnessLoss::DpSquared
-            },
-            // The method decides how the two players take turns unless the file says otherwise.
-            step_order: match bilevel {
-                Some(turns) => train.step_order.unwrap_or(turns.order),
-                None => StepOrder::LeaderFirst,
-            },
-            follower_batch: match bilevel {
-                Some(turns) => train.follower_batch.unwrap_or(turns.follower_batch),
-                None => FollowerBatch::Same,
-            },
-            follower_steps: if bilevel.is_some() {
-                train.follower_steps
-            } else {
-                1
-            },
             shuffle: train.shuffle,
             lr_schedule: lr_schedule.map(|schedule| LrSchedule {
-                gamma_fair: if bilevel.is_some() {
-                    schedule.gamma_fair
-                } else {
-                    1.0
-                },
+                gamma_fair: if bilevel { schedule.gamma_fair } else { 1.0 },
                 ..schedule
             }),
             optimizer_acc: train.optimizer_acc,
-            optimizer_fair: match bilevel {
-                Some(_) => train.optimizer_fair,
-                None => Optimizer::Adam,
-            },
             // Only an SGD optimizer reads it.
             momentum: match train.optimizer_acc == Optimizer::Sgd
-                || (bilevel.is_some() && train.optimizer_fair == Optimizer::Sgd)
+                || optimizer_fair == Optimizer::Sgd
             {
                 true => train.momentum + 0.0,
                 false => 0.0,
             },
-            unroll: match method.trained() {
-                Method::Stackelberg => train.unroll,
-                _ => 1,
-            },
-            constraint: match method {
-                Method::Threshold { .. } | Method::Reductions { .. } | Method::Adversarial => {
-                    train.constraint
-                }
-                _ => Constraint::DemographicParity,
-            },
-            difference_bound: match method {
-                Method::Reductions { .. } => train.difference_bound,
-                _ => 0.0,
-            },
-            alpha: match method {
-                Method::Adversarial => train.alpha + 0.0,
-                _ => 0.0,
-            },
-            lr_adv: match method {
-                Method::Adversarial => train.lr_adv.unwrap_or(train.lr_acc),
-                _ => 0.0,
-            },
-            adversary_width: match method {
-                Method::Adversarial => train.adversary_width,
-                _ => 0,
-            },
-            tolerance: match method {
-                Method::Threshold { .. } => train.tolerance + 0.0,
-                _ => 0.0,
-            },
+            knobs,
             patience: train.patience,
             seed: train.seed,
             backend: train.backend,
@@ -892,23 +794,6 @@ fn trial_spec(model: RawModel, train: RawTrain, problems: &mut Vec<String>) -> O
     Some(match method {
         Method::Reductions { .. } => without_network(trial),
         _ => trial,
-    })
-}
-
-/// `method: reductions` with its `randomized:`, and its settings checked.
-fn reductions_of(train: &RawTrain, problems: &mut Vec<String>) -> Option<Method> {
-    if !(train.difference_bound.is_finite()
-        && train.difference_bound > 0.0
-        && train.difference_bound < 1.0)
-    {
-        problems.push(format!(
-            "train.difference_bound: expected a gap in (0, 1), found {}",
-            train.difference_bound
-        ));
-        return None;
-    }
-    Some(Method::Reductions {
-        randomized: train.randomized,
     })
 }
 
@@ -939,7 +824,7 @@ fn without_network(trial: TrialSpec) -> TrialSpec {
 }
 
 /// `method: threshold` with its `base:` and `randomized:`, and its settings checked.
-fn threshold_of(train: &RawTrain, problems: &mut Vec<String>) -> Option<Method> {
+fn threshold_of(train: &RawTrain, given: &Mapping, problems: &mut Vec<String>) -> Option<Method> {
     let before = problems.len();
     let base = train.base.as_deref().unwrap_or("erm");
     let base = Method::parse(base).and_then(Base::of);
@@ -950,13 +835,13 @@ fn threshold_of(train: &RawTrain, problems: &mut Vec<String>) -> Option<Method> 
             train.base.as_deref().unwrap_or_default()
         ));
     }
-    if !(train.tolerance.is_finite() && (0.0..=1.0).contains(&train.tolerance)) {
-        problems.push(format!(
-            "train.tolerance: expected a gap in selection rates in [0, 1], found {}",
-            train.tolerance
-        ));
-    }
-    if train.constraint == Constraint::EqualizedOdds && train.randomized && train.tolerance != 0.0 {
+    let tolerance = given
+        .get("tolerance")
+        .and_then(Value::as_f64)
+        .unwrap_or(0.0);
+    let eo =
+        given.get("constraint").and_then(Value::as_str) == Some(Constraint::EqualizedOdds.as_str());
+    if eo && train.randomized && tolerance != 0.0 {
         problems.push("train.tolerance: randomized eo thresholds have no tolerance (as fairlearn's); leave it out or 0, or drop `randomized`".into());
     }
     if problems.len() > before {
@@ -971,6 +856,7 @@ fn threshold_of(train: &RawTrain, problems: &mut Vec<String>) -> Option<Method> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::train::{FairnessLoss, FollowerBatch, StepOrder};
 
     /// Read `text` as an experiment file; the data folder is not looked at here.
     fn read_text(text: &str) -> Result<ExperimentFile> {
@@ -995,10 +881,10 @@ mod tests {
             (3, 1, 2)
         );
         assert_eq!(t.method, Method::FairBiNNReference);
-        assert_eq!((t.epochs, t.batch_size, t.eta), (200, 200, 10000.0));
-        assert_eq!(t.fairness_loss, FairnessLoss::DpReference);
+        assert_eq!((t.epochs, t.batch_size, t.eta()), (200, 200, 10000.0));
+        assert_eq!(t.fairness_loss(), FairnessLoss::DpReference);
         assert_eq!(
-            (t.step_order, t.follower_batch),
+            (t.step_order(), t.follower_batch()),
             (StepOrder::FollowerFirst, FollowerBatch::Same)
         );
         assert!(!t.shuffle);
@@ -1015,10 +901,10 @@ mod tests {
         let t = train_of(
             "name: p\npreset: paper\ndataset: {name: adult}\ntrain: {eta: 7, batch_size: 64}\n",
         );
-        assert_eq!((t.eta, t.batch_size, t.epochs), (7.0, 64, 50));
-        assert_eq!(t.fairness_loss, FairnessLoss::DpAbs);
+        assert_eq!((t.eta(), t.batch_size, t.epochs), (7.0, 64, 50));
+        assert_eq!(t.fairness_loss(), FairnessLoss::DpAbs);
         assert_eq!(
-            (t.step_order, t.follower_batch),
+            (t.step_order(), t.follower_batch()),
             (StepOrder::LeaderFirst, FollowerBatch::Separate)
         );
         assert_eq!(t.lr_schedule, None);
@@ -1041,9 +927,9 @@ mod tests {
         let t = train_of(
             "name: e\ndataset: {name: adult}\ntrain: {method: erm, eta: 5, lr_fair: 0.1, fairness_loss: eo, step_order: follower-first, follower_steps: 3}\n",
         );
-        assert_eq!((t.eta, t.lr_fair, t.follower_steps), (0.0, 0.0, 1));
-        assert_eq!(t.fairness_loss, FairnessLoss::DpSquared);
-        assert_eq!(t.step_order, StepOrder::LeaderFirst);
+        assert_eq!((t.eta(), t.lr_fair(), t.follower_steps()), (0.0, 0.0, 1));
+        assert_eq!(t.fairness_loss(), FairnessLoss::DpSquared);
+        assert_eq!(t.step_order(), StepOrder::LeaderFirst);
     }
 
     #[test]

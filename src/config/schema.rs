@@ -69,26 +69,56 @@ pub fn check_section<T: DeserializeOwned>(
     section: &mut Mapping,
     problems: &mut Vec<String>,
 ) {
-    let known = fields_of::<T>();
+    check_section_and::<T>(name, section, problems, &Extra::default());
+}
+
+/// Keys a section knows beside its struct's: their names, and each value's check (what is
+/// wrong, in words that follow `section.key: `).
+#[derive(Default)]
+pub struct Extra<'a> {
+    pub names: Vec<&'a str>,
+    #[allow(clippy::type_complexity)]
+    pub check: Option<Box<dyn Fn(&str, &Value) -> Result<(), String> + 'a>>,
+}
+
+/// [`check_section`] for a section that also knows the keys of `extra`.
+pub fn check_section_and<T: DeserializeOwned>(
+    name: &str,
+    section: &mut Mapping,
+    problems: &mut Vec<String>,
+    extra: &Extra,
+) {
+    let known: Vec<&str> = fields_of::<T>()
+        .iter()
+        .copied()
+        .chain(extra.names.iter().copied())
+        .collect();
+    let path = |key: &str| match name {
+        "" => key.to_string(),
+        _ => format!("{name}.{key}"),
+    };
     section.retain(|key, value| {
         let Some(key) = key.as_str() else {
             problems.push(format!("{name}: keys are names, found {key:?}"));
             return false;
         };
         if !known.contains(&key) {
-            problems.push(unknown_key(name, key, known));
+            problems.push(unknown_key(name, key, &known));
             return false;
         }
-        let alone: Mapping = [(Value::from(key), value.clone())].into_iter().collect();
-        match T::deserialize(Value::Mapping(alone)) {
-            Ok(_) => true,
+        let checked = match (&extra.check, extra.names.contains(&key)) {
+            (Some(check), true) => check(key, value),
+            _ => {
+                let alone: Mapping = [(Value::from(key), value.clone())].into_iter().collect();
+                T::deserialize(Value::Mapping(alone))
+                    .map(|_| ())
+                    .map_err(|e| plain(&e.to_string()))
+            }
+        };
+        match checked {
+            Ok(()) => true,
             Err(e) => {
-                let path = if name.is_empty() {
-                    key.to_string()
-                } else {
-                    format!("{name}.{key}")
-                };
-                problems.push(format!("{path}: {}", plain(&e.to_string())));
+                problems.push(format!("{}: {e}", path(key)));
                 false
             }
         }

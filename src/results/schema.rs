@@ -2,6 +2,8 @@
 //! ended) and `epochs.csv` (one split of one trial after one epoch), as this version writes
 //! and reads them. Config, saved models and the analysis depend on these types only.
 
+use std::sync::OnceLock;
+
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::SplitMetrics;
@@ -100,44 +102,65 @@ pub struct Settings {
     pub fairness_position: usize,
     pub fairness_layers: usize,
     pub width: usize,
+    /// The settings of methods added since these columns were fixed, by name (those the
+    /// method reads): written after them, a column each ([`generated_columns`]).
+    #[serde(skip)]
+    pub generated: Vec<(&'static str, String)>,
+}
+
+/// The settings columns past the first release's fixed ones: every method's setting that has
+/// no field in [`Settings`], in registry order, so that declaring a setting in a method's file
+/// is all it takes to get its column. None in this build's registry outside tests.
+pub fn generated_columns() -> &'static [&'static str] {
+    static COLUMNS: OnceLock<Vec<&'static str>> = OnceLock::new();
+    COLUMNS.get_or_init(|| {
+        let (fixed, _) = as_csv(&Settings::default());
+        (Method::all_knobs().into_iter())
+            .map(|k| k.name)
+            .filter(|name| !fixed.iter().any(|f| f == *name))
+            .collect()
+    })
 }
 
 impl Settings {
+    /// A trial's settings: the network's, and its method's (`TrainSpec::knobs`, which holds
+    /// those it reads and no others: the rest stay empty).
     pub fn of(spec: &TrialSpec, n_features: usize) -> Self {
         let (t, a) = (&spec.train, &spec.architecture);
-        let bilevel = t.method.is_bilevel();
-        let adversarial = t.method == Method::Adversarial;
+        let k = &t.knobs;
         Self {
             method: t.method,
-            eta: t.method.uses_eta().then_some(t.eta),
+            eta: k.number("eta"),
             lr_acc: t.lr_acc,
-            lr_fair: bilevel.then_some(t.lr_fair),
+            lr_fair: k.number("lr_fair"),
             epochs: t.epochs,
             batch_size: t.batch_size,
-            fairness_loss: t.method.uses_eta().then_some(t.fairness_loss),
-            step_order: bilevel.then_some(t.step_order),
-            follower_batch: bilevel.then_some(t.follower_batch),
-            follower_steps: bilevel.then_some(t.follower_steps),
+            fairness_loss: k.choice("fairness_loss").and_then(FairnessLoss::parse),
+            step_order: k.choice("step_order").and_then(StepOrder::parse),
+            follower_batch: k.choice("follower_batch").and_then(FollowerBatch::parse),
+            follower_steps: k.count("follower_steps"),
             shuffle: t.shuffle,
             lr_schedule: t
                 .lr_schedule
                 .map_or("none".into(), |schedule| schedule.to_string()),
             patience: (t.patience > 0).then_some(t.patience),
             optimizer_acc: Some(t.optimizer_acc),
-            optimizer_fair: bilevel.then_some(t.optimizer_fair),
+            optimizer_fair: k.choice("optimizer_fair").and_then(Optimizer::parse),
             momentum: t.uses_sgd().then_some(t.momentum),
-            unroll: (t.method.trained() == Method::Stackelberg).then_some(t.unroll),
-            constraint: (t.threshold().is_some() || t.reductions() || adversarial)
-                .then_some(t.constraint),
-            tolerance: t.threshold().map(|_| t.tolerance),
-            difference_bound: t.reductions().then_some(t.difference_bound),
-            alpha: adversarial.then_some(t.alpha),
-            lr_adv: adversarial.then_some(t.lr_adv),
-            adversary_width: adversarial.then_some(t.adversary_width),
+            unroll: k.count("unroll"),
+            constraint: k.choice("constraint").and_then(Constraint::parse),
+            tolerance: k.number("tolerance"),
+            difference_bound: k.number("difference_bound"),
+            alpha: k.number("alpha"),
+            lr_adv: k.number("lr_adv"),
+            adversary_width: k.count("adversary_width"),
             accuracy_layers: a.accuracy_layers,
             fairness_position: a.fairness_position,
             fairness_layers: a.fairness_layers,
             width: a.width.unwrap_or(n_features),
+            generated: (generated_columns().iter())
+                .filter_map(|&name| k.get(name).map(|value| (name, value.to_string())))
+                .collect(),
         }
     }
 
@@ -149,14 +172,18 @@ impl Settings {
         }
     }
 
-    /// (column, value) pairs, as written in the CSVs.
+    /// (column, value) pairs, as written in the CSVs: the fixed columns, then the generated.
     pub fn cells(&self) -> Vec<(String, String)> {
         let (header, record) = as_csv(self);
-        header
-            .iter()
-            .zip(record.iter())
-            .map(|(h, v)| (h.to_string(), v.to_string()))
-            .collect()
+        let fixed = (header.iter().zip(record.iter())).map(|(h, v)| (h.to_string(), v.to_string()));
+        let generated = generated_columns().iter().map(|&name| {
+            let value = self.generated.iter().find(|(n, _)| *n == name);
+            (
+                name.to_string(),
+                value.map_or(String::new(), |(_, v)| v.clone()),
+            )
+        });
+        fixed.chain(generated).collect()
     }
 }
 
@@ -298,15 +325,28 @@ impl EpochRow {
 }
 
 impl TrialRow {
-    pub(super) fn parts(&self) -> (&TrialHead, &Settings, &TrialOutcome) {
-        (&self.head, &self.settings, &self.outcome)
+    /// Its `trials.csv` header and record: who the trial is, its settings (as
+    /// [`Settings::cells`]), how it ended.
+    pub(super) fn csv(&self) -> (csv::StringRecord, csv::StringRecord) {
+        let (head, head_values) = as_csv(&self.head);
+        let (outcome, outcome_values) = as_csv(&self.outcome);
+        let cells = self.settings.cells();
+        let header = (head.iter())
+            .chain(cells.iter().map(|(h, _)| h.as_str()))
+            .chain(outcome.iter())
+            .collect();
+        let record = (head_values.iter())
+            .chain(cells.iter().map(|(_, v)| v.as_str()))
+            .chain(outcome_values.iter())
+            .collect();
+        (header, record)
     }
 }
 
 /// The headers of `trials.csv` and `epochs.csv` this version writes.
 pub(super) fn headers() -> (csv::StringRecord, csv::StringRecord) {
     (
-        as_csv(&TrialRow::default().parts()).0,
+        TrialRow::default().csv().0,
         as_csv(&EpochRow::new(
             "",
             0,

@@ -202,7 +202,7 @@ impl ResultsStore {
         let mut trial = trial.clone();
         trial.outcome.error = trial.outcome.error.replace(['\n', '\r'], " ");
         self.trials
-            .serialize(trial.parts())
+            .write_record(&trial.csv().1)
             .map_err(|e| self.cannot_write(TRIALS_FILE, e))?;
         self.trials
             .flush()
@@ -542,7 +542,7 @@ mod tests {
             .from_path(dir.path().join(TRIALS_FILE))
             .unwrap();
         writer.write_record(&trials_header).unwrap();
-        writer.serialize(trial.parts()).unwrap();
+        writer.write_record(&trial.csv().1).unwrap();
         drop(writer);
 
         let store = ResultsStore::open(dir.path(), false).unwrap();

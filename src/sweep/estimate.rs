@@ -61,13 +61,17 @@ pub fn estimate(trials: &[&Trial], data: &Dataset, jobs: usize) -> Estimate {
 fn kind(trial: &Trial) -> String {
     let (t, a) = (&trial.spec.train, &trial.spec.architecture);
     let mut follower = if t.method.is_bilevel() {
-        format!(", follower {:?} ×{}", t.follower_batch, t.follower_steps)
+        format!(
+            ", follower {:?} ×{}",
+            t.follower_batch(),
+            t.follower_steps()
+        )
     } else {
         String::new()
     };
     // Each step of look-ahead costs about a step of fairbinn's.
     if t.method.trained() == crate::train::Method::Stackelberg {
-        follower += &format!(", unroll {}", t.unroll);
+        follower += &format!(", unroll {}", t.unroll());
     }
     let width = a.width.map_or("input width".to_string(), |w| w.to_string());
     let backend = match t.backend {

@@ -35,7 +35,19 @@ pub enum FairnessLoss {
 }
 
 impl FairnessLoss {
-    pub fn as_str(self) -> &'static str {
+    pub const ALL: [Self; 4] = [Self::DpSquared, Self::DpAbs, Self::DpReference, Self::Eo];
+    pub const NAMES: &[&str] = &[
+        Self::ALL[0].as_str(),
+        Self::ALL[1].as_str(),
+        Self::ALL[2].as_str(),
+        Self::ALL[3].as_str(),
+    ];
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == name)
+    }
+
+    pub const fn as_str(self) -> &'static str {
         match self {
             Self::DpSquared => "dp-squared",
             Self::DpAbs => "dp-abs",

@@ -6,6 +6,7 @@
 mod autodiff;
 pub mod exponentiated_gradient;
 pub(crate) mod fused;
+pub mod knob;
 pub mod losses;
 pub mod methods;
 mod spec;
@@ -270,11 +271,7 @@ impl<'a> Trainer<'a> {
                 leader: self.batches.leader(index),
                 followers: &followers,
                 rates,
-                eta: spec.eta,
-                order: spec.step_order,
-                follower_batch: spec.follower_batch,
-                unroll: spec.unroll,
-                alpha: spec.alpha,
+                settings: &spec,
             };
             step(self.engine.players(), &turn);
         }
@@ -378,7 +375,7 @@ impl<'a> Minibatches<'a> {
     fn shuffle(&mut self) {
         if self.spec.shuffle {
             self.leader_order.shuffle(&mut self.leader_rng);
-            if self.spec.follower_batch == FollowerBatch::Separate {
+            if self.spec.follower_batch() == FollowerBatch::Separate {
                 self.follower_order.shuffle(&mut self.follower_rng);
             }
         }
@@ -392,11 +389,11 @@ impl<'a> Minibatches<'a> {
     /// one-player methods): the leader's batch again for `follower_batch: same`, else taken in
     /// turn from the follower's own order (without shuffling, the batches after the leader's).
     fn followers(&self, index: usize) -> Vec<&[usize]> {
-        let k = self.spec.follower_steps;
+        let k = self.spec.follower_steps();
         if !self.spec.method.is_bilevel() {
             return Vec::new();
         }
-        if self.spec.follower_batch == FollowerBatch::Same {
+        if self.spec.follower_batch() == FollowerBatch::Same {
             return vec![self.leader(index); k];
         }
         let offset = usize::from(!self.spec.shuffle);
@@ -419,6 +416,7 @@ impl<'a> Minibatches<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::train::knob::Value;
 
     /// Ten rows whose one feature is the row's index, so a batch shows which rows it holds.
     fn numbered(n: usize) -> Dataset {
@@ -434,11 +432,11 @@ mod tests {
     fn spec_with(shuffle: bool, follower_batch: FollowerBatch, follower_steps: usize) -> TrainSpec {
         TrainSpec {
             shuffle,
-            follower_batch,
-            follower_steps,
             seed: 3,
             ..TrainSpec::for_tests(Method::FairBiNN)
         }
+        .with("follower_batch", Value::Choice((follower_batch).as_str()))
+        .with("follower_steps", Value::Count(follower_steps))
     }
 
     #[test]
@@ -582,14 +580,19 @@ mod tests {
     fn the_collapse_stop_ends_a_trial_patience_epochs_into_its_collapse() {
         let data = random_data();
         let architecture = block_second(1, 4);
-        let spec = |patience| TrainSpec {
-            epochs: 30,
-            batch_size: 8,
-            lr_acc: 0.05,
-            eta: 1e4,
-            fairness_loss: FairnessLoss::DpAbs,
-            patience,
-            ..TrainSpec::for_tests(Method::Lagrangian)
+        let spec = |patience| {
+            TrainSpec {
+                epochs: 30,
+                batch_size: 8,
+                lr_acc: 0.05,
+                patience,
+                ..TrainSpec::for_tests(Method::Lagrangian)
+            }
+            .with("eta", Value::Number(1e4))
+            .with(
+                "fairness_loss",
+                Value::Choice((FairnessLoss::DpAbs).as_str()),
+            )
         };
         let full = train(&architecture, &spec(0), &data, &mut |_, _| {});
         assert!(!full.collapsed);
@@ -628,9 +631,6 @@ mod tests {
                 epochs: 6,
                 batch_size: 8,
                 lr_acc: 1e-2,
-                lr_fair: 1e-2,
-                eta: 3.0,
-                follower_batch: FollowerBatch::Separate,
                 lr_schedule: Some(LrSchedule {
                     gamma_acc: 0.5,
                     gamma_fair: 0.9,
@@ -638,7 +638,13 @@ mod tests {
                 }),
                 patience: 4,
                 ..TrainSpec::for_tests(method)
-            };
+            }
+            .with("lr_fair", Value::Number(1e-2))
+            .with("eta", Value::Number(3.0))
+            .with(
+                "follower_batch",
+                Value::Choice((FollowerBatch::Separate).as_str()),
+            );
             let whole = train(&architecture, &spec, &data, &mut |_, _| {});
             let first = train_leg(&architecture, &spec, &data, None, 3, &mut |_, _| {});
             let Some(paused) = first.paused else {
@@ -687,17 +693,19 @@ mod tests {
                 (Optimizer::Sgd, 0.9),
                 (Optimizer::Adam, 0.5),
             ] {
-                let spec = |backend| TrainSpec {
-                    epochs: 2,
-                    batch_size: 16,
-                    lr_acc: 0.3,
-                    lr_fair: 0.3,
-                    eta: 3.0,
-                    optimizer_acc,
-                    optimizer_fair: Optimizer::Sgd,
-                    momentum,
-                    backend,
-                    ..TrainSpec::for_tests(method)
+                let spec = |backend| {
+                    TrainSpec {
+                        epochs: 2,
+                        batch_size: 16,
+                        lr_acc: 0.3,
+                        optimizer_acc,
+                        momentum,
+                        backend,
+                        ..TrainSpec::for_tests(method)
+                    }
+                    .with("lr_fair", Value::Number(0.3))
+                    .with("eta", Value::Number(3.0))
+                    .with("optimizer_fair", Value::Choice((Optimizer::Sgd).as_str()))
                 };
                 let case = format!("{method:?} {optimizer_acc:?} momentum {momentum}");
                 assert_engines_agree(&architecture, &spec, &data, &case);
@@ -711,14 +719,16 @@ mod tests {
     fn stackelberg_without_look_ahead_is_fairbinn() {
         let data = random_data();
         let architecture = block_second(2, 5);
-        let spec = |method, unroll| TrainSpec {
-            epochs: 3,
-            batch_size: 8,
-            lr_acc: 1e-2,
-            lr_fair: 1e-2,
-            eta: 3.0,
-            unroll,
-            ..TrainSpec::for_tests(method)
+        let spec = |method, unroll| {
+            TrainSpec {
+                epochs: 3,
+                batch_size: 8,
+                lr_acc: 1e-2,
+                ..TrainSpec::for_tests(method)
+            }
+            .with("lr_fair", Value::Number(1e-2))
+            .with("eta", Value::Number(3.0))
+            .with("unroll", Value::Count(unroll))
         };
         let run = |spec: &TrainSpec| train(&architecture, spec, &data, &mut |_, _| {}).history;
         let fairbinn = run(&spec(Method::FairBiNN, 1));
@@ -734,13 +744,13 @@ mod tests {
         let data = random_data();
         let architecture = block_second(1, 5);
         let block = architecture.block();
-        let step = |optimizer_fair, eta| {
+        let step = |optimizer_fair: Optimizer, eta| {
             let spec = TrainSpec {
-                eta,
-                optimizer_fair,
                 batch_size: 16,
                 ..TrainSpec::for_tests(Method::FairBiNN)
-            };
+            }
+            .with("eta", Value::Number(eta))
+            .with("optimizer_fair", Value::Choice((optimizer_fair).as_str()));
             let mut trainer = Trainer::new(&architecture, &spec, &data);
             let before = trainer.weights();
             let rows: Vec<usize> = (0..16).collect();
@@ -803,18 +813,20 @@ mod tests {
                             fairness_position: position,
                             width: Some(6),
                         };
-                        let spec = |backend| TrainSpec {
-                            epochs: 2,
-                            batch_size: 16,
-                            lr_acc: 1e-2,
-                            lr_fair: 1e-2,
-                            eta: 3.0,
-                            fairness_loss: loss,
-                            step_order: order,
-                            follower_batch,
-                            follower_steps: 2,
-                            backend,
-                            ..TrainSpec::for_tests(method)
+                        let spec = |backend| {
+                            TrainSpec {
+                                epochs: 2,
+                                batch_size: 16,
+                                lr_acc: 1e-2,
+                                backend,
+                                ..TrainSpec::for_tests(method)
+                            }
+                            .with("lr_fair", Value::Number(1e-2))
+                            .with("eta", Value::Number(3.0))
+                            .with("fairness_loss", Value::Choice((loss).as_str()))
+                            .with("step_order", Value::Choice((order).as_str()))
+                            .with("follower_batch", Value::Choice((follower_batch).as_str()))
+                            .with("follower_steps", Value::Count(2))
                         };
                         let case = format!(
                             "{method:?} {loss:?} {order:?} {follower_batch:?} block at {position}"

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::knob::{Knobs, Value};
 use super::losses::FairnessLoss;
 use super::methods::{Backend, FollowerBatch, LearningRates, Method, StepOrder};
 use super::threshold_optimizer::{Constraint, ThresholdSpec};
@@ -23,41 +24,16 @@ pub struct TrainSpec {
     pub batch_size: usize,
     /// Adam learning rate of the accuracy player (of the whole network for one-player methods).
     pub lr_acc: f64,
-    /// Adam learning rate of the fairness player.
-    pub lr_fair: f64,
-    /// η, the weight of the fairness loss.
-    pub eta: f64,
-    pub fairness_loss: FairnessLoss,
-    /// Bilevel methods: which player steps first in an iteration.
-    pub step_order: StepOrder,
-    /// Bilevel methods: whether the follower's minibatch is the leader's or one of its own.
-    pub follower_batch: FollowerBatch,
-    /// Bilevel methods: follower steps per leader step.
-    pub follower_steps: usize,
     /// Reshuffle the training rows every epoch; `false` keeps file order, as the authors.
     pub shuffle: bool,
     pub lr_schedule: Option<LrSchedule>,
     /// The accuracy player's optimizer (the only one of one-player methods).
     pub optimizer_acc: Optimizer,
-    /// The fairness player's: with `sgd` its step is `lr_fair · η · ∇θf fairness loss`, so η
-    /// acts as in the paper's theory, which Adam's rescaling undoes.
-    pub optimizer_fair: Optimizer,
     /// Heavy-ball momentum of the `sgd` optimizers (PyTorch's, without dampening); 0: none.
     pub momentum: f64,
-    /// `stackelberg`: follower steps the leader looks ahead (0: `fairbinn`'s update).
-    pub unroll: usize,
-    /// `threshold`: the gaps its cuts close.
-    pub constraint: Constraint,
-    /// `threshold`: the largest gap in selection rates its cuts may leave.
-    pub tolerance: f64,
-    /// `reductions`: how far each group's rate may be from everyone's.
-    pub difference_bound: f64,
-    /// `adversarial`: the weight of the push against the adversary.
-    pub alpha: f64,
-    /// `adversarial`: the adversary's Adam learning rate.
-    pub lr_adv: f64,
-    /// `adversarial`: the adversary's hidden units (0: none, a logistic regression).
-    pub adversary_width: usize,
+    /// The settings of its method (η, the follower's, a method's own), as its file declares
+    /// them ([`Knob`](super::knob::Knob)): those it does not read are absent.
+    pub knobs: Knobs,
     /// Stop once the validation predictions have been degenerate (the same for nearly
     /// everyone) this many epochs in a row; 0: never.
     pub patience: usize,
@@ -66,44 +42,125 @@ pub struct TrainSpec {
 }
 
 impl TrainSpec {
-    /// A small bilevel trial for tests to adjust: batches of 4, one epoch, η 1.
+    /// A small trial for tests to adjust: batches of 4, one epoch, the method's defaults but
+    /// η 1 and a follower of its own.
     #[cfg(test)]
     pub(crate) fn for_tests(method: Method) -> Self {
-        Self {
+        let mut spec = Self {
             method,
             epochs: 1,
             batch_size: 4,
             lr_acc: 1e-3,
-            lr_fair: 1e-5,
-            eta: 1.0,
-            fairness_loss: FairnessLoss::DpSquared,
-            step_order: StepOrder::LeaderFirst,
-            follower_batch: FollowerBatch::Separate,
-            follower_steps: 1,
             shuffle: true,
             lr_schedule: None,
             optimizer_acc: Optimizer::Adam,
-            optimizer_fair: Optimizer::Adam,
             momentum: 0.0,
-            unroll: 1,
-            constraint: Constraint::DemographicParity,
-            tolerance: 0.0,
-            difference_bound: 0.0,
-            alpha: 0.0,
-            lr_adv: 0.0,
-            adversary_width: 0,
+            knobs: Knobs::of(method.knobs(), |_| None, |_| Value::Number(1e-3)),
             patience: 0,
             seed: 0,
             backend: Backend::Fused,
+        };
+        spec.set("eta", Value::Number(1.0));
+        spec.set("step_order", Value::Choice(StepOrder::LeaderFirst.as_str()));
+        spec.set(
+            "follower_batch",
+            Value::Choice(FollowerBatch::Separate.as_str()),
+        );
+        spec
+    }
+
+    /// Set the setting `name` if the method reads it (tests and `bench` adjust trials so).
+    pub fn set(&mut self, name: &str, value: Value) {
+        if let Some(knob) = self.method.knobs().find(|k| k.name == name) {
+            self.knobs.set(knob, value);
         }
+    }
+
+    /// [`set`](Self::set), by value.
+    pub fn with(mut self, name: &str, value: Value) -> Self {
+        self.set(name, value);
+        self
+    }
+
+    /// η, the weight of the fairness loss (0 for a method that weighs none).
+    pub fn eta(&self) -> f64 {
+        self.knobs.number("eta").unwrap_or(0.0)
+    }
+
+    pub fn fairness_loss(&self) -> FairnessLoss {
+        (self
+            .knobs
+            .choice("fairness_loss")
+            .and_then(FairnessLoss::parse))
+        .unwrap_or(FairnessLoss::DpSquared)
+    }
+
+    /// The fairness player's learning rate (0 without one).
+    pub fn lr_fair(&self) -> f64 {
+        self.knobs.number("lr_fair").unwrap_or(0.0)
+    }
+
+    /// Bilevel methods: which player steps first in an iteration.
+    pub fn step_order(&self) -> StepOrder {
+        (self.knobs.choice("step_order").and_then(StepOrder::parse))
+            .unwrap_or(StepOrder::LeaderFirst)
+    }
+
+    /// Bilevel methods: whether the follower's minibatch is the leader's or one of its own.
+    pub fn follower_batch(&self) -> FollowerBatch {
+        (self
+            .knobs
+            .choice("follower_batch")
+            .and_then(FollowerBatch::parse))
+        .unwrap_or(FollowerBatch::Same)
+    }
+
+    /// Bilevel methods: follower steps per leader step.
+    pub fn follower_steps(&self) -> usize {
+        self.knobs.count("follower_steps").unwrap_or(1)
+    }
+
+    /// The fairness player's optimizer.
+    pub fn optimizer_fair(&self) -> Optimizer {
+        (self
+            .knobs
+            .choice("optimizer_fair")
+            .and_then(Optimizer::parse))
+        .unwrap_or(Optimizer::Adam)
+    }
+
+    /// `stackelberg`: follower steps the leader looks ahead (0: `fairbinn`'s update).
+    pub fn unroll(&self) -> usize {
+        self.knobs.count("unroll").unwrap_or(1)
+    }
+
+    /// `threshold`, `reductions`, `adversarial`: the gaps closed.
+    pub fn constraint(&self) -> Constraint {
+        (self.knobs.choice("constraint").and_then(Constraint::parse))
+            .unwrap_or(Constraint::DemographicParity)
+    }
+
+    /// `reductions`: how far each group's rate may be from everyone's.
+    pub fn difference_bound(&self) -> f64 {
+        self.knobs.number("difference_bound").unwrap_or(0.0)
+    }
+
+    /// `adversarial`: the weight of the push against the adversary.
+    pub fn alpha(&self) -> f64 {
+        self.knobs.number("alpha").unwrap_or(0.0)
+    }
+
+    /// `adversarial`: the adversary's hidden units (0: none, a logistic regression).
+    pub fn adversary_width(&self) -> usize {
+        self.knobs.count("adversary_width").unwrap_or(0)
     }
 
     /// `threshold`'s settings, for its methods.
     pub fn threshold(&self) -> Option<ThresholdSpec> {
         match self.method {
             Method::Threshold { randomized, .. } => Some(ThresholdSpec {
-                constraint: self.constraint,
-                tolerance: self.tolerance,
+                constraint: self.constraint(),
+                tolerance: self.knobs.number("tolerance").unwrap_or(0.0),
                 randomized,
             }),
             _ => None,
@@ -117,30 +174,25 @@ impl TrainSpec {
 
     /// The network a post-processing method reads: its base's trial (itself otherwise).
     pub fn trained(&self) -> Self {
-        match self.threshold() {
-            Some(_) => Self {
-                method: self.method.trained(),
-                constraint: Constraint::DemographicParity,
-                tolerance: 0.0,
-                ..*self
-            },
-            None => *self,
-        }
+        let base = self.method.trained();
+        let mut trained = Self {
+            method: base,
+            ..*self
+        };
+        trained.knobs.retain(|k| base.reads(k.name));
+        trained
     }
 
     /// Whether some player steps by SGD (and `momentum` matters).
     pub fn uses_sgd(&self) -> bool {
         self.optimizer_acc == Optimizer::Sgd
-            || (self.method.is_bilevel() && self.optimizer_fair == Optimizer::Sgd)
+            || (self.method.is_bilevel() && self.optimizer_fair() == Optimizer::Sgd)
     }
 
     /// The (leader, follower) learning rates during `epoch` (1-based).
     pub fn learning_rates(&self, epoch: usize) -> LearningRates {
         // The adversary is the second player of `adversarial`.
-        let second = match self.method {
-            Method::Adversarial => self.lr_adv,
-            _ => self.lr_fair,
-        };
+        let second = (self.knobs.number("lr_adv")).unwrap_or_else(|| self.lr_fair());
         let Some(schedule) = self.lr_schedule else {
             return LearningRates {
                 accuracy: self.lr_acc,
@@ -167,11 +219,18 @@ pub enum Optimizer {
 }
 
 impl Optimizer {
-    pub fn as_str(self) -> &'static str {
+    pub const ALL: [Self; 2] = [Self::Adam, Self::Sgd];
+    pub const NAMES: &[&str] = &[Self::ALL[0].as_str(), Self::ALL[1].as_str()];
+
+    pub const fn as_str(self) -> &'static str {
         match self {
             Self::Adam => "adam",
             Self::Sgd => "sgd",
         }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == name)
     }
 }
 

@@ -115,7 +115,7 @@ impl<'a> Engine<'a> {
         let labels: Vec<f32> = rows.iter().map(|&r| split.labels[r]).collect();
         let fairness = self.spec.method.uses_eta().then(|| {
             FairnessTarget::new(
-                self.spec.fairness_loss,
+                self.spec.fairness_loss(),
                 &groups,
                 &labels,
                 self.data.n_groups(),

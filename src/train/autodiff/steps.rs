@@ -39,8 +39,8 @@ impl Steps {
     pub fn of(spec: &TrainSpec) -> Self {
         Self {
             leader: optimizer(spec.optimizer_acc, spec.momentum),
-            follower: optimizer(spec.optimizer_fair, spec.momentum),
-            ..Self::new(spec.eta)
+            follower: optimizer(spec.optimizer_fair(), spec.momentum),
+            ..Self::new(spec.eta())
         }
     }
 
@@ -133,6 +133,7 @@ mod tests {
     use super::*;
     use crate::data::{Dataset, Split};
     use crate::model::Architecture;
+    use crate::train::knob::Value;
     use crate::train::losses::{FairnessLoss, FairnessTarget};
     use crate::train::{Backend, FollowerBatch, LearningRates, Method, StepOrder, TrainSpec, Turn};
 
@@ -211,15 +212,18 @@ mod tests {
             groups: GROUPS.to_vec(),
         };
         let data = Dataset::in_memory("four", &["a", "b", "c"], &["x", "y"], split);
-        let spec = TrainSpec {
+        let mut spec = TrainSpec {
             lr_acc: RATE,
-            lr_fair: RATE,
-            eta: 10.0,
-            follower_batch: FollowerBatch::Same,
             seed: 1,
             backend: Backend::Flex,
             ..TrainSpec::for_tests(method)
         };
+        spec.set("lr_fair", Value::Number(RATE));
+        spec.set("eta", Value::Number(10.0));
+        spec.set(
+            "follower_batch",
+            Value::Choice(FollowerBatch::Same.as_str()),
+        );
         (data, spec)
     }
 
@@ -227,6 +231,8 @@ mod tests {
     fn iterate(engine: &mut Engine, method: Method, order: StepOrder, followers: usize) {
         let rows: &[usize] = &[0, 1, 2, 3];
         let followers = vec![rows; followers];
+        let mut settings = four_rows(method).1;
+        settings.set("step_order", Value::Choice(order.as_str()));
         let turn = Turn {
             leader: rows,
             followers: &followers,
@@ -234,11 +240,7 @@ mod tests {
                 accuracy: RATE,
                 fairness: RATE,
             },
-            eta: 10.0,
-            order,
-            follower_batch: FollowerBatch::Same,
-            unroll: 1,
-            alpha: 1.0,
+            settings: &settings,
         };
         (method.info().step)(engine, &turn);
     }

@@ -24,12 +24,12 @@ pub fn fit(spec: &TrainSpec, data: &Dataset) -> Training {
     let train = &data.train;
     let labels: Vec<bool> = train.labels.iter().map(|&y| y > 0.5).collect();
     let mut learner = logistic::Logistic::new(train);
-    let settings = Settings::with_bound(spec.difference_bound);
+    let settings = Settings::with_bound(spec.difference_bound());
     let mixture = exponentiated_gradient(
         &mut learner,
         &labels,
         &train.groups,
-        spec.constraint,
+        spec.constraint(),
         &settings,
     );
     let randomized = matches!(spec.method, Method::Reductions { randomized: true });

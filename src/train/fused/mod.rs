@@ -132,12 +132,12 @@ impl<'a> Engine<'a> {
             gradients: layers.iter().map(|l| vec![0.0; l.params.len()]).collect(),
             moments: layers.iter().map(Moments::new).collect(),
             leader: Stepper::new(spec.optimizer_acc, spec.momentum),
-            follower: Stepper::new(spec.optimizer_fair, spec.momentum),
+            follower: Stepper::new(spec.optimizer_fair(), spec.momentum),
             train_loss: Default::default(),
             adversary: (spec.method == Method::Adversarial).then(|| {
                 adversary::Adversary::new(
-                    spec.adversary_width,
-                    spec.constraint == Constraint::EqualizedOdds,
+                    spec.adversary_width(),
+                    spec.constraint() == Constraint::EqualizedOdds,
                     data.n_groups(),
                     spec.seed,
                     rows,
@@ -170,7 +170,7 @@ impl<'a> Engine<'a> {
         }
         let groups: Vec<u32> = rows.iter().map(|&r| self.train.groups[r]).collect();
         let labels = &self.work.labels[..rows.len()];
-        FairnessWeights::new(self.spec.fairness_loss, &groups, labels, self.n_groups)
+        FairnessWeights::new(self.spec.fairness_loss(), &groups, labels, self.n_groups)
     }
 
     /// Gradients of η·fairness loss on `rows`: θf's when `block`, θa's when `leak`. False,
@@ -208,7 +208,7 @@ impl<'a> Engine<'a> {
             d.fill(0.0);
         }
         if let Some(weights) = fairness {
-            gradients::fairness(weights, logits, self.spec.eta as f32, d);
+            gradients::fairness(weights, logits, self.spec.eta() as f32, d);
         }
         self.backward(rows, trains, accumulate);
     }
@@ -526,6 +526,7 @@ impl Players for Engine<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::train::knob::Value;
     use crate::train::{FairnessLoss, Method};
 
     /// η of the test: large enough for the follower's steps to move the leader's gradient.
@@ -646,12 +647,15 @@ mod tests {
             fairness_position: 2,
             width: Some(3),
         };
-        let spec = TrainSpec {
-            eta: ETA,
-            fairness_loss: FairnessLoss::DpSquared,
+        let mut spec = TrainSpec {
             batch_size: n,
             ..TrainSpec::for_tests(Method::Stackelberg)
         };
+        spec.set("eta", Value::Number(ETA));
+        spec.set(
+            "fairness_loss",
+            Value::Choice(FairnessLoss::DpSquared.as_str()),
+        );
         let (rows, followers): (Vec<usize>, Vec<usize>) = ((0..8).collect(), (4..12).collect());
         let rate = 0.2;
         for unroll in [1, 2] {
@@ -790,14 +794,14 @@ mod tests {
                 width: Some(3),
             };
             let alpha = 0.7;
-            let spec = TrainSpec {
+            let mut spec = TrainSpec {
                 batch_size: n,
-                alpha,
-                lr_adv: 1e-3,
-                adversary_width: width,
-                constraint,
                 ..TrainSpec::for_tests(Method::Adversarial)
             };
+            spec.set("alpha", Value::Number(alpha));
+            spec.set("lr_adv", Value::Number(1e-3));
+            spec.set("adversary_width", Value::Count(width));
+            spec.set("constraint", Value::Choice(constraint.as_str()));
             let mut engine = Engine::new(&architecture, &spec, &data);
             let layers: Vec<Layer64> = (engine.weights().iter())
                 .map(|l| {

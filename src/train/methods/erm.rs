@@ -1,13 +1,13 @@
 //! `erm`: BCE only, one Adam over every layer; the unconstrained reference.
 
-use super::{Backend, Marker, MethodInfo, Players, Turn};
+use super::{Backend, Marker, MethodInfo, MethodKind, Players, Turn};
 
 pub const ERM: MethodInfo = MethodInfo {
     name: "erm",
     colour: (90, 90, 90),
     marker: Marker::Square,
-    reads_eta: false,
-    bilevel: None,
+    kind: MethodKind::Stepped,
+    knobs: &[],
     engines: Backend::ALL,
     step,
 };

@@ -1,11 +1,11 @@
-//! The training methods, each described in one place: its name, the settings it reads (the
-//! others are blanked in trial ids and CSVs), its defaults, the engines that implement it, its
-//! colour in figures, and its update rule, written once over the half-steps every engine
-//! offers ([`Players`]).
+//! The training methods, each described in one place: its name, its kind, the settings it
+//! reads with their defaults and checks ([`Knob`]s; the others are blanked in trial ids and
+//! CSVs), the engines that implement it, its colour in figures, and its update rule, written
+//! once over the half-steps every engine offers ([`Players`]).
 //!
 //! To add a method: a file here with its [`MethodInfo`], and its line in the registry (a
 //! variant of [`Method`] and its arm in [`Method::info`]). `toy.rs`, registered in test
-//! builds only, shows the whole of it.
+//! builds only, shows the whole of it, with a setting of its own.
 
 mod adversarial;
 mod erm;
@@ -19,6 +19,9 @@ mod threshold;
 mod toy;
 
 use serde::{Deserialize, Serialize};
+
+use super::knob::Knob;
+use super::spec::TrainSpec;
 
 /// A training method, as experiment files and results name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -144,7 +147,33 @@ impl Method {
 
     /// Trained step by step by its own rule (not post-processing, not fitted whole).
     pub fn is_stepped(self) -> bool {
-        !matches!(self, Self::Threshold { .. } | Self::Reductions { .. })
+        self.info().kind == MethodKind::Stepped
+    }
+
+    /// The settings it reads: a post-processor's base's, then its own.
+    pub fn knobs(self) -> impl Iterator<Item = &'static Knob> {
+        let base = match self.info().kind {
+            MethodKind::PostProcessing => self.trained().info().knobs,
+            _ => &[],
+        };
+        base.iter().chain(self.info().knobs).copied()
+    }
+
+    /// Whether it reads the setting `name`.
+    pub fn reads(self, name: &str) -> bool {
+        self.knobs().any(|k| k.name == name)
+    }
+
+    /// Every method's settings, each name once (its first declaration), in registry order:
+    /// the `train:` keys beside the network's, and the CSVs' setting columns.
+    pub fn all_knobs() -> Vec<&'static Knob> {
+        let mut knobs: Vec<&'static Knob> = Vec::new();
+        for knob in Self::ALL.iter().flat_map(|m| m.knobs()) {
+            if !knobs.iter().any(|k| k.name == knob.name) {
+                knobs.push(knob);
+            }
+        }
+        knobs
     }
 
     /// The method whose network is trained: the base of `threshold`, else itself.
@@ -177,12 +206,12 @@ impl Method {
 
     /// η and the fairness loss matter.
     pub fn uses_eta(self) -> bool {
-        self.info().reads_eta
+        self.reads("eta")
     }
 
     /// Two players: a fairness block with its own optimizer (`lr_fair`, step order, ...).
     pub fn is_bilevel(self) -> bool {
-        self.info().bilevel.is_some()
+        self.reads("lr_fair")
     }
 }
 
@@ -218,11 +247,11 @@ pub struct MethodInfo {
     pub colour: (u8, u8, u8),
     /// Its points' shape in figures, so that methods differ without colour too.
     pub marker: Marker,
-    /// Reads `eta` and `fairness_loss`.
-    pub reads_eta: bool,
-    /// For two-player methods, the turns they take unless the file says otherwise; they read
-    /// `lr_fair`, `step_order`, `follower_batch` and `follower_steps`.
-    pub bilevel: Option<Turns>,
+    pub kind: MethodKind,
+    /// The settings it reads beyond the network's (epochs, batch size, `lr_acc`, …), with
+    /// their defaults for this method. Reading `eta` makes it weigh a fairness loss; reading
+    /// `lr_fair`, a two-player (bilevel) method with a fairness block of its own.
+    pub knobs: &'static [&'static Knob],
     /// The engines that implement it (`train.backend`).
     pub engines: &'static [Backend],
     /// One training iteration: a leader step and, for bilevel methods, the follower's.
@@ -245,11 +274,15 @@ pub enum Marker {
     Hexagon,
 }
 
-/// How a bilevel method's players take turns.
+/// How a method is trained, which decides how a sweep runs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Turns {
-    pub order: StepOrder,
-    pub follower_batch: FollowerBatch,
+pub enum MethodKind {
+    /// Step by step, by its `step` rule over the players, epoch after epoch.
+    Stepped,
+    /// On a base method's network's scores, after each of its epochs (`threshold`).
+    PostProcessing,
+    /// In one fit, without epochs or a network (`reductions`).
+    FittedWhole,
 }
 
 /// One iteration's rows and settings, as a method's rule sees them.
@@ -259,13 +292,8 @@ pub struct Turn<'a> {
     /// The follower's minibatches, `follower_steps` of them; none for one-player methods.
     pub followers: &'a [&'a [usize]],
     pub rates: LearningRates,
-    pub eta: f64,
-    pub order: StepOrder,
-    pub follower_batch: FollowerBatch,
-    /// Follower steps a `stackelberg` leader looks ahead.
-    pub unroll: usize,
-    /// `adversarial`: the weight of the push against the adversary.
-    pub alpha: f64,
+    /// The trial's settings: η, the step order, a method's own (`settings.knobs`).
+    pub settings: &'a TrainSpec,
 }
 
 /// The half-steps an engine offers a method's rule, each on rows of the training split.
@@ -317,6 +345,22 @@ pub enum StepOrder {
     FollowerFirst,
 }
 
+impl StepOrder {
+    pub const ALL: [Self; 2] = [Self::LeaderFirst, Self::FollowerFirst];
+    pub const NAMES: &[&str] = &[Self::ALL[0].as_str(), Self::ALL[1].as_str()];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::LeaderFirst => "leader-first",
+            Self::FollowerFirst => "follower-first",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == name)
+    }
+}
+
 /// Whose minibatch the follower steps on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -325,6 +369,22 @@ pub enum FollowerBatch {
     Same,
     /// A minibatch of the follower's own (the paper's Algorithm 1).
     Separate,
+}
+
+impl FollowerBatch {
+    pub const ALL: [Self; 2] = [Self::Same, Self::Separate];
+    pub const NAMES: &[&str] = &[Self::ALL[0].as_str(), Self::ALL[1].as_str()];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Same => "same",
+            Self::Separate => "separate",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == name)
+    }
 }
 
 /// Where a trial's numbers are computed. `fused` (the default) is this crate's own engine for
@@ -371,6 +431,7 @@ pub struct LearningRates {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::train::knob::Value;
 
     /// The registry and the serde names agree, and names are unique.
     #[test]
@@ -437,6 +498,12 @@ mod tests {
             (true, FollowerBatch::Same) => &same,
             (true, FollowerBatch::Separate) => &own,
         };
+        let mut settings = TrainSpec::for_tests(method);
+        settings.set("eta", Value::Number(2.0));
+        settings.set("step_order", Value::Choice(order.as_str()));
+        settings.set("follower_batch", Value::Choice(batch.as_str()));
+        settings.set("unroll", Value::Count(1));
+        settings.set("alpha", Value::Number(1.0));
         let turn = Turn {
             leader,
             followers,
@@ -444,11 +511,7 @@ mod tests {
                 accuracy: 1e-3,
                 fairness: 1e-5,
             },
-            eta: 2.0,
-            order,
-            follower_batch: batch,
-            unroll: 1,
-            alpha: 1.0,
+            settings: &settings,
         };
         let mut recorder = Recorder::default();
         (method.info().step)(&mut recorder, &turn);

@@ -7,24 +7,44 @@
 //! `unroll: 0` is `fairbinn`'s update exactly. The unrolled steps are plain gradient steps
 //! whatever the follower's optimizer, as in DARTS.
 
-use super::{Backend, FollowerBatch, Marker, MethodInfo, Players, StepOrder, Turn, Turns};
+#[cfg(test)]
+use super::FollowerBatch;
+use super::fairbinn::{FOLLOWER_BATCH, FOLLOWER_STEPS, LR_FAIR, OPTIMIZER_FAIR, STEP_ORDER};
+use super::lagrangian::{ETA, FAIRNESS_LOSS};
+use super::{Backend, Marker, MethodInfo, MethodKind, Players, StepOrder, Turn};
+use crate::train::knob::{Default, InId, Kind, Knob, Value};
+
+/// Follower steps the leader looks ahead.
+pub static UNROLL: Knob = Knob {
+    name: "unroll",
+    kind: Kind::Count { low: 0, high: 100 },
+    default: Default::Value(Value::Count(1)),
+    id: InId::WhenRead,
+    about: "follower steps the leader looks ahead (0: fairbinn's update)",
+};
 
 pub const STACKELBERG: MethodInfo = MethodInfo {
     name: "stackelberg",
     colour: (23, 190, 207),
     marker: Marker::InvertedTriangle,
-    reads_eta: true,
-    bilevel: Some(Turns {
-        order: StepOrder::LeaderFirst,
-        follower_batch: FollowerBatch::Separate,
-    }),
+    kind: MethodKind::Stepped,
+    knobs: &[
+        &ETA,
+        &FAIRNESS_LOSS,
+        &LR_FAIR,
+        &STEP_ORDER,
+        &FOLLOWER_BATCH,
+        &FOLLOWER_STEPS,
+        &OPTIMIZER_FAIR,
+        &UNROLL,
+    ],
     engines: &[Backend::Fused],
     step,
 };
 
 fn step(players: &mut dyn Players, turn: &Turn) {
     let rates = turn.rates;
-    let lead = |players: &mut dyn Players| match turn.unroll {
+    let lead = |players: &mut dyn Players| match turn.settings.unroll() {
         0 => players.leader_step(turn.leader, rates.accuracy, false, false),
         unroll => players.anticipating_leader_step(
             turn.leader,
@@ -34,13 +54,13 @@ fn step(players: &mut dyn Players, turn: &Turn) {
             unroll,
         ),
     };
-    if turn.order == StepOrder::LeaderFirst {
+    if turn.settings.step_order() == StepOrder::LeaderFirst {
         lead(players);
     }
     for rows in turn.followers {
         players.follower_step(rows, rates.fairness, false);
     }
-    if turn.order == StepOrder::FollowerFirst {
+    if turn.settings.step_order() == StepOrder::FollowerFirst {
         lead(players);
     }
 }

@@ -4,14 +4,45 @@
 //! trial's network instead of training one (sweep/execute.rs). Each base and rule is a method
 //! of its own, named `threshold-<base>` and `threshold-<base>-randomized`.
 
-use super::{Base, Marker, MethodInfo};
+use super::{Base, Marker, MethodInfo, MethodKind};
+use crate::train::knob::{Default, InId, Kind, Knob, Value};
+use crate::train::threshold_optimizer::Constraint;
 
-/// A base's rule and settings, under the name and colour of its thresholds.
+/// The gaps the cuts close: dp or eo (also `reductions`' and `adversarial`'s).
+pub static CONSTRAINT: Knob = Knob {
+    name: "constraint",
+    kind: Kind::Choice(Constraint::NAMES),
+    default: Default::Value(Value::Choice(Constraint::DemographicParity.as_str())),
+    id: InId::WhenRead,
+    about: "the gaps it closes: dp (positive rates) or eo (true- and false-positive rates)",
+};
+
+/// The largest gap in selection rates the cuts may leave.
+pub static TOLERANCE: Knob = Knob {
+    name: "tolerance",
+    kind: Kind::Number {
+        low: 0.0,
+        low_open: false,
+        high: 1.0,
+        high_open: false,
+        what: "a gap in selection rates in [0, 1]",
+    },
+    default: Default::Value(Value::Number(0.0)),
+    id: InId::WhenRead,
+    about: "the largest gap in selection rates the cuts may leave",
+};
+
+/// Its own settings; its base's come before them (`Method::knobs`).
+const KNOBS: &[&Knob] = &[&CONSTRAINT, &TOLERANCE];
+
+/// Post-processing of a base's network, under the name and colour of its thresholds.
 const fn on(name: &'static str, base: &MethodInfo, colour: (u8, u8, u8)) -> MethodInfo {
     MethodInfo {
         name,
         colour,
         marker: Marker::Plus,
+        kind: MethodKind::PostProcessing,
+        knobs: KNOBS,
         ..*base
     }
 }
