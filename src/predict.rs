@@ -330,6 +330,9 @@ struct Found<'a> {
     progress: &'a Recovering,
 }
 
+/// A saved model: its trial and epoch.
+type ModelKey = (String, usize);
+
 impl Found<'_> {
     /// The test split's probabilities of the trial's models at `epochs`, each checked
     /// against the test accuracy recorded when it was trained (to the last digit for the
@@ -338,7 +341,7 @@ impl Found<'_> {
         &self,
         trial: &Trial,
         epochs: &BTreeSet<usize>,
-    ) -> Result<Vec<((String, usize), Vec<f32>)>> {
+    ) -> Result<Vec<(ModelKey, Vec<f32>)>> {
         let test = &self.data.test;
         let models = self.models(trial, epochs)?;
         let exact = trial.spec.train.backend == Backend::Fused;

@@ -280,7 +280,10 @@ mod tests {
     }
 
     /// Five epochs of one seed: (validation accuracy, ΔDP), (test accuracy, ΔDP).
-    fn history(epochs: &[((f64, f64), (f64, f64))]) -> Vec<EpochMetrics> {
+    /// (accuracy, ΔDP) on one split.
+    type Point = (f64, f64);
+
+    fn history(epochs: &[(Point, Point)]) -> Vec<EpochMetrics> {
         epochs
             .iter()
             .enumerate()

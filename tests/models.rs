@@ -167,7 +167,7 @@ fn a_saved_model_predicts_the_test_file_as_the_sweep_scored_it() {
         assert_eq!(ours, theirs, "{id}");
     }
     let pareto = read_csv(&results.join("predictions/val-pareto.csv"));
-    assert!(pareto.len() >= 2 * 124 && pareto.len() % 124 == 0);
+    assert!(pareto.len() >= 2 * 124 && pareto.len().is_multiple_of(124));
 
     // Without saved models, --save-predictions trains the selected epochs again and writes
     // the same rows.

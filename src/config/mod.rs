@@ -579,7 +579,7 @@ fn selections(raw: Option<Value>, problems: &mut Vec<String>) -> Vec<Selection> 
     let mut selections = Vec::new();
     for value in values {
         match serde_norway::from_value::<Selection>(as_variant(value)) {
-            Ok(Selection::ValBestAccuracy { max_dp }) if !(max_dp >= 0.0) => problems.push(
+            Ok(Selection::ValBestAccuracy { max_dp }) if max_dp.is_nan() || max_dp < 0.0 => problems.push(
                 format!("selection: val-best-accuracy: expected max_dp ≥ 0, found {max_dp}"),
             ),
             Ok(selection) if !selections.contains(&selection) => selections.push(selection),
@@ -868,7 +868,7 @@ mod tests {
 
     fn train_of(text: &str) -> TrainSpec {
         let file = read_text(text).unwrap();
-        file.points[0].train.clone()
+        file.points[0].train
     }
 
     #[test]

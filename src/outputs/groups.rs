@@ -82,7 +82,7 @@ fn draw(
     root.fill(&WHITE).map_err(|e| draw_error(&e))?;
     let n = groups.len();
     let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", super::caption_size(&title, 960, 18)))
+        .caption(title, ("sans-serif", super::caption_size(title, 960, 18)))
         .margin(20)
         .x_label_area_size(60)
         .y_label_area_size(70)

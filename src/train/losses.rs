@@ -161,6 +161,9 @@ impl GroupWeights {
 }
 
 /// [`FairnessWeights`] on a burn device.
+// Built and used within one minibatch's step, never stored: the size of its largest
+// variant costs nothing, and boxing it would allocate every step.
+#[allow(clippy::large_enum_variant)]
 pub enum FairnessTarget {
     Dp {
         means: GroupMeans,

@@ -358,8 +358,8 @@ impl<L: Learner> Lagrangian<'_, L> {
         let mut a = Vec::new();
         for constraint in 0..j {
             let mut row = vec![0.0; columns];
-            for h in 0..hs {
-                row[h] = self.gammas[h][constraint] - bound;
+            for (cell, gammas) in row.iter_mut().zip(&self.gammas) {
+                *cell = gammas[constraint] - bound;
             }
             row[hs] = -1.0;
             row[hs + 1 + constraint] = 1.0;
@@ -379,8 +379,8 @@ impl<L: Learner> Lagrangian<'_, L> {
         let mut a = Vec::new();
         for h in 0..hs {
             let mut row = vec![0.0; columns];
-            for constraint in 0..j {
-                row[constraint] = -(self.gammas[h][constraint] - bound);
+            for (cell, gamma) in row.iter_mut().zip(&self.gammas[h][..j]) {
+                *cell = -(gamma - bound);
             }
             (row[j], row[j + 1]) = (1.0, -1.0);
             row[j + 2 + h] = 1.0;
@@ -461,9 +461,11 @@ pub fn exponentiated_gradient<L: Learner>(
             _ => game.solve_lp(nu),
         };
         if gap_eg < gap_lp {
-            (mixtures.push(q_eg), gaps.push(gap_eg));
+            mixtures.push(q_eg);
+            gaps.push(gap_eg);
         } else {
-            (mixtures.push(q_lp), gaps.push(gap_lp));
+            mixtures.push(q_lp);
+            gaps.push(gap_lp);
         }
         if gaps[t] < nu && t >= MIN_ITER {
             break;
@@ -537,8 +539,9 @@ mod tests {
                 for row in 0..3 {
                     if row != col {
                         let f = m[row][col] / m[col][col];
-                        for k in 0..4 {
-                            m[row][k] -= f * m[col][k];
+                        let pivot = m[col];
+                        for (cell, p) in m[row].iter_mut().zip(pivot) {
+                            *cell -= f * p;
                         }
                     }
                 }
