@@ -212,3 +212,15 @@ fn main_only_dispatches_and_the_readme_is_a_landing_page() {
         );
     }
 }
+
+/// docs/methods.md's table of settings is the one the methods' declarations draw.
+#[test]
+fn the_settings_table_of_the_docs_is_the_declarations() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("docs/methods.md")).unwrap();
+    let table = fairbinn_sweep::train::methods::settings_table();
+    assert!(
+        doc.contains(&table),
+        "docs/methods.md's settings table differs from the declarations; it should read:\n{table}"
+    );
+}

@@ -480,11 +480,13 @@ fn check_halving(halving: &search::Halving, points: &[TrialSpec], problems: &mut
             point.train.method
         ));
     }
-    if let Some(point) = (points.iter()).find(|p| p.train.method == Method::Adversarial) {
+    let stepped = |p: &&TrialSpec| p.train.method.is_stepped();
+    if let Some((method, why)) = (points.iter().filter(stepped))
+        .find_map(|p| Some((p.train.method, p.train.method.info().no_checkpoint?)))
+    {
         problems.push(format!(
-            "search.halving: {} cannot yet pause and go on (its adversary is not saved with \
-             the checkpoint); sweep it without halving",
-            point.train.method
+            "search.halving: {method} cannot yet pause and go on ({why}); sweep it without \
+             halving"
         ));
     }
     if let Some(point) = points.iter().find(|p| p.train.reductions()) {

@@ -623,10 +623,9 @@ mod tests {
         let architecture = block_second(2, 5);
         let dir = tempfile::tempdir().unwrap();
         let mut continued = 0;
-        // Those a halving search pauses: not `adversarial` (its adversary is not saved) nor
+        // Those a halving search pauses: not those whose state a checkpoint lacks, nor
         // the methods without epochs of their own.
-        let pausable =
-            |m: Method| m.is_stepped() && !matches!(m, Method::Toy | Method::Adversarial);
+        let pausable = |m: Method| m.is_stepped() && m.info().no_checkpoint.is_none();
         for method in Method::ALL.iter().copied().filter(|&m| pausable(m)) {
             let spec = TrainSpec {
                 epochs: 6,

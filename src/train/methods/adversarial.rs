@@ -47,6 +47,7 @@ pub const ADVERSARIAL: MethodInfo = MethodInfo {
     kind: MethodKind::Stepped,
     knobs: &[&CONSTRAINT, &ALPHA, &LR_ADV, &ADVERSARY_WIDTH],
     engines: &[Backend::Fused],
+    no_checkpoint: Some("its adversary is not saved with the checkpoint"),
     step,
 };
 

@@ -9,6 +9,7 @@ pub const ERM: MethodInfo = MethodInfo {
     kind: MethodKind::Stepped,
     knobs: &[],
     engines: Backend::ALL,
+    no_checkpoint: None,
     step,
 };
 

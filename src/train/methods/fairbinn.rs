@@ -74,6 +74,7 @@ pub const FAIRBINN: MethodInfo = MethodInfo {
         &OPTIMIZER_FAIR,
     ],
     engines: Backend::ALL,
+    no_checkpoint: None,
     step,
 };
 

@@ -37,6 +37,7 @@ pub const FAIRBINN_REFERENCE: MethodInfo = MethodInfo {
         &OPTIMIZER_FAIR,
     ],
     engines: Backend::ALL,
+    no_checkpoint: None,
     step,
 };
 

@@ -31,6 +31,7 @@ pub const LAGRANGIAN: MethodInfo = MethodInfo {
     kind: MethodKind::Stepped,
     knobs: &[&ETA, &FAIRNESS_LOSS],
     engines: Backend::ALL,
+    no_checkpoint: None,
     step,
 };
 

@@ -215,6 +215,87 @@ impl Method {
     }
 }
 
+/// The settings every method reads beyond the network's, as a Markdown table drawn from their
+/// declarations: docs/methods.md holds it, and a test keeps the two the same. A
+/// post-processor is listed for its own settings; it reads its base's too.
+pub fn settings_table() -> String {
+    use super::knob::{Default, Kind};
+    let mut table = String::from(
+        "| setting | read by | values | default | what it does |\n|---|---|---|---|---|\n",
+    );
+    for knob in Method::all_knobs() {
+        // Each family once, under the name experiment files give it.
+        let mut readers: Vec<&str> = Vec::new();
+        let declares = |m: &Method, name: &str| m.info().knobs.iter().any(|k| k.name == name);
+        for &method in Method::ALL.iter().filter(|m| declares(m, knob.name)) {
+            let name = match method {
+                Method::Threshold { .. } => "threshold",
+                Method::Reductions { .. } => "reductions",
+                #[cfg(test)]
+                Method::Toy => "toy",
+                other => other.name(),
+            };
+            if !readers.contains(&name) {
+                readers.push(name);
+            }
+        }
+        let values = match knob.kind {
+            Kind::Number {
+                low,
+                low_open,
+                high,
+                high_open,
+                ..
+            } => {
+                let (open, close) = (
+                    if low_open { "(" } else { "[" },
+                    if high_open { ")" } else { "]" },
+                );
+                let high = if high.is_infinite() {
+                    "∞".to_string()
+                } else {
+                    high.to_string()
+                };
+                format!("{open}{low}, {high}{close}")
+            }
+            Kind::Count { low, high } => format!("{low} to {high}"),
+            Kind::Choice(names) => names.join(", "),
+        };
+        let default_of = |k: &Knob| match k.default {
+            Default::Value(value) => value.to_string(),
+            Default::SameAs(other) => format!("`{other}`"),
+        };
+        let mut defaults: Vec<(String, Vec<&str>)> = Vec::new();
+        for &method in Method::ALL {
+            let Some(declared) = method.info().knobs.iter().find(|k| k.name == knob.name) else {
+                continue;
+            };
+            let default = default_of(declared);
+            match defaults.iter_mut().find(|(d, _)| *d == default) {
+                Some((_, methods)) => methods.push(method.name()),
+                None => defaults.push((default, vec![method.name()])),
+            }
+        }
+        let default = match defaults.as_slice() {
+            [(only, _)] => only.clone(),
+            [(first, _), others @ ..] => {
+                let others: Vec<String> = (others.iter())
+                    .map(|(d, methods)| format!("{}: {d}", methods.join(", ")))
+                    .collect();
+                format!("{first} ({})", others.join("; "))
+            }
+            [] => String::new(),
+        };
+        table += &format!(
+            "| `{}` | {} | {values} | {default} | {} |\n",
+            knob.name,
+            readers.join(", "),
+            knob.about
+        );
+    }
+    table
+}
+
 impl Serialize for Method {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.name())
@@ -254,6 +335,9 @@ pub struct MethodInfo {
     pub knobs: &'static [&'static Knob],
     /// The engines that implement it (`train.backend`).
     pub engines: &'static [Backend],
+    /// Why a trial of it cannot pause at a halving search's rung and go on from a
+    /// checkpoint; `None` when it can.
+    pub no_checkpoint: Option<&'static str>,
     /// One training iteration: a leader step and, for bilevel methods, the follower's.
     pub step: fn(&mut dyn Players, &Turn),
 }

@@ -34,6 +34,7 @@ const fn info(name: &'static str, colour: (u8, u8, u8)) -> MethodInfo {
         knobs: KNOBS,
         // Computed by its own code: the backend setting does not apply.
         engines: &[Backend::Fused],
+        no_checkpoint: Some("it is fitted whole, without epochs"),
         step,
     }
 }

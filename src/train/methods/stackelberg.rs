@@ -39,6 +39,7 @@ pub const STACKELBERG: MethodInfo = MethodInfo {
         &UNROLL,
     ],
     engines: &[Backend::Fused],
+    no_checkpoint: None,
     step,
 };
 

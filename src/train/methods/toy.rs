@@ -21,6 +21,7 @@ pub const TOY: MethodInfo = MethodInfo {
     kind: MethodKind::Stepped,
     knobs: &[&REPEATS],
     engines: &[Backend::Fused],
+    no_checkpoint: None,
     step,
 };
 
