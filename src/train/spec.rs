@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::knob::{Knobs, Value};
 use super::losses::FairnessLoss;
-use super::methods::{Backend, FollowerBatch, LearningRates, Method, StepOrder};
+use super::methods::{Backend, FollowerBatch, LearningRates, Method, MethodKind, StepOrder};
 use super::threshold_optimizer::{Constraint, ThresholdSpec};
 use crate::model::Architecture;
 
@@ -169,7 +169,7 @@ impl TrainSpec {
 
     /// `reductions`: fitted whole, without a network.
     pub fn reductions(&self) -> bool {
-        matches!(self.method, Method::Reductions { .. })
+        self.method.info().kind == MethodKind::FittedWhole
     }
 
     /// The network a post-processing method reads: its base's trial (itself otherwise).
