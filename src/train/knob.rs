@@ -6,6 +6,28 @@
 
 use serde_norway::Value as Yaml;
 
+/// An enum whose variants a [`Kind::Choice`] setting names: `ALL`, `NAMES` (for the
+/// declaration), `as_str` and `parse`, from one list of `Variant => "name"`.
+macro_rules! choice_names {
+    ($type:ty { $($variant:ident => $name:literal),+ $(,)? }) => {
+        impl $type {
+            pub const ALL: &[Self] = &[$(Self::$variant),+];
+            pub const NAMES: &[&str] = &[$($name),+];
+
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $name),+
+                }
+            }
+
+            pub fn parse(name: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == name)
+            }
+        }
+    };
+}
+pub(crate) use choice_names;
+
 /// A setting's value.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Value {

@@ -34,28 +34,12 @@ pub enum FairnessLoss {
     Eo,
 }
 
-impl FairnessLoss {
-    pub const ALL: [Self; 4] = [Self::DpSquared, Self::DpAbs, Self::DpReference, Self::Eo];
-    pub const NAMES: &[&str] = &[
-        Self::ALL[0].as_str(),
-        Self::ALL[1].as_str(),
-        Self::ALL[2].as_str(),
-        Self::ALL[3].as_str(),
-    ];
-
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == name)
-    }
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::DpSquared => "dp-squared",
-            Self::DpAbs => "dp-abs",
-            Self::DpReference => "dp-reference",
-            Self::Eo => "eo",
-        }
-    }
-}
+super::knob::choice_names!(FairnessLoss {
+    DpSquared => "dp-squared",
+    DpAbs => "dp-abs",
+    DpReference => "dp-reference",
+    Eo => "eo",
+});
 
 /// A minibatch's fairness loss as plain per-row weights, computed once per batch: the burn
 /// engine puts them on its device ([`FairnessTarget`]), the fused engine reads them as they are.

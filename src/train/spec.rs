@@ -218,21 +218,10 @@ pub enum Optimizer {
     Sgd,
 }
 
-impl Optimizer {
-    pub const ALL: [Self; 2] = [Self::Adam, Self::Sgd];
-    pub const NAMES: &[&str] = &[Self::ALL[0].as_str(), Self::ALL[1].as_str()];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Adam => "adam",
-            Self::Sgd => "sgd",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == name)
-    }
-}
+super::knob::choice_names!(Optimizer {
+    Adam => "adam",
+    Sgd => "sgd",
+});
 
 /// Both learning rates multiplied by their γ every `every` epochs (the authors: 0.5 and 0.9
 /// every 50 epochs).

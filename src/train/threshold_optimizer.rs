@@ -30,21 +30,10 @@ pub enum Constraint {
     EqualizedOdds,
 }
 
-impl Constraint {
-    pub const ALL: [Self; 2] = [Self::DemographicParity, Self::EqualizedOdds];
-    pub const NAMES: &[&str] = &[Self::ALL[0].as_str(), Self::ALL[1].as_str()];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::DemographicParity => "dp",
-            Self::EqualizedOdds => "eo",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == name)
-    }
-}
+super::knob::choice_names!(Constraint {
+    DemographicParity => "dp",
+    EqualizedOdds => "eo",
+});
 
 /// `threshold`'s settings.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -429,21 +429,10 @@ pub enum StepOrder {
     FollowerFirst,
 }
 
-impl StepOrder {
-    pub const ALL: [Self; 2] = [Self::LeaderFirst, Self::FollowerFirst];
-    pub const NAMES: &[&str] = &[Self::ALL[0].as_str(), Self::ALL[1].as_str()];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::LeaderFirst => "leader-first",
-            Self::FollowerFirst => "follower-first",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == name)
-    }
-}
+crate::train::knob::choice_names!(StepOrder {
+    LeaderFirst => "leader-first",
+    FollowerFirst => "follower-first",
+});
 
 /// Whose minibatch the follower steps on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -455,21 +444,10 @@ pub enum FollowerBatch {
     Separate,
 }
 
-impl FollowerBatch {
-    pub const ALL: [Self; 2] = [Self::Same, Self::Separate];
-    pub const NAMES: &[&str] = &[Self::ALL[0].as_str(), Self::ALL[1].as_str()];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Same => "same",
-            Self::Separate => "separate",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == name)
-    }
-}
+crate::train::knob::choice_names!(FollowerBatch {
+    Same => "same",
+    Separate => "separate",
+});
 
 /// Where a trial's numbers are computed. `fused` (the default) is this crate's own engine for
 /// this network (fused/); `flex` is burn 0.22's CPU backend with burn's autodiff and Adam, and
