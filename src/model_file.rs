@@ -27,11 +27,6 @@ use crate::train::fused::{self, Layer};
 /// What the file's `format` says, so that a reader knows what it holds.
 pub const FORMAT: &str = "fairbinn-sweep model 1";
 
-/// The folder of a results folder's saved models.
-pub fn models_dir(results_dir: &Path) -> PathBuf {
-    results_dir.join("models")
-}
-
 /// `<trial_id>-e<epoch>.safetensors`.
 pub fn file_name(trial_id: &str, epoch: usize) -> String {
     format!("{trial_id}-e{epoch}.safetensors")

@@ -16,6 +16,7 @@ use crate::data::{Dataset, NewRows};
 use crate::metrics::SplitMetrics;
 use crate::model_file::{self, SavedModel};
 use crate::plan::{Plan, Trial};
+use crate::results::layout;
 use crate::results::{Settings, TrialRecord};
 use crate::selection::Selection;
 use crate::train::{Backend, Trainer};
@@ -202,7 +203,7 @@ pub fn save_selected(request: &SelectedPredictions) -> Result<Vec<PathBuf>> {
                 .insert(point.summary.epoch.min(ok[trial.id.as_str()]));
         }
     }
-    let models_dir = model_file::models_dir(results_dir);
+    let models_dir = layout::models_dir(results_dir);
     let to_train = needed
         .values()
         .filter(|(trial, epochs)| {
@@ -237,7 +238,7 @@ pub fn save_selected(request: &SelectedPredictions) -> Result<Vec<PathBuf>> {
         .collect();
     progress.finish();
 
-    let dir = results_dir.join("predictions");
+    let dir = layout::predictions_dir(results_dir);
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("cannot create the predictions folder {}", dir.display()))?;
     let mut written = Vec::new();

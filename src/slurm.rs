@@ -8,7 +8,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 use crate::config::ExperimentFile;
-use crate::results::layout::shards_dir;
+use crate::results::layout::{self, shards_dir};
 
 /// What the scripts ask of Slurm, and the data folder named on the command line.
 pub struct Options {
@@ -45,7 +45,7 @@ pub fn write_scripts(
         Some(dir) => format!(" --data-dir {}", quote(&absolute(dir))),
         None => String::new(),
     };
-    let dir = results_dir.join("slurm");
+    let dir = layout::slurm_dir(&results_dir);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let shards = args.shards;
     let shard_dir = |index: &str| shards_dir(&results_dir).join(format!("{index}-of-{shards}"));

@@ -1,5 +1,7 @@
-//! Where everything is in a results folder, and its lock: every path the tool reads or
-//! writes below a folder is named here, as cargo's `layout.rs` does for `target/`.
+//! Where everything is in a results folder, and its lock: the rows, the manifest, and every
+//! folder below it (models, checkpoints, shards, predictions, Slurm scripts) are named here, as
+//! cargo's `layout.rs` does for `target/`. Each output of `outputs/` names its own file beside
+//! the code that draws it, so a new figure touches no file but its own.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Write};

@@ -15,8 +15,8 @@ pub struct TrialSpec {
     pub train: TrainSpec,
 }
 
-/// How a network is trained, validated. Settings the method does not read hold one fixed
-/// value (see `config`), so trials that differ only there are one trial.
+/// How a network is trained, validated. The network's settings, then the method's (`knobs`):
+/// those it does not read are absent, so trials that differ only there are one trial.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TrainSpec {
     pub method: Method,
