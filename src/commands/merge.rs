@@ -19,6 +19,7 @@ pub fn merge(args: &MergeArgs) -> Result<ExitCode> {
     let dataset = data::load(&experiment.dataset)?;
     let plan = plan::plan(&experiment, &dataset.files);
     let results_dir = cli::results_dir(&args.results_dir, &experiment.name, None);
+    manifest::check_owner(&results_dir, &experiment.name, &experiment.path, false)?;
     let shards = match args.shards.as_slice() {
         [] => shard_folders(&results_dir)?,
         named => named.to_vec(),

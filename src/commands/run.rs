@@ -29,6 +29,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     if let Some(only) = predictions {
         experiment.predictions_policies(only)?;
     }
+    manifest::check_owner(&results_dir, &experiment.name, &experiment.path, args.force)?;
     let mut store = ResultsStore::open(&results_dir, args.force)?;
     // Trials a halving search stopped at a rung are finished for that search only: a run of
     // the whole grid in its folder would report them as they stopped.

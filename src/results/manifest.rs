@@ -97,7 +97,7 @@ impl Manifest {
         data_files: &[DataFile],
         run: Run,
     ) -> Result<Self> {
-        let (mut runs, mut data) = read(dir)
+        let (mut runs, mut data) = read_or_set_aside(dir)?
             .map(|old| {
                 let mut runs = old.runs;
                 // The tool's revision is the latest run's, so a manifest from before runs kept
@@ -171,6 +171,55 @@ impl Run {
 pub fn read(dir: &Path) -> Option<Manifest> {
     let text = std::fs::read_to_string(dir.join(MANIFEST_FILE)).ok()?;
     serde_json::from_str(&text).ok()
+}
+
+/// The folder's manifest; one that does not read is moved to `manifest.json.damaged` (its
+/// earlier runs and data versions kept there, not overwritten), saying so, and `None`.
+fn read_or_set_aside(dir: &Path) -> Result<Option<Manifest>> {
+    let path = dir.join(MANIFEST_FILE);
+    let text = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let why = match serde_json::from_slice::<Manifest>(&text) {
+        Ok(manifest) => return Ok(Some(manifest)),
+        Err(e) => e,
+    };
+    let aside = dir.join(format!("{MANIFEST_FILE}.damaged"));
+    std::fs::rename(&path, &aside)
+        .with_context(|| format!("cannot move the damaged {} aside", path.display()))?;
+    eprintln!(
+        "warning: {}: not a manifest this version reads ({why}); moved to {}, and this run \
+         starts a new one (the earlier runs and data versions are in the damaged file)",
+        path.display(),
+        aside.display()
+    );
+    Ok(None)
+}
+
+/// Refuse to write experiment `name`'s results into a folder whose manifest is another
+/// experiment's (its trials would be hidden from every report), unless `force`.
+pub fn check_owner(dir: &Path, name: &str, file: &Path, force: bool) -> Result<()> {
+    let Some(other) = read(dir).filter(|m| m.experiment.name != name) else {
+        return Ok(());
+    };
+    if force {
+        eprintln!(
+            "warning: {}: held results of the experiment {:?}; --force gives it to {name:?}",
+            dir.display(),
+            other.experiment.name
+        );
+        return Ok(());
+    }
+    anyhow::bail!(
+        "{}: holds results of the experiment {:?} ({}), not of {name:?} ({}); give this run \
+         another --results-dir, or --force to start the folder afresh for {name:?}",
+        dir.display(),
+        other.experiment.name,
+        other.experiment.file.display(),
+        file.display()
+    )
 }
 
 fn now() -> String {
