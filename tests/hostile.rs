@@ -71,7 +71,10 @@ fn another_experiment_does_not_take_a_folder_over() {
     assert!(forced.status.success(), "{}", text(&forced));
     assert_eq!(run.manifest()["experiment"]["name"], "tiny");
     let rows = read_csv(&run.results().join("trials.csv"));
-    assert!(rows.iter().all(|r| r["method"] != "erm" || r["epochs"] == "2"));
+    assert!(
+        rows.iter()
+            .all(|r| r["method"] != "erm" || r["epochs"] == "2")
+    );
 }
 
 /// Item 13: a --save-predictions policy that is not the file's is refused before training.
@@ -88,5 +91,47 @@ fn a_predictions_typo_is_refused_before_training() {
     assert!(
         !run.results().join("trials.csv").exists(),
         "nothing trained: {said}"
+    );
+}
+
+/// Item 19: a YAML merge key is refused with its line, and a name too long for a folder is
+/// refused when the file is read, not when the run writes.
+#[test]
+fn merge_keys_have_a_line_and_long_names_are_refused_early() {
+    let run = Run::new(
+        "name: m\ndefaults: &d {epochs: 1}\ndataset: {name: adult, max_rows: 300}\n\
+         train:\n  <<: *d\n  method: erm\n",
+    );
+    let said = text(&run.on_results("plan", &[]));
+    assert!(
+        said.contains("line 5: train.<<: YAML merge keys (`<<: *anchor`) are not read"),
+        "{said}"
+    );
+    let long = Run::new(&format!(
+        "name: {}\ndataset: {{name: adult, max_rows: 300}}\n",
+        "a".repeat(300)
+    ));
+    let output = long.without_data_dir("plan");
+    let said = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("line 1: name: expected at most 100 characters"),
+        "{said}"
+    );
+}
+
+/// Item 14: a reference point no result can have is refused with its line and column.
+#[test]
+fn nonsense_reference_points_are_refused() {
+    let run = Run::new(&format!("{SMALL}reference_points: published.csv\n"));
+    std::fs::write(
+        run.dir.path().join("published.csv"),
+        "label,accuracy,dp,dp_kind\npaper,0.83,1e300,soft\n",
+    )
+    .unwrap();
+    let said = text(&run.on_results("plan", &[]));
+    assert!(
+        said.contains("published.csv:2: column dp: expected a number in [0, 1], found \"1e300\""),
+        "{said}"
     );
 }

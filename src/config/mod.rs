@@ -47,6 +47,9 @@ train: {method: fairbinn-reference, epochs: 200, batch_size: 200, lr_acc: 1.0e-3
     ),
 ];
 
+/// The longest experiment name: it names a folder.
+const MAX_NAME: usize = 100;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawExperiment {
@@ -252,8 +255,14 @@ pub fn parse(text: &str, path: &Path, data_dir: DataDirOverride) -> Result<Exper
         .expect("every key left was checked to deserialize alone");
 
     let name = raw.name.unwrap_or_default();
-    // One plain path component: `..` or `.` would put results outside runs/<name>.
-    if !name.starts_with(|c: char| c.is_ascii_alphanumeric())
+    // One plain path component: `..` or `.` would put results outside runs/<name>; and
+    // short enough for every file system's name limit (255 bytes) with room for a suffix.
+    if name.len() > MAX_NAME {
+        problems.push(format!(
+            "name: expected at most {MAX_NAME} characters (it names the results folder), found {}",
+            name.len()
+        ));
+    } else if !name.starts_with(|c: char| c.is_ascii_alphanumeric())
         || !name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))

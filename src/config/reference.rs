@@ -74,15 +74,36 @@ pub fn read(path: &Path, problems: &mut Vec<String>) -> Vec<ReferencePoint> {
         let number = |column: usize| -> Option<f64> {
             record[column].parse::<f64>().ok().filter(|v| v.is_finite())
         };
-        let (Some(a), Some(g)) = (number(accuracy), number(dp)) else {
-            let column = if number(accuracy).is_none() {
+        // Accuracies and gaps are shares: a value outside [0, 1] is a typo, and one as large
+        // as 1e300 would stretch every figure it is drawn on.
+        let share = |column: usize| number(column).filter(|v| (0.0..=1.0).contains(v));
+        let (Some(a), Some(g)) = (share(accuracy), share(dp)) else {
+            let column = if share(accuracy).is_none() {
                 accuracy
             } else {
                 dp
             };
-            bad(&headers[column], "a finite number", &record[column]);
+            bad(&headers[column], "a number in [0, 1]", &record[column]);
             continue;
         };
+        if record[label].is_empty() {
+            bad("label", "a name for the point's legend", "");
+            continue;
+        }
+        // The optional columns: empty, or a share (the std's and the range's bounds too).
+        let mut optional_ok = true;
+        for (name, column) in ["accuracy_std", "dp_low", "dp_high"].iter().zip(optional) {
+            if let Some(column) = column
+                && !record[column].is_empty()
+                && share(column).is_none()
+            {
+                bad(name, "empty or a number in [0, 1]", &record[column]);
+                optional_ok = false;
+            }
+        }
+        if !optional_ok {
+            continue;
+        }
         let kind = match &record[kind] {
             "soft" | "dp-soft" => FairnessMetric::DpSoft,
             "hard" | "dp-hard" => FairnessMetric::DpHard,
@@ -92,7 +113,17 @@ pub fn read(path: &Path, problems: &mut Vec<String>) -> Vec<ReferencePoint> {
                 continue;
             }
         };
-        let extra = optional.map(|c| c.and_then(number));
+        let extra = optional.map(|c| c.and_then(share));
+        if let (Some(low), Some(high)) = (extra[1], extra[2])
+            && low > high
+        {
+            bad(
+                "dp_low",
+                &format!("at most dp_high ({high})"),
+                &record[optional[1].expect("read")],
+            );
+            continue;
+        }
         points.push(ReferencePoint {
             label: record[label].to_string(),
             accuracy: a,
@@ -146,7 +177,7 @@ mod tests {
         assert_eq!(
             problems,
             [
-                "reference_points: DIR/published.csv:2: column accuracy: expected a finite number, found \"high\"",
+                "reference_points: DIR/published.csv:2: column accuracy: expected a number in [0, 1], found \"high\"",
                 "reference_points: DIR/published.csv:3: column dp_kind: expected soft, hard or eo, found \"DP\"",
             ]
         );
@@ -157,5 +188,42 @@ mod tests {
                 "reference_points: DIR/published.csv lacks the column(s) accuracy, dp_kind (expected label, accuracy, dp, dp_kind and optionally accuracy_std, dp_low, dp_high)"
             ]
         );
+    }
+
+    /// Issue 29, item 14: values no result can have are refused, each with its line and
+    /// column (1e300 used to stretch every figure the point was drawn on).
+    #[test]
+    fn nonsense_values_are_refused() {
+        let (points, problems) = read_text(
+            "label,accuracy,dp,dp_kind,accuracy_std,dp_low,dp_high\n\
+             a,1.5,0.1,soft,,,\n\
+             b,0.8,-0.1,soft,,,\n\
+             c,0.8,1e300,soft,,,\n\
+             d,0.8,0.1,soft,-0.01,,\n\
+             e,0.8,0.1,soft,,0.2,0.1\n\
+             ,0.8,0.1,soft,,,\n\
+             g,0.8,0.1,soft,0.01,0.05,0.15\n",
+        );
+        let columns: Vec<&str> = problems
+            .iter()
+            .map(|p| {
+                p.split(": column ")
+                    .nth(1)
+                    .unwrap()
+                    .split(':')
+                    .next()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(
+            columns,
+            ["accuracy", "dp", "dp", "accuracy_std", "dp_low", "label"],
+            "{problems:?}"
+        );
+        assert!(
+            problems[4].contains("expected at most dp_high (0.1), found \"0.2\""),
+            "{problems:?}"
+        );
+        assert_eq!(points.len(), 1, "only g is a result");
     }
 }

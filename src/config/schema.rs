@@ -48,6 +48,12 @@ pub fn unknown_key(section: &str, key: &str, known: &[&str]) -> String {
     } else {
         format!("{section}.{key}")
     };
+    if key == "<<" {
+        return format!(
+            "{path}: YAML merge keys (`<<: *anchor`) are not read; write the keys out (an alias \
+             of a whole value, `key: *anchor`, is read)"
+        );
+    }
     let hint = crate::spelling::closest(key, known)
         .map_or(String::new(), |k| format!("; did you mean {k}?"));
     let listed = if section.is_empty() {
@@ -209,7 +215,8 @@ impl KeyLines {
 }
 
 fn is_key_char(c: char) -> bool {
-    c.is_alphanumeric() || "_-".contains(c)
+    // `<` for the YAML merge key `<<`, so that its refusal has a line.
+    c.is_alphanumeric() || "_-<".contains(c)
 }
 
 /// The line without a trailing `# comment` (a `#` that starts the line or follows a space,
