@@ -135,3 +135,29 @@ fn nonsense_reference_points_are_refused() {
         "{said}"
     );
 }
+
+/// Item 10: `report` takes the folder's lock, so beside a `run` it is refused, naming the
+/// run, instead of clashing on the same files after its work.
+#[test]
+fn report_beside_a_run_is_refused_with_who_holds_the_folder() {
+    let run = Run::new(
+        "name: long\ndataset: {name: adult, max_rows: 4000}\ntrain: {epochs: 400, batch_size: 50}\n",
+    );
+    let mut child = run.spawn(&["--quiet"]);
+    common::wait_for("the run's manifest and lock", || {
+        run.results().join("manifest.json").is_file() && run.results().join(".lock").is_file()
+    });
+    let output = common::binary()
+        .arg("report")
+        .arg(run.results())
+        .output()
+        .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let said = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("another fairbinn-sweep is writing to") && said.contains("process "),
+        "{said}"
+    );
+}

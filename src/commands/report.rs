@@ -13,7 +13,7 @@ use crate::data::{self, Dataset};
 use crate::outputs::{self, Report};
 use crate::plan::{self, Plan};
 use crate::predict;
-use crate::results::layout::{EPOCHS_GZ_FILE, MANIFEST_FILE};
+use crate::results::layout::{EPOCHS_GZ_FILE, FolderLock, MANIFEST_FILE};
 use crate::results::{self, ExecuteSummary, manifest};
 
 pub fn report_again(args: &ReportArgs) -> Result<ExitCode> {
@@ -24,6 +24,8 @@ pub fn report_again(args: &ReportArgs) -> Result<ExitCode> {
             dir.display(),
         );
     };
+    // A `run` or another `report` writing the same files at once would clash on them.
+    let _lock = FolderLock::take(dir)?;
     let experiment = config::from_manifest(&manifest, args.data.data_dir_override())?;
     let dataset = data::load(&experiment.dataset)?;
     let plan = plan::plan(&experiment, &dataset.files);

@@ -48,8 +48,33 @@ pub fn slurm_dir(results_dir: &Path) -> PathBuf {
     results_dir.join("slurm")
 }
 
+/// A results folder's lock, held while it lives: by a run's store, and by `report`. The
+/// system lets go of it when the process ends, however it ends, so a killed run leaves no
+/// stale lock; the lock is the open file's, not the file's, so dropping it removes `.lock`
+/// and a folder left alone has none.
+pub struct FolderLock {
+    _file: File,
+    dir: PathBuf,
+}
+
+impl FolderLock {
+    /// Take the folder's lock, or say who has it.
+    pub fn take(dir: &Path) -> Result<Self> {
+        Ok(Self {
+            _file: lock(dir)?,
+            dir: dir.to_path_buf(),
+        })
+    }
+}
+
+impl Drop for FolderLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(self.dir.join(LOCK_FILE));
+    }
+}
+
 /// Take the folder's lock, or say who has it.
-pub fn lock(dir: &Path) -> Result<File> {
+fn lock(dir: &Path) -> Result<File> {
     let path = dir.join(LOCK_FILE);
     loop {
         let mut file = OpenOptions::new()

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 use super::layout::{
-    self, EPOCHS_FILE, LOCK_FILE, TRIALS_FILE, checkpoint_path, checkpoints_dir, models_dir,
+    self, EPOCHS_FILE, FolderLock, TRIALS_FILE, checkpoint_path, checkpoints_dir, models_dir,
 };
 use super::manifest;
 use super::read::{Folder, set_aside};
@@ -24,9 +24,8 @@ pub struct ResultsStore {
     paused: HashMap<String, usize>,
     /// Trials a halving search paused or stopped at a rung.
     halted: usize,
-    /// Held while the store is open; the system lets go of it when the process ends, however
-    /// it ends, so a killed run leaves no stale lock.
-    _lock: File,
+    /// Held while the store is open.
+    _lock: FolderLock,
     dir: PathBuf,
 }
 
@@ -39,7 +38,7 @@ impl ResultsStore {
     pub fn open(dir: &Path, fresh: bool) -> Result<Self> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the results folder {}", dir.display()))?;
-        let lock = layout::lock(dir)?;
+        let lock = FolderLock::take(dir)?;
         let trials_path = dir.join(TRIALS_FILE);
         let epochs_path = dir.join(EPOCHS_FILE);
         let (trials_header, epochs_header) = headers();
@@ -231,13 +230,6 @@ impl ResultsStore {
 
     fn cannot_write(&self, file: &str, error: csv::Error) -> anyhow::Error {
         anyhow::Error::new(error).context(format!("cannot write {}", self.dir.join(file).display()))
-    }
-}
-
-impl Drop for ResultsStore {
-    /// The lock is the open file's, not the file's: a folder left alone needs no `.lock`.
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(self.dir.join(LOCK_FILE));
     }
 }
 
