@@ -40,6 +40,25 @@ pub fn write_scripts(
     let program = std::env::current_exe().context("cannot find this program's path")?;
     let working_dir = std::env::current_dir()?;
     let results_dir = absolute(results_dir);
+    // Quoting keeps a path one word, but a line break ends a line whatever the quotes, and on
+    // an `#SBATCH` comment line the rest would run: no control character reaches a script.
+    let data_dir_given = args.data_dir.as_deref().map(absolute);
+    for (what, path) in [
+        ("--results-dir", Some(&results_dir)),
+        ("the experiment file", Some(&absolute(&experiment.path))),
+        ("--data-dir", data_dir_given.as_ref()),
+        ("the working folder", Some(&working_dir)),
+        ("this program's path", Some(&program)),
+    ] {
+        if let Some(path) = path
+            && path.to_string_lossy().chars().any(char::is_control)
+        {
+            bail!(
+                "slurm: {what} {path:?} holds a control character (a line break would end a \
+                 line of the batch script); use a path without one"
+            );
+        }
+    }
     let experiment_file = quote(&absolute(&experiment.path));
     let data_dir = match &args.data_dir {
         Some(dir) => format!(" --data-dir {}", quote(&absolute(dir))),

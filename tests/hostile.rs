@@ -161,3 +161,51 @@ fn report_beside_a_run_is_refused_with_who_holds_the_folder() {
         "{said}"
     );
 }
+
+/// Item 1: a line break in any path that reaches a batch script is refused, and no script is
+/// written (a newline in `--results-dir` used to end the `#SBATCH --output=` comment, and bash
+/// ran the next line).
+#[test]
+fn no_control_character_reaches_a_batch_script() {
+    let run = Run::new(SMALL);
+    let planted = run.dir.path().join("PWNED");
+    for bad in ["\n", "\r", "\u{1b}]0;x\u{7}"] {
+        let dir = run
+            .dir
+            .path()
+            .join(format!("x{bad}touch {}{bad}#", planted.display()));
+        let output = run
+            .command("slurm")
+            .args(["--shards", "2", "--results-dir"])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        let said = text(&output);
+        assert_eq!(output.status.code(), Some(2), "{said}");
+        assert!(
+            said.contains("slurm: --results-dir") && said.contains("holds a control character"),
+            "{said}"
+        );
+        assert!(!dir.exists(), "no folder or script written for {bad:?}");
+    }
+    // A plain folder's scripts, executed as Slurm would (the array's first task, then the
+    // merge), run the shard and the merge and nothing else.
+    let dir = run.dir.path().join("plain results");
+    let output = run
+        .command("slurm")
+        .args(["--shards", "1", "--results-dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    for script in ["array.sbatch", "merge.sbatch"] {
+        let bash = std::process::Command::new("bash")
+            .arg(dir.join("slurm").join(script))
+            .env("SLURM_ARRAY_TASK_ID", "1")
+            .output()
+            .unwrap();
+        assert!(bash.status.success(), "{script}: {}", text(&bash));
+    }
+    assert_eq!(read_csv(&dir.join("trials.csv")).len(), 2);
+    assert!(!planted.exists());
+}
