@@ -14,6 +14,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod data;
+pub mod escape;
 pub mod files;
 pub mod metrics;
 pub mod model;

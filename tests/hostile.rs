@@ -209,3 +209,69 @@ fn no_control_character_reaches_a_batch_script() {
     assert_eq!(read_csv(&dir.join("trials.csv")).len(), 2);
     assert!(!planted.exists());
 }
+
+/// A table of the user's own whose group names are hostile: an escape sequence that would set
+/// a terminal's title, and a code fence followed by HTML.
+fn hostile_groups_run(extra: &str) -> Run {
+    let run = Run::new(&format!(
+        "name: users\ndataset:\n  name: csv\n  file: t.csv\n  label: {{column: y, positive: [yes], negative: [no]}}\n  sensitive: {{column: g}}\ntrain: {{method: erm, epochs: 1, batch_size: 20}}\n{extra}"
+    ));
+    let mut table = String::from("x,g,y\n");
+    for i in 0..200 {
+        let group = if i % 3 == 0 {
+            "\"a\u{1b}]0;pwned\u{7}\""
+        } else {
+            "\"b```\n<img src=q>\""
+        };
+        let label = if (i * 7) % 10 < 5 { "yes" } else { "no" };
+        table += &format!("{},{group},{label}\n", i % 17);
+    }
+    std::fs::write(run.dir.path().join("t.csv"), table).unwrap();
+    run
+}
+
+/// Item 4: control and escape bytes of data values are shown written out, never sent to the
+/// terminal raw.
+#[test]
+fn data_values_do_not_reach_the_terminal_raw() {
+    let run = hostile_groups_run("");
+    let output = common::binary()
+        .args(["data", "describe"])
+        .arg(run.experiment())
+        .output()
+        .unwrap();
+    let said = text(&output);
+    assert!(output.status.success(), "{said}");
+    assert!(
+        !said.contains('\u{1b}') && !said.contains('\u{7}'),
+        "{said:?}"
+    );
+    assert!(said.contains("a\\u{1b}]0;pwned\\u{7}"), "{said}");
+}
+
+/// Item 3: a data value or a reference label cannot close report.md's code block or table,
+/// nor put HTML into it.
+#[test]
+fn user_strings_stay_in_their_place_in_report_md() {
+    let run = hostile_groups_run("reference_points: published.csv\n");
+    std::fs::write(
+        run.dir.path().join("published.csv"),
+        "label,accuracy,dp,dp_kind\n\"paper | x\n<img src=z>\",0.8,0.1,soft\n",
+    )
+    .unwrap();
+    let output = run.without_data_dir_with("run", &["--quiet"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let report = std::fs::read_to_string(run.results().join("report.md")).unwrap();
+    assert!(!report.contains("<img src=z>"), "{report}");
+    assert!(
+        report.contains("| paper \\| x\\\\n&lt;img src=z&gt; |"),
+        "{report}"
+    );
+    // The data's block is fenced by more backticks than the value holds, so the value's
+    // "```" and the HTML after it stay inside it.
+    let data = &report[report.find("## Data").unwrap()..report.find("## Selection").unwrap()];
+    assert!(
+        data.contains("\n````\n") && data.trim_end().ends_with("````"),
+        "{data}"
+    );
+}

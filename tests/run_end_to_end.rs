@@ -643,7 +643,7 @@ fn reference_points_are_drawn_on_their_gaps_figure() {
     assert_eq!(output.status.code(), Some(2));
     let said = text(&output);
     assert!(
-        said.contains("published.csv:2: column dp: expected a finite number, found \"1%\""),
+        said.contains("published.csv:2: column dp: expected a number in [0, 1], found \"1%\""),
         "{said}"
     );
 }

@@ -5,13 +5,17 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 
 use crate::cli::DataCommand;
-use crate::{bench, config, data};
+use crate::{bench, config, data, escape};
 
 pub fn data(command: &DataCommand) -> Result<ExitCode> {
     match command {
         DataCommand::Describe { experiment, data } => {
             let experiment = config::read(experiment, data.data_dir_override())?;
-            print!("{}", data::load(&experiment.dataset)?.describe());
+            // Data values are the file's: shown, never sent to the terminal raw.
+            print!(
+                "{}",
+                escape::visible(&data::load(&experiment.dataset)?.describe())
+            );
         }
         DataCommand::Fetch {
             names,

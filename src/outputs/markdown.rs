@@ -2,6 +2,7 @@
 //! data, each selection policy's per-method figures on soft and hard ΔDP (and the selecting
 //! gap), the figures embedded, and where it all came from (the manifest).
 
+use crate::escape::{cell, code_span, fenced};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -43,7 +44,7 @@ fn page(report: &Report, dir: &Path, written: &[PathBuf]) -> String {
     if let Some(line) = super::summary::randomized_line(analysis) {
         let _ = writeln!(out, "{line}");
     }
-    let _ = writeln!(out, "## Data\n\n```\n{}```\n", report.data);
+    let _ = writeln!(out, "## Data\n\n{}\n", fenced(report.data, ""));
     let baseline = analysis.baseline;
     for selected in &analysis.selected {
         let selection = &selected.selection;
@@ -115,7 +116,7 @@ fn page(report: &Report, dir: &Path, written: &[PathBuf]) -> String {
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} |",
-                r.label,
+                cell(&r.label),
                 r.accuracy,
                 r.gap,
                 r.kind.symbol()
@@ -139,12 +140,13 @@ pub(super) fn provenance(dir: &Path) -> String {
     };
     let revision = m.tool.git_revision.as_deref().unwrap_or("unknown commit");
     let _ = writeln!(out, "- {} {} ({revision})", m.tool.name, m.tool.version);
-    let _ = writeln!(out, "- experiment file: `{}`", m.experiment.file.display());
+    let file = code_span(&m.experiment.file.display().to_string());
+    let _ = writeln!(out, "- experiment file: {file}");
     for file in &m.data {
         let _ = writeln!(
             out,
-            "- data: `{}`, {} bytes, SHA-256 `{}`",
-            file.path.display(),
+            "- data: {}, {} bytes, SHA-256 `{}`",
+            code_span(&file.path.display().to_string()),
             file.bytes,
             file.sha256
         );
@@ -168,10 +170,11 @@ pub(super) fn provenance(dir: &Path) -> String {
             run.ended.as_deref().unwrap_or("(not finished)")
         );
     }
+    let yaml = m.experiment.resolved_yaml.unwrap_or_default();
     let _ = writeln!(
         out,
-        "\nThe experiment as it ran:\n\n```yaml\n{}```",
-        m.experiment.resolved_yaml.unwrap_or_default()
+        "\nThe experiment as it ran:\n\n{}",
+        fenced(&yaml, "yaml")
     );
     out
 }
