@@ -248,22 +248,32 @@ fn is_padded(record: &StringRecord) -> bool {
 }
 
 /// A second `x` becomes `x.1`, a third `x.2` (as pandas does), so every name is unique.
-fn rename_duplicates(names: &mut [String]) {
+/// Linear in the names: each base name remembers the next suffix to try (20,000 empty header
+/// cells took 15 s when every search started again from `.1`). Returns the suffixes tried.
+fn rename_duplicates(names: &mut [String]) -> usize {
     let mut taken: std::collections::HashSet<String> = names.iter().cloned().collect();
     let mut seen = std::collections::HashSet::new();
+    let mut next: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut tried = 0;
     for name in names.iter_mut() {
         if seen.insert(name.clone()) {
             continue;
         }
         // The first suffix free among every name of the file (`x,x,x.1` → `x,x.2,x.1`).
-        let free = (1..)
-            .map(|n| format!("{name}.{n}"))
-            .find(|candidate| !taken.contains(candidate))
-            .expect("some suffix is free");
+        let n = next.entry(name.clone()).or_insert(1);
+        let free = loop {
+            let candidate = format!("{name}.{n}");
+            *n += 1;
+            tried += 1;
+            if !taken.contains(&candidate) {
+                break candidate;
+            }
+        };
         taken.insert(free.clone());
         seen.insert(free.clone());
         *name = free;
     }
+    tried
 }
 
 /// The position of `column` among `names`, or an error naming the key that asked for it
@@ -337,6 +347,19 @@ mod tests {
         let mut names: Vec<String> = ["a", "b", "a", "a"].map(String::from).to_vec();
         rename_duplicates(&mut names);
         assert_eq!(names, ["a", "b", "a.1", "a.2"]);
+    }
+
+    /// Issue 29, item 8: many empty header cells are named in linear time (100,000 of them
+    /// took minutes: each search started again from `.1`, n²/2 suffixes tried).
+    #[test]
+    fn many_duplicates_are_renamed_in_linear_time() {
+        let mut names = vec![String::new(); 20_000];
+        names.push(".3".into()); // a name the file has is skipped, not reused
+        let tried = rename_duplicates(&mut names);
+        assert_eq!((names[1].as_str(), names[3].as_str()), (".1", ".4"));
+        let unique: std::collections::HashSet<&String> = names.iter().collect();
+        assert_eq!(unique.len(), names.len());
+        assert_eq!(tried, 20_000, "one suffix tried per duplicate, and one skipped");
     }
 
     #[test]
