@@ -397,7 +397,7 @@ pub enum Encoding {
     Number { fill: f32 },
     /// One-hot over `vocabulary`; two values give one 0/1 column (1 for the second). A value
     /// outside it gets zeros everywhere, as training's rows did for a category only one file
-    /// had (Adult's Holand-Netherlands).
+    /// had (Adult's Holand-Netherlands), or ½ in a two-valued category's one column.
     Category {
         vocabulary: Vec<String>,
         fill: String,
@@ -405,13 +405,17 @@ pub enum Encoding {
 }
 
 impl Encoding {
-    /// Append a category's columns; false when `value` has none of its own.
+    /// Append a category's columns; false when `value` has none of its own. An unseen value
+    /// is none of the known ones: zeros everywhere, and for a two-valued category (one 0/1
+    /// column) ½, halfway between the two, rather than 0, which would make it the first.
     pub(super) fn one_hot(vocabulary: &[String], value: &str, out: &mut Vec<f32>) -> bool {
+        let known = vocabulary.iter().any(|v| v == value);
         match vocabulary.len() {
+            2 if !known => out.push(0.5),
             2 => out.push(f32::from(value == vocabulary[1])),
             _ => out.extend(vocabulary.iter().map(|v| f32::from(v == value))),
         }
-        vocabulary.iter().any(|v| v == value)
+        known
     }
 }
 
@@ -585,4 +589,26 @@ fn most_frequent<'a>(values: impl Iterator<Item = &'a str>) -> String {
         .max_by_key(|&(value, count)| (count, std::cmp::Reverse(value)))
         .map(|(value, _)| value.to_string())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Encoding;
+
+    /// Issue 29, item 17: an unseen value of a two-valued category is neither of its values
+    /// (COMPAS race "Other" used to be encoded as, and predicted exactly like, the first).
+    #[test]
+    fn an_unseen_value_is_none_of_the_known_ones() {
+        let races = ["African-American", "Caucasian"].map(String::from);
+        let encoded = |vocabulary: &[String], value: &str| {
+            let mut out = Vec::new();
+            let known = Encoding::one_hot(vocabulary, value, &mut out);
+            (out, known)
+        };
+        assert_eq!(encoded(&races, "African-American"), (vec![0.0], true));
+        assert_eq!(encoded(&races, "Caucasian"), (vec![1.0], true));
+        assert_eq!(encoded(&races, "Other"), (vec![0.5], false));
+        let three = ["a", "b", "c"].map(String::from);
+        assert_eq!(encoded(&three, "d"), (vec![0.0; 3], false));
+    }
 }
