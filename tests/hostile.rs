@@ -275,3 +275,57 @@ fn user_strings_stay_in_their_place_in_report_md() {
         "{data}"
     );
 }
+
+/// A user's table given as a training file and a test file.
+fn two_file_run(train: &str, test: &str) -> Run {
+    let run = Run::new(
+        "name: users\ndataset:\n  name: csv\n  train_file: a.csv\n  test_file: b.csv\n  label: {column: y, positive: [yes], negative: [no]}\n  sensitive: {column: g}\ntrain: {method: erm, epochs: 1, batch_size: 20}\n",
+    );
+    std::fs::write(run.dir.path().join("a.csv"), train).unwrap();
+    std::fs::write(run.dir.path().join("b.csv"), test).unwrap();
+    run
+}
+
+/// `rows` rows of `x,g,y`, the group and label of row i from `group(i)` and `label(i)`.
+fn table(
+    rows: usize,
+    group: impl Fn(usize) -> &'static str,
+    label: impl Fn(usize) -> &'static str,
+) -> String {
+    let mut text = String::from("x,g,y\n");
+    for i in 0..rows {
+        text += &format!("{},{},{}\n", i % 13, group(i), label(i));
+    }
+    text
+}
+
+/// Item 18: one group, or one class, among the training rows is refused before training,
+/// naming the column and the counts; a group without test rows is a warning.
+#[test]
+fn degenerate_data_is_refused_or_said_before_training() {
+    let yes_no = |i: usize| if i.is_multiple_of(3) { "yes" } else { "no" };
+    let one_group = two_file_run(&table(100, |_| "a", yes_no), &table(40, |_| "a", yes_no));
+    let output = one_group.without_data_dir("plan");
+    let said = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("dataset.sensitive: column \"g\" has fewer than two groups")
+            && said.contains("a: "),
+        "{said}"
+    );
+    let ab = |i: usize| if i.is_multiple_of(2) { "a" } else { "b" };
+    let one_class = two_file_run(&table(100, ab, |_| "no"), &table(40, ab, yes_no));
+    let said = text(&one_class.without_data_dir("plan"));
+    assert!(
+        said.contains("dataset.label: column \"y\" has one class") && said.contains("0 positive"),
+        "{said}"
+    );
+    let no_b_in_test = two_file_run(&table(100, ab, yes_no), &table(40, |_| "a", yes_no));
+    let output = no_b_in_test.without_data_dir_with("run", &["--quiet"]);
+    let said = text(&output);
+    assert!(output.status.success(), "{said}");
+    assert!(
+        said.contains("warning:") && said.contains("a group has no test rows (a: 40, b: 0)"),
+        "{said}"
+    );
+}

@@ -4,7 +4,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::{Result, anyhow, bail};
 
 use super::report::report;
 use crate::cli::{self, RunArgs, SweepArgs};
@@ -101,6 +101,11 @@ pub(super) struct Planned {
 pub(super) fn planned(args: &SweepArgs) -> Result<Planned> {
     let experiment = config::read(&args.experiment, args.data.data_dir_override())?;
     let dataset = data::load(&experiment.dataset)?;
+    let usable = dataset.check_usable(&experiment.dataset);
+    let usable = usable.map_err(|e| anyhow!("{}: {e}", experiment.path.display()))?;
+    for warning in usable {
+        eprintln!("warning: {}: {warning}", experiment.path.display());
+    }
     let mut plan = plan::plan(&experiment, &dataset.files);
     if let Some(shard) = args.shard {
         experiment.refuse_shards_of_halving()?;

@@ -101,6 +101,60 @@ impl DatasetSpec {
 }
 
 impl Dataset {
+    /// What would make every fairness number meaningless, found before anything trains: a
+    /// sensitive column with one group or a label with one class among the training rows is
+    /// refused; a group with no validation or test rows is a warning (its gaps there are
+    /// left out). Each names the column and the counts.
+    pub fn check_usable(&self, spec: &DatasetSpec) -> Result<Vec<String>> {
+        let (sensitive, label) = (&spec.table.sensitive.column, spec.table.label.column());
+        let counts = |split: &Split| {
+            let mut counts = vec![0usize; self.group_names.len()];
+            for &g in &split.groups {
+                counts[g as usize] += 1;
+            }
+            counts
+        };
+        let listed = |counts: &[usize]| {
+            let named: Vec<String> = (self.group_names.iter().zip(counts))
+                .map(|(name, n)| format!("{}: {n}", crate::escape::one_line(name)))
+                .collect();
+            named.join(", ")
+        };
+        let train = counts(&self.train);
+        if train.iter().filter(|&&n| n > 0).count() < 2 {
+            anyhow::bail!(
+                "dataset.sensitive: column {sensitive:?} has fewer than two groups among the \
+                 {} training rows ({}); every ΔDP would be 0",
+                self.train.n_rows(),
+                listed(&train)
+            );
+        }
+        let positives = self.train.labels.iter().filter(|&&y| y > 0.5).count();
+        if positives == 0 || positives == self.train.n_rows() {
+            anyhow::bail!(
+                "dataset.label: column {label:?} has one class among the {} training rows \
+                 ({positives} positive); there is nothing to learn",
+                self.train.n_rows()
+            );
+        }
+        let mut warnings = Vec::new();
+        for (name, split) in [("validation", &self.validation), ("test", &self.test)] {
+            let counts = counts(split);
+            if counts
+                .iter()
+                .zip(&train)
+                .any(|(&here, &there)| here == 0 && there > 0)
+            {
+                warnings.push(format!(
+                    "dataset.sensitive: column {sensitive:?}: a group has no {name} rows \
+                     ({}); its gaps on that split are left out",
+                    listed(&counts)
+                ));
+            }
+        }
+        Ok(warnings)
+    }
+
     /// Data made in code (tests, `bench`'s checks): one split serving as training,
     /// validation and test rows; no files, no encoding to save.
     pub fn in_memory(name: &str, features: &[&str], groups: &[&str], split: Split) -> Self {

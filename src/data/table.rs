@@ -359,7 +359,10 @@ mod tests {
         assert_eq!((names[1].as_str(), names[3].as_str()), (".1", ".4"));
         let unique: std::collections::HashSet<&String> = names.iter().collect();
         assert_eq!(unique.len(), names.len());
-        assert_eq!(tried, 20_000, "one suffix tried per duplicate, and one skipped");
+        assert_eq!(
+            tried, 20_000,
+            "one suffix tried per duplicate, and one skipped"
+        );
     }
 
     #[test]
