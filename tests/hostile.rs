@@ -329,3 +329,37 @@ fn degenerate_data_is_refused_or_said_before_training() {
         "{said}"
     );
 }
+
+/// Item 7: a search too large to hold is refused with its count before a point is made (a
+/// 10⁹-draw search allocated 24 GB, and a 2×10⁸-point grid was still expanding after 90 s).
+#[test]
+fn huge_searches_are_counted_before_they_are_made() {
+    let draws = Run::new(
+        "name: s\ndataset: {name: adult, max_rows: 300}\nsearch: {random: {trials: 1000000000}}\n\
+         sweep: {eta: {log_uniform: [1, 1000]}}\n",
+    );
+    let said = text(&draws.on_results("plan", &[]));
+    assert!(
+        said.contains("search.random.trials: expected at most 100000 draws")
+            && said.contains("found 1000000000"),
+        "{said}"
+    );
+    let values = |n: usize| {
+        let listed: Vec<String> = (1..=n).map(|i| i.to_string()).collect();
+        format!("[{}]", listed.join(", "))
+    };
+    let grid = Run::new(&format!(
+        "name: g\ndataset: {{name: adult, max_rows: 300}}\nseeds: {}\n\
+         sweep: {{eta: {}, batch_size: {}}}\n",
+        values(1000),
+        values(1000),
+        values(200)
+    ));
+    let output = grid.on_results("plan", &[]);
+    let said = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("sweep: 200000000 points") && said.contains("at most 100000"),
+        "{said}"
+    );
+}

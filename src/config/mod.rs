@@ -47,6 +47,10 @@ train: {method: fairbinn-reference, epochs: 200, batch_size: 200, lr_acc: 1.0e-3
     ),
 ];
 
+/// The most grid points (or random draws) one experiment file may plan: each is a checked
+/// trial held in memory, so the count is checked before any is made.
+pub const MAX_POINTS: usize = 100_000;
+
 /// The longest experiment name: it names a folder.
 const MAX_NAME: usize = 100;
 
@@ -416,6 +420,24 @@ fn expand(
     let model_keys = schema::fields_of::<RawModel>();
     let train_keys = train_keys();
     let grids = grid::grids(document, random, model_keys, &train_keys, problems);
+    // Counted before a point is made: a grid of 2×10⁸ points, or as many draws, would fill
+    // the memory before anything could ask whether to run it.
+    let count = (grids.iter())
+        .map(|grid| (grid.iter()).fold(1usize, |n, axis| n.saturating_mul(axis.points.len())))
+        .fold(0usize, usize::saturating_add);
+    if count > MAX_POINTS {
+        problems.push(format!(
+            "sweep: {} points (the product of its lists, with seeds); at most {MAX_POINTS} can be \
+             planned at once: sweep fewer values, split the sweep into several files, or draw \
+             configurations with `search: {{random: {{trials: N}}}}`",
+            if count == usize::MAX {
+                "more than 10^19".to_string()
+            } else {
+                count.to_string()
+            }
+        ));
+        return (Vec::new(), Vec::new());
+    }
     let mut swept: Vec<String> = Vec::new();
     for key in grids.iter().flatten().flat_map(|axis| &axis.keys) {
         if !swept.contains(&key.name) {

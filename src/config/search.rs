@@ -85,6 +85,14 @@ pub fn read(document: &Value, problems: &mut Vec<String>) -> Search {
     let number = |key: &str| inner.get(key).and_then(Value::as_u64);
     match kind.as_str() {
         Some("random") => match (keys_are(&["trials", "seed"]), number("trials")) {
+            (true, Some(trials)) if trials > super::MAX_POINTS as u64 => {
+                problems.push(format!(
+                    "search.random.trials: expected at most {} draws (each is a trial held in \
+                     memory), found {trials}",
+                    super::MAX_POINTS
+                ));
+                Search::Grid
+            }
             (true, Some(trials)) if trials > 0 => Search::Random(RandomSearch {
                 trials: trials as usize,
                 seed: number("seed").unwrap_or(0),
