@@ -363,3 +363,30 @@ fn huge_searches_are_counted_before_they_are_made() {
         "{said}"
     );
 }
+
+/// Item 13: predictions of points the folder no longer reports do not stay for `audit` to
+/// read: a run that trained removes those it does not write again, saying so.
+#[test]
+fn stale_predictions_are_removed() {
+    let run = Run::new(SMALL);
+    assert!(run.run(&["--quiet", "--save-predictions"]).status.success());
+    let saved = run.results().join("predictions").join("last.csv");
+    assert!(saved.is_file());
+    // Nothing trained: the predictions still hold the folder's points.
+    let again = run.run(&["--quiet"]);
+    assert!(saved.is_file(), "{}", text(&again));
+    // Another method trained: the selected points may differ, the file goes.
+    std::fs::write(
+        run.experiment(),
+        SMALL.replace("[erm, lagrangian]", "[erm, lagrangian, fairbinn]"),
+    )
+    .unwrap();
+    let output = run.run(&["--quiet"]);
+    let said = text(&output);
+    assert!(output.status.success(), "{said}");
+    assert!(!saved.exists(), "{said}");
+    assert!(
+        said.contains("predictions/last.csv: the folder's results changed since it was written"),
+        "{said}"
+    );
+}

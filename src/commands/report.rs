@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
 use crate::analysis::{self, Analysis, Baseline};
 use crate::cli::ReportArgs;
@@ -84,22 +84,86 @@ pub(super) fn report(
         halving: experiment.halving.as_ref(),
     };
     outputs::write_all(&report, results_dir)?;
-    let Some(only) = predictions else {
-        return Ok(());
+    let written = match predictions {
+        Some(only) => save_predictions(
+            experiment,
+            plan,
+            dataset,
+            results_dir,
+            (&trials, &analysis),
+            only,
+            jobs,
+        )?,
+        None => Vec::new(),
     };
+    remove_stale_predictions(experiment, results_dir, run.ran > 0, &written)
+}
+
+/// `--save-predictions`: the test rows' predictions at every selected point of the policies
+/// named (all when none is).
+fn save_predictions(
+    experiment: &ExperimentFile,
+    plan: &Plan,
+    dataset: &Dataset,
+    results_dir: &Path,
+    (trials, analysis): (&[crate::results::TrialRecord], &Analysis),
+    only: &[String],
+    jobs: usize,
+) -> Result<Vec<std::path::PathBuf>> {
     let written = predict::save_selected(&predict::SelectedPredictions {
         selections: &experiment.predictions_policies(only)?,
-        analysis: &analysis,
+        analysis,
         plan,
-        records: &trials,
+        records: trials,
         data: dataset,
         results_dir,
         save_models: experiment.save_models,
         jobs,
     })?;
-    for path in written {
-        let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+    for path in &written {
+        let size = std::fs::metadata(path).map_or(0, |m| m.len());
         println!("wrote {} ({:.1} MB)", path.display(), size as f64 / 1e6);
+    }
+    Ok(written)
+}
+
+/// Predictions hold the selected points of the results as they were when written: those of a
+/// policy the file no longer has, and (after a run that trained) those not written again,
+/// are removed, saying so, so that `audit` never reads points the folder no longer reports.
+fn remove_stale_predictions(
+    experiment: &ExperimentFile,
+    results_dir: &Path,
+    results_changed: bool,
+    written: &[std::path::PathBuf],
+) -> Result<()> {
+    let dir = crate::results::layout::predictions_dir(results_dir);
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok(()); // None saved.
+    };
+    let stems: Vec<String> = experiment
+        .selections
+        .iter()
+        .map(|s| s.file_stem())
+        .collect();
+    for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
+        if path.extension().is_none_or(|e| e != "csv") || written.contains(&path) {
+            continue;
+        }
+        let why = match stems.iter().any(|s| s == stem) {
+            false => "its selection policy is no longer the experiment's",
+            true if results_changed => "the folder's results changed since it was written",
+            true => continue,
+        };
+        std::fs::remove_file(&path)
+            .with_context(|| format!("cannot remove the stale {}", path.display()))?;
+        eprintln!(
+            "removed {}: {why} (--save-predictions writes it again)",
+            path.display()
+        );
     }
     Ok(())
 }
