@@ -16,6 +16,7 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::data::spec::Grouping;
 use crate::data::{Dataset, Preprocessing};
 use crate::metrics::SplitMetrics;
 use crate::model::LayerWeights;
@@ -237,8 +238,56 @@ impl SavedModel {
                 layers.len()
             );
         }
+        check_consistent(&about, &layers)?;
         Ok(Self { about, layers })
     }
+}
+
+/// A model file's parts agree, or the reason they do not: a file whose description and
+/// tensors disagree (edited, or another program's) would otherwise panic in `predict`, or
+/// print wrong probabilities without a word.
+fn check_consistent(about: &About, layers: &[LayerWeights]) -> Result<()> {
+    let inputs = layers[0].d_in;
+    if let Some(i) = layers.iter().position(|l| l.d_out == 0) {
+        bail!("layers.{i} has no outputs (width 0)");
+    }
+    let finite = |values: &[f32]| values.iter().all(|v| v.is_finite());
+    if let Some(i) = layers
+        .iter()
+        .position(|l| !finite(&l.weight) || !finite(&l.bias))
+    {
+        bail!("layers.{i} holds a weight that is not a finite number (NaN or infinite)");
+    }
+    let preprocessing = &about.preprocessing;
+    if preprocessing.width() != inputs {
+        bail!(
+            "its preprocessing encodes {} inputs and its network reads {inputs}",
+            preprocessing.width()
+        );
+    }
+    if let Some(scaler) = &preprocessing.scaler
+        && scaler.width() != inputs
+    {
+        bail!(
+            "its scaler scales {} inputs and its network reads {inputs}",
+            scaler.width()
+        );
+    }
+    let sensitive = &preprocessing.table.sensitive;
+    let groups = match &sensitive.grouping {
+        Grouping::Distinct => None,
+        Grouping::Above(_) => Some(2),
+        Grouping::Named(groups) => Some(groups.len()),
+    };
+    let names = about.group_names.len();
+    if names == 0 || groups.is_some_and(|n| n != names) {
+        bail!(
+            "metadata `group_names`: {names} names for the {} groups of column {:?}",
+            groups.map_or("distinct".to_string(), |n| n.to_string()),
+            sensitive.column
+        );
+    }
+    Ok(())
 }
 
 /// The file with its `__metadata__` keys in sorted order: the crate writes them in a hash

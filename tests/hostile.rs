@@ -390,3 +390,90 @@ fn stale_predictions_are_removed() {
         "{said}"
     );
 }
+
+/// A safetensors file with one metadata entry (a JSON text) edited by `edit`: the header
+/// rewritten, the tensors' bytes as they were.
+fn with_metadata(bytes: &[u8], key: &str, edit: &dyn Fn(&mut serde_json::Value)) -> Vec<u8> {
+    let length = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let mut header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + length]).unwrap();
+    let text = header["__metadata__"][key].as_str().unwrap().to_string();
+    let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    edit(&mut value);
+    header["__metadata__"][key] = value.to_string().into();
+    let header = serde_json::to_vec(&header).unwrap();
+    let mut out = (header.len() as u64).to_le_bytes().to_vec();
+    out.extend(header);
+    out.extend(&bytes[8 + length..]);
+    out
+}
+
+/// Item 15: a model file whose description and tensors disagree is refused on load with the
+/// reason (it used to panic, exit 101, or print wrong probabilities without a word).
+#[test]
+fn inconsistent_model_files_are_refused_with_the_reason() {
+    use fairbinn_sweep::model_file::SavedModel;
+    let run = Run::new(SMALL);
+    assert!(run.run(&["--quiet"]).status.success());
+    let models = run.results().join("models");
+    let original = std::fs::read_dir(&models)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let rows = run.dir.path().join("rows.csv");
+    std::fs::write(&rows, "age\n30\n").unwrap();
+    let predict = |bytes: Vec<u8>| {
+        let path = run.dir.path().join("edited.safetensors");
+        std::fs::write(&path, bytes).unwrap();
+        let output = common::binary()
+            .args(["predict", "--model"])
+            .arg(&path)
+            .arg("--data")
+            .arg(&rows)
+            .output()
+            .unwrap();
+        (output.status.code(), text(&output))
+    };
+    let bytes = std::fs::read(&original).unwrap();
+    let mut model = SavedModel::read(&original).unwrap();
+    model.layers[0].weight[3] = f32::NAN;
+    let (code, said) = predict(model.to_bytes().unwrap());
+    assert_eq!(code, Some(2), "{said}");
+    assert!(
+        said.contains("layers.0 holds a weight that is not a finite number"),
+        "{said}"
+    );
+    // Preprocessing wider than the network: one more value of a category.
+    let (code, said) = predict(with_metadata(&bytes, "preprocessing", &|p| {
+        let wide = (p["columns"].as_array_mut().unwrap().iter_mut())
+            .find_map(|c| {
+                let category = c.get_mut("encoding")?.get_mut("category")?;
+                category.get_mut("vocabulary")?.as_array_mut()
+            })
+            .unwrap();
+        wide.push("Atlantis".into());
+    }));
+    assert_eq!(code, Some(2), "{said}");
+    assert!(
+        said.contains("its preprocessing encodes") && said.contains("its network reads"),
+        "{said}"
+    );
+    // A scaler shorter than the features.
+    let (code, said) = predict(with_metadata(&bytes, "preprocessing", &|p| {
+        for part in ["offset", "divisor"] {
+            p["scaler"][part].as_array_mut().unwrap().pop();
+        }
+    }));
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains("its scaler scales"), "{said}");
+    // Too few group names.
+    let (code, said) = predict(with_metadata(&bytes, "group_names", &|g| {
+        g.as_array_mut().unwrap().truncate(1);
+    }));
+    assert_eq!(code, Some(2), "{said}");
+    assert!(
+        said.contains("metadata `group_names`: 1 names for the 2 groups"),
+        "{said}"
+    );
+}

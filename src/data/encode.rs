@@ -383,6 +383,20 @@ pub struct Preprocessing {
     pub scaler: Option<Scaler>,
 }
 
+impl Preprocessing {
+    /// The network inputs its columns encode: one per number, one per category value (one
+    /// 0/1 column for two values).
+    pub fn width(&self) -> usize {
+        (self.columns.iter())
+            .map(|c| match &c.encoding {
+                Encoding::Number { .. } => 1,
+                Encoding::Category { vocabulary, .. } if vocabulary.len() == 2 => 1,
+                Encoding::Category { vocabulary, .. } => vocabulary.len(),
+            })
+            .sum()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeatureColumn {
     pub column: String,

@@ -57,6 +57,11 @@ pub struct Scaler {
 }
 
 impl Scaler {
+    /// The features it scales.
+    pub fn width(&self) -> usize {
+        self.offset.len().min(self.divisor.len())
+    }
+
     /// To [0, 1] over the fitted split's range.
     pub fn min_max(split: &Split) -> Self {
         let mut min = vec![f32::INFINITY; split.n_features];
