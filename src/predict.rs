@@ -4,7 +4,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
-use std::fs::File;
 use std::io::{BufWriter, IsTerminal};
 use std::path::{Path, PathBuf};
 
@@ -244,9 +243,8 @@ pub fn save_selected(request: &SelectedPredictions) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for selected in chosen {
         let path = dir.join(format!("{}.csv", selected.selection.file_stem()));
-        let aside = path.with_extension("csv.tmp");
-        let write = || -> Result<()> {
-            let mut out = Writer::new("test_row", true, BufWriter::new(File::create(&aside)?))?;
+        crate::files::replace_with(&path, |file| {
+            let mut out = Writer::new("test_row", true, BufWriter::new(file))?;
             for point in (selected.points.iter()).filter(|p| p.settings.method.is_stepped()) {
                 let epoch = point.summary.epoch;
                 for &trial in seeds_of(point) {
@@ -268,13 +266,8 @@ pub fn save_selected(request: &SelectedPredictions) -> Result<Vec<PathBuf>> {
                 }
             }
             out.finish()?;
-            std::fs::rename(&aside, &path)?;
             Ok(())
-        };
-        if let Err(e) = write() {
-            let _ = std::fs::remove_file(&aside);
-            return Err(e.context(format!("cannot write {}", path.display())));
-        }
+        })?;
         written.push(path);
     }
     Ok(written)

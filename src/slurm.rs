@@ -207,7 +207,7 @@ fn sbatch(options: &[String], script: &Path) -> Result<String> {
 }
 
 fn write(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+    crate::files::write_atomically(path, text.as_bytes())
 }
 
 /// A path as one shell word.

@@ -477,3 +477,63 @@ fn inconsistent_model_files_are_refused_with_the_reason() {
         "{said}"
     );
 }
+
+/// Item 2: no file the tool writes or locks follows a link planted in a results folder (git
+/// stores links): temporary files get fresh names created exclusively, and a link at the lock
+/// or at a file the tool writes is refused, naming it.
+#[cfg(unix)]
+#[test]
+fn no_write_follows_a_link_planted_in_the_folder() {
+    use std::os::unix::fs::symlink;
+    let run = Run::new(SMALL);
+    assert!(run.run(&["--quiet"]).status.success());
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("victim");
+    std::fs::write(&victim, "keep me").unwrap();
+    let results = run.results();
+    let report = || {
+        let output = common::binary()
+            .arg("report")
+            .arg(&results)
+            .output()
+            .unwrap();
+        (output.status.code(), text(&output))
+    };
+    // The temporary names of earlier versions, planted as links, are never opened.
+    for name in [
+        "report.html.tmp",
+        "report.md.tmp",
+        "manifest.json.tmp",
+        "trials.csv.tmp",
+    ] {
+        symlink(&victim, results.join(name)).unwrap();
+    }
+    symlink(&victim, results.join(".lock")).unwrap();
+    let (code, said) = report();
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains(".lock is a symbolic link"), "{said}");
+    std::fs::remove_file(results.join(".lock")).unwrap();
+    let (code, said) = report();
+    assert_eq!(code, Some(0), "{said}");
+    assert!(
+        !std::fs::symlink_metadata(results.join("report.html"))
+            .unwrap()
+            .is_symlink()
+    );
+    // A link at a file the tool writes is refused, by `report` and by `run`'s appends.
+    std::fs::remove_file(results.join("report.md")).unwrap();
+    symlink(&victim, results.join("report.md")).unwrap();
+    let (code, said) = report();
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains("report.md is a symbolic link"), "{said}");
+    std::fs::remove_file(results.join("epochs.csv")).unwrap();
+    symlink(&victim, results.join("epochs.csv")).unwrap();
+    let output = run.run(&["--quiet", "--force"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        text(&output).contains("epochs.csv is a symbolic link"),
+        "{}",
+        text(&output)
+    );
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+}

@@ -145,8 +145,17 @@ fn download_to(
         .into_with_config()
         .limit(MAX_BYTES)
         .reader();
-    let mut file =
-        File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+    // A `.part` left by an interrupted download (or a link planted in its place) is removed,
+    // not written through: the new one is created afresh.
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(e).with_context(|| format!("cannot remove the old {}", path.display()));
+        }
+        _ => {}
+    }
+    let mut file = (std::fs::OpenOptions::new().write(true).create_new(true))
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     let progress = bar(
         length.unwrap_or(source.bytes),
         quiet || !std::io::stderr().is_terminal(),

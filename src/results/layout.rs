@@ -77,11 +77,13 @@ impl Drop for FolderLock {
 fn lock(dir: &Path) -> Result<File> {
     let path = dir.join(LOCK_FILE);
     loop {
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
+        // Never through a link: a `.lock` planted as one would have the run write its
+        // process id into whatever it points at.
+        crate::files::refuse_link(&path)?;
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        crate::files::no_follow(&mut options);
+        let mut file = options
             .open(&path)
             .with_context(|| format!("cannot open {}", path.display()))?;
         match file.try_lock() {

@@ -139,16 +139,8 @@ impl Manifest {
 
     /// Written aside then renamed, so a kill leaves the old manifest or the new one.
     pub fn write(&self, dir: &Path) -> Result<()> {
-        let path = dir.join(MANIFEST_FILE);
-        let aside = dir.join(format!("{MANIFEST_FILE}.tmp"));
-        let text = serde_json::to_string_pretty(self)?;
-        let written =
-            std::fs::write(&aside, text + "\n").and_then(|()| std::fs::rename(&aside, &path));
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&aside);
-            return Err(e).with_context(|| format!("cannot write {}", path.display()));
-        }
-        Ok(())
+        let text = serde_json::to_string_pretty(self)? + "\n";
+        crate::files::write_atomically(&dir.join(MANIFEST_FILE), text.as_bytes())
     }
 }
 

@@ -2,7 +2,6 @@
 //! an older version's files read by column name, `epochs.csv.gz` when `epochs.csv` is absent.
 
 use std::collections::{HashMap, HashSet};
-use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -217,11 +216,7 @@ pub(super) fn set_aside(file: &Path, damaged: &[(usize, String, String)]) -> Res
         return Ok(());
     }
     let aside = PathBuf::from(format!("{}.damaged", file.display()));
-    let mut out = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(&aside)
-        .with_context(|| format!("cannot write {}", aside.display()))?;
+    let mut out = crate::files::open_append(&aside)?;
     for (line, text, why) in damaged {
         eprintln!(
             "warning: {}:{line}: damaged row ({why}); moved to {}, its trial runs again",

@@ -3,7 +3,7 @@
 //! from there. One run at a time writes to a folder: it holds the folder's lock while open.
 
 use std::collections::{HashMap, HashSet};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -14,6 +14,7 @@ use super::layout::{
 use super::manifest;
 use super::read::{Folder, set_aside};
 use super::schema::{EpochRow, Status, TrialRow, headers};
+use crate::files;
 
 pub struct ResultsStore {
     trials: csv::Writer<File>,
@@ -245,9 +246,10 @@ fn copy_models(from: &Path, to: &Path, taken: &HashSet<&str>) -> Result<()> {
         let name = path.file_name().unwrap_or_default().to_string_lossy();
         let trial = name.rsplit_once("-e").map_or("", |(trial, _)| trial);
         if name.ends_with(".safetensors") && taken.contains(trial) {
-            std::fs::create_dir_all(&to)
-                .and_then(|()| std::fs::copy(&path, to.join(&*name)))
+            let bytes = std::fs::create_dir_all(&to)
+                .and_then(|()| std::fs::read(&path))
                 .with_context(|| format!("cannot copy {} into {}", path.display(), to.display()))?;
+            files::write_atomically(&to.join(&*name), &bytes)?;
         }
     }
     Ok(())
@@ -255,9 +257,8 @@ fn copy_models(from: &Path, to: &Path, taken: &HashSet<&str>) -> Result<()> {
 
 /// Rewrite a CSV as `rows` under the `expected` header: written aside, then renamed.
 fn rewrite(path: &Path, expected: &csv::StringRecord, rows: Vec<csv::StringRecord>) -> Result<()> {
-    let aside = path.with_extension("csv.tmp");
-    let written = (|| -> Result<()> {
-        let mut writer = csv::Writer::from_path(&aside)?;
+    files::replace_with(path, |file| {
+        let mut writer = csv::Writer::from_writer(file);
         if !rows.is_empty() {
             writer.write_record(expected)?;
             for row in &rows {
@@ -265,23 +266,12 @@ fn rewrite(path: &Path, expected: &csv::StringRecord, rows: Vec<csv::StringRecor
             }
         }
         writer.flush()?;
-        drop(writer);
-        std::fs::rename(&aside, path)?;
         Ok(())
-    })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&aside);
-        return Err(e.context(format!("cannot write {}", path.display())));
-    }
-    Ok(())
+    })
 }
 
 fn appender(path: &Path, header: &csv::StringRecord) -> Result<csv::Writer<File>> {
-    let file = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
+    let file = files::open_append(path)?;
     let empty = file.metadata()?.len() == 0;
     let mut writer = csv::WriterBuilder::new()
         .has_headers(false)
@@ -482,7 +472,7 @@ mod tests {
         store.record(&early, &[]).unwrap();
         drop(store);
         // A kill in the middle of a row leaves it without its line break.
-        let mut file = OpenOptions::new()
+        let mut file = std::fs::OpenOptions::new()
             .append(true)
             .open(dir.path().join(EPOCHS_FILE))
             .unwrap();
