@@ -78,6 +78,10 @@ impl Audit {
     }
 }
 
+/// The most resamples `audit` draws: their figures, about 30 numbers each, are held to read
+/// the quantiles (100,000 take 24 MB).
+pub const MAX_RESAMPLES: usize = 100_000;
+
 /// How the confidence intervals are drawn.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bootstrap {

@@ -85,7 +85,7 @@ pub struct AuditArgs {
     /// The epoch to audit, when the file holds several of the trial's.
     #[arg(long, value_name = "E")]
     pub epoch: Option<usize>,
-    /// Bootstrap resamples (0: point estimates only).
+    /// Bootstrap resamples (0: point estimates only; at most 100000).
     #[arg(long, default_value_t = 1000)]
     pub n_boot: usize,
     /// Seed of the resampling.

@@ -537,3 +537,20 @@ fn no_write_follows_a_link_planted_in_the_folder() {
     );
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
 }
+
+/// Item 6: `audit --n-boot` is bounded before anything is read or drawn (2×10⁶ resamples held
+/// 483 MB, 2×10⁷ were killed).
+#[test]
+fn audit_resamples_are_bounded() {
+    let output = common::binary()
+        .args(["audit", "no-such-file.csv", "--n-boot", "20000000"])
+        .output()
+        .unwrap();
+    let said = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("--n-boot: expected at most 100000 resamples")
+            && said.contains("found 20000000"),
+        "{said}"
+    );
+}

@@ -16,6 +16,16 @@ pub fn audit(args: &AuditArgs) -> Result<ExitCode> {
     if !(0.0 < low && low < high && high < 1.0) {
         bail!("--quantiles: expected 0 < LOW < HIGH < 1, found {low},{high}");
     }
+    // Each figure's resamples are kept to read their quantiles: bounded, so that a typo
+    // (`--n-boot 20000000`) is an error, not the machine's memory (2e6 took 483 MB).
+    if args.n_boot > audit::MAX_RESAMPLES {
+        bail!(
+            "--n-boot: expected at most {} resamples (their figures are held to read the \
+             quantiles; 10,000 give intervals to about a tenth of a percent), found {}",
+            audit::MAX_RESAMPLES,
+            args.n_boot
+        );
+    }
     let bootstrap = Bootstrap {
         n_boot: args.n_boot,
         seed: args.seed,
