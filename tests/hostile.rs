@@ -554,3 +554,44 @@ fn audit_resamples_are_bounded() {
         "{said}"
     );
 }
+
+/// Item 16: `predict` needs only the features (COMPAS's filters read `is_recid`,
+/// `days_b_screening_arrest` and `score_text`, which new rows need not have), and predicts
+/// every row instead of dropping those the training filters would.
+#[test]
+fn predict_needs_only_the_features() {
+    let run = Run::new(
+        "name: c\ndataset: {name: compas, max_rows: 600}\ntrain: {method: erm, epochs: 1, batch_size: 50}\n",
+    );
+    let output = run.run(&["--quiet"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let models = run.results().join("models");
+    let model = std::fs::read_dir(&models)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let rows = run.dir.path().join("new.csv");
+    std::fs::write(
+        &rows,
+        "sex,age,age_cat,race,juv_fel_count,juv_misd_count,juv_other_count,priors_count,c_charge_degree\n\
+         Male,34,25 - 45,Other,0,0,0,0,F\n\
+         Female,24,Less than 25,African-American,0,0,1,4,F\n\
+         Male,69,Greater than 45,Caucasian,0,0,0,0,O\n",
+    )
+    .unwrap();
+    let output = common::binary()
+        .args(["predict", "--model"])
+        .arg(&model)
+        .arg("--data")
+        .arg(&rows)
+        .output()
+        .unwrap();
+    let said = text(&output);
+    assert!(output.status.success(), "{said}");
+    let predicted = common::read_csv_from(output.stdout.as_slice());
+    // Every row, the last one too (a charge degree `O`, which the training filter drops).
+    assert_eq!(predicted.len(), 3, "{said}");
+    assert_eq!(predicted[2]["line"], "4");
+}

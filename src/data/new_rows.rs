@@ -34,6 +34,10 @@ impl Preprocessing {
     /// file that lacks a feature column, or holds text where a number belongs, is refused.
     pub fn encode_file(&self, path: &Path, group_names: &[String]) -> Result<NewRows> {
         let mut t = self.table.clone();
+        // The training data's filters chose the rows to learn from; new rows are predicted
+        // all (they need only the features, and the label and group columns if present), so
+        // their file need not have the columns the filters read.
+        t.filters.clear();
         // Training named the columns by position (`columns:`). A file whose header line names
         // every feature elsewhere than there (written by pandas, say) is read by its names;
         // one with them in place is read as training read its files (Adult's copies name the
