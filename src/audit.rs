@@ -145,8 +145,13 @@ pub fn quantile(mut values: Vec<f64>, q: f64) -> f64 {
 /// Read one model's rows from a predictions CSV (columns `probability`, `decision`, `group`,
 /// `label`; a sweep's file also `trial_id` and `epoch`, of which `trial` picks one).
 pub fn read(path: &Path, trial: Option<&str>, epoch: Option<usize>) -> Result<Rows> {
-    let mut reader = csv::Reader::from_path(path)
-        .with_context(|| format!("cannot read the predictions file {}", path.display()))?;
+    let bound = crate::files::bounds::PREDICTIONS;
+    let input = crate::files::Bounded::new(
+        std::fs::File::open(path)
+            .with_context(|| format!("cannot read the predictions file {}", path.display()))?,
+        bound,
+    );
+    let mut reader = csv::Reader::from_reader(std::io::BufReader::new(input));
     let headers = reader
         .headers()
         .with_context(|| format!("{}: cannot read its header line", path.display()))?

@@ -3,7 +3,7 @@
 //! and the columns a CSV's header has.
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -79,6 +79,96 @@ pub fn no_follow(options: &mut OpenOptions) {
     }
     #[cfg(not(unix))]
     let _ = options;
+}
+
+/// The bounds of what the tool reads: each fits its job with room to spare, and stops an
+/// endless or huge input (`/dev/zero`, a zip whose member inflates to gigabytes) with a
+/// message naming the file and the bound, before it fills the memory.
+pub mod bounds {
+    /// An experiment file.
+    pub const EXPERIMENT: u64 = 1 << 20;
+    /// A `reference_points` table.
+    pub const REFERENCE_POINTS: u64 = 16 << 20;
+    /// A saved model (Adult's is 132 KB).
+    pub const MODEL: u64 = 256 << 20;
+    /// A predictions file for `audit`.
+    pub const PREDICTIONS: u64 = 1 << 30;
+    /// A data file, or a zip member, as read (Health is 11 MB; ACS Income about 200 MB).
+    pub const DATA: u64 = 2 << 30;
+    /// One line of a data table.
+    pub const LINE: u64 = 16 << 20;
+    /// A results folder's manifest.json.
+    pub const MANIFEST: u64 = 64 << 20;
+}
+
+/// `bound` in words: `16 MiB`.
+pub fn size(bound: u64) -> String {
+    match bound {
+        b if b >= 1 << 30 => format!("{} GiB", b >> 30),
+        b if b >= 1 << 20 => format!("{} MiB", b >> 20),
+        b => format!("{b} bytes"),
+    }
+}
+
+/// The whole of `path`, or an error naming it and `bound` when it holds more (`what` says
+/// what the file is, for the message).
+pub fn read_bounded(path: &Path, bound: u64, what: &str) -> Result<Vec<u8>> {
+    let file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(bound + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if bytes.len() as u64 > bound {
+        bail!(
+            "{}: larger than {} (the most {what} may be); is it the file you meant?",
+            path.display(),
+            size(bound)
+        );
+    }
+    Ok(bytes)
+}
+
+/// A table read as a stream that fails once more than `bound` bytes have passed, or a line
+/// longer than [`bounds::LINE`]: a CSV reader would otherwise grow one endless field.
+pub struct Bounded<R> {
+    inner: R,
+    left: u64,
+    bound: u64,
+    line: u64,
+}
+
+impl<R> Bounded<R> {
+    pub fn new(inner: R, bound: u64) -> Self {
+        Self {
+            inner,
+            left: bound,
+            bound,
+            line: 0,
+        }
+    }
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let Some(left) = self.left.checked_sub(n as u64) else {
+            return Err(std::io::Error::other(format!(
+                "more than {}, the most such a file may hold as read",
+                size(self.bound)
+            )));
+        };
+        self.left = left;
+        for &b in &buf[..n] {
+            self.line = if b == b'\n' { 0 } else { self.line + 1 };
+        }
+        if self.line > bounds::LINE {
+            return Err(std::io::Error::other(format!(
+                "a line longer than {} (the most a table's line may be): is it a table?",
+                size(bounds::LINE)
+            )));
+        }
+        Ok(n)
+    }
 }
 
 /// The positions of `names` in a CSV header, or the names it lacks.

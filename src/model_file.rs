@@ -164,8 +164,7 @@ impl SavedModel {
 
     /// Read a saved model; errors name the file and what is wrong with it.
     pub fn read(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path)
-            .with_context(|| format!("cannot read the model file {}", path.display()))?;
+        let bytes = crate::files::read_bounded(path, crate::files::bounds::MODEL, "a model file")?;
         Self::from_bytes(&bytes).with_context(|| format!("{}", path.display()))
     }
 
@@ -606,6 +605,9 @@ mod tests {
             "{:#}",
             SavedModel::read(&dir.path().join("none.safetensors")).unwrap_err()
         );
-        assert!(error.contains("cannot read the model file"), "{error}");
+        assert!(
+            error.contains("cannot read") && error.contains("none.safetensors"),
+            "{error}"
+        );
     }
 }

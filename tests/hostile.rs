@@ -595,3 +595,71 @@ fn predict_needs_only_the_features() {
     assert_eq!(predicted.len(), 3, "{said}");
     assert_eq!(predicted[2]["line"], "4");
 }
+
+/// Item 5: every reader has a bound that fits its job and stops an endless or huge input
+/// with the file and the bound named (`/dev/zero` grew to 4 GB in seconds; a zip whose member
+/// inflates to gigabytes did the same even with `max_rows: 10`).
+#[cfg(unix)]
+#[test]
+fn endless_inputs_stop_at_their_bound() {
+    let zero = std::path::Path::new("/dev/zero");
+    if !zero.exists() {
+        return;
+    }
+    let run_binary = |args: &[&std::ffi::OsStr]| {
+        let output = common::binary().args(args).output().unwrap();
+        (output.status.code(), text(&output))
+    };
+    let os = |s: &'static str| std::ffi::OsStr::new(s);
+    let (code, said) = run_binary(&[os("plan"), zero.as_os_str()]);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(
+        said.contains("/dev/zero: larger than 1 MiB (the most an experiment file may be)"),
+        "{said}"
+    );
+    let (code, said) = run_binary(&[
+        os("predict"),
+        os("--model"),
+        zero.as_os_str(),
+        os("--data"),
+        zero.as_os_str(),
+    ]);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(
+        said.contains("larger than 256 MiB (the most a model file may be)"),
+        "{said}"
+    );
+    let (code, said) = run_binary(&[os("audit"), zero.as_os_str()]);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains("a line longer than 16 MiB"), "{said}");
+
+    // reference_points: a link to /dev/zero beside the experiment.
+    let run = Run::new(&format!("{SMALL}reference_points: published.csv\n"));
+    std::os::unix::fs::symlink(zero, run.dir.path().join("published.csv")).unwrap();
+    let said = text(&run.on_results("plan", &[]));
+    assert!(
+        said.contains("larger than 16 MiB (the most a reference_points table may be)"),
+        "{said}"
+    );
+
+    // A 64 KB zip whose one member inflates to 64 MiB of one endless line.
+    let users = Run::new(
+        "name: z\ndataset:\n  name: csv\n  file: t.zip\n  max_rows: 10\n  label: {column: y, positive: [yes], negative: [no]}\n  sensitive: {column: g}\n",
+    );
+    let mut zip =
+        zip::ZipWriter::new(std::fs::File::create(users.dir.path().join("t.zip")).unwrap());
+    zip.start_file("t.csv", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    let line = vec![b'x'; 1 << 20];
+    for _ in 0..64 {
+        std::io::Write::write_all(&mut zip, &line).unwrap();
+    }
+    zip.finish().unwrap();
+    let output = users.without_data_dir("plan");
+    let said = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("t.zip") && said.contains("a line longer than 16 MiB"),
+        "{said}"
+    );
+}

@@ -16,6 +16,7 @@ use serde_norway::{Mapping, Value};
 
 use crate::data::spec::{self, RawDataset};
 use crate::data::{DataDirSource, DatasetSpec};
+use crate::files::bounds;
 use crate::model::Architecture;
 use crate::results::manifest::{self, Manifest};
 use crate::selection::{FairnessMetric, Selection};
@@ -218,8 +219,9 @@ pub type DataDirOverride = Option<(PathBuf, DataDirSource)>;
 /// Read and check an experiment file: unknown keys, wrong types, bad values, every point of
 /// the sweep and whether the data files are there, all reported at once with their lines.
 pub fn read(path: &Path, data_dir: DataDirOverride) -> Result<ExperimentFile> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the experiment file {}", path.display()))?;
+    let bytes = crate::files::read_bounded(path, bounds::EXPERIMENT, "an experiment file")?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| anyhow!("{}: not a text file (expected UTF-8 YAML)", path.display()))?;
     parse(&text, path, data_dir)
 }
 

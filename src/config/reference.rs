@@ -22,16 +22,17 @@ pub struct ReferencePoint {
 /// Read the file; every problem (file, line, column, what was expected) into `problems`.
 pub fn read(path: &Path, problems: &mut Vec<String>) -> Vec<ReferencePoint> {
     let shown = path.display();
-    let mut reader = match csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_path(path)
-    {
-        Ok(reader) => reader,
+    let bound = crate::files::bounds::REFERENCE_POINTS;
+    let bytes = match crate::files::read_bounded(path, bound, "a reference_points table") {
+        Ok(bytes) => bytes,
         Err(e) => {
-            problems.push(format!("reference_points: cannot read {shown}: {e}"));
+            problems.push(format!("reference_points: {e:#}"));
             return Vec::new();
         }
     };
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(bytes.as_slice());
     let headers = match reader.headers() {
         Ok(headers) => headers.clone(),
         Err(e) => {

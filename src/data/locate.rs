@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::catalogue::{self, Builtin};
 use super::checksum::{Hashing, sha256_hex};
+use crate::files::bounds;
 
 /// Who named a data directory; the error message repeats it so the user knows what to change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,12 +73,15 @@ impl Location {
                 let cannot = || format!("cannot read {}", path.display());
                 if path.extension().is_some_and(|e| e == "zip") {
                     // Compressed, so held whole: the archive's index is at its end.
-                    let zip = std::fs::read(&path).with_context(cannot)?;
-                    let made = with_table(&zip, None, |member| read(&path, member))
-                        .with_context(cannot)?;
+                    let zip = crate::files::read_bounded(&path, bounds::DATA, "a data file")?;
+                    let made = with_table(&zip, None, |member| {
+                        read(&path, &mut crate::files::Bounded::new(member, bounds::DATA))
+                    })
+                    .with_context(cannot)?;
                     return Ok((record(path, zip.len() as u64, sha256_hex(&zip)), made));
                 }
                 let file = std::fs::File::open(&path).with_context(cannot)?;
+                let file = crate::files::Bounded::new(file, bounds::DATA);
                 let mut hashing = Hashing::new(std::io::BufReader::new(file));
                 let made = read(&path, &mut hashing)?;
                 let (bytes, sha256) = hashing.finish().with_context(cannot)?;

@@ -55,8 +55,8 @@ impl Preprocessing {
                 t.header = Header::Present;
             }
         }
-        let mut input =
-            File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let input = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let mut input = crate::files::Bounded::new(input, crate::files::bounds::DATA);
         let table = table::read(path, &mut input, &t, None)?;
         let missing: Vec<&str> = columns
             .iter()
@@ -152,6 +152,7 @@ impl Preprocessing {
 /// The file's first record (after comment lines), trimmed.
 fn first_record(path: &Path, t: &super::spec::TableSpec) -> Result<csv::StringRecord> {
     let input = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let input = crate::files::Bounded::new(input, crate::files::bounds::DATA);
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(t.delimiter)
         .has_headers(false)

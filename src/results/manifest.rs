@@ -161,19 +161,19 @@ impl Run {
 
 /// The manifest a folder has, if it has a readable one.
 pub fn read(dir: &Path) -> Option<Manifest> {
-    let text = std::fs::read_to_string(dir.join(MANIFEST_FILE)).ok()?;
-    serde_json::from_str(&text).ok()
+    let bound = crate::files::bounds::MANIFEST;
+    let text = crate::files::read_bounded(&dir.join(MANIFEST_FILE), bound, "a manifest").ok()?;
+    serde_json::from_slice(&text).ok()
 }
 
 /// The folder's manifest; one that does not read is moved to `manifest.json.damaged` (its
 /// earlier runs and data versions kept there, not overwritten), saying so, and `None`.
 fn read_or_set_aside(dir: &Path) -> Result<Option<Manifest>> {
     let path = dir.join(MANIFEST_FILE);
-    let text = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
-    };
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = crate::files::read_bounded(&path, crate::files::bounds::MANIFEST, "a manifest")?;
     let why = match serde_json::from_slice::<Manifest>(&text) {
         Ok(manifest) => return Ok(Some(manifest)),
         Err(e) => e,
