@@ -21,7 +21,7 @@ pub fn audit(args: &AuditArgs) -> Result<ExitCode> {
     if args.n_boot > audit::MAX_RESAMPLES {
         bail!(
             "--n-boot: expected at most {} resamples (their figures are held to read the \
-             quantiles; 10,000 give intervals to about a tenth of a percent), found {}",
+             quantiles), found {}",
             audit::MAX_RESAMPLES,
             args.n_boot
         );
