@@ -129,6 +129,10 @@ pub enum DataCommand {
         /// No progress bar.
         #[arg(long, short)]
         quiet: bool,
+        /// Seconds to wait for the server: to connect, for the response's headers, and
+        /// between two reads of the body (there is no limit on the whole download).
+        #[arg(long, value_name = "SECS", default_value_t = 60)]
+        timeout: u64,
     },
     /// Time loading each built-in data set (best and median of several loads).
     Bench {

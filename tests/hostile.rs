@@ -663,3 +663,105 @@ fn endless_inputs_stop_at_their_bound() {
         "{said}"
     );
 }
+
+/// A server on 127.0.0.1 answering every request with `answer` (given the stream after the
+/// request's head was read); its base URL.
+fn serve_raw(answer: fn(&mut std::net::TcpStream)) -> String {
+    use std::io::BufRead;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            answer(&mut stream);
+        }
+    });
+    base
+}
+
+/// `data fetch german` from `mirror` into a fresh folder, waiting `timeout` seconds.
+fn fetch_german(mirror: &str) -> (Option<i32>, String, std::path::PathBuf) {
+    let to = tempfile::tempdir().unwrap().keep();
+    let output = common::binary()
+        .args(["data", "fetch", "german", "--quiet", "--timeout", "1", "--to"])
+        .arg(&to)
+        .args(["--mirror", mirror])
+        .output()
+        .unwrap();
+    (output.status.code(), text(&output), to)
+}
+
+/// Item 9: `data fetch` waits with idle and connect timeouts, not a total cap, and says what
+/// timed out and how to raise it; a runaway server is stopped at twice the file's known size;
+/// a redirect off the mirror is refused, named as the mirror's; credentials are never printed.
+#[test]
+fn fetch_waits_for_data_not_for_a_total_and_trusts_no_mirror_blindly() {
+    use std::io::Write;
+    // Accepts, then sends nothing.
+    let silent = serve_raw(|_| std::thread::sleep(std::time::Duration::from_secs(5)));
+    let (code, said, to) = fetch_german(&silent);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(
+        said.contains("timed out after 1 s waiting for the server") && said.contains("--timeout SECS"),
+        "{said}"
+    );
+    assert!(!to.join("german").join("german.data.part").exists());
+    // Headers, then a body that never ends.
+    let runaway = serve_raw(|stream| {
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+        let chunk = vec![b'x'; 1 << 16];
+        while stream.write_all(&chunk).is_ok() {}
+    });
+    let (code, said, _) = fetch_german(&runaway);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains("sent more than twice the 79793 bytes german.data has"), "{said}");
+    // A redirect elsewhere, behind credentials.
+    let redirect = serve_raw(|stream| {
+        let _ = stream.write_all(
+            b"HTTP/1.1 302 Found\r\nLocation: http://elsewhere.invalid/x\r\nContent-Length: 0\r\n\r\n",
+        );
+    });
+    let with_password = redirect.replace("http://", "http://user:hunter2@");
+    let (code, said, _) = fetch_german(&with_password);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains("a mirror serves its files itself"), "{said}");
+    assert!(said.contains("http://***@127.0.0.1") && !said.contains("hunter2"), "{said}");
+}
+
+/// Item 9: Ctrl-C during a download leaves no `.part` behind.
+#[cfg(unix)]
+#[test]
+fn an_interrupted_fetch_leaves_no_part_file() {
+    use std::io::Write;
+    let dripping = serve_raw(|stream| {
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 79793\r\n\r\n");
+        for _ in 0..200 {
+            if stream.write_all(b"x").is_err() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    });
+    let to = tempfile::tempdir().unwrap();
+    let mut child = common::binary()
+        .args(["data", "fetch", "german", "--quiet", "--to"])
+        .arg(to.path())
+        .args(["--mirror", &dripping])
+        .spawn()
+        .unwrap();
+    let part = to.path().join("german").join("german.data.part");
+    common::wait_for("the download's .part", || part.exists());
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(!part.exists(), "the .part stayed");
+}

@@ -23,6 +23,7 @@ pub fn data(command: &DataCommand) -> Result<ExitCode> {
             to,
             mirror,
             quiet,
+            timeout,
         } => {
             let Some(to) = to.clone().or_else(data::catalogue::cache_dir) else {
                 bail!("no cache folder: neither XDG_CACHE_HOME nor HOME is set; pass --to DIR");
@@ -33,6 +34,7 @@ pub fn data(command: &DataCommand) -> Result<ExitCode> {
                 to: &to,
                 mirror: mirror.as_deref(),
                 quiet: *quiet,
+                timeout: std::time::Duration::from_secs((*timeout).max(1)),
             })?;
         }
         DataCommand::Bench { data, repeat } => {

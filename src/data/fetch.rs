@@ -26,6 +26,9 @@ pub struct Request<'a> {
     /// A base URL holding `<name>/<file>` for every file, instead of the public sources.
     pub mirror: Option<&'a str>,
     pub quiet: bool,
+    /// To connect, for the headers, and between two reads: no total cap, so a large file
+    /// on a slow line still arrives while data flows.
+    pub timeout: Duration,
 }
 
 /// Fetch what `request` names; what is there already, with a known checksum, is kept.
@@ -48,11 +51,17 @@ pub fn fetch(request: &Request) -> Result<()> {
             })
             .collect::<Result<_>>()?,
     };
+    let wait = Some(request.timeout);
     let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_connect(Some(Duration::from_secs(20)))
-        .timeout_recv_body(Some(Duration::from_secs(60)))
+        .timeout_connect(wait)
+        .timeout_recv_response(wait)
+        .timeout_per_read(wait)
+        // A mirror serves its files itself: a redirect elsewhere is refused, not followed
+        // (and reported under the mirror's name).
+        .max_redirects(if request.mirror.is_some() { 0 } else { 10 })
         .build()
         .into();
+    remove_part_on_interrupt();
     for builtin in wanted {
         let folder = request.to.join(builtin.name);
         std::fs::create_dir_all(&folder)
@@ -72,7 +81,8 @@ pub fn fetch(request: &Request) -> Result<()> {
                 ),
                 None => source.url.to_string(),
             };
-            download(&agent, &url, source, &target, request.quiet).map_err(|e| {
+            let shown = without_credentials(&url);
+            download(&agent, &url, source, &target, request).map_err(|e| {
                 let elsewhere = match request.mirror {
                     Some(_) => String::new(),
                     None => format!(
@@ -81,15 +91,16 @@ pub fn fetch(request: &Request) -> Result<()> {
                         builtin.name, source.file
                     ),
                 };
+                let e = format!("{e:#}").replace(&url, &shown);
                 anyhow!(
-                    "{e:#}\nNothing was written to {}. To put the file there by hand, download \
+                    "{e}\nNothing was written to {}. To put the file there by hand, download \
                      {} (SHA-256 {}){elsewhere}.",
                     target.display(),
                     source.url,
                     source.sha256[0],
                 )
             })?;
-            println!("{}: fetched from {url}, checksum known", target.display());
+            println!("{}: fetched from {shown}, checksum known", target.display());
         }
     }
     Ok(())
@@ -108,10 +119,11 @@ fn download(
     url: &str,
     source: &Source,
     target: &Path,
-    quiet: bool,
+    request: &Request,
 ) -> Result<()> {
     let part = PathBuf::from(format!("{}.part", target.display()));
-    let result = download_to(agent, url, source, &part, quiet).and_then(|sha256| {
+    set_part(Some(&part));
+    let result = download_to(agent, url, source, &part, request).and_then(|sha256| {
         if !source.sha256.contains(&sha256.as_str()) {
             bail!(
                 "{url}: the file's SHA-256 is {sha256}, expected {}: refused",
@@ -124,7 +136,71 @@ fn download(
     if result.is_err() {
         let _ = std::fs::remove_file(&part);
     }
+    set_part(None);
     result
+}
+
+/// `url` with any `user:password@` written as `***@`, for messages and the terminal.
+fn without_credentials(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let host_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..host_end].rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}://***@{host}{}", &rest[host_end..]),
+        None => url.to_string(),
+    }
+}
+
+/// The `.part` file being written, for the Ctrl-C handler: a leaked C string, or null.
+#[cfg(unix)]
+static PART: std::sync::atomic::AtomicPtr<libc::c_char> =
+    std::sync::atomic::AtomicPtr::new(std::ptr::null_mut());
+
+#[cfg(not(unix))]
+fn set_part(_: Option<&Path>) {}
+
+#[cfg(not(unix))]
+fn remove_part_on_interrupt() {}
+
+#[cfg(unix)]
+fn set_part(part: Option<&Path>) {
+    use std::os::unix::ffi::OsStrExt;
+    let new = part.map_or(std::ptr::null_mut(), |p| {
+        let c = std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap_or_default();
+        c.into_raw()
+    });
+    let old = PART.swap(new, std::sync::atomic::Ordering::SeqCst);
+    if !old.is_null() {
+        // SAFETY: every non-null pointer stored here came from `CString::into_raw` above.
+        drop(unsafe { std::ffi::CString::from_raw(old) });
+    }
+}
+
+/// Ctrl-C (or a kill by SIGTERM) during a download removes its `.part`, then ends the
+/// process as the signal would have.
+#[cfg(unix)]
+fn remove_part_on_interrupt() {
+    extern "C" fn handler(signal: libc::c_int) {
+        let part = PART.load(std::sync::atomic::Ordering::SeqCst);
+        // SAFETY: unlink and _exit are async-signal-safe; `part` is null or a C string
+        // `set_part` keeps alive.
+        unsafe {
+            if !part.is_null() {
+                libc::unlink(part);
+            }
+            libc::_exit(128 + signal);
+        }
+    }
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: installing a handler that only calls async-signal-safe functions.
+        unsafe {
+            libc::signal(
+                signal,
+                handler as extern "C" fn(libc::c_int) as libc::sighandler_t,
+            );
+        }
+    }
 }
 
 /// The body of `url` written to `path`; its SHA-256.
@@ -133,9 +209,34 @@ fn download_to(
     url: &str,
     source: &Source,
     path: &Path,
-    quiet: bool,
+    request: &Request,
 ) -> Result<String> {
-    let response = agent.get(url).call().map_err(|e| anyhow!("{url}: {e}"))?;
+    let quiet = request.quiet;
+    let waited = request.timeout.as_secs();
+    let timed_out = |what: &str| {
+        format!(
+            "{url}: timed out after {waited} s {what}; on a slow server, raise it with \
+             `data fetch --timeout SECS`"
+        )
+    };
+    let response = agent.get(url).call().map_err(|e| match e {
+        ureq::Error::Timeout(_) => anyhow!(timed_out(
+            "waiting for the server (to connect, or for the response's headers)"
+        )),
+        e => anyhow!("{url}: {e}"),
+    })?;
+    if response.status().is_redirection() {
+        let to = response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok());
+        bail!(
+            "{url}: the mirror answered {} (to {}); a mirror serves its files itself, so the \
+             redirect is not followed",
+            response.status(),
+            to.map_or("no location".into(), without_credentials)
+        );
+    }
     let length = response
         .headers()
         .get("content-length")
@@ -163,12 +264,26 @@ fn download_to(
     progress.set_message(source.file);
     let mut body = Hashing::new(body);
     let mut buffer = vec![0u8; 1 << 16];
+    let mut received = 0u64;
     loop {
-        let read = body
-            .read(&mut buffer)
-            .map_err(|e| anyhow!("{url}: the download broke off: {e}"))?;
+        let read = body.read(&mut buffer).map_err(|e| {
+            match e.kind() == std::io::ErrorKind::TimedOut || e.to_string().contains("timeout") {
+                true => anyhow!(timed_out("with no data arriving")),
+                false => anyhow!("{url}: the download broke off: {e}"),
+            }
+        })?;
         if read == 0 {
             break;
+        }
+        received += read as u64;
+        // The catalogue knows each file's size: a server that sends twice as much is not
+        // sending it (twice: another accepted copy may differ a little).
+        if received > 2 * source.bytes {
+            bail!(
+                "{url}: sent more than twice the {} bytes {} has; stopped",
+                source.bytes,
+                source.file
+            );
         }
         file.write_all(&buffer[..read])
             .with_context(|| format!("cannot write {}", path.display()))?;
