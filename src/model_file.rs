@@ -95,6 +95,21 @@ impl SavedModel {
         fused::probabilities(&layers, features, self.n_features())
     }
 
+    /// [`probabilities`](Self::probabilities), refused when one is not a number: finite but
+    /// extreme weights (an edited file's) can overflow, and a NaN must not be printed as a
+    /// prediction beside normal-looking metrics.
+    pub fn checked_probabilities(&self, features: &[f32]) -> Result<Vec<f32>> {
+        let probabilities = self.probabilities(features);
+        if let Some(row) = probabilities.iter().position(|p| !p.is_finite()) {
+            bail!(
+                "its output for row {} is not a number: its weights overflow (an edited or \
+                 damaged file?)",
+                row + 1
+            );
+        }
+        Ok(probabilities)
+    }
+
     pub fn n_features(&self) -> usize {
         self.layers.first().map_or(0, |l| l.d_in)
     }

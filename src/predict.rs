@@ -42,7 +42,7 @@ pub struct Predicted {
 pub fn predict_file(model: &SavedModel, data: &Path) -> Result<Predicted> {
     let about = &model.about;
     let new = about.preprocessing.encode_file(data, &about.group_names)?;
-    let probabilities = model.probabilities(&new.features);
+    let probabilities = model.checked_probabilities(&new.features)?;
     let rows = predictions(model, &new, &probabilities);
     let notes = notes(model, data, &new, &probabilities);
     Ok(Predicted { rows, notes })

@@ -1,6 +1,6 @@
 //! Every reader fuzzed with seeded mutations of valid inputs: experiment files, a user's data
-//! table, and a results folder's CSVs. Each mutated input must load or give an error that
-//! names its file: never a panic. Sizes that cannot run are refused by validation (see
+//! table, a results folder's CSVs and manifest, saved models, predictions files and reference
+//! points. Each mutated input must load or give an error that names its file: never a panic. Sizes that cannot run are refused by validation (see
 //! tests/robustness.rs), so no input here can ask for unbounded memory or time.
 
 mod common;
@@ -232,6 +232,117 @@ fn mutated_results_folders_open_or_name_the_file() {
                 prop_assert!(finished <= 3, "{finished} finished of 3 trials");
             }
             names_the_file(opened, &path)
+        })
+        .unwrap();
+}
+
+/// A small folder with saved models, predictions and a manifest, made once per test.
+fn small_folder() -> common::Run {
+    let run = common::Run::new(
+        "name: small\ndataset: {name: adult, max_rows: 300}\nmodel: {width: 8}\n\
+         train: {epochs: 2, batch_size: 50}\nsweep: {method: [erm, lagrangian]}\n",
+    );
+    let output = run.run(&["--quiet", "--save-predictions"]);
+    assert!(output.status.success(), "{}", common::text(&output));
+    run
+}
+
+/// Saved models: each mutation loads as a model that predicts finite probabilities, or is
+/// refused naming the file (issue 29: the fuzzing covers model files).
+#[test]
+fn mutated_model_files_load_or_name_the_file() {
+    use fairbinn_sweep::model_file::SavedModel;
+    let run = small_folder();
+    let models = run.results().join("models");
+    let original = std::fs::read_dir(&models)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let original = std::fs::read(original).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model.safetensors");
+    let (loaded, refused) = (Cell::new(0), Cell::new(0));
+    runner(4)
+        .run(&mutations(), |mutations| {
+            std::fs::write(&path, mutate(&original, &mutations)).unwrap();
+            let model = match SavedModel::read(&path) {
+                Ok(model) => model,
+                Err(e) => {
+                    refused.set(refused.get() + 1);
+                    return names_the_file::<()>(Err(e), &path);
+                }
+            };
+            loaded.set(loaded.get() + 1);
+            // Loaded, a model predicts finite probabilities or refuses to, saying why.
+            let row = vec![0.5f32; model.n_features()];
+            match model.checked_probabilities(&row) {
+                Ok(p) => prop_assert!(p.iter().all(|v| v.is_finite()), "{p:?}"),
+                Err(e) => prop_assert!(format!("{e:#}").contains("is not a number"), "{e:#}"),
+            }
+            Ok(())
+        })
+        .unwrap();
+    assert!(
+        refused.get() > 0,
+        "{} loaded, {} refused",
+        loaded.get(),
+        refused.get()
+    );
+}
+
+/// Predictions files (`audit`'s input), manifests and reference points: each mutation reads,
+/// or is refused naming the file; none panics.
+#[test]
+fn mutated_predictions_manifests_and_reference_points_read_or_name_the_file() {
+    use fairbinn_sweep::results::manifest;
+    let run = small_folder();
+    let predictions = std::fs::read(run.results().join("predictions").join("last.csv")).unwrap();
+    let manifest_bytes = std::fs::read(run.results().join("manifest.json")).unwrap();
+    let references = b"label,accuracy,dp,dp_kind,accuracy_std,dp_low,dp_high\n\
+        paper,0.83,0.01,soft,0.004,0.005,0.02\ntoolkit,0.82,0.002,hard,,,\n";
+    let dir = tempfile::tempdir().unwrap();
+    runner(5)
+        .run(&(mutations(), 0..3u8), |(mutations, which)| {
+            let folder = tempfile::tempdir_in(dir.path()).unwrap();
+            match which {
+                0 => {
+                    let path = folder.path().join("last.csv");
+                    std::fs::write(&path, mutate(&predictions, &mutations)).unwrap();
+                    let result = fairbinn_sweep::audit::read(&path, None, None).or_else(|e| {
+                        // A file of several models asks for a trial: name one and read again.
+                        match format!("{e:#}").contains("--trial") {
+                            true => fairbinn_sweep::audit::read(&path, Some("x"), None),
+                            false => Err(e),
+                        }
+                    });
+                    names_the_file(result, &path)
+                }
+                1 => {
+                    let path = folder.path().join("manifest.json");
+                    std::fs::write(&path, mutate(&manifest_bytes, &mutations)).unwrap();
+                    if let Some(m) = manifest::read(folder.path()) {
+                        prop_assert!(!m.experiment.name.is_empty() || m.runs.len() < 100);
+                    }
+                    Ok(())
+                }
+                _ => {
+                    let path = folder.path().join("published.csv");
+                    std::fs::write(&path, mutate(references, &mutations)).unwrap();
+                    let mut problems = Vec::new();
+                    let points = config::reference::read(&path, &mut problems);
+                    for problem in &problems {
+                        prop_assert!(problem.contains(&path.display().to_string()), "{problem}");
+                    }
+                    for p in &points {
+                        prop_assert!(
+                            (0.0..=1.0).contains(&p.accuracy) && (0.0..=1.0).contains(&p.gap)
+                        );
+                    }
+                    Ok(())
+                }
+            }
         })
         .unwrap();
 }

@@ -688,7 +688,15 @@ fn serve_raw(answer: fn(&mut std::net::TcpStream)) -> String {
 fn fetch_german(mirror: &str) -> (Option<i32>, String, std::path::PathBuf) {
     let to = tempfile::tempdir().unwrap().keep();
     let output = common::binary()
-        .args(["data", "fetch", "german", "--quiet", "--timeout", "1", "--to"])
+        .args([
+            "data",
+            "fetch",
+            "german",
+            "--quiet",
+            "--timeout",
+            "1",
+            "--to",
+        ])
         .arg(&to)
         .args(["--mirror", mirror])
         .output()
@@ -707,7 +715,8 @@ fn fetch_waits_for_data_not_for_a_total_and_trusts_no_mirror_blindly() {
     let (code, said, to) = fetch_german(&silent);
     assert_eq!(code, Some(2), "{said}");
     assert!(
-        said.contains("timed out after 1 s waiting for the server") && said.contains("--timeout SECS"),
+        said.contains("timed out after 1 s waiting for the server")
+            && said.contains("--timeout SECS"),
         "{said}"
     );
     assert!(!to.join("german").join("german.data.part").exists());
@@ -719,7 +728,10 @@ fn fetch_waits_for_data_not_for_a_total_and_trusts_no_mirror_blindly() {
     });
     let (code, said, _) = fetch_german(&runaway);
     assert_eq!(code, Some(2), "{said}");
-    assert!(said.contains("sent more than twice the 79793 bytes german.data has"), "{said}");
+    assert!(
+        said.contains("sent more than twice the 79793 bytes german.data has"),
+        "{said}"
+    );
     // A redirect elsewhere, behind credentials.
     let redirect = serve_raw(|stream| {
         let _ = stream.write_all(
@@ -730,7 +742,10 @@ fn fetch_waits_for_data_not_for_a_total_and_trusts_no_mirror_blindly() {
     let (code, said, _) = fetch_german(&with_password);
     assert_eq!(code, Some(2), "{said}");
     assert!(said.contains("a mirror serves its files itself"), "{said}");
-    assert!(said.contains("http://***@127.0.0.1") && !said.contains("hunter2"), "{said}");
+    assert!(
+        said.contains("http://***@127.0.0.1") && !said.contains("hunter2"),
+        "{said}"
+    );
 }
 
 /// Item 9: Ctrl-C during a download leaves no `.part` behind.

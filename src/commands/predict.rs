@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::cli::PredictArgs;
 use crate::files::write_atomically;
@@ -13,7 +13,8 @@ use crate::predict::{Writer, predict_file};
 
 pub fn predict(args: &PredictArgs) -> Result<ExitCode> {
     let model = SavedModel::read(&args.model)?;
-    let predicted = predict_file(&model, &args.data)?;
+    let predicted = predict_file(&model, &args.data)
+        .with_context(|| format!("predicting with {}", args.model.display()))?;
     let write = |out: &mut dyn std::io::Write| -> Result<()> {
         let mut writer = Writer::new("line", false, out)?;
         for row in &predicted.rows {
