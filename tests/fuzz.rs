@@ -253,13 +253,7 @@ fn small_folder() -> common::Run {
 fn mutated_model_files_load_or_name_the_file() {
     use fairbinn_sweep::model_file::SavedModel;
     let run = small_folder();
-    let models = run.results().join("models");
-    let original = std::fs::read_dir(&models)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let original = run.a_saved_model();
     let original = std::fs::read(original).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("model.safetensors");

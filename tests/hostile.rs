@@ -414,13 +414,7 @@ fn inconsistent_model_files_are_refused_with_the_reason() {
     use fairbinn_sweep::model_file::SavedModel;
     let run = Run::new(SMALL);
     assert!(run.run(&["--quiet"]).status.success());
-    let models = run.results().join("models");
-    let original = std::fs::read_dir(&models)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let original = run.a_saved_model();
     let rows = run.dir.path().join("rows.csv");
     std::fs::write(&rows, "age\n30\n").unwrap();
     let predict = |bytes: Vec<u8>| {
@@ -565,13 +559,7 @@ fn predict_needs_only_the_features() {
     );
     let output = run.run(&["--quiet"]);
     assert!(output.status.success(), "{}", text(&output));
-    let models = run.results().join("models");
-    let model = std::fs::read_dir(&models)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let model = run.a_saved_model();
     let rows = run.dir.path().join("new.csv");
     std::fs::write(
         &rows,

@@ -105,6 +105,13 @@ impl Run {
             .unwrap()
     }
 
+    /// One of the models the run saved (the first by the folder's listing).
+    pub fn a_saved_model(&self) -> PathBuf {
+        let models = self.results().join("models");
+        let entry = std::fs::read_dir(&models).unwrap().next().unwrap();
+        entry.unwrap().path()
+    }
+
     /// The results folder's `manifest.json`.
     pub fn manifest(&self) -> serde_json::Value {
         let path = self.results().join("manifest.json");
