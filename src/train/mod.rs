@@ -341,6 +341,9 @@ impl<'a> Trainer<'a> {
 /// for `follower_batch: separate` the follower's own.
 struct Minibatches<'a> {
     spec: &'a TrainSpec,
+    /// The follower's steps per leader step and whose batch it takes; none for one-player
+    /// methods. Read from the settings once, not at every step.
+    follower: Option<(usize, FollowerBatch)>,
     n_rows: usize,
     leader_order: Vec<usize>,
     follower_order: Vec<usize>,
@@ -360,6 +363,8 @@ impl<'a> Minibatches<'a> {
         let file_order: Vec<usize> = (0..train.n_rows()).collect();
         Self {
             spec,
+            follower: (spec.method.is_bilevel())
+                .then(|| (spec.follower_steps(), spec.follower_batch())),
             n_rows: train.n_rows(),
             leader_order: file_order.clone(),
             follower_order: file_order,
@@ -376,7 +381,7 @@ impl<'a> Minibatches<'a> {
     fn shuffle(&mut self) {
         if self.spec.shuffle {
             self.leader_order.shuffle(&mut self.leader_rng);
-            if self.spec.follower_batch() == FollowerBatch::Separate {
+            if matches!(self.follower, Some((_, FollowerBatch::Separate))) {
                 self.follower_order.shuffle(&mut self.follower_rng);
             }
         }
@@ -390,11 +395,10 @@ impl<'a> Minibatches<'a> {
     /// one-player methods): the leader's batch again for `follower_batch: same`, else taken in
     /// turn from the follower's own order (without shuffling, the batches after the leader's).
     fn followers(&self, index: usize) -> Vec<&[usize]> {
-        let k = self.spec.follower_steps();
-        if !self.spec.method.is_bilevel() {
+        let Some((k, batch)) = self.follower else {
             return Vec::new();
-        }
-        if self.spec.follower_batch() == FollowerBatch::Same {
+        };
+        if batch == FollowerBatch::Same {
             return vec![self.leader(index); k];
         }
         let offset = usize::from(!self.spec.shuffle);
