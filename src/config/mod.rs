@@ -541,15 +541,7 @@ fn train_keys() -> Vec<&'static str> {
 /// Check a `train:` section: RawTrain's keys as [`check_section`] does, a method's setting
 /// by its declaration; what is wrong is reported and taken out.
 fn check_train_section(name: &str, section: &mut Mapping, problems: &mut Vec<String>) {
-    let knobs = Method::all_knobs();
-    let extra = schema::Extra {
-        names: knobs.iter().map(|k| k.name).collect(),
-        check: Some(Box::new(|key: &str, value: &Value| {
-            let knob = knobs.iter().find(|k| k.name == key).expect("a known knob");
-            knob.read(value).map(|_| ())
-        })),
-    };
-    schema::check_section_and::<RawTrain>(name, section, problems, &extra);
+    schema::check_section_and::<RawTrain>(name, section, problems, &Method::all_knobs());
 }
 
 /// `{name: value}` → `!name value`, the form serde_norway reads an enum variant that carries

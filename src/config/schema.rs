@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use serde::de::{self, DeserializeOwned, Visitor};
 use serde_norway::{Mapping, Value};
 
+use crate::train::knob::Knob;
+
 /// The field names the serde struct `T` accepts, asked of its `Deserialize` impl.
 pub fn fields_of<T: DeserializeOwned>() -> &'static [&'static str] {
     let mut probe = FieldProbe(&[]);
@@ -75,29 +77,19 @@ pub fn check_section<T: DeserializeOwned>(
     section: &mut Mapping,
     problems: &mut Vec<String>,
 ) {
-    check_section_and::<T>(name, section, problems, &Extra::default());
+    check_section_and::<T>(name, section, problems, &[]);
 }
 
-/// Keys a section knows beside its struct's: their names, and each value's check (what is
-/// wrong, in words that follow `section.key: `).
-#[derive(Default)]
-pub struct Extra<'a> {
-    pub names: Vec<&'a str>,
-    #[allow(clippy::type_complexity)]
-    pub check: Option<Box<dyn Fn(&str, &Value) -> Result<(), String> + 'a>>,
-}
-
-/// [`check_section`] for a section that also knows the keys of `extra`.
+/// [`check_section`] for a section whose keys are `T`'s and the settings `knobs` declare,
+/// each of those checked by its declaration (`train:`: the methods' own settings).
 pub fn check_section_and<T: DeserializeOwned>(
     name: &str,
     section: &mut Mapping,
     problems: &mut Vec<String>,
-    extra: &Extra,
+    knobs: &[&Knob],
 ) {
-    let known: Vec<&str> = fields_of::<T>()
-        .iter()
-        .copied()
-        .chain(extra.names.iter().copied())
+    let known: Vec<&str> = (fields_of::<T>().iter().copied())
+        .chain(knobs.iter().map(|k| k.name))
         .collect();
     let path = |key: &str| match name {
         "" => key.to_string(),
@@ -112,9 +104,9 @@ pub fn check_section_and<T: DeserializeOwned>(
             problems.push(unknown_key(name, key, &known));
             return false;
         }
-        let checked = match (&extra.check, extra.names.contains(&key)) {
-            (Some(check), true) => check(key, value),
-            _ => {
+        let checked = match knobs.iter().find(|k| k.name == key) {
+            Some(knob) => knob.read(value).map(|_| ()),
+            None => {
                 let alone: Mapping = [(Value::from(key), value.clone())].into_iter().collect();
                 T::deserialize(Value::Mapping(alone))
                     .map(|_| ())

@@ -245,11 +245,11 @@ impl Knobs {
 
     /// Keep the settings `keep` says yes to, in their order.
     pub fn retain(&mut self, keep: impl Fn(&Knob) -> bool) {
-        let kept: Vec<_> = self.iter().filter(|(k, _)| keep(k)).collect();
-        *self = Self::default();
-        for (knob, value) in kept {
-            self.set(knob, value);
+        let mut kept = Self::default();
+        for (knob, value) in self.iter().filter(|(k, _)| keep(k)) {
+            kept.set(knob, value);
         }
+        *self = kept;
     }
 
     /// (setting, value), in the method's order.
