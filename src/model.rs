@@ -119,6 +119,14 @@ fn hidden_layers(layers: &[Linear], input: Tensor<2>) -> Tensor<2> {
     layers.iter().fold(input, |x, layer| relu(layer.forward(x)))
 }
 
+/// A trained model's parameters, as a saved model holds them: a network's layers, or boosted
+/// trees in their crate's JSON (`gbdt`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    Network(Vec<LayerWeights>),
+    Trees(String),
+}
+
 /// One layer's weights, as plain numbers: the network starts from these on burn's devices
 /// and in the fused engine alike, so both start from the same weights; a trained network
 /// gives them back to be saved (`model_file`).

@@ -1,5 +1,6 @@
 //! Saved models: a trained network's weights in the `safetensors` format (readable from
-//! Python, PyTorch and burn), with what it takes to use them on new rows: the settings, the
+//! Python, PyTorch and burn), or boosted trees as their crate's JSON under the metadata key
+//! `trees` (a file without tensors), with what it takes to use them on new rows: the settings, the
 //! trial and epoch, the features in order, the encoding and scaling the data went through,
 //! the sensitive groups and the tool's version. Which epochs a trial keeps is [`Kept`]'s
 //! rule: those on its own validation front, and the last.
@@ -19,10 +20,11 @@ use serde::{Deserialize, Serialize};
 use crate::data::spec::Grouping;
 use crate::data::{Dataset, Preprocessing};
 use crate::metrics::SplitMetrics;
-use crate::model::LayerWeights;
+use crate::model::{Body, LayerWeights};
 use crate::pareto::pareto_front;
 use crate::results::Settings;
 use crate::train::EpochMetrics;
+use crate::train::boosted_trees::{Columns, Trees};
 use crate::train::fused::{self, Layer};
 
 /// What the file's `format` says, so that a reader knows what it holds.
@@ -68,11 +70,11 @@ impl Scores {
     }
 }
 
-/// A trained network and what it is.
+/// A trained model and what it is.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SavedModel {
     pub about: About,
-    pub layers: Vec<LayerWeights>,
+    pub body: Body,
 }
 
 /// The trial a model came from, as the worker that trained it knows it.
@@ -87,19 +89,29 @@ pub struct Origin<'a> {
 impl SavedModel {
     /// Predicted probabilities for rows already encoded and scaled as the training rows were;
     /// the same computation as training's evaluation, so the same numbers.
-    pub fn probabilities(&self, features: &[f32]) -> Vec<f32> {
-        let n = self.layers.len();
-        let layers: Vec<Layer> = (self.layers.iter().cloned().enumerate())
-            .map(|(i, weights)| Layer::new(weights, i + 1 < n))
-            .collect();
-        fused::probabilities(&layers, features, self.n_features())
+    pub fn probabilities(&self, features: &[f32]) -> Result<Vec<f32>> {
+        let inputs = self.n_features();
+        match &self.body {
+            Body::Network(layers) => {
+                let n = layers.len();
+                let layers: Vec<Layer> = (layers.iter().cloned().enumerate())
+                    .map(|(i, weights)| Layer::new(weights, i + 1 < n))
+                    .collect();
+                Ok(fused::probabilities(&layers, features, inputs))
+            }
+            Body::Trees(json) => {
+                let rows = features.len() / inputs.max(1);
+                let columns = Columns::from_rows(features, rows, inputs);
+                Ok(Trees::from_json(json)?.probabilities(&columns))
+            }
+        }
     }
 
     /// [`probabilities`](Self::probabilities), refused when one is not a number: finite but
     /// extreme weights (an edited file's) can overflow, and a NaN must not be printed as a
     /// prediction beside normal-looking metrics.
     pub fn checked_probabilities(&self, features: &[f32]) -> Result<Vec<f32>> {
-        let probabilities = self.probabilities(features);
+        let probabilities = self.probabilities(features)?;
         if let Some(row) = probabilities.iter().position(|p| !p.is_finite()) {
             bail!(
                 "its output for row {} is not a number: its weights overflow (an edited or \
@@ -111,7 +123,7 @@ impl SavedModel {
     }
 
     pub fn n_features(&self) -> usize {
-        self.layers.first().map_or(0, |l| l.d_in)
+        self.about.feature_names.len()
     }
 
     /// The file's bytes: tensors, and the description as JSON texts under `__metadata__`.
@@ -136,10 +148,17 @@ impl SavedModel {
             ("test", json(&a.test)),
         ]
         .into_iter()
+        .chain(match &self.body {
+            Body::Trees(trees) => Some(("trees", trees.clone())),
+            Body::Network(_) => None,
+        })
         .map(|(k, v)| (k.to_string(), v))
         .collect();
-        let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = self
-            .layers
+        let layers = match &self.body {
+            Body::Network(layers) => layers.as_slice(),
+            Body::Trees(_) => &[],
+        };
+        let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = layers
             .iter()
             .enumerate()
             .flat_map(|(i, l)| {
@@ -222,6 +241,15 @@ impl SavedModel {
             validation: parsed("validation", text("validation")?)?,
             test: parsed("test", text("test")?)?,
         };
+        if let Some(trees) = metadata.get("trees") {
+            // Read now, so that a damaged file is refused here rather than at predict.
+            Trees::from_json(trees)?;
+            check_preprocessing(&about, about.feature_names.len())?;
+            return Ok(Self {
+                about,
+                body: Body::Trees(trees.clone()),
+            });
+        }
         let mut layers = Vec::new();
         let mut width = about.feature_names.len();
         while let Ok(weight) = file.tensor(&format!("layers.{}.weight", layers.len())) {
@@ -253,7 +281,10 @@ impl SavedModel {
             );
         }
         check_consistent(&about, &layers)?;
-        Ok(Self { about, layers })
+        Ok(Self {
+            about,
+            body: Body::Network(layers),
+        })
     }
 }
 
@@ -272,10 +303,15 @@ fn check_consistent(about: &About, layers: &[LayerWeights]) -> Result<()> {
     {
         bail!("layers.{i} holds a weight that is not a finite number (NaN or infinite)");
     }
+    check_preprocessing(about, inputs)
+}
+
+/// The description's encoding, scaling and groups agree with a model reading `inputs`.
+fn check_preprocessing(about: &About, inputs: usize) -> Result<()> {
     let preprocessing = &about.preprocessing;
     if preprocessing.width() != inputs {
         bail!(
-            "its preprocessing encodes {} inputs and its network reads {inputs}",
+            "its preprocessing encodes {} inputs and its model reads {inputs}",
             preprocessing.width()
         );
     }
@@ -283,7 +319,7 @@ fn check_consistent(about: &About, layers: &[LayerWeights]) -> Result<()> {
         && scaler.width() != inputs
     {
         bail!(
-            "its scaler scales {} inputs and its network reads {inputs}",
+            "its scaler scales {} inputs and its model reads {inputs}",
             scaler.width()
         );
     }
@@ -342,13 +378,13 @@ fn floats(view: &TensorView, layer: usize) -> Result<Vec<f32>> {
 /// front of every epoch so far.
 #[derive(Default)]
 pub struct Kept {
-    front: Vec<(EpochMetrics, Vec<LayerWeights>)>,
-    last: Option<(EpochMetrics, Vec<LayerWeights>)>,
+    front: Vec<(EpochMetrics, Body)>,
+    last: Option<(EpochMetrics, Body)>,
 }
 
 impl Kept {
     /// Offer an evaluated epoch and the weights it ended with.
-    pub fn offer(&mut self, metrics: &EpochMetrics, weights: Vec<LayerWeights>) {
+    pub fn offer(&mut self, metrics: &EpochMetrics, weights: Body) {
         let mut points: Vec<(f64, f64)> = self.front.iter().map(|(m, _)| point(m)).collect();
         points.push(point(metrics));
         let on_front = pareto_front(&points);
@@ -376,7 +412,7 @@ impl Kept {
             let path = dir.join(file_name(trial_id, metrics.epoch));
             if path.is_file() {
                 let model = SavedModel::read(&path)?;
-                self.offer(metrics, model.layers);
+                self.offer(metrics, model.body);
             }
         }
         Ok(())
@@ -399,7 +435,7 @@ impl Kept {
 impl Origin<'_> {
     /// The trial's network after the epoch `metrics` describe; `None` for data made in code,
     /// which has no encoding to save.
-    pub fn model(&self, metrics: &EpochMetrics, layers: Vec<LayerWeights>) -> Option<SavedModel> {
+    pub fn model(&self, metrics: &EpochMetrics, body: Body) -> Option<SavedModel> {
         Some(SavedModel {
             about: About {
                 trial_id: self.trial_id.to_string(),
@@ -414,7 +450,7 @@ impl Origin<'_> {
                 validation: Scores::of(&metrics.validation),
                 test: Scores::of(&metrics.test),
             },
-            layers,
+            body,
         })
     }
 }
@@ -445,8 +481,8 @@ mod tests {
         }
     }
 
-    fn weights(value: f32) -> Vec<LayerWeights> {
-        vec![
+    fn weights(value: f32) -> Body {
+        Body::Network(vec![
             LayerWeights {
                 d_in: 2,
                 d_out: 2,
@@ -459,7 +495,7 @@ mod tests {
                 weight: vec![0.7, -0.3],
                 bias: vec![0.05],
             },
-        ]
+        ])
     }
 
     fn dataset() -> Dataset {
@@ -553,8 +589,8 @@ mod tests {
         front.sort_unstable();
         assert_eq!(front, [2, 3]);
         // Each with the weights it ended with.
-        assert_eq!(models[1].layers, weights(2.0));
-        assert_eq!(models[2].layers, weights(4.0));
+        assert_eq!(models[1].body, weights(2.0));
+        assert_eq!(models[2].body, weights(4.0));
         // Data made in code has no encoding: nothing to save.
         let bare = Dataset {
             preprocessing: None,
@@ -593,7 +629,7 @@ mod tests {
         assert!(model.to_bytes().unwrap() == std::fs::read(&path).unwrap());
         // x = (1, 3): hidden = relu((2·1 − 1·3 + 0.1, 1·1 + 0.5·3 − 0.2)) = (0, 2.3);
         // logit = 0.7·0 − 0.3·2.3 + 0.05 = −0.64.
-        let p = back.probabilities(&[1.0, 3.0]);
+        let p = back.probabilities(&[1.0, 3.0]).unwrap();
         assert!((p[0] - 1.0 / (1.0 + 0.64f32.exp())).abs() < 1e-6, "{p:?}");
     }
 

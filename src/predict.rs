@@ -18,7 +18,7 @@ use crate::plan::{Plan, Trial};
 use crate::results::layout;
 use crate::results::{Settings, TrialRecord};
 use crate::selection::Selection;
-use crate::train::{Backend, Trainer};
+use crate::train::{self, Backend};
 
 /// One row's prediction, with its group and label when known.
 #[derive(Debug, Clone, PartialEq)]
@@ -181,15 +181,15 @@ pub fn save_selected(request: &SelectedPredictions) -> Result<Vec<PathBuf>> {
     }
     let seeds_of = |point: &Point| seeds.get(point.config_id.as_str()).into_iter().flatten();
     let mut needed: BTreeMap<&str, (&Trial, BTreeSet<usize>)> = BTreeMap::new();
-    // `threshold` and `reductions` points are not one network's outputs: a network's
+    // `threshold` and `reductions` points are not one model's outputs: a model's
     // predictions would misreport them.
     let (points, left_out): (Vec<&Point>, Vec<&Point>) = (chosen.iter())
         .flat_map(|s| &s.points)
-        .partition(|p| p.settings.method.is_stepped());
+        .partition(|p| p.settings.method.has_own_model());
     if let Some(point) = left_out.first() {
         eprintln!(
             "{} selected points of post-processing or fitted-whole methods ({} …) are left \
-             out of the predictions: they have no network of their own to predict with",
+             out of the predictions: they have no model of their own to predict with",
             left_out.len(),
             point.settings.method
         );
@@ -245,7 +245,7 @@ pub fn save_selected(request: &SelectedPredictions) -> Result<Vec<PathBuf>> {
         let path = dir.join(format!("{}.csv", selected.selection.file_stem()));
         crate::files::replace_with(&path, |file| {
             let mut out = Writer::new("test_row", true, BufWriter::new(file))?;
-            for point in (selected.points.iter()).filter(|p| p.settings.method.is_stepped()) {
+            for point in (selected.points.iter()).filter(|p| p.settings.method.has_own_model()) {
                 let epoch = point.summary.epoch;
                 for &trial in seeds_of(point) {
                     let trained = epoch.min(ok[trial.id.as_str()]);
@@ -342,7 +342,7 @@ impl Found<'_> {
         models
             .into_iter()
             .map(|model| {
-                let p = model.probabilities(&test.features);
+                let p = model.probabilities(&test.features)?;
                 let accuracy = crate::metrics::accuracy(&p, &test.labels);
                 let (id, epoch) = (model.about.trial_id, model.about.epoch);
                 if exact && accuracy != model.about.test.accuracy {
@@ -382,19 +382,20 @@ impl Found<'_> {
                 settings: &settings,
                 data,
             };
-            let mut trainer = Trainer::new(&spec.architecture, &spec.train, data);
-            for epoch in 1..=last {
-                trainer.train_epoch(epoch);
-                if missing.contains(&epoch) {
-                    let metrics = trainer.evaluate(epoch)?;
-                    let model = origin
-                        .model(&metrics, trainer.weights())
-                        .context("data made in code has no encoding")?;
-                    if self.save_models {
-                        model.write(models_dir)?;
-                    }
-                    models.push(model);
+            let mut trained = Vec::new();
+            let mut until = spec.train;
+            until.epochs = last;
+            train::train(&spec.architecture, &until, data, &mut |metrics, fitted| {
+                if missing.contains(&metrics.epoch) {
+                    trained.push(origin.model(metrics, fitted.body()));
                 }
+            });
+            for model in trained {
+                let model = model.context("data made in code has no encoding")?;
+                if self.save_models {
+                    model.write(models_dir)?;
+                }
+                models.push(model);
             }
             progress.trained(&trial.id, last);
         }

@@ -207,3 +207,88 @@ fn adversarial_and_reductions_run_in_a_sweep_and_halving_refuses_the_baselines()
         );
     }
 }
+
+/// Boosted trees as a base and as a learner: `threshold` on `gbdt` reads the gbdt trial's
+/// trees (fitted once per seed) and keeps its validation gap within its tolerance; the
+/// reduction over trees closes most of the trees' gap; a misspelt learner is named.
+#[test]
+fn boosted_trees_serve_thresholds_as_a_base_and_reductions_as_a_learner() {
+    let run = Run::new(
+        "name: trees\ndataset: {name: adult, max_rows: 3000}\nseeds: [0, 1]\n\
+         sweep:\n  method: [gbdt, threshold, reductions]\n  methods:\n\
+         \x20   gbdt: {rounds: [100]}\n\
+         \x20   threshold: {base: [gbdt], rounds: [100], tolerance: [0.02, 0.05]}\n\
+         \x20   reductions: {learner: [gbdt], rounds: [20], difference_bound: [0.02]}\n",
+    );
+    let output = run.run(&["--jobs", "2"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let trials = read_csv(&run.results().join("trials.csv"));
+    let epochs = read_csv(&run.results().join("epochs.csv"));
+    let count = |method: &str| trials.iter().filter(|t| t["method"] == method).count();
+    // Trees see every row by default: nothing is random, one trial however many seeds.
+    assert_eq!(
+        (
+            count("gbdt"),
+            count("threshold-gbdt"),
+            count("reductions-gbdt")
+        ),
+        (1, 2, 1)
+    );
+    let runs = run.manifest()["runs"].clone();
+    assert_eq!(runs[0]["trials"]["ran"], 4, "{runs}");
+    let row = |trial: &std::collections::HashMap<String, String>, split: &str| {
+        epochs
+            .iter()
+            .find(|r| r["trial_id"] == trial["trial_id"] && r["split"] == split)
+            .unwrap()
+            .clone()
+    };
+    for trial in &trials {
+        assert_eq!(
+            (trial["status"].as_str(), trial["last_epoch"].as_str()),
+            ("ok", "1")
+        );
+        assert_eq!(
+            trial["rounds"],
+            if trial["method"] == "reductions-gbdt" {
+                "20"
+            } else {
+                "100"
+            }
+        );
+    }
+    let trees_gap = number(
+        &row(
+            trials.iter().find(|t| t["method"] == "gbdt").unwrap(),
+            "validation",
+        ),
+        "dp_hard",
+    );
+    assert!(
+        trees_gap > 0.1,
+        "unconstrained trees are unfair on Adult: {trees_gap}"
+    );
+    for trial in trials.iter().filter(|t| t["method"] == "threshold-gbdt") {
+        let gap = number(&row(trial, "validation"), "dp_hard");
+        assert!(gap <= number(trial, "tolerance") + 1e-9, "{trial:?}");
+    }
+    for trial in trials.iter().filter(|t| t["method"] == "reductions-gbdt") {
+        let gap = number(&row(trial, "validation"), "dp_hard");
+        assert!(
+            gap < trees_gap / 2.0,
+            "{gap} against the trees' {trees_gap}"
+        );
+    }
+
+    let run = Run::new(
+        "name: bad\ndataset: {name: adult, max_rows: 300}\n\
+         train: {method: reductions, learner: forest}\n",
+    );
+    let said = text(&run.on_results("plan", &[]));
+    assert!(
+        said.contains(
+            "train.learner: expected the classifier reductions reweights, one of logistic, gbdt, found \"forest\""
+        ),
+        "{said}"
+    );
+}

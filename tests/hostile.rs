@@ -431,7 +431,10 @@ fn inconsistent_model_files_are_refused_with_the_reason() {
     };
     let bytes = std::fs::read(&original).unwrap();
     let mut model = SavedModel::read(&original).unwrap();
-    model.layers[0].weight[3] = f32::NAN;
+    let fairbinn_sweep::model::Body::Network(layers) = &mut model.body else {
+        panic!("a network's model")
+    };
+    layers[0].weight[3] = f32::NAN;
     let (code, said) = predict(model.to_bytes().unwrap());
     assert_eq!(code, Some(2), "{said}");
     assert!(
@@ -450,7 +453,7 @@ fn inconsistent_model_files_are_refused_with_the_reason() {
     }));
     assert_eq!(code, Some(2), "{said}");
     assert!(
-        said.contains("its preprocessing encodes") && said.contains("its network reads"),
+        said.contains("its preprocessing encodes") && said.contains("its model reads"),
         "{said}"
     );
     // A scaler shorter than the features.

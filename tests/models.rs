@@ -1,4 +1,4 @@
-//! Saved models end to end: a sweep keeps its models, `predict` on the test file reproduces
+//! Saved models end to end: a sweep keeps its models (networks and boosted trees), `predict` on the test file reproduces
 //! what `epochs.csv` recorded for that trial and epoch, `--save-predictions` writes the same
 //! rows, `audit` reads them back, and files the model cannot read are refused by name.
 
@@ -41,7 +41,7 @@ dataset:
   missing: {tokens: ['?'], action: impute}
 train: {epochs: 4, batch_size: 50, lr_acc: 0.01, lr_fair: 0.001, eta: 1}
 sweep:
-  method: [erm, fairbinn-reference]
+  method: [erm, fairbinn-reference, gbdt]
 selection: [val-pareto, last]
 ";
 
@@ -83,9 +83,15 @@ fn a_saved_model_predicts_the_test_file_as_the_sweep_scored_it() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     let trials = read_csv(&results.join("trials.csv"));
-    assert_eq!(trials.len(), 2);
+    assert_eq!(trials.len(), 3);
+    // The networks' last epoch is 4; the trees' one fit is epoch 1.
+    let last_of = |trial: &HashMap<String, String>| match trial["method"].as_str() {
+        "gbdt" => "1",
+        _ => "4",
+    };
     for trial in &trials {
-        let last = format!("{}-e4.safetensors", trial["trial_id"]);
+        assert_eq!(trial["last_epoch"], last_of(trial));
+        let last = format!("{}-e{}.safetensors", trial["trial_id"], last_of(trial));
         assert!(models.contains(&last), "{last} among {models:?}");
     }
 
@@ -150,11 +156,11 @@ fn a_saved_model_predicts_the_test_file_as_the_sweep_scored_it() {
         assert!((figure("dp_soft", "") - number(row, "dp_soft")).abs() < 1e-9);
         checked += 1;
     }
-    assert!(checked >= 2);
+    assert!(checked >= 3);
 
     // --save-predictions: the test rows of every selected point, as `predict` gave them.
     let last = read_csv(&results.join("predictions/last.csv"));
-    assert_eq!(last.len(), 2 * 124);
+    assert_eq!(last.len(), 3 * 124);
     for trial in &trials {
         let id = &trial["trial_id"];
         let ours: Vec<&String> = last
@@ -162,12 +168,12 @@ fn a_saved_model_predicts_the_test_file_as_the_sweep_scored_it() {
             .filter(|r| &r["trial_id"] == id)
             .map(|r| &r["probability"])
             .collect();
-        let predicted = read_csv(&run.dir.path().join(format!("{id}-4.csv")));
+        let predicted = read_csv(&run.dir.path().join(format!("{id}-{}.csv", last_of(trial))));
         let theirs: Vec<&String> = predicted.iter().map(|r| &r["probability"]).collect();
         assert_eq!(ours, theirs, "{id}");
     }
     let pareto = read_csv(&results.join("predictions/val-pareto.csv"));
-    assert!(pareto.len() >= 2 * 124 && pareto.len().is_multiple_of(124));
+    assert!(pareto.len() >= 3 * 124 && pareto.len().is_multiple_of(124));
 
     // Without saved models, --save-predictions trains the selected epochs again and writes
     // the same rows.
@@ -187,7 +193,8 @@ fn a_saved_model_predicts_the_test_file_as_the_sweep_scored_it() {
 
 #[test]
 fn predict_refuses_a_file_it_cannot_read_and_writes_nothing() {
-    let run = Run::new(&EXPERIMENT.replace("method: [erm, fairbinn-reference]", "method: [erm]"));
+    let run =
+        Run::new(&EXPERIMENT.replace("method: [erm, fairbinn-reference, gbdt]", "method: [erm]"));
     write_tables(run.dir.path());
     let output = run.without_data_dir_with("run", &["--quiet"]);
     assert!(output.status.success(), "{}", text(&output));

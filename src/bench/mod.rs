@@ -193,7 +193,10 @@ fn time_baselines(trial: &TrialSpec, data: &Dataset) {
         );
     }
     for bound in [0.001, 0.01] {
-        let method = Method::Reductions { randomized: true };
+        let method = Method::Reductions {
+            learner: train::methods::Learner::Logistic,
+            randomized: true,
+        };
         let mut spec = train::TrainSpec {
             method,
             knobs: Knobs::of(

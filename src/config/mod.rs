@@ -21,7 +21,7 @@ use crate::model::Architecture;
 use crate::results::manifest::{self, Manifest};
 use crate::selection::{FairnessMetric, Selection};
 use crate::train::knob::{Knobs, Value as KnobValue};
-use crate::train::methods::Base;
+use crate::train::methods::{Base, Learner};
 use crate::train::threshold_optimizer::Constraint;
 use crate::train::{Backend, LrSchedule, Method, Optimizer, TrainSpec, TrialSpec};
 use schema::{KeyLines, check_section};
@@ -125,6 +125,8 @@ struct RawTrain {
     momentum: f64,
     /// `threshold`: the method whose networks it post-processes.
     base: Option<String>,
+    /// `reductions`: the classifier it reweights (`logistic`, `gbdt`).
+    learner: Option<String>,
     /// `threshold`, `reductions`: the randomized rule instead of a deterministic one.
     #[serde(default)]
     randomized: bool,
@@ -522,7 +524,7 @@ fn check_halving(halving: &search::Halving, points: &[TrialSpec], problems: &mut
              halving"
         ));
     }
-    if let Some(point) = points.iter().find(|p| p.train.reductions()) {
+    if let Some(point) = points.iter().find(|p| p.train.is_fitted_whole()) {
         problems.push(format!(
             "search.halving: {} is fitted whole, without epochs to halve at (sweep it without \
              halving)",
@@ -679,9 +681,7 @@ fn trial_spec(
     }
     let method = match train.method.as_str() {
         "threshold" => threshold_of(&train, given, problems),
-        "reductions" => Some(Method::Reductions {
-            randomized: train.randomized,
-        }),
+        "reductions" => reductions_of(&train, problems),
         name => {
             let method = Method::parse(name);
             if method.is_none() {
@@ -818,16 +818,21 @@ fn trial_spec(
             backend: train.backend,
         },
     };
-    Some(match method {
-        Method::Reductions { .. } => without_network(trial),
-        _ => trial,
+    Some(match method.is_fitted_whole() {
+        true => without_network(trial),
+        false => trial,
     })
 }
 
-/// A reduction has no network, no epochs and nothing random: the settings of those (and
-/// the seed) are fixed, so that trials differing there are one trial.
+/// A reduction or boosted trees have no network and no epochs: the settings of those are
+/// fixed, so that trials differing there are one trial. Nothing is random in them either
+/// unless trees see a `subsample` of the rows, so otherwise their seed is fixed too.
 fn without_network(trial: TrialSpec) -> TrialSpec {
     let t = trial.train;
+    let seed = match t.knobs.number("subsample") {
+        Some(share) if share < 1.0 => t.seed,
+        _ => 0,
+    };
     TrialSpec {
         architecture: Architecture {
             accuracy_layers: 0,
@@ -844,10 +849,29 @@ fn without_network(trial: TrialSpec) -> TrialSpec {
             optimizer_acc: Optimizer::Adam,
             momentum: 0.0,
             patience: 0,
-            seed: 0,
+            seed,
             ..t
         },
     }
+}
+
+/// `method: reductions` with its `learner:` and `randomized:`.
+fn reductions_of(train: &RawTrain, problems: &mut Vec<String>) -> Option<Method> {
+    let learner = train
+        .learner
+        .as_deref()
+        .unwrap_or(Learner::Logistic.as_str());
+    let Some(learner) = Learner::parse(learner) else {
+        problems.push(format!(
+            "train.learner: expected the classifier reductions reweights, one of {}, found {learner:?}",
+            Learner::NAMES.join(", "),
+        ));
+        return None;
+    };
+    Some(Method::Reductions {
+        learner,
+        randomized: train.randomized,
+    })
 }
 
 /// `method: threshold` with its `base:` and `randomized:`, and its settings checked.

@@ -380,10 +380,18 @@ fn shape<DB: DrawingBackend>(
         Marker::InvertedTriangle => {
             Polygon::new(vec![(x - 5, y - 4), (x + 5, y - 4), (x, y + 5)], style).into_dyn()
         }
-        Marker::Plus => {
+        Marker::Plus | Marker::Cross => {
             let arm = [(-5, -2), (-2, -2), (-2, -5), (2, -5), (2, -2), (5, -2)];
-            let mut outline: Vec<(i32, i32)> = arm.iter().map(|&(a, b)| (x + a, y + b)).collect();
-            outline.extend(arm.iter().rev().map(|&(a, b)| (x - a, y - b)));
+            let mut outline = arm.to_vec();
+            outline.extend(arm.iter().rev().map(|&(a, b)| (-a, -b)));
+            // The cross is the plus turned by 45°.
+            let turned = |(a, b): (i32, i32)| match marker {
+                Marker::Cross => ((a - b) * 7 / 10, (a + b) * 7 / 10),
+                _ => (a, b),
+            };
+            let outline: Vec<(i32, i32)> = (outline.into_iter().map(turned))
+                .map(|(a, b)| (x + a, y + b))
+                .collect();
             Polygon::new(outline, style).into_dyn()
         }
         Marker::Hexagon => {

@@ -48,8 +48,8 @@ pub fn plan_table(
             .swept
             .iter()
             .map(String::as_str)
-            // `threshold`'s base and rule are in its method's name.
-            .filter(|key| !["method", "seed", "base", "randomized"].contains(key)),
+            // `threshold`'s base, `reductions`' learner and their rule are in the method's name.
+            .filter(|key| !["method", "seed", "base", "learner", "randomized"].contains(key)),
     );
     let rows: Vec<Vec<String>> = plan
         .trials

@@ -78,8 +78,8 @@ fn kind(trial: &Trial) -> String {
         Backend::Fused => String::new(),
         other => format!(", {}", other.as_str()),
     };
-    if t.reductions() {
-        return format!("{}, one fit", t.method.name());
+    if t.is_fitted_whole() {
+        return format!("{}, one fit", t.method.trained().name());
     }
     format!(
         "{}, batch {}, layers {}+{} of {width}{follower}{backend}",

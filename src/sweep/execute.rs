@@ -339,12 +339,12 @@ fn run_leg(leg: &Leg, data: &Dataset, results_dir: &Path, models: Option<&Path>)
             data,
             from.as_ref(),
             leg.until,
-            &mut |metrics, trainer| {
+            &mut |metrics, fitted| {
                 if keep {
-                    kept.offer(metrics, trainer.weights());
+                    kept.offer(metrics, fitted.body());
                 }
                 for t in &mut thresholded {
-                    t.add(metrics, trainer.scores(), data);
+                    t.add(metrics, fitted.scores(), data);
                 }
             },
         ))

@@ -4,6 +4,7 @@
 //! (autodiff/).
 
 mod autodiff;
+pub mod boosted_trees;
 pub mod exponentiated_gradient;
 pub(crate) mod fused;
 pub mod knob;
@@ -19,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{Dataset, Split};
 use crate::metrics::SplitMetrics;
-use crate::model::{Architecture, LayerWeights};
+use crate::model::{Architecture, Body, LayerWeights};
 pub use fused::{Moments, State};
 pub use losses::FairnessLoss;
 pub use methods::{Backend, FollowerBatch, LearningRates, Method, Players, StepOrder, Turn};
@@ -90,13 +91,43 @@ impl std::fmt::Display for Diverged {
 
 impl std::error::Error for Diverged {}
 
-/// Train one network, evaluating it on the validation and test splits after every epoch;
-/// `evaluated` sees each evaluated epoch with the network as it then is.
+/// A model as an evaluated epoch leaves it, for what reads it after the metrics: a network in
+/// training, or boosted trees with their validation and test probabilities.
+pub enum Fitted<'t> {
+    Network(&'t Trainer<'t>),
+    Trees {
+        trees: &'t boosted_trees::Trees,
+        scores: &'t [Vec<f32>; 2],
+    },
+}
+
+impl Fitted<'_> {
+    /// The validation and test probabilities behind the epoch's metrics.
+    pub fn scores(&self) -> &[Vec<f32>; 2] {
+        match self {
+            Self::Network(trainer) => trainer.scores(),
+            Self::Trees { scores, .. } => scores,
+        }
+    }
+
+    /// Its parameters, as a saved model holds them.
+    pub fn body(&self) -> Body {
+        match self {
+            Self::Network(trainer) => Body::Network(trainer.weights()),
+            Self::Trees { trees, .. } => {
+                Body::Trees(trees.to_json().expect("fitted trees serialize"))
+            }
+        }
+    }
+}
+
+/// Train one model, evaluating it on the validation and test splits after every epoch;
+/// `evaluated` sees each evaluated epoch with the model as it then is.
 pub fn train(
     architecture: &Architecture,
     spec: &TrainSpec,
     data: &Dataset,
-    evaluated: &mut dyn FnMut(&EpochMetrics, &Trainer),
+    evaluated: &mut dyn FnMut(&EpochMetrics, &Fitted),
 ) -> Training {
     train_leg(architecture, spec, data, None, spec.epochs, evaluated)
 }
@@ -110,10 +141,12 @@ pub fn train_leg(
     data: &Dataset,
     from: Option<&Checkpoint>,
     until: usize,
-    evaluated: &mut dyn FnMut(&EpochMetrics, &Trainer),
+    evaluated: &mut dyn FnMut(&EpochMetrics, &Fitted),
 ) -> Training {
-    if spec.reductions() {
-        return exponentiated_gradient::fit(spec, data);
+    match spec.method.trained() {
+        Method::Reductions { .. } => return exponentiated_gradient::fit(spec, data),
+        Method::Gbdt => return boosted(spec, data, evaluated),
+        _ => {}
     }
     let mut trainer = Trainer::new(architecture, spec, data);
     let mut history = Vec::new();
@@ -135,7 +168,7 @@ pub fn train_leg(
         trainer.train_epoch(epoch);
         match trainer.evaluate(epoch) {
             Ok(metrics) => {
-                evaluated(&metrics, &trainer);
+                evaluated(&metrics, &Fitted::Network(&trainer));
                 degenerate = match metrics.validation.is_degenerate() {
                     true => degenerate + 1,
                     false => 0,
@@ -153,6 +186,57 @@ pub fn train_leg(
         training.paused = Some(trainer.checkpoint(until, degenerate));
     }
     training
+}
+
+/// A `gbdt` trial (or the trees a `threshold` trial reads): one fit on the training rows,
+/// stopped early on validation's log loss, its one point evaluated as epoch 1.
+fn boosted(
+    spec: &TrainSpec,
+    data: &Dataset,
+    evaluated: &mut dyn FnMut(&EpochMetrics, &Fitted),
+) -> Training {
+    use boosted_trees::{Columns, Trees};
+    let [train, validation, test] = [&data.train, &data.validation, &data.test].map(Columns::of);
+    let labels = |split: &Split| {
+        split
+            .labels
+            .iter()
+            .map(|&y| f64::from(y))
+            .collect::<Vec<_>>()
+    };
+    let weights = vec![1.0; data.train.n_rows()];
+    let validation_labels = labels(&data.validation);
+    let trees = Trees::fit(
+        &spec.boosting(),
+        &train,
+        &labels(&data.train),
+        &weights,
+        Some((&validation, &validation_labels)),
+    )
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    let scores = [trees.probabilities(&validation), trees.probabilities(&test)];
+    let n = data.n_groups();
+    let metrics =
+        |p: &[f32], split: &Split| SplitMetrics::compute(p, &split.labels, &split.groups, n);
+    let metrics = EpochMetrics {
+        epoch: 1,
+        train_bce: f64::NAN,
+        validation: metrics(&scores[0], &data.validation),
+        test: metrics(&scores[1], &data.test),
+    };
+    evaluated(
+        &metrics,
+        &Fitted::Trees {
+            trees: &trees,
+            scores: &scores,
+        },
+    );
+    Training {
+        history: vec![metrics],
+        diverged: None,
+        collapsed: false,
+        paused: None,
+    }
 }
 
 /// Where a trial stands after an epoch, to go on from later (a halving search's rungs): the

@@ -2,9 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::boosted_trees::Boosting;
 use super::knob::{Knobs, Value};
 use super::losses::FairnessLoss;
-use super::methods::{Backend, FollowerBatch, LearningRates, Method, MethodKind, StepOrder};
+use super::methods::{Backend, FollowerBatch, LearningRates, Method, StepOrder};
 use super::threshold_optimizer::{Constraint, ThresholdSpec};
 use crate::model::Architecture;
 
@@ -167,9 +168,21 @@ impl TrainSpec {
         }
     }
 
-    /// `reductions`: fitted whole, without a network.
-    pub fn reductions(&self) -> bool {
-        self.method.info().kind == MethodKind::FittedWhole
+    /// `reductions`, `gbdt` and `threshold` on `gbdt`: fitted whole, without a network.
+    pub fn is_fitted_whole(&self) -> bool {
+        self.method.is_fitted_whole()
+    }
+
+    /// `gbdt`'s settings, and `reductions`' with `learner: gbdt` (which does not stop early).
+    pub fn boosting(&self) -> Boosting {
+        Boosting {
+            rounds: self.knobs.count("rounds").unwrap_or(1),
+            max_depth: self.knobs.count("max_depth").unwrap_or(1),
+            learning_rate: self.knobs.number("learning_rate").unwrap_or(0.1),
+            early_stopping: self.knobs.count("early_stopping").unwrap_or(0),
+            subsample: self.knobs.number("subsample").unwrap_or(1.0),
+            seed: self.seed,
+        }
     }
 
     /// The network a post-processing method reads: its base's trial (itself otherwise).

@@ -1,6 +1,6 @@
 //! `reductions`: the exponentiated-gradient reduction (Agarwal et al. 2018) as fairlearn's
 //! `ExponentiatedGradient` runs it, for demographic parity and equalized odds, over a
-//! cost-sensitive logistic regression (logistic.rs).
+//! cost-sensitive logistic regression (logistic.rs) or boosted trees.
 //!
 //! The reduction plays a game: multipliers λ on the constraints "each group's rate of
 //! positive decisions (within each label, for equalized odds) is within `difference_bound` ε
@@ -13,6 +13,10 @@
 pub mod logistic;
 mod lp;
 
+use std::sync::Arc;
+
+use super::boosted_trees::{Boosting, Columns, Trees};
+use super::methods::Learner as Kind;
 use super::threshold_optimizer::Constraint;
 use super::{EpochMetrics, Method, TrainSpec, Training};
 use crate::data::Dataset;
@@ -21,41 +25,111 @@ use crate::metrics::SplitMetrics;
 /// A `reductions` trial: the reduction on the training split, its one point evaluated on
 /// validation and test (as epoch 1).
 pub fn fit(spec: &TrainSpec, data: &Dataset) -> Training {
+    let Method::Reductions {
+        learner,
+        randomized,
+    } = spec.method
+    else {
+        unreachable!("train_leg sends reductions here")
+    };
     let train = &data.train;
     let labels: Vec<bool> = train.labels.iter().map(|&y| y > 0.5).collect();
-    let mut learner = logistic::Logistic::new(train);
     let settings = Settings::with_bound(spec.difference_bound());
-    let mixture = exponentiated_gradient(
-        &mut learner,
-        &labels,
-        &train.groups,
-        spec.constraint(),
-        &settings,
-    );
-    let randomized = matches!(spec.method, Method::Reductions { randomized: true });
-    let metrics = |split: &crate::data::Split| {
-        let q = mixture.pmf(split.n_rows(), |beta| logistic::predict(beta, split));
-        let n = data.n_groups();
-        match randomized {
-            true => SplitMetrics::expected(&q, &split.labels, &split.groups, n),
-            // The deterministic version: yes where the mixture's probability is above ½.
-            false => {
-                let q: Vec<f32> = q.iter().map(|&v| v as f32).collect();
-                SplitMetrics::compute(&q, &split.labels, &split.groups, n)
-            }
+    let n = data.n_groups();
+    // Each split's probability of a positive decision under the mixture.
+    let pmfs: [Vec<f64>; 2] = match learner {
+        Kind::Logistic => {
+            let mut learner = logistic::Logistic::new(train);
+            let mixture = exponentiated_gradient(
+                &mut learner,
+                &labels,
+                &train.groups,
+                spec.constraint(),
+                &settings,
+            );
+            [&data.validation, &data.test]
+                .map(|split| mixture.pmf(split.n_rows(), |beta| logistic::predict(beta, split)))
+        }
+        Kind::Gbdt => {
+            let mut learner = TreeLearner::new(spec.boosting(), train);
+            let mixture = exponentiated_gradient(
+                &mut learner,
+                &labels,
+                &train.groups,
+                spec.constraint(),
+                &settings,
+            );
+            [&data.validation, &data.test].map(|split| {
+                let columns = Columns::of(split);
+                mixture.pmf(split.n_rows(), |trees| decisions(trees, &columns))
+            })
+        }
+    };
+    let metrics = |q: &[f64], split: &crate::data::Split| match randomized {
+        true => SplitMetrics::expected(q, &split.labels, &split.groups, n),
+        // The deterministic version: yes where the mixture's probability is above ½.
+        false => {
+            let q: Vec<f32> = q.iter().map(|&v| v as f32).collect();
+            SplitMetrics::compute(&q, &split.labels, &split.groups, n)
         }
     };
     Training {
         history: vec![EpochMetrics {
             epoch: 1,
             train_bce: f64::NAN,
-            validation: metrics(&data.validation),
-            test: metrics(&data.test),
+            validation: metrics(&pmfs[0], &data.validation),
+            test: metrics(&pmfs[1], &data.test),
         }],
         diverged: None,
         collapsed: false,
         paused: None,
     }
+}
+
+/// Boosted trees as the reduction's learner (`learner: gbdt`): refitted to each best
+/// response's labels and weights, on the training rows alone (no early stopping).
+struct TreeLearner {
+    settings: Boosting,
+    rows: Columns,
+}
+
+impl TreeLearner {
+    fn new(settings: Boosting, train: &crate::data::Split) -> Self {
+        Self {
+            settings: Boosting {
+                early_stopping: 0,
+                ..settings
+            },
+            rows: Columns::of(train),
+        }
+    }
+}
+
+impl Learner for TreeLearner {
+    type Model = Arc<Trees>;
+
+    fn fit(&mut self, labels: &[bool], weights: &[f64]) -> Arc<Trees> {
+        let y: Vec<f64> = labels.iter().map(|&l| f64::from(u8::from(l))).collect();
+        // Scaled to average 1, so that the trees' least leaf weight means what it does for
+        // unweighted rows (the reduction's weights are its costs, of order 1/rows).
+        let mean = weights.iter().sum::<f64>() / weights.len().max(1) as f64;
+        let scaled: Vec<f64> = match mean > 0.0 {
+            true => weights.iter().map(|w| w / mean).collect(),
+            false => weights.to_vec(),
+        };
+        let trees = Trees::fit(&self.settings, &self.rows, &y, &scaled, None)
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        Arc::new(trees)
+    }
+
+    fn predict_train(&self, model: &Arc<Trees>) -> Vec<bool> {
+        decisions(model, &self.rows)
+    }
+}
+
+/// Yes where the trees' probability is above ½.
+fn decisions(trees: &Trees, rows: &Columns) -> Vec<bool> {
+    trees.probabilities(rows).iter().map(|&p| p > 0.5).collect()
 }
 
 /// A cost-sensitive learner: fitted to labels and row weights on the training rows, its

@@ -11,6 +11,7 @@ mod adversarial;
 mod erm;
 mod fairbinn;
 mod fairbinn_reference;
+mod gbdt;
 mod lagrangian;
 mod reductions;
 mod stackelberg;
@@ -40,17 +41,21 @@ pub enum Method {
         base: Base,
         randomized: bool,
     },
-    /// The exponentiated-gradient reduction (`method: reductions`, `randomized:`).
+    /// The exponentiated-gradient reduction (`method: reductions`, `learner:`,
+    /// `randomized:`): one method per learner and rule.
     Reductions {
+        learner: Learner,
         randomized: bool,
     },
     /// Adversarial debiasing (Zhang, Lemoine & Mitchell 2018).
     Adversarial,
+    /// Gradient-boosted trees.
+    Gbdt,
     #[cfg(test)]
     Toy,
 }
 
-/// A method whose networks `threshold` post-processes.
+/// A method whose scores `threshold` post-processes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Base {
     Erm,
@@ -58,15 +63,31 @@ pub enum Base {
     FairBiNN,
     FairBiNNReference,
     Stackelberg,
+    Gbdt,
 }
 
+/// The classifier the reduction reweights (`reductions`' `learner:`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Learner {
+    /// A cost-sensitive logistic regression, fairlearn's usual choice.
+    Logistic,
+    /// Gradient-boosted trees with `gbdt`'s settings.
+    Gbdt,
+}
+
+crate::train::knob::choice_names!(Learner {
+    Logistic => "logistic",
+    Gbdt => "gbdt",
+});
+
 impl Base {
-    pub const ALL: [Base; 5] = [
+    pub const ALL: [Base; 6] = [
         Self::Erm,
         Self::Lagrangian,
         Self::FairBiNN,
         Self::FairBiNNReference,
         Self::Stackelberg,
+        Self::Gbdt,
     ];
 
     pub fn method(self) -> Method {
@@ -76,6 +97,7 @@ impl Base {
             Self::FairBiNN => Method::FairBiNN,
             Self::FairBiNNReference => Method::FairBiNNReference,
             Self::Stackelberg => Method::Stackelberg,
+            Self::Gbdt => Method::Gbdt,
         }
     }
 
@@ -102,15 +124,28 @@ impl Method {
         Self::threshold(Base::FairBiNN, true),
         Self::threshold(Base::FairBiNNReference, true),
         Self::threshold(Base::Stackelberg, true),
-        Self::Reductions { randomized: false },
-        Self::Reductions { randomized: true },
+        Self::reductions(Learner::Logistic, false),
+        Self::reductions(Learner::Logistic, true),
         Self::Adversarial,
+        // Listed after the methods before them, so their orders stay.
+        Self::Gbdt,
+        Self::threshold(Base::Gbdt, false),
+        Self::threshold(Base::Gbdt, true),
+        Self::reductions(Learner::Gbdt, false),
+        Self::reductions(Learner::Gbdt, true),
         #[cfg(test)]
         Self::Toy,
     ];
 
     const fn threshold(base: Base, randomized: bool) -> Self {
         Self::Threshold { base, randomized }
+    }
+
+    const fn reductions(learner: Learner, randomized: bool) -> Self {
+        Self::Reductions {
+            learner,
+            randomized,
+        }
     }
 
     /// The registry: each method's description.
@@ -122,9 +157,12 @@ impl Method {
             Self::FairBiNNReference => &fairbinn_reference::FAIRBINN_REFERENCE,
             Self::Stackelberg => &stackelberg::STACKELBERG,
             Self::Threshold { base, randomized } => threshold::info(base, randomized),
-            Self::Reductions { randomized: false } => &reductions::REDUCTIONS,
-            Self::Reductions { randomized: true } => &reductions::REDUCTIONS_RANDOMIZED,
+            Self::Reductions {
+                learner,
+                randomized,
+            } => reductions::info(learner, randomized),
             Self::Adversarial => &adversarial::ADVERSARIAL,
+            Self::Gbdt => &gbdt::GBDT,
             #[cfg(test)]
             Self::Toy => &toy::TOY,
         }
@@ -141,13 +179,27 @@ impl Method {
             Self::Threshold {
                 randomized: true,
                 ..
-            } | Self::Reductions { randomized: true }
+            } | Self::Reductions {
+                randomized: true,
+                ..
+            }
         )
     }
 
     /// Trained step by step by its own rule (not post-processing, not fitted whole).
     pub fn is_stepped(self) -> bool {
         self.info().kind == MethodKind::Stepped
+    }
+
+    /// It has a model of its own to save and predict with: a network, or `gbdt`'s trees
+    /// (not a post-processor's rule or a reduction's mixture).
+    pub fn has_own_model(self) -> bool {
+        self.is_stepped() || self == Self::Gbdt
+    }
+
+    /// Fitted in one go, without a network or epochs (itself, or a post-processor's base).
+    pub fn is_fitted_whole(self) -> bool {
+        self.trained().info().kind == MethodKind::FittedWhole
     }
 
     /// The settings it reads: a post-processor's base's, then its own.
@@ -356,6 +408,8 @@ pub enum Marker {
     Star,
     /// `adversarial`.
     Hexagon,
+    /// `gbdt`.
+    Cross,
 }
 
 /// How a method is trained, which decides how a sweep runs it.

@@ -1,11 +1,13 @@
-//! `reductions`: the exponentiated-gradient reduction over a cost-sensitive logistic
-//! regression (train/exponentiated_gradient/). It has no network and no epochs: one fit on
-//! the training rows is its one point. `reductions` says yes where the randomized mixture's
-//! probability of a positive decision is above ½; `reductions-randomized` reports the
-//! mixture's expected metrics.
+//! `reductions`: the exponentiated-gradient reduction over a cost-sensitive learner
+//! (train/exponentiated_gradient/): a logistic regression (`learner: logistic`, the default)
+//! or boosted trees (`learner: gbdt`, named `reductions-gbdt`). It has no network and no
+//! epochs: one fit on the training rows is its one point. `reductions` says yes where the
+//! randomized mixture's probability of a positive decision is above ½;
+//! `reductions-randomized` reports the mixture's expected metrics.
 
+use super::gbdt::{LEARNING_RATE, MAX_DEPTH, ROUNDS, SUBSAMPLE};
 use super::threshold::CONSTRAINT;
-use super::{Backend, Marker, MethodInfo, MethodKind, Players, Turn};
+use super::{Backend, Learner, Marker, MethodInfo, MethodKind, Players, Turn};
 use crate::train::knob::{Default, InId, Kind, Knob, Value};
 
 /// How far each group's rate may be from everyone's (fairlearn's 0.01).
@@ -23,15 +25,39 @@ pub static DIFFERENCE_BOUND: Knob = Knob {
     about: "how far each group's rate may be from everyone's",
 };
 
-const KNOBS: &[&Knob] = &[&CONSTRAINT, &DIFFERENCE_BOUND];
+/// Fewer rounds than `gbdt`'s: the reduction fits a learner per iteration (up to 50), with
+/// no validation rows to stop early on.
+static ROUNDS_PER_FIT: Knob = Knob {
+    default: Default::Value(Value::Count(100)),
+    ..ROUNDS
+};
 
-const fn info(name: &'static str, colour: (u8, u8, u8)) -> MethodInfo {
+static LEARNING_RATE_PER_FIT: Knob = Knob {
+    default: Default::Value(Value::Number(0.3)),
+    ..LEARNING_RATE
+};
+
+const KNOBS: &[&Knob] = &[&CONSTRAINT, &DIFFERENCE_BOUND];
+const GBDT_KNOBS: &[&Knob] = &[
+    &CONSTRAINT,
+    &DIFFERENCE_BOUND,
+    &ROUNDS_PER_FIT,
+    &MAX_DEPTH,
+    &LEARNING_RATE_PER_FIT,
+    &SUBSAMPLE,
+];
+
+const fn fitted(
+    name: &'static str,
+    colour: (u8, u8, u8),
+    knobs: &'static [&'static Knob],
+) -> MethodInfo {
     MethodInfo {
         name,
         colour,
         marker: Marker::Star,
         kind: MethodKind::FittedWhole,
-        knobs: KNOBS,
+        knobs,
         // Computed by its own code: the backend setting does not apply.
         engines: &[Backend::Fused],
         no_checkpoint: Some("it is fitted whole, without epochs"),
@@ -39,8 +65,20 @@ const fn info(name: &'static str, colour: (u8, u8, u8)) -> MethodInfo {
     }
 }
 
-pub const REDUCTIONS: MethodInfo = info("reductions", (148, 103, 189));
-pub const REDUCTIONS_RANDOMIZED: MethodInfo = info("reductions-randomized", (197, 176, 213));
+static INFOS: [[MethodInfo; 2]; 2] = [
+    [
+        fitted("reductions", (148, 103, 189), KNOBS),
+        fitted("reductions-randomized", (197, 176, 213), KNOBS),
+    ],
+    [
+        fitted("reductions-gbdt", (0, 110, 60), GBDT_KNOBS),
+        fitted("reductions-gbdt-randomized", (120, 190, 140), GBDT_KNOBS),
+    ],
+];
+
+pub fn info(learner: Learner, randomized: bool) -> &'static MethodInfo {
+    &INFOS[learner as usize][usize::from(randomized)]
+}
 
 fn step(_: &mut dyn Players, _: &Turn) {
     unreachable!("reductions is fitted whole, not stepped (train::train_leg)");

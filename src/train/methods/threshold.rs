@@ -1,5 +1,5 @@
 //! `threshold`: group-specific decision thresholds fitted after every epoch on a base
-//! network's validation scores (train/threshold_optimizer.rs). The network trained is the base's, by
+//! network's validation scores (or once, on boosted trees') (train/threshold_optimizer.rs). The network trained is the base's, by
 //! the base's rule, so a `threshold` trial whose base is in the same sweep reads that
 //! trial's network instead of training one (sweep/execute.rs). Each base and rule is a method
 //! of its own, named `threshold-<base>` and `threshold-<base>-randomized`.
@@ -48,7 +48,7 @@ const fn on(name: &'static str, base: &MethodInfo, colour: (u8, u8, u8)) -> Meth
 }
 
 /// Deterministic then randomized, per base in [`Base::ALL`]'s order.
-static INFOS: [[MethodInfo; 2]; 5] = [
+static INFOS: [[MethodInfo; 2]; 6] = [
     [
         on("threshold-erm", &super::erm::ERM, (140, 86, 75)),
         on(
@@ -103,6 +103,14 @@ static INFOS: [[MethodInfo; 2]; 5] = [
             "threshold-stackelberg-randomized",
             &super::stackelberg::STACKELBERG,
             (156, 158, 222),
+        ),
+    ],
+    [
+        on("threshold-gbdt", &super::gbdt::GBDT, (152, 223, 138)),
+        on(
+            "threshold-gbdt-randomized",
+            &super::gbdt::GBDT,
+            (199, 233, 192),
         ),
     ],
 ];
