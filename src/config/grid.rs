@@ -100,6 +100,9 @@ pub fn grids(
         (None, None) => vec![base],
         (Some(overrides), None) => reader.per_method(document, base, overrides, problems),
     };
+    grids
+        .iter_mut()
+        .for_each(|grid| default_tolerances(document, grid));
     // `seeds:` is the last axis, so a configuration's seeds sit together in the plan.
     if let Some(seeds) = document.get("seeds") {
         let seed = Key {
@@ -126,6 +129,47 @@ pub fn grids(
         }
     }
     grids
+}
+
+/// The tolerances `threshold` sweeps when the file gives none: one cut per tolerance traces
+/// its front, where a single default (no gap at all) would leave one point, often the
+/// constant classifier's. Randomized eo thresholds have no tolerance, so a file that asks for
+/// eo anywhere keeps the single default.
+pub const DEFAULT_TOLERANCES: [f64; 6] = [0.0, 0.0025, 0.005, 0.01, 0.02, 0.05];
+
+fn default_tolerances(document: &Value, grid: &mut Grid) {
+    let key = |name: &str| Key {
+        section: "train",
+        name: name.into(),
+    };
+    let train = document.get("train");
+    let given = |name: &str| train.and_then(|t| t.get(name));
+    let values = |name: &str| -> Vec<Value> {
+        let swept = (grid.iter())
+            .filter_map(|axis| {
+                let k = axis.keys.iter().position(|k| *k == key(name))?;
+                Some(axis.points.iter().map(move |p| p[k].clone()))
+            })
+            .flatten();
+        swept.chain(given(name).cloned()).collect()
+    };
+    let methods = values("method");
+    let threshold = Value::from("threshold");
+    let thresholds = match methods.is_empty() {
+        true => super::defaults::method() == "threshold",
+        false => methods.contains(&threshold),
+    };
+    let tolerance_given = !values("tolerance").is_empty();
+    if thresholds && !tolerance_given && !values("constraint").contains(&Value::from("eo")) {
+        grid.push(Axis {
+            path: "threshold's default tolerances".into(),
+            keys: vec![key("tolerance")],
+            points: DEFAULT_TOLERANCES
+                .iter()
+                .map(|&t| vec![Value::from(t)])
+                .collect(),
+        });
+    }
 }
 
 /// Every point of a grid: the document with the point's values set, and the point in words
@@ -504,7 +548,16 @@ mod tests {
     use super::*;
 
     const MODEL: [&str; 2] = ["accuracy_layers", "width"];
-    const TRAIN: [&str; 5] = ["method", "eta", "lr_acc", "lr_fair", "seed"];
+    const TRAIN: [&str; 8] = [
+        "method",
+        "eta",
+        "lr_acc",
+        "lr_fair",
+        "seed",
+        "base",
+        "tolerance",
+        "constraint",
+    ];
 
     fn expand(text: &str) -> Result<Vec<String>, Vec<String>> {
         let document: Value = serde_norway::from_str(text).unwrap();
@@ -518,6 +571,35 @@ mod tests {
             .iter()
             .flat_map(|grid| points(&document, grid).map(|(_, described)| described))
             .collect())
+    }
+
+    /// `threshold` without a tolerance sweeps the default ones (after its own keys, before
+    /// the seeds); a tolerance given, or eo asked for, keeps one point.
+    #[test]
+    fn thresholds_without_a_tolerance_trace_a_front() {
+        let points = expand("train: {method: threshold}\nseeds: [3]").unwrap();
+        let expected: Vec<String> = (DEFAULT_TOLERANCES.iter())
+            .map(|t| format!("tolerance={t:?}, seed=3"))
+            .collect();
+        assert_eq!(points, expected);
+        let points =
+            expand("sweep: {method: [erm, threshold], methods: {threshold: {base: [gbdt]}}}")
+                .unwrap();
+        assert_eq!(points.len(), 1 + DEFAULT_TOLERANCES.len());
+        assert_eq!(points[0], "method=erm");
+        assert_eq!(points[1], "method=threshold, base=gbdt, tolerance=0.0");
+        for text in [
+            "train: {method: threshold, tolerance: 0.01}",
+            "train: {method: threshold}\nsweep: {tolerance: [0.1, 0.2]}",
+            "train: {method: threshold, constraint: eo}",
+            "sweep: {method: [erm, lagrangian]}",
+        ] {
+            let points = expand(text).unwrap();
+            assert!(
+                points.len() <= 2 && !points.iter().any(|p| p.contains("tolerance=0.0025")),
+                "{text}: {points:?}"
+            );
+        }
     }
 
     #[test]
@@ -657,7 +739,7 @@ seeds: 3
         assert_eq!(
             problems,
             [
-                "sweep.etaa: unknown key; did you mean eta? (a sweep varies model keys: accuracy_layers, width; train keys: method, eta, lr_acc, lr_fair, seed; or groups them with zip: and methods:)",
+                "sweep.etaa: unknown key; did you mean eta? (a sweep varies model keys: accuracy_layers, width; train keys: method, eta, lr_acc, lr_fair, seed, base, tolerance, constraint; or groups them with zip: and methods:)",
                 "sweep.zip: zipped lists must have the same length; lr_acc has 2, lr_fair has 1",
                 "sweep.methods.fairbinn: not one of the methods swept (erm, lagrangian)",
                 "seeds: expected a non-empty list of seeds, like [0, 1, 2, 3, 4], found 3",
