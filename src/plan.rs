@@ -8,6 +8,7 @@ use std::fmt;
 use anyhow::{Result, bail};
 
 use crate::config::ExperimentFile;
+use crate::data::spec::SplitProtocol;
 use crate::data::{DataFile, Dataset, DatasetSpec, catalogue};
 use crate::results::TrialHead;
 use crate::train::TrialSpec;
@@ -280,6 +281,13 @@ fn canonical(dataset: &DatasetSpec, data_identity: &str, spec: &TrialSpec) -> St
         0 => String::new(),
         patience => format!(" patience={patience}"),
     } + &optimizers(t)
+        + &match dataset.split {
+            // The standard split's ids stay as they were before there was a choice.
+            SplitProtocol::Standard => String::new(),
+            SplitProtocol::Pooled { test_fraction } => {
+                format!(" split=pooled test_fraction={test_fraction}")
+            }
+        }
         + data_identity
 }
 

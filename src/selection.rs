@@ -45,6 +45,15 @@ impl FairnessMetric {
     }
 
     /// The worst seed's gap.
+    /// The mean gap over seeds (the literature's reporting) and each seed's.
+    pub fn over_seeds(self, stats: &SeedStats) -> (f64, &[f64]) {
+        match self {
+            Self::DpSoft => (stats.dp_soft_mean, &stats.seed_gaps[0]),
+            Self::DpHard => (stats.dp_hard_mean, &stats.seed_gaps[1]),
+            Self::Eo => (stats.eo_mean, &stats.seed_gaps[2]),
+        }
+    }
+
     pub fn of(self, stats: &SeedStats) -> f64 {
         match self {
             Self::DpSoft => stats.dp_soft_max,
@@ -186,6 +195,8 @@ pub struct SeedStats {
     pub group_positive_rates_mean: Vec<f64>,
     /// Some seed's network predicts (nearly) the same for everyone.
     pub degenerate: bool,
+    /// Each seed's gaps, in seed order: soft ΔDP, hard ΔDP, ΔEO.
+    pub seed_gaps: [Vec<f64>; 3],
 }
 
 impl SeedStats {
@@ -222,6 +233,7 @@ impl SeedStats {
                 })
                 .collect(),
             degenerate: seeds.iter().any(SplitMetrics::is_degenerate),
+            seed_gaps: [dp_soft, dp_hard, values(|m| m.eo)],
         }
     }
 }

@@ -800,3 +800,57 @@ fn knob_figures_have_bars_over_seeds() {
         "{with} short vertical segments with two seeds, {without} with one"
     );
 }
+
+/// `dataset.split: pooled`: every row of Adult's two files pooled and drawn anew for each
+/// seed (its test rows differ by seed, so even the trees keep their seed), the same numbers
+/// for the same file, recorded in the manifest; predictions of the sweep are refused.
+#[test]
+fn a_pooled_split_is_drawn_per_seed_and_the_same_every_time() {
+    const POOLED: &str = "name: pooled\n\
+         dataset: {name: adult, max_rows: 2000, split: pooled, test_fraction: 0.3}\n\
+         train: {epochs: 2}\nseeds: [0, 1]\n\
+         sweep:\n  method: [erm, gbdt]\n  methods:\n    gbdt: {rounds: [30]}\n";
+    let first = Run::new(POOLED);
+    let output = first.run(&["--jobs", "2"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let trials = read_csv(&first.results().join("trials.csv"));
+    let gbdt: Vec<_> = trials.iter().filter(|t| t["method"] == "gbdt").collect();
+    assert_eq!(gbdt.len(), 2, "one fit per seed: the seed draws the split");
+    assert_ne!(gbdt[0]["test_dp_soft"], gbdt[1]["test_dp_soft"]);
+    // 2,000 rows of each file pooled: 30% test (1,200 within a row per (group, label)
+    // cell), stratified, so the test rows hold the training rows' share of positives.
+    let described = common::binary()
+        .args(["data", "describe"])
+        .arg(first.experiment())
+        .output()
+        .unwrap();
+    let described = text(&described);
+    let all: Vec<f64> = (described.lines())
+        .find(|l| l.starts_with("all "))
+        .unwrap_or_else(|| panic!("{described}"))
+        .split_whitespace()
+        .skip(1)
+        .map(|v| v.parse().unwrap())
+        .collect();
+    let (train_positive, test_rows, test_positive) = (all[1], all[4], all[5]);
+    assert!((1198.0..=1202.0).contains(&test_rows), "{described}");
+    assert!(
+        (train_positive - test_positive).abs() < 0.002,
+        "{described}"
+    );
+    let dataset = &first.manifest()["experiment"]["resolved"]["dataset"];
+    assert_eq!(dataset["split"], "pooled", "{dataset}");
+
+    // The same file, another folder: the same rows, whatever the thread count.
+    let second = Run::new(POOLED);
+    let output = second.run(&["--jobs", "1"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let read = |run: &Run| std::fs::read(run.results().join("epochs.csv")).unwrap();
+    assert!(read(&first) == read(&second));
+
+    let said = text(&first.run(&["--save-predictions"]));
+    assert!(
+        said.contains("--save-predictions: not with dataset.split: pooled yet"),
+        "{said}"
+    );
+}

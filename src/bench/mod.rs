@@ -267,7 +267,7 @@ pub fn search(experiment: &Path, data_dir: DataDirOverride, jobs: usize) -> Resu
         };
         eprintln!("{name}: {} trials on {jobs} threads…", plan.trials.len());
         let started = Instant::now();
-        let summary = sweep::execute(&plan, &data, &mut store, &options)?;
+        let summary = sweep::execute(&plan, &data::Splits::one(&data), &mut store, &options)?;
         let seconds = started.elapsed().as_secs_f64();
         drop(store);
         let (records, epochs) = results::read_results(&dir)?;

@@ -59,7 +59,9 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         models: (experiment.save_models).then(|| models_dir(&results_dir)),
         halving: (experiment.halving.clone()).map(|h| (h, experiment.fairness_metric)),
     };
-    let summary = sweep::execute(&plan, &dataset, &mut store, &options)?;
+    let seeds: Vec<u64> = pending.iter().map(|t| t.spec.train.seed).collect();
+    let splits = data::Splits::load(&experiment.dataset, &dataset, &seeds)?;
+    let summary = sweep::execute(&plan, &splits, &mut store, &options)?;
     manifest.finish(summary);
     manifest.write(&results_dir)?;
 

@@ -319,6 +319,13 @@ pub fn parse(text: &str, path: &Path, data_dir: DataDirOverride) -> Result<Exper
     let (points, swept) = expand(&document, search.random(), &mut problems);
     if let Some(halving) = search.halving() {
         check_halving(halving, &points, &mut problems);
+        if dataset.as_ref().is_some_and(DatasetSpec::is_pooled) {
+            problems.push(
+                "search.halving: not with dataset.split: pooled yet (each seed has its own \
+                 split); sweep it without halving"
+                    .into(),
+            );
+        }
     }
     if !problems.is_empty() {
         let count = match problems.len() {
@@ -381,6 +388,12 @@ impl ExperimentFile {
     /// The selection policies `--save-predictions` names (by name or file stem; none named:
     /// every policy), or an error naming the one that is not a policy of this file.
     pub fn predictions_policies(&self, named: &[String]) -> Result<Vec<Selection>> {
+        if self.dataset.is_pooled() {
+            bail!(
+                "--save-predictions: not with dataset.split: pooled yet (each seed has test \
+                 rows of its own); predict with a saved model instead (`predict`)"
+            );
+        }
         let is_named = |s: &Selection, n: &str| n == s.name() || n == s.file_stem();
         if let Some(unknown) =
             (named.iter()).find(|n| !self.selections.iter().any(|s| is_named(s, n)))
@@ -649,7 +662,10 @@ fn trial_from_document(document: &Value) -> Result<TrialSpec, Vec<String>> {
     train.retain(|key, _| !given.contains_key(key));
     let model = serde_norway::from_value(Value::Mapping(model)).expect("checked key by key");
     let train = serde_norway::from_value(Value::Mapping(train)).expect("checked key by key");
-    match trial_spec(model, train, &given, &mut problems) {
+    // The pooled protocol's seed draws the split, so even trials with nothing random keep it.
+    let pooled = (document.get("dataset").and_then(|d| d.get("split")))
+        .is_some_and(|split| split.as_str() == Some("pooled"));
+    match trial_spec(model, train, &given, pooled, &mut problems) {
         Some(trial) if problems.is_empty() => Ok(trial),
         _ => Err(problems),
     }
@@ -659,6 +675,7 @@ fn trial_spec(
     model: RawModel,
     train: RawTrain,
     given: &Mapping,
+    pooled: bool,
     problems: &mut Vec<String>,
 ) -> Option<TrialSpec> {
     let before = problems.len();
@@ -819,17 +836,19 @@ fn trial_spec(
         },
     };
     Some(match method.is_fitted_whole() {
-        true => without_network(trial),
+        true => without_network(trial, pooled),
         false => trial,
     })
 }
 
 /// A reduction or boosted trees have no network and no epochs: the settings of those are
 /// fixed, so that trials differing there are one trial. Nothing is random in them either
-/// unless trees see a `subsample` of the rows, so otherwise their seed is fixed too.
-fn without_network(trial: TrialSpec) -> TrialSpec {
+/// unless trees see a `subsample` of the rows or the seed draws the split (`split: pooled`),
+/// so otherwise their seed is fixed too.
+fn without_network(trial: TrialSpec, pooled: bool) -> TrialSpec {
     let t = trial.train;
     let seed = match t.knobs.number("subsample") {
+        _ if pooled => t.seed,
         Some(share) if share < 1.0 => t.seed,
         _ => 0,
     };

@@ -9,9 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use anyhow::{Result, anyhow, bail};
 
-use super::preprocess::{Scaler, seeded_split, shared_vocabulary, take_rows};
+use super::preprocess::{Scaler, seeded_split, shared_vocabulary, stratified_split, take_rows};
 use super::spec::{
-    DatasetSpec, Files, GroupValues, Grouping, Label, MissingAction, Scale, TableSpec,
+    DatasetSpec, Files, GroupValues, Grouping, Label, MissingAction, Scale, SplitProtocol,
+    TableSpec,
 };
 use super::table::{Table, find_column, same_value};
 use super::{Dataset, Split};
@@ -84,9 +85,29 @@ pub fn dataset(spec: &DatasetSpec, tables: &[Table]) -> Result<Dataset> {
         }
     }
 
-    let (train_rows, test_rows) = match &t.files {
-        Files::TrainTest { .. } => (kept[0].clone(), kept[1].clone()),
-        Files::One { test_fraction, .. } => {
+    // (group, label): the strata of the pooled protocol's draws.
+    let stratum = |row: &Row| row.group * 2 + u32::from(row.label > 0.5);
+    let (train_rows, test_rows) = match (&spec.split, &t.files) {
+        (SplitProtocol::Pooled { test_fraction }, _) => {
+            let rows: Vec<Row> = kept.concat();
+            notes.push(format!(
+                "split: pooled: the {} rows drawn anew for each seed, {}% test, then {}% of the \
+                 rest for validation, stratified by group and label (shown: seed {})",
+                rows.len(),
+                test_fraction * 100.0,
+                spec.val_fraction * 100.0,
+                spec.split_seed
+            ));
+            let strata: Vec<u32> = rows.iter().map(stratum).collect();
+            let (train, test) =
+                stratified_split(&strata, *test_fraction, spec.split_seed ^ TEST_SPLIT_STREAM);
+            (
+                train.iter().map(|&i| rows[i]).collect(),
+                test.iter().map(|&i| rows[i]).collect(),
+            )
+        }
+        (SplitProtocol::Standard, Files::TrainTest { .. }) => (kept[0].clone(), kept[1].clone()),
+        (SplitProtocol::Standard, Files::One { test_fraction, .. }) => {
             let rows = &kept[0];
             let (train, test) = seeded_split(
                 rows.len(),
@@ -101,8 +122,15 @@ pub fn dataset(spec: &DatasetSpec, tables: &[Table]) -> Result<Dataset> {
     };
     let (feature_names, encodings, train_file, mut test) =
         encode(spec, tables, features, &train_rows, &test_rows, &is_missing)?;
-    let (train_indices, val_indices) =
-        seeded_split(train_file.n_rows(), spec.val_fraction, spec.split_seed);
+    let (train_indices, val_indices) = match spec.split {
+        SplitProtocol::Pooled { .. } => {
+            let strata: Vec<u32> = train_rows.iter().map(stratum).collect();
+            stratified_split(&strata, spec.val_fraction, spec.split_seed)
+        }
+        SplitProtocol::Standard => {
+            seeded_split(train_file.n_rows(), spec.val_fraction, spec.split_seed)
+        }
+    };
     let mut train = take_rows(&train_file, &train_indices);
     let mut validation = take_rows(&train_file, &val_indices);
     let scaler = match t.scale {
@@ -574,11 +602,12 @@ fn category(
     };
     let (train_values, test_values) = (values(train), values(test));
     let vocabulary = match spec.table.files {
-        // Categories the test file lacks get no column (Adult: Holand-Netherlands).
-        Files::TrainTest { .. } => {
+        // Categories the test file lacks get no column (Adult: Holand-Netherlands); pooled
+        // rows keep every category, so that each seed's split has the same features.
+        Files::TrainTest { .. } if !spec.is_pooled() => {
             shared_vocabulary(train_values.iter().copied(), test_values.iter().copied())
         }
-        Files::One { .. } => train_values
+        _ => train_values
             .iter()
             .chain(&test_values)
             .copied()

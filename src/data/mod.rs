@@ -65,6 +65,45 @@ pub struct Dataset {
     pub preprocessing: Option<Preprocessing>,
 }
 
+/// The data a sweep's trials read: the data set, or with `split: pooled` one per seed, each
+/// split by its seed ([`DatasetSpec::for_seed`]).
+pub struct Splits<'a> {
+    /// The data set as the experiment describes it (its `split_seed`'s split): what plans,
+    /// estimates and reports read.
+    pub first: &'a Dataset,
+    by_seed: Vec<(u64, Dataset)>,
+}
+
+impl<'a> Splits<'a> {
+    /// The one data set of the standard split.
+    pub fn one(first: &'a Dataset) -> Self {
+        Self {
+            first,
+            by_seed: Vec::new(),
+        }
+    }
+
+    /// [`one`](Self::one), or with `split: pooled` each of `seeds`' data sets, loaded now.
+    pub fn load(spec: &DatasetSpec, first: &'a Dataset, seeds: &[u64]) -> Result<Self> {
+        let mut splits = Self::one(first);
+        if spec.is_pooled() {
+            for &seed in seeds {
+                if !splits.by_seed.iter().any(|(s, _)| *s == seed) {
+                    splits.by_seed.push((seed, load(&spec.for_seed(seed))?));
+                }
+            }
+        }
+        Ok(splits)
+    }
+
+    /// What trials of `seed` train and are scored on.
+    pub fn of_seed(&self, seed: u64) -> &Dataset {
+        (self.by_seed.iter())
+            .find(|(s, _)| *s == seed)
+            .map_or(self.first, |(_, data)| data)
+    }
+}
+
 /// Load the data set an experiment describes.
 pub fn load(spec: &DatasetSpec) -> Result<Dataset> {
     let location = spec.locate()?;

@@ -35,6 +35,27 @@ pub fn seeded_split(n_rows: usize, fraction: f64, seed: u64) -> (Vec<usize>, Vec
     (kept, held_out)
 }
 
+/// [`seeded_split`] within each stratum: rows with the same `strata` value are shuffled
+/// together and `fraction` of each (rounded) held out, so every stratum keeps its share on
+/// both sides. Both lists come back sorted.
+pub fn stratified_split(strata: &[u32], fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut members: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
+    for (i, &stratum) in strata.iter().enumerate() {
+        members.entry(stratum).or_default().push(i);
+    }
+    let (mut kept, mut held_out) = (Vec::new(), Vec::new());
+    for rows in members.values_mut() {
+        rows.shuffle(&mut rng);
+        let n_held_out = (rows.len() as f64 * fraction).round() as usize;
+        held_out.extend_from_slice(&rows[..n_held_out]);
+        kept.extend_from_slice(&rows[n_held_out..]);
+    }
+    held_out.sort_unstable();
+    kept.sort_unstable();
+    (kept, held_out)
+}
+
 /// The rows `indices` of `split`, in that order.
 pub fn take_rows(split: &Split, indices: &[usize]) -> Split {
     let mut features = Vec::with_capacity(indices.len() * split.n_features);
@@ -166,6 +187,34 @@ mod tests {
         assert!(train.windows(2).all(|w| w[0] < w[1]));
         assert_eq!(seeded_split(10, 0.2, 7), (train, validation));
         assert_ne!(seeded_split(10, 0.2, 8).1, seeded_split(10, 0.2, 7).1);
+    }
+
+    /// Each stratum keeps its share on both sides; the same seed gives the same split, another
+    /// seed another.
+    #[test]
+    fn a_stratified_split_keeps_each_strata_share() {
+        // 100 rows of stratum 0, 40 of 1, 10 of 2, interleaved.
+        let strata: Vec<u32> = (0..150)
+            .map(|i| match i % 15 {
+                0 => 2,
+                1..=4 => 1,
+                _ => 0,
+            })
+            .collect();
+        let (kept, held_out) = stratified_split(&strata, 0.3, 5);
+        let count = |rows: &[usize], s: u32| rows.iter().filter(|&&i| strata[i] == s).count();
+        assert_eq!(
+            [0, 1, 2].map(|s| count(&held_out, s)),
+            [30, 12, 3],
+            "30% of each stratum"
+        );
+        assert_eq!([0, 1, 2].map(|s| count(&kept, s)), [70, 28, 7]);
+        let mut all: Vec<usize> = kept.iter().chain(&held_out).copied().collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..150).collect::<Vec<_>>());
+        assert!(held_out.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(stratified_split(&strata, 0.3, 5), (kept, held_out.clone()));
+        assert_ne!(stratified_split(&strata, 0.3, 6).1, held_out);
     }
 
     #[test]

@@ -29,11 +29,42 @@ pub struct DatasetSpec {
     pub val_fraction: f64,
     /// Seed of the shuffles that carve the test split (one-file tables) and validation split.
     pub split_seed: u64,
+    /// The published files as they are, or pooled and split anew for each seed.
+    pub split: SplitProtocol,
     /// Keep only the first N usable rows of each file (quick runs and tests).
     pub max_rows: Option<usize>,
     /// What decides the data's numbers, for trial ids: a built-in's name and sensitive
     /// choice when nothing else was changed (ids stay put across versions), else the table.
     pub identity: String,
+}
+
+/// Where the train, validation and test rows come from (`dataset.split`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SplitProtocol {
+    /// The published training and test files (or one file split by `split_seed`), the
+    /// validation rows held out of the training ones: the same split for every seed.
+    Standard,
+    /// The literature's protocol (Zeng et al.): every row of the files pooled, and for each
+    /// seed a random test share, then a validation share of the rest, both stratified by
+    /// (group, label); the trial's seed draws them.
+    Pooled { test_fraction: f64 },
+}
+
+impl DatasetSpec {
+    /// The data set trials of `seed` read: with `split: pooled`, split by that seed.
+    pub fn for_seed(&self, seed: u64) -> DatasetSpec {
+        match self.split {
+            SplitProtocol::Standard => self.clone(),
+            SplitProtocol::Pooled { .. } => DatasetSpec {
+                split_seed: seed,
+                ..self.clone()
+            },
+        }
+    }
+
+    pub fn is_pooled(&self) -> bool {
+        matches!(self.split, SplitProtocol::Pooled { .. })
+    }
 }
 
 /// How to read a table and turn its rows into features, a label and a group.
@@ -214,6 +245,8 @@ pub struct RawDataset {
     pub sensitive_as_feature: Option<bool>,
     pub val_fraction: Option<f64>,
     pub split_seed: Option<u64>,
+    /// `standard` (default) or `pooled`.
+    pub split: Option<String>,
     pub max_rows: Option<usize>,
     pub file: Option<String>,
     pub train_file: Option<String>,
@@ -321,13 +354,15 @@ pub fn resolve(
             };
             section.insert("sensitive".into(), sensitive.clone());
         }
-        const NOT_TABLE: [&str; 7] = [
+        const NOT_TABLE: [&str; 9] = [
             "name",
             "data_dir",
             "sensitive",
             "sensitive_as_feature",
             "val_fraction",
             "split_seed",
+            "split",
+            "test_fraction",
             "max_rows",
         ];
         let overrides = section
@@ -358,6 +393,32 @@ pub fn resolve(
     if raw.max_rows == Some(0) {
         problems.push("dataset.max_rows: expected at least 1".into());
     }
+    let split = match raw.split.as_deref() {
+        None | Some("standard") => Some(SplitProtocol::Standard),
+        Some("pooled") => {
+            let test_fraction = raw.test_fraction.unwrap_or(0.3);
+            if !(test_fraction > 0.0 && test_fraction < 1.0) {
+                problems.push(format!(
+                    "dataset.test_fraction: expected a number between 0 and 1 (exclusive), found {test_fraction}"
+                ));
+            }
+            Some(SplitProtocol::Pooled { test_fraction })
+        }
+        Some(other) => {
+            problems.push(format!(
+                "dataset.split: expected `standard` (the files' own split) or `pooled` (every \
+                 row pooled, split anew for each seed), found {other:?}"
+            ));
+            None
+        }
+    };
+    if split == Some(SplitProtocol::Standard) && raw.test_fraction.is_some() && raw.file.is_none() {
+        problems.push(
+            "dataset.test_fraction: only with `file:` (one table) or `split: pooled`; the \
+             standard split keeps the test file as it is"
+                .into(),
+        );
+    }
     if problems.len() > before {
         return None;
     }
@@ -373,6 +434,7 @@ pub fn resolve(
         sensitive_as_feature: raw.sensitive_as_feature.unwrap_or(true),
         val_fraction,
         split_seed: raw.split_seed.unwrap_or(0),
+        split: split?,
         max_rows: raw.max_rows,
         identity,
     })
@@ -770,6 +832,36 @@ mod tests {
                 .unwrap_err()
                 .contains("not a number")
         );
+    }
+
+    /// `split: pooled` keeps the built-in's identity (the trial id adds the protocol), with
+    /// Zeng et al.'s 70/30 by default; misspelt or misplaced keys are named.
+    #[test]
+    fn the_pooled_split_is_read_and_its_keys_checked() {
+        let pooled = resolve_text("name: adult\nsplit: pooled").unwrap();
+        assert_eq!(pooled.identity, "dataset=adult sensitive=sex");
+        assert_eq!(pooled.split, SplitProtocol::Pooled { test_fraction: 0.3 });
+        assert_eq!(pooled.for_seed(4).split_seed, 4);
+        let standard = resolve_text("name: adult").unwrap();
+        assert_eq!(standard.split, SplitProtocol::Standard);
+        assert_eq!(standard.for_seed(4).split_seed, 0);
+        for (text, expected) in [
+            (
+                "name: adult\nsplit: random",
+                "dataset.split: expected `standard`",
+            ),
+            (
+                "name: adult\nsplit: pooled\ntest_fraction: 1",
+                "dataset.test_fraction: expected a number between 0 and 1 (exclusive), found 1",
+            ),
+            (
+                "name: adult\ntest_fraction: 0.3",
+                "dataset.test_fraction: only with `file:` (one table) or `split: pooled`",
+            ),
+        ] {
+            let problems = resolve_text(text).unwrap_err().join("\n");
+            assert!(problems.contains(expected), "{text}: {problems}");
+        }
     }
 
     #[test]

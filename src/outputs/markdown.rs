@@ -86,6 +86,21 @@ fn page(report: &Report, dir: &Path, written: &[PathBuf]) -> String {
             }
             out.push('\n');
         }
+        if analysis.seeds() > 1 {
+            let _ = writeln!(out, "{}:\n", super::summary::on_mean_caption(metric));
+            let budgets: Vec<String> = (DP_BUDGETS.iter())
+                .map(|b| format!("{} ≤ {b}", metric.symbol()))
+                .collect();
+            let _ = writeln!(out, "| method | {} |", budgets.join(" | "));
+            let _ = writeln!(out, "|---|{}", "---:|".repeat(budgets.len()));
+            for m in &selected.methods {
+                let cells: Vec<String> = (m.on(metric).on_mean.iter())
+                    .map(|&c| super::summary::on_mean_cell(c).replace('-', "–"))
+                    .collect();
+                let _ = writeln!(out, "| {} | {} |", m.front, cells.join(" | "));
+            }
+            out.push('\n');
+        }
         let stem = format!("pareto_{}", selection.file_stem());
         let mine = [".svg", "_hard.svg", "_eo.svg"].map(|end| format!("{stem}{end}"));
         for figure in written.iter().filter_map(|p| p.file_name()?.to_str()) {

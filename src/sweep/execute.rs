@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use super::halving;
 use crate::analysis;
 use crate::config::search::Halving;
-use crate::data::Dataset;
+use crate::data::{Dataset, Splits};
 use crate::metrics::SplitMetrics;
 use crate::model_file::{Kept, Origin, SavedModel};
 use crate::plan::{Plan, Trial};
@@ -42,7 +42,7 @@ pub struct ExecuteOptions {
 
 pub fn execute(
     plan: &Plan,
-    data: &Dataset,
+    splits: &Splits,
     store: &mut ResultsStore,
     options: &ExecuteOptions,
 ) -> Result<ExecuteSummary> {
@@ -59,9 +59,10 @@ pub fn execute(
     let Some((halving, metric)) = &options.halving else {
         let legs = sharing_bases(pending);
         summary.ran = legs.iter().map(|leg| 1 + leg.derived.len()).sum();
-        run_legs(legs, data, store, options, &pool, &mut summary, None)?;
+        run_legs(legs, splits, store, options, &pool, &mut summary, None)?;
         return Ok(summary);
     };
+    let data = splits.first;
     // Trials paused before this run that train now count once, as any other.
     let mut ran: HashSet<String> = HashSet::new();
     let mut alive: HashSet<&str> = plan.trials.iter().map(|t| t.config_id.as_str()).collect();
@@ -90,7 +91,7 @@ pub fn execute(
         let label = format!("rung {}/{} (epoch {rung})", r + 1, halving.rungs.len());
         run_legs(
             legs,
-            data,
+            splits,
             store,
             options,
             &pool,
@@ -220,7 +221,7 @@ impl<'a> Leg<'a> {
 /// if it paused (else its checkpoint removed), then its rows.
 fn run_legs(
     legs: Vec<Leg>,
-    data: &Dataset,
+    splits: &Splits,
     store: &mut ResultsStore,
     options: &ExecuteOptions,
     pool: &rayon::ThreadPool,
@@ -233,6 +234,7 @@ fn run_legs(
     let shared = Mutex::new((store, &mut *summary, None::<anyhow::Error>));
     pool.install(|| {
         legs.par_iter().for_each(|leg| {
+            let data = splits.of_seed(leg.trial.spec.train.seed);
             let mut ran = run_leg(leg, data, &results_dir, options.models.as_deref());
             let saved = match &options.models {
                 Some(dir) => save_models(dir, leg, &ran[0].models),
