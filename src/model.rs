@@ -119,11 +119,30 @@ fn hidden_layers(layers: &[Linear], input: Tensor<2>) -> Tensor<2> {
     layers.iter().fold(input, |x, layer| relu(layer.forward(x)))
 }
 
-/// A trained model's parameters, as a saved model holds them: a network's layers, or boosted
-/// trees in their crate's JSON (`gbdt`).
+/// A trained model's parameters, as a saved model holds them: a network's layers, boosted
+/// trees in their crate's JSON (`gbdt`), a base's with deterministic group cuts on its
+/// probabilities (`threshold`), or a reduction's mixture (`reductions`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Body {
     Network(Vec<LayerWeights>),
+    Trees(String),
+    /// Positive iff the base's probability passes its group's cut.
+    Thresholded {
+        base: Box<Body>,
+        cuts: Vec<f64>,
+    },
+    /// (weight, member): each row's probability of a yes is the weight of the members saying
+    /// yes; the deterministic reduction says yes above ½.
+    Mixture(Vec<(f64, Member)>),
+}
+
+/// One classifier of a reduction's mixture.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Member {
+    Constant(bool),
+    /// Coefficients, the intercept last: yes iff x·β + b > 0.
+    Logistic(Vec<f64>),
+    /// Yes iff the trees' probability is above ½.
     Trees(String),
 }
 

@@ -20,15 +20,20 @@ use serde::{Deserialize, Serialize};
 use crate::data::spec::Grouping;
 use crate::data::{Dataset, Preprocessing};
 use crate::metrics::SplitMetrics;
-use crate::model::{Body, LayerWeights};
+use crate::model::{Body, LayerWeights, Member};
 use crate::pareto::pareto_front;
 use crate::results::Settings;
 use crate::train::EpochMetrics;
 use crate::train::boosted_trees::{Columns, Trees};
+use crate::train::exponentiated_gradient::{self, Classifier, logistic};
 use crate::train::fused::{self, Layer};
+use crate::train::threshold_optimizer::Thresholds;
 
 /// What the file's `format` says, so that a reader knows what it holds.
 pub const FORMAT: &str = "fairbinn-sweep model 1";
+/// The format of a model with a rule over its base (`threshold`'s cuts, `reductions`'
+/// mixture): a reader of [`FORMAT`] alone would predict with the base and be wrong.
+pub const FORMAT_WITH_RULE: &str = "fairbinn-sweep model 2";
 
 /// `<trial_id>-e<epoch>.safetensors`.
 pub fn file_name(trial_id: &str, epoch: usize) -> String {
@@ -87,31 +92,29 @@ pub struct Origin<'a> {
 }
 
 impl SavedModel {
-    /// Predicted probabilities for rows already encoded and scaled as the training rows were;
-    /// the same computation as training's evaluation, so the same numbers.
-    pub fn probabilities(&self, features: &[f32]) -> Result<Vec<f32>> {
-        let inputs = self.n_features();
-        match &self.body {
-            Body::Network(layers) => {
-                let n = layers.len();
-                let layers: Vec<Layer> = (layers.iter().cloned().enumerate())
-                    .map(|(i, weights)| Layer::new(weights, i + 1 < n))
-                    .collect();
-                Ok(fused::probabilities(&layers, features, inputs))
-            }
-            Body::Trees(json) => {
-                let rows = features.len() / inputs.max(1);
-                let columns = Columns::from_rows(features, rows, inputs);
-                Ok(Trees::from_json(json)?.probabilities(&columns))
-            }
-        }
+    /// Predicted probabilities for rows already encoded and scaled as the training rows were
+    /// (with their sensitive groups, which a `threshold` model's cuts need); the same
+    /// computation as training's evaluation, so the same numbers. A `threshold` model gives
+    /// its base's probability shifted by its group's cut (above ½ iff past the cut), a
+    /// `reductions` model its mixture's probability of a yes.
+    pub fn probabilities(&self, features: &[f32], groups: Option<&[u32]>) -> Result<Vec<f32>> {
+        body_probabilities(&self.body, features, self.n_features(), groups)
+    }
+
+    /// Whether predictions need each row's sensitive group (`threshold`'s cuts).
+    pub fn needs_groups(&self) -> bool {
+        matches!(self.body, Body::Thresholded { .. })
     }
 
     /// [`probabilities`](Self::probabilities), refused when one is not a number: finite but
     /// extreme weights (an edited file's) can overflow, and a NaN must not be printed as a
     /// prediction beside normal-looking metrics.
-    pub fn checked_probabilities(&self, features: &[f32]) -> Result<Vec<f32>> {
-        let probabilities = self.probabilities(features)?;
+    pub fn checked_probabilities(
+        &self,
+        features: &[f32],
+        groups: Option<&[u32]>,
+    ) -> Result<Vec<f32>> {
+        let probabilities = self.probabilities(features, groups)?;
         if let Some(row) = probabilities.iter().position(|p| !p.is_finite()) {
             bail!(
                 "its output for row {} is not a number: its weights overflow (an edited or \
@@ -132,8 +135,12 @@ impl SavedModel {
             serde_json::to_string(value).expect("a model's description serializes")
         }
         let a = &self.about;
+        let format = match &self.body {
+            Body::Thresholded { .. } | Body::Mixture(_) => FORMAT_WITH_RULE,
+            Body::Network(_) | Body::Trees(_) => FORMAT,
+        };
         let metadata: HashMap<String, String> = [
-            ("format", FORMAT.to_string()),
+            ("format", format.to_string()),
             ("fairbinn_sweep_version", env!("CARGO_PKG_VERSION").into()),
             ("trial_id", a.trial_id.clone()),
             ("config_id", a.config_id.clone()),
@@ -148,15 +155,16 @@ impl SavedModel {
             ("test", json(&a.test)),
         ]
         .into_iter()
-        .chain(match &self.body {
-            Body::Trees(trees) => Some(("trees", trees.clone())),
-            Body::Network(_) => None,
-        })
+        .chain(rule_metadata(&self.body))
         .map(|(k, v)| (k.to_string(), v))
         .collect();
         let layers = match &self.body {
             Body::Network(layers) => layers.as_slice(),
-            Body::Trees(_) => &[],
+            Body::Thresholded { base, .. } => match base.as_ref() {
+                Body::Network(layers) => layers.as_slice(),
+                _ => &[],
+            },
+            Body::Trees(_) | Body::Mixture(_) => &[],
         };
         let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = layers
             .iter()
@@ -213,9 +221,10 @@ impl SavedModel {
                 anyhow!("its metadata lacks `{key}`; is it a model fairbinn-sweep saved?")
             })
         };
-        if text("format")? != FORMAT {
+        if ![FORMAT, FORMAT_WITH_RULE].contains(&text("format")?) {
             bail!(
-                "its format is {:?}; this version of fairbinn-sweep reads {FORMAT:?}",
+                "its format is {:?}; this version of fairbinn-sweep reads {FORMAT:?} and \
+                 {FORMAT_WITH_RULE:?}",
                 text("format")?
             );
         }
@@ -241,14 +250,43 @@ impl SavedModel {
             validation: parsed("validation", text("validation")?)?,
             test: parsed("test", text("test")?)?,
         };
+        let with_rule = |base: Body| -> Result<Body> {
+            let Some(cuts) = metadata.get("cuts") else {
+                return Ok(base);
+            };
+            let cuts: Vec<String> = parsed("cuts", cuts)?;
+            let cuts = (cuts.iter())
+                .map(|c| {
+                    c.parse::<f64>()
+                        .map_err(|_| anyhow!("metadata `cuts`: {c:?} is not a number"))
+                })
+                .collect::<Result<Vec<f64>>>()?;
+            if cuts.len() != about.group_names.len() {
+                bail!(
+                    "metadata `cuts`: {} cuts for {} groups",
+                    cuts.len(),
+                    about.group_names.len()
+                );
+            }
+            Ok(Body::Thresholded {
+                base: Box::new(base),
+                cuts,
+            })
+        };
+        if let Some(mixture) = metadata.get("mixture") {
+            let members = read_mixture(mixture, about.feature_names.len())?;
+            check_preprocessing(&about, about.feature_names.len())?;
+            return Ok(Self {
+                about,
+                body: Body::Mixture(members),
+            });
+        }
         if let Some(trees) = metadata.get("trees") {
             // Read now, so that a damaged file is refused here rather than at predict.
             Trees::from_json(trees)?;
             check_preprocessing(&about, about.feature_names.len())?;
-            return Ok(Self {
-                about,
-                body: Body::Trees(trees.clone()),
-            });
+            let body = with_rule(Body::Trees(trees.clone()))?;
+            return Ok(Self { about, body });
         }
         let mut layers = Vec::new();
         let mut width = about.feature_names.len();
@@ -281,11 +319,138 @@ impl SavedModel {
             );
         }
         check_consistent(&about, &layers)?;
-        Ok(Self {
-            about,
-            body: Body::Network(layers),
-        })
+        let body = with_rule(Body::Network(layers))?;
+        Ok(Self { about, body })
     }
+}
+
+/// The probabilities of `body` on `features` (`inputs` per row); see
+/// [`SavedModel::probabilities`].
+fn body_probabilities(
+    body: &Body,
+    features: &[f32],
+    inputs: usize,
+    groups: Option<&[u32]>,
+) -> Result<Vec<f32>> {
+    let rows = features.len() / inputs.max(1);
+    Ok(match body {
+        Body::Network(layers) => {
+            let n = layers.len();
+            let layers: Vec<Layer> = (layers.iter().cloned().enumerate())
+                .map(|(i, weights)| Layer::new(weights, i + 1 < n))
+                .collect();
+            fused::probabilities(&layers, features, inputs)
+        }
+        Body::Trees(json) => {
+            Trees::from_json(json)?.probabilities(&Columns::from_rows(features, rows, inputs))
+        }
+        Body::Thresholded { base, cuts } => {
+            let scores = body_probabilities(base, features, inputs, None)?;
+            let groups = groups.context("its cuts need each row's sensitive group")?;
+            Thresholds::Deterministic(cuts.clone()).probabilities(&scores, groups)
+        }
+        Body::Mixture(members) => {
+            let split = crate::data::Split {
+                features: features.to_vec(),
+                n_features: inputs,
+                labels: vec![0.0; rows],
+                groups: vec![0; rows],
+            };
+            let columns = Columns::from_rows(features, rows, inputs);
+            enum Ready<'m> {
+                Logistic(&'m [f64]),
+                Trees(Trees),
+            }
+            let members = (members.iter())
+                .map(|(weight, member)| {
+                    let classifier = match member {
+                        Member::Constant(yes) => Classifier::Constant(*yes),
+                        Member::Logistic(beta) => Classifier::Fitted(Ready::Logistic(beta)),
+                        Member::Trees(json) => {
+                            Classifier::Fitted(Ready::Trees(Trees::from_json(json)?))
+                        }
+                    };
+                    Ok((*weight, classifier))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let q = exponentiated_gradient::pmf(&members, rows, |member| match member {
+                Ready::Logistic(beta) => logistic::predict(beta, &split),
+                Ready::Trees(trees) => (trees.probabilities(&columns).iter())
+                    .map(|&p| p > 0.5)
+                    .collect(),
+            });
+            q.iter().map(|&v| v as f32).collect()
+        }
+    })
+}
+
+/// The metadata of a model's rule (and of trees, which have no tensors).
+fn rule_metadata(body: &Body) -> Vec<(&'static str, String)> {
+    match body {
+        Body::Network(_) => Vec::new(),
+        Body::Trees(trees) => vec![("trees", trees.clone())],
+        Body::Thresholded { base, cuts } => {
+            // As text: a cut may be ±∞, which JSON numbers cannot hold.
+            let cuts: Vec<String> = cuts.iter().map(f64::to_string).collect();
+            let mut entries = rule_metadata(base);
+            entries.push((
+                "cuts",
+                serde_json::to_string(&cuts).expect("texts serialize"),
+            ));
+            entries
+        }
+        Body::Mixture(members) => {
+            let members: Vec<serde_json::Value> = (members.iter())
+                .map(|(weight, member)| match member {
+                    Member::Constant(yes) => serde_json::json!({"weight": weight, "constant": yes}),
+                    Member::Logistic(beta) => {
+                        serde_json::json!({"weight": weight, "logistic": beta})
+                    }
+                    Member::Trees(trees) => serde_json::json!({"weight": weight, "trees": trees}),
+                })
+                .collect();
+            vec![("mixture", serde_json::Value::Array(members).to_string())]
+        }
+    }
+}
+
+/// A saved mixture, each member checked: logistic coefficients for `inputs` features and an
+/// intercept, trees this version reads, finite weights.
+fn read_mixture(text: &str, inputs: usize) -> Result<Vec<(f64, Member)>> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Saved {
+        weight: f64,
+        constant: Option<bool>,
+        logistic: Option<Vec<f64>>,
+        trees: Option<String>,
+    }
+    let saved: Vec<Saved> =
+        serde_json::from_str(text).map_err(|e| anyhow!("metadata `mixture`: {e}"))?;
+    (saved.into_iter().enumerate())
+        .map(|(i, m)| {
+            if !m.weight.is_finite() {
+                bail!("metadata `mixture`: member {i}'s weight is not a finite number");
+            }
+            let member = match (m.constant, m.logistic, m.trees) {
+                (Some(yes), None, None) => Member::Constant(yes),
+                (None, Some(beta), None) if beta.len() == inputs + 1 => Member::Logistic(beta),
+                (None, Some(beta), None) => bail!(
+                    "metadata `mixture`: member {i} has {} coefficients for {inputs} features \
+                     and an intercept",
+                    beta.len()
+                ),
+                (None, None, Some(trees)) => {
+                    Trees::from_json(&trees)?;
+                    Member::Trees(trees)
+                }
+                _ => bail!(
+                    "metadata `mixture`: member {i} needs one of `constant`, `logistic`, `trees`"
+                ),
+            };
+            Ok((m.weight, member))
+        })
+        .collect()
 }
 
 /// A model file's parts agree, or the reason they do not: a file whose description and

@@ -42,10 +42,39 @@ pub struct Predicted {
 pub fn predict_file(model: &SavedModel, data: &Path) -> Result<Predicted> {
     let about = &model.about;
     let new = about.preprocessing.encode_file(data, &about.group_names)?;
-    let probabilities = model.checked_probabilities(&new.features)?;
+    let groups = match model.needs_groups() {
+        true => Some(groups_for_cuts(model, data, &new)?),
+        false => None,
+    };
+    let probabilities = model.checked_probabilities(&new.features, groups.as_deref())?;
     let rows = predictions(model, &new, &probabilities);
     let notes = notes(model, data, &new, &probabilities);
     Ok(Predicted { rows, notes })
+}
+
+/// Each row's sensitive group, which a `threshold` model's cuts need; an error names the
+/// column, or the first row without a group.
+fn groups_for_cuts(model: &SavedModel, data: &Path, new: &NewRows) -> Result<Vec<u32>> {
+    let column = &model.about.preprocessing.table.sensitive.column;
+    let Some(groups) = &new.groups else {
+        bail!(
+            "{}: has no column {column:?}; this model's group thresholds need each row's \
+             sensitive group",
+            data.display()
+        );
+    };
+    (groups.iter().zip(&new.lines))
+        .map(|(group, line)| {
+            group.with_context(|| {
+                format!(
+                    "{}: line {line}: column {column:?} is in none of the model's groups ({}); \
+                     its group thresholds need one",
+                    data.display(),
+                    model.about.group_names.join(", ")
+                )
+            })
+        })
+        .collect()
 }
 
 fn predictions(model: &SavedModel, new: &NewRows, probabilities: &[f32]) -> Vec<Prediction> {
@@ -342,7 +371,7 @@ impl Found<'_> {
         models
             .into_iter()
             .map(|model| {
-                let p = model.probabilities(&test.features)?;
+                let p = model.probabilities(&test.features, Some(&test.groups))?;
                 let accuracy = crate::metrics::accuracy(&p, &test.labels);
                 let (id, epoch) = (model.about.trial_id, model.about.epoch);
                 if exact && accuracy != model.about.test.accuracy {

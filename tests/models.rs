@@ -1,4 +1,5 @@
-//! Saved models end to end: a sweep keeps its models (networks and boosted trees), `predict` on the test file reproduces
+//! Saved models end to end: a sweep keeps its models (networks, boosted trees, group cuts on
+//! trees, a reduction's mixture), `predict` on the test file reproduces
 //! what `epochs.csv` recorded for that trial and epoch, `--save-predictions` writes the same
 //! rows, `audit` reads them back, and files the model cannot read are refused by name.
 
@@ -41,7 +42,9 @@ dataset:
   missing: {tokens: ['?'], action: impute}
 train: {epochs: 4, batch_size: 50, lr_acc: 0.01, lr_fair: 0.001, eta: 1}
 sweep:
-  method: [erm, fairbinn-reference, gbdt]
+  method: [erm, fairbinn-reference, gbdt, threshold, reductions]
+  methods:
+    threshold: {base: [gbdt], tolerance: [0.05]}
 selection: [val-pareto, last]
 ";
 
@@ -83,10 +86,11 @@ fn a_saved_model_predicts_the_test_file_as_the_sweep_scored_it() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     let trials = read_csv(&results.join("trials.csv"));
-    assert_eq!(trials.len(), 3);
-    // The networks' last epoch is 4; the trees' one fit is epoch 1.
+    assert_eq!(trials.len(), 5);
+    // The networks' last epoch is 4; the trees', their cuts' and the reduction's one fit is
+    // epoch 1.
     let last_of = |trial: &HashMap<String, String>| match trial["method"].as_str() {
-        "gbdt" => "1",
+        "gbdt" | "threshold-gbdt" | "reductions" => "1",
         _ => "4",
     };
     for trial in &trials {
@@ -156,12 +160,33 @@ fn a_saved_model_predicts_the_test_file_as_the_sweep_scored_it() {
         assert!((figure("dp_soft", "") - number(row, "dp_soft")).abs() < 1e-9);
         checked += 1;
     }
-    assert!(checked >= 3);
+    assert!(checked >= 5);
+
+    // Group cuts need each row's group: a row of a group training never had is refused,
+    // with its line.
+    let threshold = trials
+        .iter()
+        .find(|t| t["method"] == "threshold-gbdt")
+        .unwrap();
+    let model = results
+        .join("models")
+        .join(format!("{}-e1.safetensors", threshold["trial_id"]));
+    let rows = run.dir.path().join("unknown_group.csv");
+    std::fs::write(&rows, "age,job,sex,outcome\n30,nurse,F,no\n40,chef,X,yes\n").unwrap();
+    let said = text(&predict(&model, &rows, None));
+    assert!(
+        said.contains("line 3: column \"sex\" is in none of the model's groups (F, M); its group thresholds need one"),
+        "{said}"
+    );
 
     // --save-predictions: the test rows of every selected point, as `predict` gave them.
     let last = read_csv(&results.join("predictions/last.csv"));
     assert_eq!(last.len(), 3 * 124);
-    for trial in &trials {
+    // Rules over a base (cuts, a mixture) are left out of the sweep's predictions.
+    for trial in trials
+        .iter()
+        .filter(|t| !["threshold-gbdt", "reductions"].contains(&t["method"].as_str()))
+    {
         let id = &trial["trial_id"];
         let ours: Vec<&String> = last
             .iter()
@@ -193,8 +218,9 @@ fn a_saved_model_predicts_the_test_file_as_the_sweep_scored_it() {
 
 #[test]
 fn predict_refuses_a_file_it_cannot_read_and_writes_nothing() {
-    let run =
-        Run::new(&EXPERIMENT.replace("method: [erm, fairbinn-reference, gbdt]", "method: [erm]"));
+    let sweep = "method: [erm, fairbinn-reference, gbdt, threshold, reductions]\n  methods:\n    \
+                 threshold: {base: [gbdt], tolerance: [0.05]}";
+    let run = Run::new(&EXPERIMENT.replace(sweep, "method: [erm]"));
     write_tables(run.dir.path());
     let output = run.without_data_dir_with("run", &["--quiet"]);
     assert!(output.status.success(), "{}", text(&output));

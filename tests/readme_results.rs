@@ -119,6 +119,8 @@ fn aggregate_column(header: &str, csv_header: &[String]) -> Option<String> {
         "± std" => "test_accuracy_std",
         "ΔDP soft" => "test_dp_soft_max",
         "ΔDP hard" => "test_dp_hard_max",
+        "ΔDP soft mean" => "test_dp_soft_mean",
+        "ΔDP hard mean" => "test_dp_hard_mean",
         key => return csv_header.iter().any(|c| c == key).then(|| key.to_string()),
     };
     Some(value.into())
@@ -195,7 +197,12 @@ fn check_methods(table: &Table, rows: &[Row]) {
 }
 
 fn check_aggregate(table: &Table, rows: &[Row], csv_header: &[String]) {
-    let is_key = |h: &str| !matches!(h, "accuracy" | "± std" | "ΔDP soft" | "ΔDP hard");
+    let is_key = |h: &str| {
+        !matches!(
+            h,
+            "accuracy" | "± std" | "ΔDP soft" | "ΔDP hard" | "ΔDP soft mean" | "ΔDP hard mean"
+        )
+    };
     let (keys, values) = split_columns(table, is_key);
     for h in &table.header {
         assert!(

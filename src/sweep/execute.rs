@@ -19,6 +19,7 @@ use crate::analysis;
 use crate::config::search::Halving;
 use crate::data::{Dataset, Splits};
 use crate::metrics::SplitMetrics;
+use crate::model::Body;
 use crate::model_file::{Kept, Origin, SavedModel};
 use crate::plan::{Plan, Trial};
 use crate::results::checkpoint;
@@ -27,8 +28,8 @@ use crate::results::{
     TrialRow,
 };
 use crate::selection::FairnessMetric;
-use crate::train::threshold_optimizer::{self, ThresholdSpec};
-use crate::train::{self, Checkpoint, EpochMetrics, Training};
+use crate::train::threshold_optimizer::{self, ThresholdSpec, Thresholds};
+use crate::train::{self, Checkpoint, EpochMetrics, Fitted, Training};
 
 pub struct ExecuteOptions {
     /// Trials run at once.
@@ -237,7 +238,7 @@ fn run_legs(
             let data = splits.of_seed(leg.trial.spec.train.seed);
             let mut ran = run_leg(leg, data, &results_dir, options.models.as_deref());
             let saved = match &options.models {
-                Some(dir) => save_models(dir, leg, &ran[0].models),
+                Some(dir) => (ran.iter()).try_for_each(|r| save_models(dir, leg, &r.models)),
                 None => Ok(()),
             };
             // Before the trial's rows: a paused trial has its checkpoint, a finished one its
@@ -331,7 +332,8 @@ fn run_leg(leg: &Leg, data: &Dataset, results_dir: &Path, models: Option<&Path>)
             true => Some(checkpoint::load(results_dir, &trial.id)?),
             false => None,
         };
-        let keep = models.is_some() && plain;
+        // A randomized rule's numbers are expected values, not one model's outputs.
+        let keep = models.is_some() && plain && !spec.train.method.is_randomized();
         if keep && let Some(dir) = models {
             kept.offer_saved(dir, &trial.id, &leg.earlier)?;
         }
@@ -346,7 +348,7 @@ fn run_leg(leg: &Leg, data: &Dataset, results_dir: &Path, models: Option<&Path>)
                     kept.offer(metrics, fitted.body());
                 }
                 for t in &mut thresholded {
-                    t.add(metrics, fitted.scores(), data);
+                    t.add(metrics, fitted, data, models.is_some());
                 }
             },
         ))
@@ -417,10 +419,20 @@ fn run_leg(leg: &Leg, data: &Dataset, results_dir: &Path, models: Option<&Path>)
         };
         let settings = Settings::of(&t.trial.spec, data.train.n_features);
         let last = t.history.last().cloned();
+        let models = match status {
+            Status::Failed => Vec::new(),
+            _ => t.kept.models(&Origin {
+                trial_id: &t.trial.id,
+                config_id: &t.trial.config_id,
+                seed: t.trial.spec.train.seed,
+                settings: &settings,
+                data,
+            }),
+        };
         ran.push(Ran {
             row: row_of(t.trial, settings, last, status, error, seconds),
             epochs: epoch_rows(t.trial, &t.history),
-            models: Vec::new(),
+            models,
             paused: None,
         });
     }
@@ -432,6 +444,8 @@ struct Thresholded<'a> {
     trial: &'a Trial,
     spec: ThresholdSpec,
     history: Vec<EpochMetrics>,
+    /// Its models (the base's with the cuts) worth saving; deterministic cuts only.
+    kept: Kept,
     /// Why thresholds could not be fitted (the epochs before are kept).
     failed: Option<String>,
 }
@@ -442,22 +456,35 @@ impl<'a> Thresholded<'a> {
             trial,
             spec: trial.spec.train.threshold()?,
             history: Vec::new(),
+            kept: Kept::default(),
             failed: None,
         })
     }
 
-    /// Fit on the base's validation scores of this epoch; apply to both splits.
-    fn add(&mut self, base: &EpochMetrics, [validation, test]: &[Vec<f32>; 2], data: &Dataset) {
+    /// Fit on the base's validation scores of this epoch; apply to both splits. With `keep`,
+    /// offer deterministic cuts with the base's model, to save.
+    fn add(&mut self, base: &EpochMetrics, model: &Fitted, data: &Dataset, keep: bool) {
         if self.failed.is_some() {
             return;
         }
+        let [validation, test] = model.scores();
         let (v, n) = (&data.validation, data.n_groups());
         match threshold_optimizer::fit(&self.spec, validation, &v.labels, &v.groups, n) {
-            Ok(fitted) => self.history.push(EpochMetrics {
-                validation: fitted.metrics(validation, &v.labels, &v.groups, n),
-                test: fitted.metrics(test, &data.test.labels, &data.test.groups, n),
-                ..base.clone()
-            }),
+            Ok(fitted) => {
+                let metrics = EpochMetrics {
+                    validation: fitted.metrics(validation, &v.labels, &v.groups, n),
+                    test: fitted.metrics(test, &data.test.labels, &data.test.groups, n),
+                    ..base.clone()
+                };
+                if let (true, Thresholds::Deterministic(cuts)) = (keep, &fitted) {
+                    let body = Body::Thresholded {
+                        base: Box::new(model.body()),
+                        cuts: cuts.clone(),
+                    };
+                    self.kept.offer(&metrics, body);
+                }
+                self.history.push(metrics);
+            }
             Err(why) => {
                 self.failed = Some(format!(
                     "no thresholds fit the validation scores of epoch {}: {why}",

@@ -92,11 +92,12 @@ impl std::fmt::Display for Diverged {
 impl std::error::Error for Diverged {}
 
 /// A model as an evaluated epoch leaves it, for what reads it after the metrics: a network in
-/// training, or boosted trees with their validation and test probabilities.
+/// training, or a model fitted whole (trees, a reduction's mixture) with its validation and
+/// test probabilities.
 pub enum Fitted<'t> {
     Network(&'t Trainer<'t>),
-    Trees {
-        trees: &'t boosted_trees::Trees,
+    Whole {
+        body: Body,
         scores: &'t [Vec<f32>; 2],
     },
 }
@@ -106,7 +107,7 @@ impl Fitted<'_> {
     pub fn scores(&self) -> &[Vec<f32>; 2] {
         match self {
             Self::Network(trainer) => trainer.scores(),
-            Self::Trees { scores, .. } => scores,
+            Self::Whole { scores, .. } => scores,
         }
     }
 
@@ -114,9 +115,7 @@ impl Fitted<'_> {
     pub fn body(&self) -> Body {
         match self {
             Self::Network(trainer) => Body::Network(trainer.weights()),
-            Self::Trees { trees, .. } => {
-                Body::Trees(trees.to_json().expect("fitted trees serialize"))
-            }
+            Self::Whole { body, .. } => body.clone(),
         }
     }
 }
@@ -144,7 +143,7 @@ pub fn train_leg(
     evaluated: &mut dyn FnMut(&EpochMetrics, &Fitted),
 ) -> Training {
     match spec.method.trained() {
-        Method::Reductions { .. } => return exponentiated_gradient::fit(spec, data),
+        Method::Reductions { .. } => return exponentiated_gradient::fit(spec, data, evaluated),
         Method::Gbdt => return boosted(spec, data, evaluated),
         _ => {}
     }
@@ -224,10 +223,11 @@ fn boosted(
         validation: metrics(&scores[0], &data.validation),
         test: metrics(&scores[1], &data.test),
     };
+    let body = Body::Trees(trees.to_json().expect("fitted trees serialize"));
     evaluated(
         &metrics,
-        &Fitted::Trees {
-            trees: &trees,
+        &Fitted::Whole {
+            body,
             scores: &scores,
         },
     );

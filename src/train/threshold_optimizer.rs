@@ -494,6 +494,19 @@ impl Thresholds {
             .collect()
     }
 
+    /// Deterministic cuts' scores read as shifted logits (see [`metrics`](Self::metrics));
+    /// a randomized rule's probability of a positive decision.
+    pub fn probabilities(&self, scores: &[f32], groups: &[u32]) -> Vec<f32> {
+        match self {
+            Self::Deterministic(cuts) => (scores.iter().zip(groups))
+                .map(|(&s, &g)| shifted(f64::from(s), cuts[g as usize]))
+                .collect(),
+            Self::Randomized(_) => (self.decisions(scores, groups).iter())
+                .map(|&q| q as f32)
+                .collect(),
+        }
+    }
+
     /// The metrics of the thresholded decisions on a split. Deterministic cuts are read as
     /// shifts of each group's logit (probability σ(logit(p) − logit(cut))), so a row is
     /// positive exactly when its score passes its group's cut and soft ΔDP is the gap in
@@ -508,12 +521,8 @@ impl Thresholds {
         n_groups: usize,
     ) -> SplitMetrics {
         match self {
-            Self::Deterministic(cuts) => {
-                let shifted: Vec<f32> = scores
-                    .iter()
-                    .zip(groups)
-                    .map(|(&s, &g)| shifted(f64::from(s), cuts[g as usize]))
-                    .collect();
+            Self::Deterministic(_) => {
+                let shifted = self.probabilities(scores, groups);
                 SplitMetrics::compute(&shifted, labels, groups, n_groups)
             }
             Self::Randomized(_) => {

@@ -18,13 +18,18 @@ use std::sync::Arc;
 use super::boosted_trees::{Boosting, Columns, Trees};
 use super::methods::Learner as Kind;
 use super::threshold_optimizer::Constraint;
-use super::{EpochMetrics, Method, TrainSpec, Training};
+use super::{EpochMetrics, Fitted, Method, TrainSpec, Training};
 use crate::data::Dataset;
 use crate::metrics::SplitMetrics;
+use crate::model::{Body, Member};
 
 /// A `reductions` trial: the reduction on the training split, its one point evaluated on
-/// validation and test (as epoch 1).
-pub fn fit(spec: &TrainSpec, data: &Dataset) -> Training {
+/// validation and test (as epoch 1); `evaluated` sees it with the mixture, to save.
+pub fn fit(
+    spec: &TrainSpec,
+    data: &Dataset,
+    evaluated: &mut dyn FnMut(&EpochMetrics, &Fitted),
+) -> Training {
     let Method::Reductions {
         learner,
         randomized,
@@ -36,8 +41,9 @@ pub fn fit(spec: &TrainSpec, data: &Dataset) -> Training {
     let labels: Vec<bool> = train.labels.iter().map(|&y| y > 0.5).collect();
     let settings = Settings::with_bound(spec.difference_bound());
     let n = data.n_groups();
-    // Each split's probability of a positive decision under the mixture.
-    let pmfs: [Vec<f64>; 2] = match learner {
+    // Each split's probability of a positive decision under the mixture, and the mixture as
+    // a saved model holds it.
+    let (pmfs, members): ([Vec<f64>; 2], Vec<(f64, Member)>) = match learner {
         Kind::Logistic => {
             let mut learner = logistic::Logistic::new(train);
             let mixture = exponentiated_gradient(
@@ -47,8 +53,9 @@ pub fn fit(spec: &TrainSpec, data: &Dataset) -> Training {
                 spec.constraint(),
                 &settings,
             );
-            [&data.validation, &data.test]
-                .map(|split| mixture.pmf(split.n_rows(), |beta| logistic::predict(beta, split)))
+            let pmfs = [&data.validation, &data.test]
+                .map(|split| mixture.pmf(split.n_rows(), |beta| logistic::predict(beta, split)));
+            (pmfs, mixture.saved(|beta| Member::Logistic(beta.clone())))
         }
         Kind::Gbdt => {
             let mut learner = TreeLearner::new(spec.boosting(), train);
@@ -59,10 +66,12 @@ pub fn fit(spec: &TrainSpec, data: &Dataset) -> Training {
                 spec.constraint(),
                 &settings,
             );
-            [&data.validation, &data.test].map(|split| {
+            let pmfs = [&data.validation, &data.test].map(|split| {
                 let columns = Columns::of(split);
                 mixture.pmf(split.n_rows(), |trees| decisions(trees, &columns))
-            })
+            });
+            let json = |trees: &Arc<Trees>| trees.to_json().expect("fitted trees serialize");
+            (pmfs, mixture.saved(|trees| Member::Trees(json(trees))))
         }
     };
     let metrics = |q: &[f64], split: &crate::data::Split| match randomized {
@@ -73,13 +82,22 @@ pub fn fit(spec: &TrainSpec, data: &Dataset) -> Training {
             SplitMetrics::compute(&q, &split.labels, &split.groups, n)
         }
     };
+    let metrics = EpochMetrics {
+        epoch: 1,
+        train_bce: f64::NAN,
+        validation: metrics(&pmfs[0], &data.validation),
+        test: metrics(&pmfs[1], &data.test),
+    };
+    let scores = pmfs.map(|q| q.iter().map(|&v| v as f32).collect());
+    evaluated(
+        &metrics,
+        &Fitted::Whole {
+            body: Body::Mixture(members),
+            scores: &scores,
+        },
+    );
     Training {
-        history: vec![EpochMetrics {
-            epoch: 1,
-            train_bce: f64::NAN,
-            validation: metrics(&pmfs[0], &data.validation),
-            test: metrics(&pmfs[1], &data.test),
-        }],
+        history: vec![metrics],
         diverged: None,
         collapsed: false,
         paused: None,
@@ -193,25 +211,45 @@ pub struct Mixture<M> {
 impl<M> Mixture<M> {
     /// Each row's probability of a positive decision, from each member's decisions.
     pub fn pmf(&self, rows: usize, predict: impl Fn(&M) -> Vec<bool>) -> Vec<f64> {
-        let mut q = vec![0.0; rows];
-        for (weight, classifier) in &self.members {
-            match classifier {
-                Classifier::Constant(yes) => {
-                    if *yes {
-                        q.iter_mut().for_each(|v| *v += weight);
-                    }
+        pmf(&self.members, rows, predict)
+    }
+
+    /// The members as a saved model holds them, each fitted one by `save`.
+    fn saved(&self, save: impl Fn(&M) -> Member) -> Vec<(f64, Member)> {
+        (self.members.iter())
+            .map(|(weight, classifier)| match classifier {
+                Classifier::Constant(yes) => (*weight, Member::Constant(*yes)),
+                Classifier::Fitted(model) => (*weight, save(model)),
+            })
+            .collect()
+    }
+}
+
+/// Each row's probability of a positive decision under the weighted `members` (a saved
+/// mixture's too, so that its predictions are the recorded ones).
+pub fn pmf<M>(
+    members: &[(f64, Classifier<M>)],
+    rows: usize,
+    predict: impl Fn(&M) -> Vec<bool>,
+) -> Vec<f64> {
+    let mut q = vec![0.0; rows];
+    for (weight, classifier) in members {
+        match classifier {
+            Classifier::Constant(yes) => {
+                if *yes {
+                    q.iter_mut().for_each(|v| *v += weight);
                 }
-                Classifier::Fitted(model) => {
-                    for (v, yes) in q.iter_mut().zip(predict(model)) {
-                        if yes {
-                            *v += weight;
-                        }
+            }
+            Classifier::Fitted(model) => {
+                for (v, yes) in q.iter_mut().zip(predict(model)) {
+                    if yes {
+                        *v += weight;
                     }
                 }
             }
         }
-        q
     }
+    q
 }
 
 /// The constraints' moments on the training rows: for each (event, group) present, the
