@@ -359,7 +359,7 @@ fn body_probabilities(
             let columns = Columns::from_rows(features, rows, inputs);
             enum Ready<'m> {
                 Logistic(&'m [f64]),
-                Trees(Trees),
+                Trees(Box<Trees>),
             }
             let members = (members.iter())
                 .map(|(weight, member)| {
@@ -367,7 +367,7 @@ fn body_probabilities(
                         Member::Constant(yes) => Classifier::Constant(*yes),
                         Member::Logistic(beta) => Classifier::Fitted(Ready::Logistic(beta)),
                         Member::Trees(json) => {
-                            Classifier::Fitted(Ready::Trees(Trees::from_json(json)?))
+                            Classifier::Fitted(Ready::Trees(Box::new(Trees::from_json(json)?)))
                         }
                     };
                     Ok((*weight, classifier))
@@ -794,7 +794,7 @@ mod tests {
         assert!(model.to_bytes().unwrap() == std::fs::read(&path).unwrap());
         // x = (1, 3): hidden = relu((2·1 − 1·3 + 0.1, 1·1 + 0.5·3 − 0.2)) = (0, 2.3);
         // logit = 0.7·0 − 0.3·2.3 + 0.05 = −0.64.
-        let p = back.probabilities(&[1.0, 3.0]).unwrap();
+        let p = back.probabilities(&[1.0, 3.0], None).unwrap();
         assert!((p[0] - 1.0 / (1.0 + 0.64f32.exp())).abs() < 1e-6, "{p:?}");
     }
 

@@ -271,7 +271,7 @@ fn mutated_model_files_load_or_name_the_file() {
             loaded.set(loaded.get() + 1);
             // Loaded, a model predicts finite probabilities or refuses to, saying why.
             let row = vec![0.5f32; model.n_features()];
-            match model.checked_probabilities(&row) {
+            match model.checked_probabilities(&row, Some(&[0])) {
                 Ok(p) => prop_assert!(p.iter().all(|v| v.is_finite()), "{p:?}"),
                 Err(e) => prop_assert!(format!("{e:#}").contains("is not a number"), "{e:#}"),
             }
