@@ -845,7 +845,10 @@ fn a_pooled_split_is_drawn_per_seed_and_the_same_every_time() {
     let second = Run::new(POOLED);
     let output = second.run(&["--jobs", "1"]);
     assert!(output.status.success(), "{}", text(&output));
-    assert_eq!(result_rows(&first.results()), result_rows(&second.results()));
+    assert_eq!(
+        result_rows(&first.results()),
+        result_rows(&second.results())
+    );
     let epochs = |run: &Run| {
         let mut rows: Vec<String> = std::fs::read_to_string(run.results().join("epochs.csv"))
             .unwrap()

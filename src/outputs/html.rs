@@ -102,7 +102,7 @@ fn page(report: &Report, dir: &Path, written: &[PathBuf]) -> Result<Page> {
     for selected in &analysis.selected {
         let mut methods: Vec<Method> = selected.methods.iter().map(|m| m.method).collect();
         methods.dedup(); // a method's parts (`fronts_by:`) follow its whole front
-        let tables = reported_metrics(metric)
+        let mut tables: Vec<Table> = reported_metrics(metric)
             .into_iter()
             .map(|on| {
                 let mut columns = vec!["method".to_string(), "points".into(), "AOPAC".into()];
@@ -135,6 +135,26 @@ fn page(report: &Report, dir: &Path, written: &[PathBuf]) -> Result<Page> {
                 }
             })
             .collect();
+        if analysis.seeds() > 1 {
+            let mut columns = vec!["method".to_string()];
+            columns.extend(
+                DP_BUDGETS
+                    .iter()
+                    .map(|b| format!("{} ≤ {b}", metric.symbol())),
+            );
+            let rows = (selected.methods.iter())
+                .map(|m| {
+                    let cells = (m.on(metric).on_mean.iter())
+                        .map(|&c| super::summary::on_mean_cell(c).replace('-', "–"));
+                    std::iter::once(m.front.clone()).chain(cells).collect()
+                })
+                .collect();
+            tables.push(Table {
+                title: super::summary::on_mean_caption(metric),
+                columns,
+                rows,
+            });
+        }
         policies.push(Policy {
             describe: selected.selection.describe(metric),
             on_test: selected.selection.uses_test_set(),
