@@ -126,10 +126,11 @@ fn hidden_layers(layers: &[Linear], input: Tensor<2>) -> Tensor<2> {
 pub enum Body {
     Network(Vec<LayerWeights>),
     Trees(String),
-    /// Positive iff the base's probability passes its group's cut.
+    /// Group thresholds on the base's probabilities: one cut per group, or fairlearn's
+    /// randomized rule per group.
     Thresholded {
         base: Box<Body>,
-        cuts: Vec<f64>,
+        rule: crate::train::threshold_optimizer::Thresholds,
     },
     /// (weight, member): each row's probability of a yes is the weight of the members saying
     /// yes; the deterministic reduction says yes above ½.

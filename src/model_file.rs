@@ -27,7 +27,7 @@ use crate::train::EpochMetrics;
 use crate::train::boosted_trees::{Columns, Trees};
 use crate::train::exponentiated_gradient::{self, Classifier, logistic};
 use crate::train::fused::{self, Layer};
-use crate::train::threshold_optimizer::Thresholds;
+use crate::train::threshold_optimizer::{Mixture, Thresholds};
 
 /// What the file's `format` says, so that a reader knows what it holds.
 pub const FORMAT: &str = "fairbinn-sweep model 1";
@@ -104,6 +104,25 @@ impl SavedModel {
     /// Whether predictions need each row's sensitive group (`threshold`'s cuts).
     pub fn needs_groups(&self) -> bool {
         matches!(self.body, Body::Thresholded { .. })
+    }
+
+    /// A randomized rule's probability of a yes for each row, in full precision: its
+    /// recorded metrics are expected values over these (`SplitMetrics::expected`). `None`
+    /// for a model that decides (a network, trees, cuts, the deterministic reduction).
+    pub fn chances(&self, features: &[f32], groups: Option<&[u32]>) -> Result<Option<Vec<f64>>> {
+        if !self.about.settings.method.is_randomized() {
+            return Ok(None);
+        }
+        let inputs = self.n_features();
+        Ok(Some(match &self.body {
+            Body::Thresholded { base, rule } => {
+                let scores = body_probabilities(base, features, inputs, None)?;
+                let groups = groups.context("its thresholds need each row's sensitive group")?;
+                rule.decisions(&scores, groups)
+            }
+            Body::Mixture(members) => mixture_pmf(members, features, inputs)?,
+            Body::Network(_) | Body::Trees(_) => return Ok(None),
+        }))
     }
 
     /// [`probabilities`](Self::probabilities), refused when one is not a number: finite but
@@ -254,23 +273,33 @@ impl SavedModel {
             let Some(cuts) = metadata.get("cuts") else {
                 return Ok(base);
             };
-            let cuts: Vec<String> = parsed("cuts", cuts)?;
-            let cuts = (cuts.iter())
-                .map(|c| {
-                    c.parse::<f64>()
-                        .map_err(|_| anyhow!("metadata `cuts`: {c:?} is not a number"))
-                })
-                .collect::<Result<Vec<f64>>>()?;
+            let cuts: Vec<Vec<String>> = parsed("cuts", cuts)?;
             if cuts.len() != about.group_names.len() {
                 bail!(
-                    "metadata `cuts`: {} cuts for {} groups",
+                    "metadata `cuts`: {} rules for {} groups",
                     cuts.len(),
                     about.group_names.len()
                 );
             }
+            let bad = |c: &[String]| anyhow!("metadata `cuts`: {c:?} is not a group's rule");
+            let rule = match cuts.first().map(Vec::len) {
+                Some(1) => Thresholds::Deterministic(
+                    (cuts.iter())
+                        .map(|c| match c.as_slice() {
+                            [cut] => cut.parse::<f64>().map_err(|_| bad(c)),
+                            _ => Err(bad(c)),
+                        })
+                        .collect::<Result<_>>()?,
+                ),
+                _ => Thresholds::Randomized(
+                    (cuts.iter())
+                        .map(|c| Mixture::from_texts(c).ok_or_else(|| bad(c)))
+                        .collect::<Result<_>>()?,
+                ),
+            };
             Ok(Body::Thresholded {
                 base: Box::new(base),
-                cuts,
+                rule,
             })
         };
         if let Some(mixture) = metadata.get("mixture") {
@@ -344,44 +373,53 @@ fn body_probabilities(
         Body::Trees(json) => {
             Trees::from_json(json)?.probabilities(&Columns::from_rows(features, rows, inputs))
         }
-        Body::Thresholded { base, cuts } => {
+        Body::Thresholded { base, rule } => {
             let scores = body_probabilities(base, features, inputs, None)?;
-            let groups = groups.context("its cuts need each row's sensitive group")?;
-            Thresholds::Deterministic(cuts.clone()).probabilities(&scores, groups)
+            let groups = groups.context("its thresholds need each row's sensitive group")?;
+            rule.probabilities(&scores, groups)
         }
-        Body::Mixture(members) => {
-            let split = crate::data::Split {
-                features: features.to_vec(),
-                n_features: inputs,
-                labels: vec![0.0; rows],
-                groups: vec![0; rows],
-            };
-            let columns = Columns::from_rows(features, rows, inputs);
-            enum Ready<'m> {
-                Logistic(&'m [f64]),
-                Trees(Box<Trees>),
-            }
-            let members = (members.iter())
-                .map(|(weight, member)| {
-                    let classifier = match member {
-                        Member::Constant(yes) => Classifier::Constant(*yes),
-                        Member::Logistic(beta) => Classifier::Fitted(Ready::Logistic(beta)),
-                        Member::Trees(json) => {
-                            Classifier::Fitted(Ready::Trees(Box::new(Trees::from_json(json)?)))
-                        }
-                    };
-                    Ok((*weight, classifier))
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let q = exponentiated_gradient::pmf(&members, rows, |member| match member {
-                Ready::Logistic(beta) => logistic::predict(beta, &split),
-                Ready::Trees(trees) => (trees.probabilities(&columns).iter())
-                    .map(|&p| p > 0.5)
-                    .collect(),
-            });
-            q.iter().map(|&v| v as f32).collect()
-        }
+        Body::Mixture(members) => (mixture_pmf(members, features, inputs)?.iter())
+            .map(|&q| q as f32)
+            .collect(),
     })
+}
+
+/// Each row's probability of a yes under a reduction's mixture (as training computed it).
+fn mixture_pmf(members: &[(f64, Member)], features: &[f32], inputs: usize) -> Result<Vec<f64>> {
+    let rows = features.len() / inputs.max(1);
+    let split = crate::data::Split {
+        features: features.to_vec(),
+        n_features: inputs,
+        labels: vec![0.0; rows],
+        groups: vec![0; rows],
+    };
+    let columns = Columns::from_rows(features, rows, inputs);
+    enum Ready<'m> {
+        Logistic(&'m [f64]),
+        Trees(Box<Trees>),
+    }
+    let members = (members.iter())
+        .map(|(weight, member)| {
+            let classifier = match member {
+                Member::Constant(yes) => Classifier::Constant(*yes),
+                Member::Logistic(beta) => Classifier::Fitted(Ready::Logistic(beta)),
+                Member::Trees(json) => {
+                    Classifier::Fitted(Ready::Trees(Box::new(Trees::from_json(json)?)))
+                }
+            };
+            Ok((*weight, classifier))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(exponentiated_gradient::pmf(
+        &members,
+        rows,
+        |member| match member {
+            Ready::Logistic(beta) => logistic::predict(beta, &split),
+            Ready::Trees(trees) => (trees.probabilities(&columns).iter())
+                .map(|&p| p > 0.5)
+                .collect(),
+        },
+    ))
 }
 
 /// The metadata of a model's rule (and of trees, which have no tensors).
@@ -389,9 +427,14 @@ fn rule_metadata(body: &Body) -> Vec<(&'static str, String)> {
     match body {
         Body::Network(_) => Vec::new(),
         Body::Trees(trees) => vec![("trees", trees.clone())],
-        Body::Thresholded { base, cuts } => {
-            // As text: a cut may be ±∞, which JSON numbers cannot hold.
-            let cuts: Vec<String> = cuts.iter().map(f64::to_string).collect();
+        Body::Thresholded { base, rule } => {
+            // Each group's rule as texts: a cut may be ±∞, which JSON numbers cannot hold.
+            let cuts: Vec<Vec<String>> = match rule {
+                Thresholds::Deterministic(cuts) => {
+                    cuts.iter().map(|c| vec![c.to_string()]).collect()
+                }
+                Thresholds::Randomized(rules) => rules.iter().map(Mixture::to_texts).collect(),
+            };
             let mut entries = rule_metadata(base);
             entries.push((
                 "cuts",

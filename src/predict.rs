@@ -47,8 +47,9 @@ pub fn predict_file(model: &SavedModel, data: &Path) -> Result<Predicted> {
         false => None,
     };
     let probabilities = model.checked_probabilities(&new.features, groups.as_deref())?;
-    let rows = predictions(model, &new, &probabilities);
-    let notes = notes(model, data, &new, &probabilities);
+    let chances = model.chances(&new.features, groups.as_deref())?;
+    let rows = predictions(model, &new, &probabilities, chances.as_deref());
+    let notes = notes(model, data, &new, &probabilities, chances.as_deref());
     Ok(Predicted { rows, notes })
 }
 
@@ -77,13 +78,25 @@ fn groups_for_cuts(model: &SavedModel, data: &Path, new: &NewRows) -> Result<Vec
         .collect()
 }
 
-fn predictions(model: &SavedModel, new: &NewRows, probabilities: &[f32]) -> Vec<Prediction> {
+/// Each row's prediction. A randomized rule's decision is drawn with its probability of a
+/// yes (`chances`), from the model's seed, so the same file gets the same draws.
+fn predictions(
+    model: &SavedModel,
+    new: &NewRows,
+    probabilities: &[f32],
+    chances: Option<&[f64]>,
+) -> Vec<Prediction> {
+    use rand::{RngExt, SeedableRng};
     let names = &model.about.group_names;
+    let mut draws = rand_chacha::ChaCha8Rng::seed_from_u64(model.about.seed);
     (0..new.lines.len())
         .map(|i| Prediction {
             row: new.lines[i],
             probability: probabilities[i],
-            decision: u8::from(probabilities[i] > 0.5),
+            decision: match chances {
+                Some(q) => u8::from(draws.random::<f64>() < q[i]),
+                None => u8::from(probabilities[i] > 0.5),
+            },
             group: new
                 .groups
                 .as_ref()
@@ -96,7 +109,13 @@ fn predictions(model: &SavedModel, new: &NewRows, probabilities: &[f32]) -> Vec<
 
 /// What was predicted, what was left out or unseen, and, for rows with a label and a group,
 /// the metrics `epochs.csv` reports (computed by the same function).
-fn notes(model: &SavedModel, data: &Path, new: &NewRows, probabilities: &[f32]) -> String {
+fn notes(
+    model: &SavedModel,
+    data: &Path,
+    new: &NewRows,
+    probabilities: &[f32],
+    chances: Option<&[f64]>,
+) -> String {
     let mut out = String::new();
     let about = &model.about;
     let _ = writeln!(
@@ -134,21 +153,23 @@ fn notes(model: &SavedModel, data: &Path, new: &NewRows, probabilities: &[f32]) 
     if known.is_empty() {
         return out;
     }
-    let metrics = SplitMetrics::compute(
-        &known.iter().map(|&i| probabilities[i]).collect::<Vec<_>>(),
-        &known
-            .iter()
-            .map(|&i| labels[i].unwrap())
-            .collect::<Vec<_>>(),
-        &known
-            .iter()
-            .map(|&i| groups[i].unwrap())
-            .collect::<Vec<_>>(),
-        about.group_names.len(),
-    );
+    let labels: Vec<f32> = known.iter().map(|&i| labels[i].unwrap()).collect();
+    let groups: Vec<u32> = known.iter().map(|&i| groups[i].unwrap()).collect();
+    let n = about.group_names.len();
+    // A randomized rule's recorded metrics are expected values over its draws.
+    let (metrics, expected) = match chances {
+        Some(q) => {
+            let q: Vec<f64> = known.iter().map(|&i| q[i]).collect();
+            (SplitMetrics::expected(&q, &labels, &groups, n), "expected ")
+        }
+        None => {
+            let p: Vec<f32> = known.iter().map(|&i| probabilities[i]).collect();
+            (SplitMetrics::compute(&p, &labels, &groups, n), "")
+        }
+    };
     let _ = writeln!(
         out,
-        "  on the {} rows with a label and a group: accuracy {}, ΔDP soft {}, ΔDP hard {}",
+        "  on the {} rows with a label and a group: {expected}accuracy {}, ΔDP soft {}, ΔDP hard {}",
         known.len(),
         metrics.accuracy,
         metrics.dp_soft,

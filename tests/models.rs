@@ -44,7 +44,8 @@ train: {epochs: 4, batch_size: 50, lr_acc: 0.01, lr_fair: 0.001, eta: 1}
 sweep:
   method: [erm, fairbinn-reference, gbdt, threshold, reductions]
   methods:
-    threshold: {base: [gbdt], tolerance: [0.05]}
+    threshold: {base: [gbdt], tolerance: [0.05], randomized: [false, true]}
+    reductions: {randomized: [false, true]}
 selection: [val-pareto, last]
 ";
 
@@ -86,12 +87,12 @@ fn a_saved_model_predicts_the_test_file_as_the_sweep_scored_it() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     let trials = read_csv(&results.join("trials.csv"));
-    assert_eq!(trials.len(), 5);
-    // The networks' last epoch is 4; the trees', their cuts' and the reduction's one fit is
+    assert_eq!(trials.len(), 7);
+    // The networks' last epoch is 4; the trees', their rules' and the reductions' one fit is
     // epoch 1.
     let last_of = |trial: &HashMap<String, String>| match trial["method"].as_str() {
-        "gbdt" | "threshold-gbdt" | "reductions" => "1",
-        _ => "4",
+        "erm" | "fairbinn-reference" => "4",
+        _ => "1",
     };
     for trial in &trials {
         assert_eq!(trial["last_epoch"], last_of(trial));
@@ -116,9 +117,36 @@ fn a_saved_model_predicts_the_test_file_as_the_sweep_scored_it() {
             "{said}"
         );
 
-        // To the last digit: the accuracy and ΔDP hard of the rows `predict` wrote.
         let rows = read_csv(&out);
         assert_eq!(rows.len(), 124);
+        let row = &recorded[&(trial.to_string(), epoch.to_string())];
+        let method = &trials.iter().find(|t| t["trial_id"] == trial).unwrap()["method"];
+        if method.ends_with("-randomized") {
+            // Expected values over the rule's draws, to the last digit; the decisions written
+            // are one draw (the same each time).
+            let printed = |what: &str| -> f64 {
+                let after = said.split(what).nth(1).unwrap_or_else(|| panic!("{said}"));
+                after
+                    .split([',', '\n'])
+                    .next()
+                    .unwrap()
+                    .trim()
+                    .parse()
+                    .unwrap()
+            };
+            assert_eq!(
+                printed("expected accuracy "),
+                number(row, "accuracy"),
+                "{said}"
+            );
+            assert_eq!(printed("ΔDP hard "), number(row, "dp_hard"), "{said}");
+            let again = predict(&model, &run.dir.path().join("test.csv"), None);
+            assert!(text(&again).contains(&std::fs::read_to_string(&out).unwrap()));
+            checked += 1;
+            continue;
+        }
+
+        // To the last digit: the accuracy and ΔDP hard of the rows `predict` wrote.
         let decisions: Vec<(bool, bool, &str)> = rows
             .iter()
             .map(|r| (r["decision"] == "1", r["label"] == "1", r["group"].as_str()))
@@ -129,7 +157,6 @@ fn a_saved_model_predicts_the_test_file_as_the_sweep_scored_it() {
             let members: Vec<_> = decisions.iter().filter(|(_, _, g)| *g == group).collect();
             members.iter().filter(|(d, _, _)| *d).count() as f64 / members.len() as f64
         };
-        let row = &recorded[&(trial.to_string(), epoch.to_string())];
         assert_eq!(accuracy, number(row, "accuracy"), "{name}");
         assert_eq!(
             (rate("F") - rate("M")).abs(),
@@ -160,7 +187,7 @@ fn a_saved_model_predicts_the_test_file_as_the_sweep_scored_it() {
         assert!((figure("dp_soft", "") - number(row, "dp_soft")).abs() < 1e-9);
         checked += 1;
     }
-    assert!(checked >= 5);
+    assert!(checked >= 7);
 
     // Group cuts need each row's group: a row of a group training never had is refused,
     // with its line.
@@ -185,7 +212,7 @@ fn a_saved_model_predicts_the_test_file_as_the_sweep_scored_it() {
     // Rules over a base (cuts, a mixture) are left out of the sweep's predictions.
     for trial in trials
         .iter()
-        .filter(|t| !["threshold-gbdt", "reductions"].contains(&t["method"].as_str()))
+        .filter(|t| !t["method"].starts_with("threshold") && !t["method"].starts_with("reductions"))
     {
         let id = &trial["trial_id"];
         let ours: Vec<&String> = last
@@ -219,7 +246,8 @@ fn a_saved_model_predicts_the_test_file_as_the_sweep_scored_it() {
 #[test]
 fn predict_refuses_a_file_it_cannot_read_and_writes_nothing() {
     let sweep = "method: [erm, fairbinn-reference, gbdt, threshold, reductions]\n  methods:\n    \
-                 threshold: {base: [gbdt], tolerance: [0.05]}";
+                 threshold: {base: [gbdt], tolerance: [0.05], randomized: [false, true]}\n    \
+                 reductions: {randomized: [false, true]}";
     let run = Run::new(&EXPERIMENT.replace(sweep, "method: [erm]"));
     write_tables(run.dir.path());
     let output = run.without_data_dir_with("run", &["--quiet"]);

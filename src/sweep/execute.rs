@@ -28,7 +28,7 @@ use crate::results::{
     TrialRow,
 };
 use crate::selection::FairnessMetric;
-use crate::train::threshold_optimizer::{self, ThresholdSpec, Thresholds};
+use crate::train::threshold_optimizer::{self, ThresholdSpec};
 use crate::train::{self, Checkpoint, EpochMetrics, Fitted, Training};
 
 pub struct ExecuteOptions {
@@ -332,8 +332,7 @@ fn run_leg(leg: &Leg, data: &Dataset, results_dir: &Path, models: Option<&Path>)
             true => Some(checkpoint::load(results_dir, &trial.id)?),
             false => None,
         };
-        // A randomized rule's numbers are expected values, not one model's outputs.
-        let keep = models.is_some() && plain && !spec.train.method.is_randomized();
+        let keep = models.is_some() && plain;
         if keep && let Some(dir) = models {
             kept.offer_saved(dir, &trial.id, &leg.earlier)?;
         }
@@ -444,7 +443,7 @@ struct Thresholded<'a> {
     trial: &'a Trial,
     spec: ThresholdSpec,
     history: Vec<EpochMetrics>,
-    /// Its models (the base's with the cuts) worth saving; deterministic cuts only.
+    /// Its models (the base's with its rule) worth saving.
     kept: Kept,
     /// Why thresholds could not be fitted (the epochs before are kept).
     failed: Option<String>,
@@ -462,7 +461,7 @@ impl<'a> Thresholded<'a> {
     }
 
     /// Fit on the base's validation scores of this epoch; apply to both splits. With `keep`,
-    /// offer deterministic cuts with the base's model, to save.
+    /// offer the rule with the base's model, to save.
     fn add(&mut self, base: &EpochMetrics, model: &Fitted, data: &Dataset, keep: bool) {
         if self.failed.is_some() {
             return;
@@ -476,10 +475,10 @@ impl<'a> Thresholded<'a> {
                     test: fitted.metrics(test, &data.test.labels, &data.test.groups, n),
                     ..base.clone()
                 };
-                if let (true, Thresholds::Deterministic(cuts)) = (keep, &fitted) {
+                if keep {
                     let body = Body::Thresholded {
                         base: Box::new(model.body()),
-                        cuts: cuts.clone(),
+                        rule: fitted,
                     };
                     self.kept.offer(&metrics, body);
                 }

@@ -87,6 +87,43 @@ pub struct Mixture {
 }
 
 impl Mixture {
+    /// As text, for a saved model: p0, cut0, flip0, p1, cut1, flip1, ignore, coin (a cut
+    /// may be ±∞, which JSON numbers cannot hold).
+    pub fn to_texts(&self) -> Vec<String> {
+        let (a, b) = (self.rule0, self.rule1);
+        [self.p0, a.cut]
+            .iter()
+            .map(f64::to_string)
+            .chain([a.flip.to_string()])
+            .chain([self.p1, b.cut].iter().map(f64::to_string))
+            .chain([b.flip.to_string()])
+            .chain([self.ignore, self.coin].iter().map(f64::to_string))
+            .collect()
+    }
+
+    /// [`to_texts`](Self::to_texts) read back; `None` if they are not its eight values.
+    pub fn from_texts(texts: &[String]) -> Option<Self> {
+        let [p0, cut0, flip0, p1, cut1, flip1, ignore, coin] = texts else {
+            return None;
+        };
+        let number = |t: &String| t.parse::<f64>().ok();
+        let flag = |t: &String| t.parse::<bool>().ok();
+        let rule = |cut, flip| {
+            Some(Rule {
+                cut: number(cut)?,
+                flip: flag(flip)?,
+            })
+        };
+        Some(Self {
+            p0: number(p0)?,
+            rule0: rule(cut0, flip0)?,
+            p1: number(p1)?,
+            rule1: rule(cut1, flip1)?,
+            ignore: number(ignore)?,
+            coin: number(coin)?,
+        })
+    }
+
     fn probability(&self, score: f64) -> f64 {
         let q = self.p0 * f64::from(u8::from(self.rule0.decides(score)))
             + self.p1 * f64::from(u8::from(self.rule1.decides(score)));
