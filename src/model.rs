@@ -119,34 +119,6 @@ fn hidden_layers(layers: &[Linear], input: Tensor<2>) -> Tensor<2> {
     layers.iter().fold(input, |x, layer| relu(layer.forward(x)))
 }
 
-/// A trained model's parameters, as a saved model holds them: a network's layers, boosted
-/// trees in their crate's JSON (`gbdt`), a base's with deterministic group cuts on its
-/// probabilities (`threshold`), or a reduction's mixture (`reductions`).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Body {
-    Network(Vec<LayerWeights>),
-    Trees(String),
-    /// Group thresholds on the base's probabilities: one cut per group, or fairlearn's
-    /// randomized rule per group.
-    Thresholded {
-        base: Box<Body>,
-        rule: crate::train::threshold_optimizer::Thresholds,
-    },
-    /// (weight, member): each row's probability of a yes is the weight of the members saying
-    /// yes; the deterministic reduction says yes above ½.
-    Mixture(Vec<(f64, Member)>),
-}
-
-/// One classifier of a reduction's mixture.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Member {
-    Constant(bool),
-    /// Coefficients, the intercept last: yes iff x·β + b > 0.
-    Logistic(Vec<f64>),
-    /// Yes iff the trees' probability is above ½.
-    Trees(String),
-}
-
 /// One layer's weights, as plain numbers: the network starts from these on burn's devices
 /// and in the fused engine alike, so both start from the same weights; a trained network
 /// gives them back to be saved (`model_file`).

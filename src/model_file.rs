@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::spec::Grouping;
 use crate::data::{Dataset, Preprocessing};
 use crate::metrics::SplitMetrics;
-use crate::model::{Body, LayerWeights, Member};
+use crate::model::LayerWeights;
 use crate::pareto::pareto_front;
 use crate::results::Settings;
 use crate::train::EpochMetrics;
@@ -28,6 +28,7 @@ use crate::train::boosted_trees::{Columns, Trees};
 use crate::train::exponentiated_gradient::{self, Classifier, logistic};
 use crate::train::fused::{self, Layer};
 use crate::train::threshold_optimizer::{Mixture, Thresholds};
+use crate::train::{Body, Member};
 
 /// What the file's `format` says, so that a reader knows what it holds.
 pub const FORMAT: &str = "fairbinn-sweep model 1";

@@ -431,7 +431,7 @@ fn inconsistent_model_files_are_refused_with_the_reason() {
     };
     let bytes = std::fs::read(&original).unwrap();
     let mut model = SavedModel::read(&original).unwrap();
-    let fairbinn_sweep::model::Body::Network(layers) = &mut model.body else {
+    let fairbinn_sweep::train::Body::Network(layers) = &mut model.body else {
         panic!("a network's model")
     };
     layers[0].weight[3] = f32::NAN;

@@ -19,7 +19,7 @@ use crate::analysis;
 use crate::config::search::Halving;
 use crate::data::{Dataset, Splits};
 use crate::metrics::SplitMetrics;
-use crate::model::Body;
+
 use crate::model_file::{Kept, Origin, SavedModel};
 use crate::plan::{Plan, Trial};
 use crate::results::checkpoint;
@@ -29,7 +29,7 @@ use crate::results::{
 };
 use crate::selection::FairnessMetric;
 use crate::train::threshold_optimizer::{self, ThresholdSpec};
-use crate::train::{self, Checkpoint, EpochMetrics, Fitted, Training};
+use crate::train::{self, Body, Checkpoint, EpochMetrics, Fitted, Training};
 
 pub struct ExecuteOptions {
     /// Trials run at once.

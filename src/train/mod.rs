@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{Dataset, Split};
 use crate::metrics::SplitMetrics;
-use crate::model::{Architecture, Body, LayerWeights};
+use crate::model::{Architecture, LayerWeights};
 pub use fused::{Moments, State};
 pub use losses::FairnessLoss;
 pub use methods::{Backend, FollowerBatch, LearningRates, Method, Players, StepOrder, Turn};
@@ -90,6 +90,34 @@ impl std::fmt::Display for Diverged {
 }
 
 impl std::error::Error for Diverged {}
+
+/// A trained model's parameters, as a saved model holds them: a network's layers, boosted
+/// trees in their crate's JSON (`gbdt`), a base's with deterministic group cuts on its
+/// probabilities (`threshold`), or a reduction's mixture (`reductions`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    Network(Vec<LayerWeights>),
+    Trees(String),
+    /// Group thresholds on the base's probabilities: one cut per group, or fairlearn's
+    /// randomized rule per group.
+    Thresholded {
+        base: Box<Body>,
+        rule: threshold_optimizer::Thresholds,
+    },
+    /// (weight, member): each row's probability of a yes is the weight of the members saying
+    /// yes; the deterministic reduction says yes above ½.
+    Mixture(Vec<(f64, Member)>),
+}
+
+/// One classifier of a reduction's mixture.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Member {
+    Constant(bool),
+    /// Coefficients, the intercept last: yes iff x·β + b > 0.
+    Logistic(Vec<f64>),
+    /// Yes iff the trees' probability is above ½.
+    Trees(String),
+}
 
 /// A model as an evaluated epoch leaves it, for what reads it after the metrics: a network in
 /// training, or a model fitted whole (trees, a reduction's mixture) with its validation and

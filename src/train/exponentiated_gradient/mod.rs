@@ -18,10 +18,10 @@ use std::sync::Arc;
 use super::boosted_trees::{Boosting, Columns, Trees};
 use super::methods::Learner as Kind;
 use super::threshold_optimizer::Constraint;
+use super::{Body, Member};
 use super::{EpochMetrics, Fitted, Method, TrainSpec, Training};
 use crate::data::Dataset;
 use crate::metrics::SplitMetrics;
-use crate::model::{Body, Member};
 
 /// A `reductions` trial: the reduction on the training split, its one point evaluated on
 /// validation and test (as epoch 1); `evaluated` sees it with the mixture, to save.
