@@ -6,6 +6,7 @@
 use anyhow::{Result, anyhow};
 use forust_ml::metric::Metric;
 use forust_ml::objective::ObjectiveType;
+use forust_ml::sampler::SampleMethod;
 use forust_ml::{GradientBooster, Matrix};
 
 use crate::data::Split;
@@ -72,6 +73,11 @@ impl Trees {
             .set_max_depth(settings.max_depth)
             .set_learning_rate(settings.learning_rate as f32)
             .set_subsample(settings.subsample as f32)
+            // The crate reads `subsample` only with random sampling.
+            .set_sample_method(match settings.subsample < 1.0 {
+                true => SampleMethod::Random,
+                false => SampleMethod::None,
+            })
             .set_seed(settings.seed)
             .set_parallel(false)
             .set_evaluation_metric(stopping.then_some(Metric::LogLoss))
@@ -154,5 +160,19 @@ mod tests {
         let back = Trees::from_json(&trees.to_json().unwrap()).unwrap();
         assert_eq!(back.probabilities(&columns), p);
         assert_eq!(trees.rounds(), 20);
+
+        // With a subsample the seed draws each tree's rows (and only then).
+        let fitted = |subsample: f64, seed: u64| {
+            let settings = Boosting {
+                subsample,
+                seed,
+                ..settings
+            };
+            let trees = Trees::fit(&settings, &columns, &labels, &vec![1.0; rows], None);
+            trees.unwrap().probabilities(&columns)
+        };
+        assert_eq!(fitted(1.0, 1), fitted(1.0, 2));
+        assert_eq!(fitted(0.5, 1), fitted(0.5, 1));
+        assert_ne!(fitted(0.5, 1), fitted(0.5, 2));
     }
 }
