@@ -100,9 +100,12 @@ pub fn grids(
         (None, None) => vec![base],
         (Some(overrides), None) => reader.per_method(document, base, overrides, problems),
     };
-    grids
-        .iter_mut()
-        .for_each(|grid| default_tolerances(document, grid));
+    // A random search draws its configurations as the file says; a grid gets the defaults.
+    if search.is_none() {
+        grids
+            .iter_mut()
+            .for_each(|grid| default_tolerances(document, grid));
+    }
     // `seeds:` is the last axis, so a configuration's seeds sit together in the plan.
     if let Some(seeds) = document.get("seeds") {
         let seed = Key {
