@@ -39,40 +39,25 @@ pub fn fit(
     };
     let train = &data.train;
     let labels: Vec<bool> = train.labels.iter().map(|&y| y > 0.5).collect();
-    let settings = Settings::with_bound(spec.difference_bound());
     let n = data.n_groups();
-    // Each split's probability of a positive decision under the mixture, and the mixture as
-    // a saved model holds it.
-    let (pmfs, members): ([Vec<f64>; 2], Vec<(f64, Member)>) = match learner {
-        Kind::Logistic => {
-            let mut learner = logistic::Logistic::new(train);
-            let mixture = exponentiated_gradient(
-                &mut learner,
-                &labels,
-                &train.groups,
-                spec.constraint(),
-                &settings,
-            );
-            let pmfs = [&data.validation, &data.test]
-                .map(|split| mixture.pmf(split.n_rows(), |beta| logistic::predict(beta, split)));
-            (pmfs, mixture.saved(|beta| Member::Logistic(beta.clone())))
-        }
-        Kind::Gbdt => {
-            let mut learner = TreeLearner::new(spec.boosting(), train);
-            let mixture = exponentiated_gradient(
-                &mut learner,
-                &labels,
-                &train.groups,
-                spec.constraint(),
-                &settings,
-            );
-            let pmfs = [&data.validation, &data.test].map(|split| {
-                let columns = Columns::of(split);
-                mixture.pmf(split.n_rows(), |trees| decisions(trees, &columns))
-            });
-            let json = |trees: &Arc<Trees>| trees.to_json().expect("fitted trees serialize");
-            (pmfs, mixture.saved(|trees| Member::Trees(json(trees))))
-        }
+    let splits = [&data.validation, &data.test];
+    let (pmfs, members) = match learner {
+        Kind::Logistic => reduce(
+            &mut logistic::Logistic::new(train),
+            spec,
+            (&labels, &train.groups),
+            splits,
+            |beta, split| logistic::predict(beta, split),
+            |beta| Member::Logistic(beta.clone()),
+        ),
+        Kind::Gbdt => reduce(
+            &mut TreeLearner::new(spec.boosting(), train),
+            spec,
+            (&labels, &train.groups),
+            splits,
+            |trees, split| decisions(trees, &Columns::of(split)),
+            |trees| Member::Trees(trees.to_json().expect("fitted trees serialize")),
+        ),
     };
     let metrics = |q: &[f64], split: &crate::data::Split| match randomized {
         true => SplitMetrics::expected(q, &split.labels, &split.groups, n),
@@ -102,6 +87,29 @@ pub fn fit(
         collapsed: false,
         paused: None,
     }
+}
+
+/// The reduction over `learner` on the training rows: each of `splits`' probability of a
+/// positive decision under the mixture found (`predict` gives a member's decisions), and the
+/// mixture as a saved model holds it (`save` turns a member into one).
+fn reduce<L: Learner>(
+    learner: &mut L,
+    spec: &TrainSpec,
+    (labels, groups): (&[bool], &[u32]),
+    splits: [&crate::data::Split; 2],
+    predict: impl Fn(&L::Model, &crate::data::Split) -> Vec<bool>,
+    save: impl Fn(&L::Model) -> Member,
+) -> ([Vec<f64>; 2], Vec<(f64, Member)>) {
+    let settings = Settings::with_bound(spec.difference_bound());
+    let mixture = exponentiated_gradient(learner, labels, groups, spec.constraint(), &settings);
+    let pmfs = splits.map(|split| mixture.pmf(split.n_rows(), |model| predict(model, split)));
+    let members = (mixture.members.iter())
+        .map(|(weight, classifier)| match classifier {
+            Classifier::Constant(yes) => (*weight, Member::Constant(*yes)),
+            Classifier::Fitted(model) => (*weight, save(model)),
+        })
+        .collect();
+    (pmfs, members)
 }
 
 /// Boosted trees as the reduction's learner (`learner: gbdt`): refitted to each best
@@ -212,16 +220,6 @@ impl<M> Mixture<M> {
     /// Each row's probability of a positive decision, from each member's decisions.
     pub fn pmf(&self, rows: usize, predict: impl Fn(&M) -> Vec<bool>) -> Vec<f64> {
         pmf(&self.members, rows, predict)
-    }
-
-    /// The members as a saved model holds them, each fitted one by `save`.
-    fn saved(&self, save: impl Fn(&M) -> Member) -> Vec<(f64, Member)> {
-        (self.members.iter())
-            .map(|(weight, classifier)| match classifier {
-                Classifier::Constant(yes) => (*weight, Member::Constant(*yes)),
-                Classifier::Fitted(model) => (*weight, save(model)),
-            })
-            .collect()
     }
 }
 
