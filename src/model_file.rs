@@ -1,6 +1,8 @@
 //! Saved models: a trained network's weights in the `safetensors` format (readable from
 //! Python, PyTorch and burn), or boosted trees as their crate's JSON under the metadata key
-//! `trees` (a file without tensors), with what it takes to use them on new rows: the settings, the
+//! `trees` (a file without tensors), with a rule over them where the method has one
+//! (`threshold`'s `cuts`, `reductions`' `mixture`), and what it takes to use them on new
+//! rows: the settings, the
 //! trial and epoch, the features in order, the encoding and scaling the data went through,
 //! the sensitive groups and the tool's version. Which epochs a trial keeps is [`Kept`]'s
 //! rule: those on its own validation front, and the last.

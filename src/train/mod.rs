@@ -92,8 +92,8 @@ impl std::fmt::Display for Diverged {
 impl std::error::Error for Diverged {}
 
 /// A trained model's parameters, as a saved model holds them: a network's layers, boosted
-/// trees in their crate's JSON (`gbdt`), a base's with deterministic group cuts on its
-/// probabilities (`threshold`), or a reduction's mixture (`reductions`).
+/// trees in their crate's JSON (`gbdt`), a base's with group thresholds on its probabilities
+/// (`threshold`), or a reduction's mixture (`reductions`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Body {
     Network(Vec<LayerWeights>),
