@@ -563,6 +563,11 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), Method::ALL.len());
+        // Each front its own colour in figures.
+        let mut colours: Vec<(u8, u8, u8)> = Method::ALL.iter().map(|m| m.info().colour).collect();
+        colours.sort_unstable();
+        colours.dedup();
+        assert_eq!(colours.len(), Method::ALL.len());
     }
 
     /// A recording of the half-steps a rule asks for.

@@ -67,8 +67,8 @@ const fn fitted(
 
 static INFOS: [[MethodInfo; 2]; 2] = [
     [
-        fitted("reductions", (148, 103, 189), KNOBS),
-        fitted("reductions-randomized", (197, 176, 213), KNOBS),
+        fitted("reductions", (230, 171, 2), KNOBS),
+        fitted("reductions-randomized", (245, 215, 120), KNOBS),
     ],
     [
         fitted("reductions-gbdt", (0, 110, 60), GBDT_KNOBS),
