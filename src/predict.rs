@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use rayon::prelude::*;
 
 use crate::analysis::{Analysis, Point, Selected};
-use crate::data::{Dataset, NewRows};
+use crate::data::{NewRows, Splits};
 use crate::metrics::SplitMetrics;
 use crate::model_file::{self, SavedModel};
 use crate::plan::{Plan, Trial};
@@ -190,7 +190,8 @@ pub struct SelectedPredictions<'a> {
     pub analysis: &'a Analysis,
     pub plan: &'a Plan,
     pub records: &'a [TrialRecord],
-    pub data: &'a Dataset,
+    /// Each trial's data (with `split: pooled`, its seed's split and test rows).
+    pub splits: &'a Splits<'a>,
     pub results_dir: &'a Path,
     /// Save retrained models too (the experiment's `save_models`).
     pub save_models: bool,
@@ -208,7 +209,7 @@ pub fn save_selected(request: &SelectedPredictions) -> Result<Vec<PathBuf>> {
         analysis,
         plan,
         records,
-        data,
+        splits,
         results_dir,
         save_models,
         jobs,
@@ -270,7 +271,7 @@ pub fn save_selected(request: &SelectedPredictions) -> Result<Vec<PathBuf>> {
         .build()
         .context("cannot start the worker threads")?;
     let found = Found {
-        data,
+        splits,
         models_dir: &models_dir,
         save_models,
         progress: &progress,
@@ -300,8 +301,9 @@ pub fn save_selected(request: &SelectedPredictions) -> Result<Vec<PathBuf>> {
                 for &trial in seeds_of(point) {
                     let trained = epoch.min(ok[trial.id.as_str()]);
                     let p = &probabilities[&(trial.id.clone(), trained)];
+                    let data = splits.of_seed(trial.spec.train.seed);
+                    let test = &data.test;
                     for (i, &probability) in p.iter().enumerate() {
-                        let test = &data.test;
                         out.row(
                             Some((&trial.id, epoch)),
                             &Prediction {
@@ -368,7 +370,7 @@ impl Recovering {
 
 /// Where a trial's models are found, or how they are made again.
 struct Found<'a> {
-    data: &'a Dataset,
+    splits: &'a Splits<'a>,
     models_dir: &'a Path,
     save_models: bool,
     progress: &'a Recovering,
@@ -386,7 +388,7 @@ impl Found<'_> {
         trial: &Trial,
         epochs: &BTreeSet<usize>,
     ) -> Result<Vec<(ModelKey, Vec<f32>)>> {
-        let test = &self.data.test;
+        let test = &self.splits.of_seed(trial.spec.train.seed).test;
         let models = self.models(trial, epochs)?;
         let exact = trial.spec.train.backend == Backend::Fused;
         models
@@ -410,7 +412,8 @@ impl Found<'_> {
     /// The trial's models at `epochs`: read where saved, the others trained again (and
     /// saved, unless `save_models: false`).
     fn models(&self, trial: &Trial, epochs: &BTreeSet<usize>) -> Result<Vec<SavedModel>> {
-        let (data, models_dir, progress) = (self.data, self.models_dir, self.progress);
+        let data = self.splits.of_seed(trial.spec.train.seed);
+        let (models_dir, progress) = (self.models_dir, self.progress);
         let mut models = Vec::new();
         let mut missing = BTreeSet::new();
         for &epoch in epochs {

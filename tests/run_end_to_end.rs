@@ -860,9 +860,17 @@ fn a_pooled_split_is_drawn_per_seed_and_the_same_every_time() {
     };
     assert_eq!(epochs(&first), epochs(&second));
 
-    let said = text(&first.run(&["--save-predictions"]));
-    assert!(
-        said.contains("--save-predictions: not with dataset.split: pooled yet"),
-        "{said}"
-    );
+    // Each trial's predictions are of its own seed's test rows, as the sweep scored them.
+    let output = first.run(&["--save-predictions=last"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let predictions = read_csv(&first.results().join("predictions/last.csv"));
+    for trial in &trials {
+        let rows: Vec<_> = (predictions.iter())
+            .filter(|r| r["trial_id"] == trial["trial_id"])
+            .collect();
+        assert!((1198..=1202).contains(&rows.len()), "{}", rows.len());
+        let correct = rows.iter().filter(|r| r["decision"] == r["label"]).count();
+        let accuracy = correct as f64 / rows.len() as f64;
+        assert_eq!(accuracy, number(trial, "test_accuracy"), "{trial:?}");
+    }
 }

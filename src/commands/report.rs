@@ -110,12 +110,15 @@ fn save_predictions(
     only: &[String],
     jobs: usize,
 ) -> Result<Vec<std::path::PathBuf>> {
+    // With `split: pooled`, each seed's test rows.
+    let seeds: Vec<u64> = plan.trials.iter().map(|t| t.spec.train.seed).collect();
+    let splits = crate::data::Splits::load(&experiment.dataset, dataset, &seeds)?;
     let written = predict::save_selected(&predict::SelectedPredictions {
         selections: &experiment.predictions_policies(only)?,
         analysis,
         plan,
         records: trials,
-        data: dataset,
+        splits: &splits,
         results_dir,
         save_models: experiment.save_models,
         jobs,

@@ -388,12 +388,6 @@ impl ExperimentFile {
     /// The selection policies `--save-predictions` names (by name or file stem; none named:
     /// every policy), or an error naming the one that is not a policy of this file.
     pub fn predictions_policies(&self, named: &[String]) -> Result<Vec<Selection>> {
-        if self.dataset.is_pooled() {
-            bail!(
-                "--save-predictions: not with dataset.split: pooled yet (each seed has test \
-                 rows of its own); predict with a saved model instead (`predict`)"
-            );
-        }
         let is_named = |s: &Selection, n: &str| n == s.name() || n == s.file_stem();
         if let Some(unknown) =
             (named.iter()).find(|n| !self.selections.iter().any(|s| is_named(s, n)))
