@@ -245,20 +245,30 @@ fn boosted(
     let n = data.n_groups();
     let metrics =
         |p: &[f32], split: &Split| SplitMetrics::compute(p, &split.labels, &split.groups, n);
+    let body = Body::Trees(trees.to_json().expect("fitted trees serialize"));
+    let points = [
+        metrics(&scores[0], &data.validation),
+        metrics(&scores[1], &data.test),
+    ];
+    one_point(points, body, scores, evaluated)
+}
+
+/// A model fitted whole (trees, a reduction): its one point, validation and test, as epoch
+/// 1, shown to `evaluated` with the model and its probabilities; the whole of its training.
+fn one_point(
+    [validation, test]: [SplitMetrics; 2],
+    body: Body,
+    scores: [Vec<f32>; 2],
+    evaluated: &mut dyn FnMut(&EpochMetrics, &Fitted),
+) -> Training {
     let metrics = EpochMetrics {
         epoch: 1,
         train_bce: f64::NAN,
-        validation: metrics(&scores[0], &data.validation),
-        test: metrics(&scores[1], &data.test),
+        validation,
+        test,
     };
-    let body = Body::Trees(trees.to_json().expect("fitted trees serialize"));
-    evaluated(
-        &metrics,
-        &Fitted::Whole {
-            body,
-            scores: &scores,
-        },
-    );
+    let scores = &scores;
+    evaluated(&metrics, &Fitted::Whole { body, scores });
     Training {
         history: vec![metrics],
         diverged: None,

@@ -67,26 +67,12 @@ pub fn fit(
             SplitMetrics::compute(&q, &split.labels, &split.groups, n)
         }
     };
-    let metrics = EpochMetrics {
-        epoch: 1,
-        train_bce: f64::NAN,
-        validation: metrics(&pmfs[0], &data.validation),
-        test: metrics(&pmfs[1], &data.test),
-    };
+    let points = [
+        metrics(&pmfs[0], &data.validation),
+        metrics(&pmfs[1], &data.test),
+    ];
     let scores = pmfs.map(|q| q.iter().map(|&v| v as f32).collect());
-    evaluated(
-        &metrics,
-        &Fitted::Whole {
-            body: Body::Mixture(members),
-            scores: &scores,
-        },
-    );
-    Training {
-        history: vec![metrics],
-        diverged: None,
-        collapsed: false,
-        paused: None,
-    }
+    super::one_point(points, Body::Mixture(members), scores, evaluated)
 }
 
 /// The reduction over `learner` on the training rows: each of `splits`' probability of a
