@@ -29,7 +29,7 @@ use crate::results::{
 };
 use crate::selection::FairnessMetric;
 use crate::train::threshold_optimizer::{self, ThresholdSpec};
-use crate::train::{self, Body, Checkpoint, EpochMetrics, Fitted, Training};
+use crate::train::{self, Body, Checkpoint, EpochMetrics, Training};
 
 pub struct ExecuteOptions {
     /// Trials run at once.
@@ -343,11 +343,14 @@ fn run_leg(leg: &Leg, data: &Dataset, results_dir: &Path, models: Option<&Path>)
             from.as_ref(),
             leg.until,
             &mut |metrics, fitted| {
-                if keep {
-                    kept.offer(metrics, fitted.body());
-                }
+                // The model as it stands, taken once for the trial and the rules riding on it.
+                let riders_keep = models.is_some() && !thresholded.is_empty();
+                let body = (keep || riders_keep).then(|| fitted.body());
                 for t in &mut thresholded {
-                    t.add(metrics, fitted, data, models.is_some());
+                    t.add(metrics, fitted.scores(), body.as_ref(), data);
+                }
+                if let (true, Some(body)) = (keep, body) {
+                    kept.offer(metrics, body);
                 }
             },
         ))
@@ -460,13 +463,18 @@ impl<'a> Thresholded<'a> {
         })
     }
 
-    /// Fit on the base's validation scores of this epoch; apply to both splits. With `keep`,
-    /// offer the rule with the base's model, to save.
-    fn add(&mut self, base: &EpochMetrics, model: &Fitted, data: &Dataset, keep: bool) {
+    /// Fit on the base's validation scores of this epoch; apply to both splits. With the
+    /// base's `model`, offer the rule with it, to save.
+    fn add(
+        &mut self,
+        base: &EpochMetrics,
+        [validation, test]: &[Vec<f32>; 2],
+        model: Option<&Body>,
+        data: &Dataset,
+    ) {
         if self.failed.is_some() {
             return;
         }
-        let [validation, test] = model.scores();
         let (v, n) = (&data.validation, data.n_groups());
         match threshold_optimizer::fit(&self.spec, validation, &v.labels, &v.groups, n) {
             Ok(fitted) => {
@@ -475,9 +483,9 @@ impl<'a> Thresholded<'a> {
                     test: fitted.metrics(test, &data.test.labels, &data.test.groups, n),
                     ..base.clone()
                 };
-                if keep {
+                if let Some(model) = model {
                     let body = Body::Thresholded {
-                        base: Box::new(model.body()),
+                        base: Box::new(model.clone()),
                         rule: fitted,
                     };
                     self.kept.offer(&metrics, body);
