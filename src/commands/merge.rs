@@ -7,6 +7,7 @@ use anyhow::Result;
 
 use super::report::report;
 use crate::cli::{self, MergeArgs};
+use crate::data::Splits;
 use crate::results::manifest::{self, Manifest};
 use crate::results::{ExecuteSummary, ResultsStore, shard_folders};
 use crate::{config, data, plan};
@@ -65,10 +66,18 @@ pub fn merge(args: &MergeArgs) -> Result<ExitCode> {
     };
     let predictions = args.predictions.save_predictions.as_deref();
     let jobs = std::thread::available_parallelism().map_or(1, usize::from);
+    // With `split: pooled` and predictions to write, each seed's test rows.
+    let splits = match predictions {
+        Some(_) => {
+            let seeds: Vec<u64> = plan.trials.iter().map(|t| t.spec.train.seed).collect();
+            Splits::load(&experiment.dataset, &dataset, &seeds)?
+        }
+        None => Splits::one(&dataset),
+    };
     report(
         &experiment,
         &plan,
-        &dataset,
+        &splits,
         &results_dir,
         &present,
         predictions,

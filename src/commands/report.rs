@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use crate::analysis::{self, Analysis, Baseline};
 use crate::cli::ReportArgs;
 use crate::config::{self, ExperimentFile};
-use crate::data::{self, Dataset};
+use crate::data::{self, Splits};
 use crate::outputs::{self, Report};
 use crate::plan::{self, Plan};
 use crate::predict;
@@ -38,7 +38,8 @@ pub fn report_again(args: &ReportArgs) -> Result<ExitCode> {
         skipped: done,
         ..Default::default()
     };
-    report(&experiment, &plan, &dataset, dir, &summary, None, 1)?;
+    let splits = Splits::one(&dataset);
+    report(&experiment, &plan, &splits, dir, &summary, None, 1)?;
     if args.gzip_epochs {
         let bytes = results::gzip_epochs(dir)?;
         println!(
@@ -55,12 +56,13 @@ pub fn report_again(args: &ReportArgs) -> Result<ExitCode> {
 pub(super) fn report(
     experiment: &ExperimentFile,
     plan: &Plan,
-    dataset: &Dataset,
+    splits: &Splits,
     results_dir: &Path,
     run: &ExecuteSummary,
     predictions: Option<&[String]>,
     jobs: usize,
 ) -> Result<()> {
+    let dataset = splits.first;
     let (trials, epochs) = results::read_results(results_dir)?;
     let not_planned = analysis::not_planned(plan, &trials);
     let configurations = analysis::configurations(plan, &trials, epochs, dataset.train.n_features);
@@ -88,7 +90,7 @@ pub(super) fn report(
         Some(only) => save_predictions(
             experiment,
             plan,
-            dataset,
+            splits,
             results_dir,
             (&trials, &analysis),
             only,
@@ -104,21 +106,18 @@ pub(super) fn report(
 fn save_predictions(
     experiment: &ExperimentFile,
     plan: &Plan,
-    dataset: &Dataset,
+    splits: &Splits,
     results_dir: &Path,
     (trials, analysis): (&[crate::results::TrialRecord], &Analysis),
     only: &[String],
     jobs: usize,
 ) -> Result<Vec<std::path::PathBuf>> {
-    // With `split: pooled`, each seed's test rows.
-    let seeds: Vec<u64> = plan.trials.iter().map(|t| t.spec.train.seed).collect();
-    let splits = crate::data::Splits::load(&experiment.dataset, dataset, &seeds)?;
     let written = predict::save_selected(&predict::SelectedPredictions {
         selections: &experiment.predictions_policies(only)?,
         analysis,
         plan,
         records: trials,
-        splits: &splits,
+        splits,
         results_dir,
         save_models: experiment.save_models,
         jobs,

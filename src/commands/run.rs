@@ -59,7 +59,8 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         models: (experiment.save_models).then(|| models_dir(&results_dir)),
         halving: (experiment.halving.clone()).map(|h| (h, experiment.fairness_metric)),
     };
-    let seeds: Vec<u64> = pending.iter().map(|t| t.spec.train.seed).collect();
+    // With `split: pooled`, each seed's data, for training and for `--save-predictions`.
+    let seeds: Vec<u64> = plan.trials.iter().map(|t| t.spec.train.seed).collect();
     let splits = data::Splits::load(&experiment.dataset, &dataset, &seeds)?;
     let summary = sweep::execute(&plan, &splits, &mut store, &options)?;
     manifest.finish(summary);
@@ -81,7 +82,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         report(
             &experiment,
             &plan,
-            &dataset,
+            &splits,
             &results_dir,
             &summary,
             predictions,
