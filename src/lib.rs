@@ -15,6 +15,7 @@ pub mod commands;
 pub mod config;
 pub mod data;
 pub mod escape;
+pub mod estimator;
 pub mod files;
 pub mod metrics;
 pub mod model;
@@ -23,6 +24,8 @@ pub mod outputs;
 pub mod pareto;
 pub mod plan;
 pub mod predict;
+#[cfg(feature = "python")]
+mod python;
 pub mod results;
 pub mod selection;
 pub mod slurm;

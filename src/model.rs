@@ -122,7 +122,7 @@ fn hidden_layers(layers: &[Linear], input: Tensor<2>) -> Tensor<2> {
 /// One layer's weights, as plain numbers: the network starts from these on burn's devices
 /// and in the fused engine alike, so both start from the same weights; a trained network
 /// gives them back to be saved (`model_file`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LayerWeights {
     pub d_in: usize,
     pub d_out: usize,

@@ -358,7 +358,9 @@ impl SavedModel {
 
 /// The probabilities of `body` on `features` (`inputs` per row); see
 /// [`SavedModel::probabilities`].
-fn body_probabilities(
+/// A body's probabilities for rows already encoded and scaled (`inputs` per row), with their
+/// groups where its rule needs them.
+pub fn body_probabilities(
     body: &Body,
     features: &[f32],
     inputs: usize,

@@ -631,6 +631,20 @@ fn selections(raw: Option<Value>, problems: &mut Vec<String>) -> Vec<Selection> 
     selections
 }
 
+/// One trial's settings from `model:` and `train:` sections alone (the Python estimator's
+/// parameters, as JSON), checked as an experiment file's are; every problem in one message.
+pub fn trial_of_sections(text: &str) -> Result<TrialSpec> {
+    let document: Value = serde_norway::from_str(text)
+        .map_err(|e| anyhow!("the estimator's settings are not a mapping ({e})"))?;
+    if let Some(key) = (document.as_mapping().into_iter().flatten())
+        .map(|(key, _)| key.as_str().unwrap_or_default())
+        .find(|key| !["model", "train"].contains(key))
+    {
+        bail!("the estimator's settings have {key:?}; expected only model and train");
+    }
+    trial_from_document(&document).map_err(|problems| anyhow!("{}", problems.join("; ")))
+}
+
 /// Check a document produced by the planner (the base document with sweep values set).
 fn trial_from_document(document: &Value) -> Result<TrialSpec, Vec<String>> {
     let mut problems = Vec::new();

@@ -23,6 +23,7 @@ use crate::metrics::{group_means, largest_group_gap, majority_accuracy, mean};
 pub use encode::{Encoding, FeatureColumn, Preprocessing};
 pub use locate::{DataDirSource, DataFile, Location, unzip};
 pub use new_rows::NewRows;
+pub use preprocess::Scaler;
 pub use spec::DatasetSpec;
 
 /// One split of a data set, stored row-major so it converts to a tensor without copying.

@@ -215,6 +215,30 @@ pub fn train_leg(
     training
 }
 
+/// A network trained on `data.train` for all its epochs without being evaluated (the Python
+/// estimator's `fit`): the same steps as [`train`]'s, so the same weights to the last bit.
+/// An error when they stopped being finite.
+pub fn fit_network(
+    architecture: &Architecture,
+    spec: &TrainSpec,
+    data: &Dataset,
+) -> Result<Vec<LayerWeights>, String> {
+    let mut trainer = Trainer::new(architecture, spec, data);
+    for epoch in 1..=spec.epochs {
+        trainer.train_epoch(epoch);
+    }
+    let weights = trainer.weights();
+    let finite = |l: &LayerWeights| l.weight.iter().chain(&l.bias).all(|v| v.is_finite());
+    match weights.iter().all(finite) {
+        true => Ok(weights),
+        false => Err(format!(
+            "training diverged: the weights are not finite after {} epochs (a smaller lr_acc, \
+             lr_fair or eta may help)",
+            spec.epochs
+        )),
+    }
+}
+
 /// A `gbdt` trial (or the trees a `threshold` trial reads): one fit on the training rows,
 /// stopped early on validation's log loss, its one point evaluated as epoch 1.
 fn boosted(
