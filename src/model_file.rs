@@ -537,7 +537,10 @@ fn check_preprocessing(about: &About, inputs: usize) -> Result<()> {
         );
     }
     let sensitive = &preprocessing.table.sensitive;
+    // Crossed columns keep the combinations present, small-group rules merge: no fixed count.
+    let fixed = sensitive.crossed.is_empty() && sensitive.small_groups.is_none();
     let groups = match &sensitive.grouping {
+        _ if !fixed => None,
         Grouping::Distinct => None,
         Grouping::Above(_) => Some(2),
         Grouping::Named(groups) => Some(groups.len()),
@@ -547,7 +550,7 @@ fn check_preprocessing(about: &About, inputs: usize) -> Result<()> {
         bail!(
             "metadata `group_names`: {names} names for the {} groups of column {:?}",
             groups.map_or("distinct".to_string(), |n| n.to_string()),
-            sensitive.column
+            sensitive.name()
         );
     }
     Ok(())
@@ -736,6 +739,8 @@ mod tests {
             sensitive: Sensitive {
                 column: "s".into(),
                 grouping: crate::data::spec::Grouping::Distinct,
+                crossed: Vec::new(),
+                small_groups: None,
             },
             categorical: Vec::new(),
             numeric: Vec::new(),

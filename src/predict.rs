@@ -56,11 +56,15 @@ pub fn predict_file(model: &SavedModel, data: &Path) -> Result<Predicted> {
 /// Each row's sensitive group, which a `threshold` model's cuts need; an error names the
 /// column, or the first row without a group.
 fn groups_for_cuts(model: &SavedModel, data: &Path, new: &NewRows) -> Result<Vec<u32>> {
-    let column = &model.about.preprocessing.table.sensitive.column;
+    let sensitive = &model.about.preprocessing.table.sensitive;
+    let column = sensitive.name();
     let Some(groups) = &new.groups else {
+        let lacks = match sensitive.crossed.is_empty() {
+            true => format!("has no column {column:?}"),
+            false => format!("lacks one of the sensitive columns {column}"),
+        };
         bail!(
-            "{}: has no column {column:?}; this model's group thresholds need each row's \
-             sensitive group",
+            "{}: {lacks}; this model's group thresholds need each row's sensitive group",
             data.display()
         );
     };

@@ -116,7 +116,7 @@ fn load_split<'py>(
     let data_dir = data_dir.map(|d| (d.into(), crate::data::DataDirSource::Flag));
     let experiment = crate::config::read(Path::new(experiment), data_dir).map_err(value_error)?;
     let spec = experiment.dataset.for_seed(seed);
-    let sensitive = spec.table.sensitive.column.clone();
+    let sensitive = spec.table.sensitive.name();
     let data = py
         .detach(move || crate::data::load(&spec))
         .map_err(value_error)?;

@@ -9,11 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use anyhow::{Result, anyhow, bail};
 
+use super::groups::{Groups, own_group, renumber, small_groups};
 use super::preprocess::{Scaler, seeded_split, shared_vocabulary, stratified_split, take_rows};
-use super::spec::{
-    DatasetSpec, Files, GroupValues, Grouping, Label, MissingAction, Scale, SplitProtocol,
-    TableSpec,
-};
+use super::spec::{DatasetSpec, Files, Label, MissingAction, Scale, SplitProtocol, TableSpec};
 use super::table::{Table, find_column, same_value};
 use super::{Dataset, Split};
 
@@ -42,22 +40,53 @@ pub fn dataset(spec: &DatasetSpec, tables: &[Table]) -> Result<Dataset> {
         );
     }
     let label_column = first.column(t.label.column(), "label.column")?;
-    let sensitive_column = first.column(&t.sensitive.column, "sensitive.column")?;
+    let sensitive_columns = (t.sensitive.attributes().iter())
+        .map(|(column, _)| first.column(column, "sensitive.column"))
+        .collect::<Result<Vec<_>>>()?;
     let columns = Columns {
         label: label_column,
-        sensitive: sensitive_column,
-        features: feature_columns(spec, first, label_column, sensitive_column)?,
+        features: feature_columns(spec, first, label_column, &sensitive_columns)?,
+        sensitive: sensitive_columns,
     };
     let features = &columns.features;
     let is_missing = |value: &str| is_missing(t, value);
-    let group_names = group_names(spec, tables, sensitive_column, &is_missing);
+    let groups = Groups::of(&t.sensitive, |i| {
+        let column = columns.sensitive[i];
+        (tables.iter())
+            .flat_map(|table| table.rows.iter().map(move |r| &r[column]))
+            .filter(|v| !is_missing(v))
+            .map(String::from)
+            .collect()
+    });
 
     let mut kept: Vec<Vec<Row>> = Vec::new();
     let mut notes = Vec::new();
     for (index, table) in tables.iter().enumerate() {
-        let (rows, note) = usable_rows(spec, index, table, &columns, &group_names)?;
+        let (rows, note) = usable_rows(spec, index, table, &columns, &groups)?;
         kept.push(rows);
         notes.push(note);
+    }
+    let mut group_names = groups.names;
+    // Crossed columns: the combinations no row has are no group.
+    if !t.sensitive.crossed.is_empty() {
+        let present: Vec<bool> = (0..group_names.len() as u32)
+            .map(|g| kept.iter().flatten().any(|row| row.group == g))
+            .collect();
+        let mut ids: Vec<u32> = kept.iter().flatten().map(|row| row.group).collect();
+        let absent = present.iter().filter(|p| !**p).count();
+        group_names = renumber(&group_names, &present, &mut ids);
+        for (row, id) in kept.iter_mut().flatten().zip(ids) {
+            row.group = id;
+        }
+        notes.push(format!(
+            "sensitive: {}: {} combinations with rows{}",
+            t.sensitive.name(),
+            group_names.len(),
+            match absent {
+                0 => String::new(),
+                n => format!(" ({n} without any left out)"),
+            }
+        ));
     }
     if kept.iter().all(Vec::is_empty) {
         let files: Vec<String> = tables
@@ -80,7 +109,7 @@ pub fn dataset(spec: &DatasetSpec, tables: &[Table]) -> Result<Dataset> {
                 "dataset.sensitive: group {name:?} has no rows in {} (column {}); check its \
                  values against the file's",
                 files.join(" and "),
-                t.sensitive.column
+                t.sensitive.name()
             );
         }
     }
@@ -143,6 +172,12 @@ pub fn dataset(spec: &DatasetSpec, tables: &[Table]) -> Result<Dataset> {
             scaler.apply(split);
         }
     }
+    if let Some(rule) = t.sensitive.small_groups {
+        let (names, note) =
+            small_groups(rule, group_names, [&mut train, &mut validation, &mut test])?;
+        group_names = names;
+        notes.extend(note);
+    }
     let preprocessing = Preprocessing {
         table: t.clone(),
         columns: features
@@ -168,19 +203,20 @@ pub fn dataset(spec: &DatasetSpec, tables: &[Table]) -> Result<Dataset> {
     })
 }
 
-/// Where the label, the sensitive value and the features are in a record.
+/// Where the label, the sensitive values and the features are in a record.
 struct Columns {
     label: usize,
-    sensitive: usize,
+    /// One per sensitive attribute, in order.
+    sensitive: Vec<usize>,
     features: Vec<usize>,
 }
 
 impl Columns {
-    /// The record lacks its label or sensitive value, or (`missing: drop`) a feature.
+    /// The record lacks its label or a sensitive value, or (`missing: drop`) a feature.
     fn lack_values(&self, t: &TableSpec, record: &StringRecord) -> bool {
         let missing = |column: usize| is_missing(t, &record[column]);
         missing(self.label)
-            || missing(self.sensitive)
+            || self.sensitive.iter().any(|&c| missing(c))
             || (t.missing.action == MissingAction::Drop
                 && self.features.iter().any(|&c| missing(c)))
     }
@@ -200,8 +236,12 @@ pub fn usable(spec: &DatasetSpec) -> impl FnMut(&[String], &StringRecord) -> boo
     move |names: &[String], record: &StringRecord| {
         let resolved = columns.get_or_insert_with(|| {
             let find = |name: &str| names.iter().position(|n| n == name);
-            let (label, sensitive) = (find(t.label.column())?, find(&t.sensitive.column)?);
-            let features = feature_columns_of(spec, names, Path::new(""), label, sensitive).ok()?;
+            let label = find(t.label.column())?;
+            let sensitive = (t.sensitive.attributes().iter())
+                .map(|(column, _)| find(column))
+                .collect::<Option<Vec<_>>>()?;
+            let features =
+                feature_columns_of(spec, names, Path::new(""), label, &sensitive).ok()?;
             Some(Columns {
                 label,
                 sensitive,
@@ -214,12 +254,10 @@ pub fn usable(spec: &DatasetSpec) -> impl FnMut(&[String], &StringRecord) -> boo
         if columns.lack_values(t, record) {
             return false;
         }
-        // A distinct value is a group of its own; an error is the reader's to report.
-        matches!(t.sensitive.grouping, Grouping::Distinct)
-            || !matches!(
-                group_of(&t.sensitive.grouping, &[], &record[columns.sensitive]),
-                Ok(None)
-            )
+        // Each value in one of its column's groups; an error is the reader's to report.
+        (t.sensitive.attributes().iter().zip(&columns.sensitive)).all(|((column, grouping), &c)| {
+            !matches!(own_group(column, grouping, &record[c]), Ok(None))
+        })
     }
 }
 
@@ -230,7 +268,7 @@ fn usable_rows(
     index: usize,
     table: &Table,
     columns: &Columns,
-    group_names: &[String],
+    groups: &Groups,
 ) -> Result<(Vec<Row>, String)> {
     let t = &spec.table;
     let (mut missing, mut ungrouped) = (0, 0);
@@ -239,13 +277,14 @@ fn usable_rows(
         if spec.max_rows.is_some_and(|max| rows.len() >= max) {
             break;
         }
-        let (label_value, group_value) = (&record[columns.label], &record[columns.sensitive]);
+        let label_value = &record[columns.label];
         if columns.lack_values(t, record) {
             missing += 1;
             continue;
         }
-        let group = group_of(&t.sensitive.grouping, group_names, group_value)
-            .map_err(|e| anyhow!("{}: column {}: {e}", table.at(row), t.sensitive.column))?;
+        let values: Vec<&str> = columns.sensitive.iter().map(|&c| &record[c]).collect();
+        let group = (groups.group_of(&t.sensitive, &values))
+            .map_err(|(column, e)| anyhow!("{}: column {column}: {e}", table.at(row)))?;
         let Some(group) = group else {
             ungrouped += 1;
             continue;
@@ -280,7 +319,7 @@ fn feature_columns(
     spec: &DatasetSpec,
     table: &Table,
     label: usize,
-    sensitive: usize,
+    sensitive: &[usize],
 ) -> Result<Vec<usize>> {
     feature_columns_of(spec, &table.names, &table.path, label, sensitive)
 }
@@ -291,7 +330,7 @@ fn feature_columns_of(
     names: &[String],
     path: &Path,
     label: usize,
-    sensitive: usize,
+    sensitive: &[usize],
 ) -> Result<Vec<usize>> {
     let t = &spec.table;
     for (key, listed) in [
@@ -312,59 +351,9 @@ fn feature_columns_of(
     };
     Ok(chosen
         .into_iter()
-        .filter(|&c| c != label && (c != sensitive || spec.sensitive_as_feature))
+        .filter(|&c| c != label && (!sensitive.contains(&c) || spec.sensitive_as_feature))
         .filter(|&c| !t.drop.contains(&names[c]))
         .collect())
-}
-
-fn group_names(
-    spec: &DatasetSpec,
-    tables: &[Table],
-    column: usize,
-    is_missing: &impl Fn(&str) -> bool,
-) -> Vec<String> {
-    let name = &spec.table.sensitive.column;
-    match &spec.table.sensitive.grouping {
-        Grouping::Named(groups) => groups.iter().map(|(name, _)| name.clone()).collect(),
-        Grouping::Above(t) => vec![format!("{name} <= {t}"), format!("{name} > {t}")],
-        Grouping::Distinct => {
-            let values: BTreeSet<&str> = tables
-                .iter()
-                .flat_map(|table| table.rows.iter().map(move |r| &r[column]))
-                .filter(|v| !is_missing(v))
-                .collect();
-            let mut values: Vec<String> = values.into_iter().map(String::from).collect();
-            if values.iter().all(|v| v.parse::<f64>().is_ok()) {
-                values.sort_by(|a, b| a.parse::<f64>().unwrap().total_cmp(&b.parse().unwrap()));
-            }
-            values
-        }
-    }
-}
-
-/// The group of a sensitive value; `None` when no group takes it.
-pub(super) fn group_of(
-    grouping: &Grouping,
-    names: &[String],
-    value: &str,
-) -> Result<Option<u32>, String> {
-    Ok(match grouping {
-        Grouping::Distinct => names.iter().position(|n| n == value).map(|g| g as u32),
-        Grouping::Above(threshold) => {
-            let number = finite(value).ok_or_else(|| {
-                format!("expected a finite number (dataset.sensitive.above), found {value:?}")
-            })?;
-            Some(u32::from(number > *threshold))
-        }
-        Grouping::Named(groups) => {
-            let listed = groups.iter().position(|(_, members)| match members {
-                GroupValues::Listed(values) => values.iter().any(|v| same_value(value, v)),
-                GroupValues::Other => false,
-            });
-            let other = || groups.iter().position(|(_, m)| *m == GroupValues::Other);
-            listed.or_else(other).map(|g| g as u32)
-        }
-    })
 }
 
 /// `value` as a number, unless it is not one or not finite (`inf`, `NaN`, `1e400`).

@@ -9,6 +9,7 @@ pub mod catalogue;
 pub mod checksum;
 mod encode;
 pub mod fetch;
+mod groups;
 mod locate;
 mod new_rows;
 mod preprocess;
@@ -146,7 +147,7 @@ impl Dataset {
     /// refused; a group with no validation or test rows is a warning (its gaps there are
     /// left out). Each names the column and the counts.
     pub fn check_usable(&self, spec: &DatasetSpec) -> Result<Vec<String>> {
-        let (sensitive, label) = (&spec.table.sensitive.column, spec.table.label.column());
+        let (sensitive, label) = (spec.table.sensitive.name(), spec.table.label.column());
         let counts = |split: &Split| {
             let mut counts = vec![0usize; self.group_names.len()];
             for &g in &split.groups {

@@ -7,7 +7,8 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
-use super::encode::{Encoding, Preprocessing, group_of, is_missing, label_of};
+use super::encode::{Encoding, Preprocessing, is_missing, label_of};
+use super::groups::Groups;
 use super::spec::{Header, MissingAction};
 use super::table;
 
@@ -74,13 +75,18 @@ impl Preprocessing {
         }
         let find = |name: &str| table.names.iter().position(|n| n == name);
         let features: Vec<usize> = columns.iter().map(|c| find(c).expect("checked")).collect();
-        let (label, sensitive) = (find(t.label.column()), find(&t.sensitive.column));
+        let label = find(t.label.column());
+        // The groups need every sensitive column; without one, rows have no group.
+        let sensitive = (t.sensitive.attributes().iter())
+            .map(|(column, _)| find(column))
+            .collect::<Option<Vec<usize>>>();
+        let groups = Groups::named(group_names.to_vec());
 
         let mut rows = NewRows {
             lines: Vec::new(),
             features: Vec::new(),
             labels: label.map(|_| Vec::new()),
-            groups: sensitive.map(|_| Vec::new()),
+            groups: sensitive.as_ref().map(|_| Vec::new()),
             left_out: 0,
             unseen: BTreeMap::new(),
         };
@@ -131,15 +137,17 @@ impl Preprocessing {
                 };
                 labels.push(parsed);
             }
-            if let (Some(groups), Some(c)) = (&mut rows.groups, sensitive) {
-                let value = &record[c];
-                let group = match is_missing(&t, value) {
+            if let (Some(row_groups), Some(columns)) = (&mut rows.groups, &sensitive) {
+                let values: Vec<&str> = columns.iter().map(|&c| &record[c]).collect();
+                let group = match values.iter().any(|v| is_missing(&t, v)) {
                     true => None,
-                    false => group_of(&t.sensitive.grouping, group_names, value).map_err(|e| {
-                        anyhow::anyhow!("{}: column {}: {e}", table.at(index), t.sensitive.column)
-                    })?,
+                    false => groups
+                        .group_of(&t.sensitive, &values)
+                        .map_err(|(column, e)| {
+                            anyhow::anyhow!("{}: column {column}: {e}", table.at(index))
+                        })?,
                 };
-                groups.push(group);
+                row_groups.push(group);
             }
         }
         if let Some(scaler) = &self.scaler {

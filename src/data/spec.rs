@@ -184,10 +184,83 @@ impl Label {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The sensitive attribute: a column and its groups, or several (`crossed`), whose every
+/// combination present is a group ("Female × White").
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sensitive {
     pub column: String,
     pub grouping: Grouping,
+    /// The further columns of an intersectional attribute, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub crossed: Vec<Attribute>,
+    /// What to do with groups that have too few rows in a split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub small_groups: Option<SmallGroups>,
+}
+
+/// One sensitive column and how its values make groups.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attribute {
+    pub column: String,
+    pub grouping: Grouping,
+}
+
+/// Groups with fewer than `min_rows` rows in the training, validation or test split are
+/// merged into one named [`OTHER`], or refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmallGroups {
+    pub min_rows: usize,
+    pub action: SmallAction,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmallAction {
+    Merge,
+    Refuse,
+}
+
+/// The group small groups are merged into (and new rows whose combination training never had).
+pub const OTHER: &str = "other";
+
+/// How a group's name joins its attributes' values.
+pub const CROSS: &str = " × ";
+
+impl Sensitive {
+    /// Its columns and groupings, in order.
+    pub fn attributes(&self) -> Vec<(&str, &Grouping)> {
+        std::iter::once((self.column.as_str(), &self.grouping))
+            .chain(
+                self.crossed
+                    .iter()
+                    .map(|a| (a.column.as_str(), &a.grouping)),
+            )
+            .collect()
+    }
+
+    /// Its columns' names, as messages name it: `sex`, or `sex × race`.
+    pub fn name(&self) -> String {
+        let columns: Vec<&str> = self.attributes().iter().map(|(c, _)| *c).collect();
+        columns.join(CROSS)
+    }
+}
+
+// By hand, so that a one-column attribute without a small-group rule prints as it did
+// before either existed: a user's table enters trial ids by this text.
+impl std::fmt::Debug for Sensitive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut out = f.debug_struct("Sensitive");
+        out.field("column", &self.column);
+        out.field("grouping", &self.grouping);
+        if !self.crossed.is_empty() {
+            out.field("crossed", &self.crossed);
+        }
+        if let Some(small) = &self.small_groups {
+            out.field("small_groups", small);
+        }
+        out.finish()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -242,6 +315,8 @@ pub struct RawDataset {
     pub data_dir: Option<PathBuf>,
     /// A built-in's choice by name (`sex`), or a description `{column, groups | above}`.
     pub sensitive: Option<Value>,
+    /// `{min_rows, action: merge | refuse}`.
+    pub small_groups: Option<Value>,
     pub sensitive_as_feature: Option<bool>,
     pub val_fraction: Option<f64>,
     pub split_seed: Option<u64>,
@@ -343,6 +418,26 @@ pub fn resolve(
             Some(Value::String(choice)) => Some(choice.clone()),
             Some(_) => None, // A description of the user's own.
         };
+        // Several columns crossed (`[sex, race]`): a choice's name stands for its description.
+        if let Some(Value::Sequence(listed)) = section.get("sensitive") {
+            let mut described = Vec::new();
+            for item in listed {
+                let Some(choice) = item.as_str() else {
+                    described.push(item.clone());
+                    continue;
+                };
+                let Some(sensitive) = choices.get(choice) else {
+                    problems.push(format!(
+                        "dataset.sensitive: expected one of {} for {name} (or a description \
+                         {{column, groups | above}}), found {choice:?}",
+                        choice_names.join(", ")
+                    ));
+                    return None;
+                };
+                described.push(sensitive.clone());
+            }
+            section.insert("sensitive".into(), Value::Sequence(described));
+        }
         if let Some(choice) = &chosen {
             let Some(sensitive) = choices.get(choice.as_str()) else {
                 problems.push(format!(
@@ -416,6 +511,16 @@ pub fn resolve(
         problems.push(
             "dataset.test_fraction: only with `file:` (one table) or `split: pooled`; the \
              standard split keeps the test file as it is"
+                .into(),
+        );
+    }
+    if let (Some(SplitProtocol::Pooled { .. }), Some(table)) = (&split, &table)
+        && table.sensitive.small_groups.is_some()
+    {
+        problems.push(
+            "dataset.small_groups: not with `split: pooled`, whose every seed draws its own \
+             splits (and could merge other groups); count the groups with `data describe` and \
+             group the values yourself (`sensitive: {column, groups: {…}}`)"
                 .into(),
         );
     }
@@ -537,7 +642,7 @@ fn table_spec(raw: &RawDataset, problems: &mut Vec<String>) -> Option<TableSpec>
         .collect();
     let derived = derived(raw.derive.as_ref(), problems);
     let label = label(raw.label.as_ref(), problems);
-    let sensitive = sensitive(raw.sensitive.as_ref(), problems);
+    let sensitive = sensitive(raw.sensitive.as_ref(), raw.small_groups.as_ref(), problems);
     let missing = match &raw.missing {
         None => Missing {
             tokens: Vec::new(),
@@ -681,13 +786,61 @@ fn label(raw: Option<&RawLabel>, problems: &mut Vec<String>) -> Option<Label> {
     }
 }
 
-fn sensitive(raw: Option<&Value>, problems: &mut Vec<String>) -> Option<Sensitive> {
-    let expected = "expected {column: <name>} (each value a group), {column, above: <number>} \
-                    or {column, groups: {name: [values], other_name: other}}";
+fn sensitive(
+    raw: Option<&Value>,
+    small_groups: Option<&Value>,
+    problems: &mut Vec<String>,
+) -> Option<Sensitive> {
     let Some(raw) = raw else {
-        problems.push(format!("dataset.sensitive: missing; {expected}"));
+        problems.push(format!("dataset.sensitive: missing; {EXPECTED_ATTRIBUTE}"));
         return None;
     };
+    let before = problems.len();
+    let small_groups = small_groups.and_then(|raw| small_groups_rule(raw, problems));
+    let mut attributes = match raw {
+        // Several columns: each a description, their combinations the groups.
+        Value::Sequence(listed) => {
+            if listed.len() < 2 {
+                problems.push(
+                    "dataset.sensitive: a list crosses two or more columns; give one \
+                     description (not a list) for one"
+                        .into(),
+                );
+            }
+            let attributes: Vec<Attribute> = (listed.iter())
+                .filter_map(|raw| attribute(raw, problems))
+                .collect();
+            for (i, a) in attributes.iter().enumerate() {
+                if attributes[..i].iter().any(|b| b.column == a.column) {
+                    problems.push(format!(
+                        "dataset.sensitive: column {:?} is listed twice",
+                        a.column
+                    ));
+                }
+            }
+            attributes
+        }
+        raw => attribute(raw, problems).into_iter().collect(),
+    };
+    if problems.len() > before || attributes.is_empty() {
+        return None;
+    }
+    let Attribute { column, grouping } = attributes.remove(0);
+    Some(Sensitive {
+        column,
+        grouping,
+        crossed: attributes,
+        small_groups,
+    })
+}
+
+const EXPECTED_ATTRIBUTE: &str = "expected {column: <name>} (each value a group), {column, \
+    above: <number>} or {column, groups: {name: [values], other_name: other}}, or a list of \
+    them (their combinations the groups)";
+
+/// One sensitive column's description.
+fn attribute(raw: &Value, problems: &mut Vec<String>) -> Option<Attribute> {
+    let expected = EXPECTED_ATTRIBUTE;
     let raw: RawSensitive = match serde_norway::from_value(raw.clone()) {
         Ok(raw) => raw,
         Err(e) => {
@@ -730,10 +883,27 @@ fn sensitive(raw: Option<&Value>, problems: &mut Vec<String>) -> Option<Sensitiv
             return None;
         }
     };
-    Some(Sensitive {
+    Some(Attribute {
         column: raw.column,
         grouping,
     })
+}
+
+/// `small_groups: {min_rows: N, action: merge | refuse}`.
+fn small_groups_rule(raw: &Value, problems: &mut Vec<String>) -> Option<SmallGroups> {
+    let expected = "expected {min_rows: <rows>, action: merge | refuse} (groups with fewer \
+                    rows in a split merged into one named other, or refused)";
+    match serde_norway::from_value::<SmallGroups>(raw.clone()) {
+        Ok(rule) if rule.min_rows >= 1 => Some(rule),
+        Ok(_) => {
+            problems.push("dataset.small_groups.min_rows: expected at least 1".into());
+            None
+        }
+        Err(e) => {
+            problems.push(format!("dataset.small_groups: {e}; {expected}"));
+            None
+        }
+    }
 }
 
 /// Scalars as the text a field of the file would hold (`1`, `>50K`, `true`).
