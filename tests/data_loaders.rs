@@ -425,3 +425,42 @@ fn missing_files_say_what_is_missing_and_where_we_looked() {
         "{error}"
     );
 }
+
+/// `name: synthetic`: drawn, not read; split as a one-file table; the same settings give the
+/// same rows, and its keys are checked as any others.
+#[test]
+fn a_synthetic_data_set_is_drawn_split_and_checked() {
+    let dir = Path::new("/nonexistent");
+    let section = "  name: synthetic\n  rows: 1000\n  features: 4\n  groups: 4\n  bias: 2\n";
+    let data = load_in(dir, section).unwrap();
+    assert_eq!(data.group_names, ["0", "1", "2", "3"]);
+    assert_eq!(data.feature_names, ["x0", "x1", "x2", "x3"]);
+    assert_eq!(rows(&data), 1000);
+    assert_eq!(data.test.n_rows(), 300); // test_fraction 0.3
+    assert_eq!(data.validation.n_rows(), 140); // val_fraction 0.2 of the other 700
+    assert_eq!(load_in(dir, section).unwrap().train, data.train);
+    let other = load_in(dir, &format!("{section}  seed: 1\n")).unwrap();
+    assert_ne!(other.train, data.train);
+    // Group 3's base rate is far above group 0's, as the process says.
+    let rate = |g: u32| {
+        let labels: Vec<f32> = (data.train.groups.iter().zip(&data.train.labels))
+            .filter(|(x, _)| **x == g)
+            .map(|(_, y)| *y)
+            .collect();
+        labels.iter().sum::<f32>() / labels.len() as f32
+    };
+    assert!(rate(3) - rate(0) > 0.5, "{} {}", rate(0), rate(3));
+
+    let error = |section: &str| format!("{:#}", load_in(dir, section).err().unwrap());
+    let message = error("  name: synthetic\n  rows: 5\n  groups: 1\n  label: {column: y}\n");
+    assert!(message.contains("dataset.label: unknown key"), "{message}");
+    let message = error("  name: synthetic\n  rows: 5\n  groups: 1\n");
+    assert!(
+        message.contains("dataset.rows: expected at least 10, found 5"),
+        "{message}"
+    );
+    assert!(
+        message.contains("dataset.groups: expected 2 to 1000, found 1"),
+        "{message}"
+    );
+}

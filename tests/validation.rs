@@ -198,7 +198,7 @@ fn a_misspelt_data_set_gets_the_closest_name() {
     assert_has(
         &message,
         &[
-            "line 3: dataset.name: expected one of adult, compas, german, health, csv, found \"helth\"; did you mean health?",
+            "line 3: dataset.name: expected one of adult, compas, german, health, csv, synthetic, found \"helth\"; did you mean health?",
         ],
     );
 }

@@ -61,8 +61,9 @@ struct RawExperiment {
     name: Option<String>,
     #[allow(dead_code)] // applied to the document before it is read (`apply_preset`)
     preset: Option<String>,
-    #[allow(dead_code)] // its shape is checked here; `spec::resolve` reads it from the document
-    dataset: Option<RawDataset>,
+    #[allow(dead_code)] // a mapping (its keys checked by `check_dataset_section`); read by
+    // `spec::resolve` from the document
+    dataset: Option<Mapping>,
     #[serde(default)]
     #[allow(dead_code)]
     // its shape is checked here; each sweep point is read by `trial_from_document`
@@ -249,7 +250,7 @@ pub fn parse(text: &str, path: &Path, data_dir: DataDirOverride) -> Result<Exper
             check_section::<RawModel> as fn(&str, &mut Mapping, &mut Vec<String>),
         ),
         ("train", check_train_section),
-        ("dataset", check_section::<RawDataset>),
+        ("dataset", check_dataset_section),
     ] {
         if let Some(Value::Mapping(keys)) = root.get_mut(section) {
             check(section, keys, &mut problems);
@@ -292,7 +293,10 @@ pub fn parse(text: &str, path: &Path, data_dir: DataDirOverride) -> Result<Exper
             None
         }
     };
-    if let Some(Err(e)) = dataset.as_ref().map(DatasetSpec::locate) {
+    if let Some(Err(e)) = (dataset.as_ref())
+        .filter(|d| d.generated.is_none())
+        .map(DatasetSpec::locate)
+    {
         problems.push(format!("dataset: {e}"));
     }
     let selections = selections(raw.selection, &mut problems);
@@ -541,6 +545,14 @@ fn check_halving(halving: &search::Halving, points: &[TrialSpec], problems: &mut
 }
 
 /// The `train:` keys: the network's (RawTrain's) and every method's settings.
+/// `dataset:`'s keys: a table description's, or the generator's for `name: synthetic`.
+fn check_dataset_section(name: &str, section: &mut Mapping, problems: &mut Vec<String>) {
+    match section.get("name").and_then(Value::as_str) {
+        Some(spec::SYNTHETIC) => check_section::<spec::RawSynthetic>(name, section, problems),
+        _ => check_section::<RawDataset>(name, section, problems),
+    }
+}
+
 fn train_keys() -> Vec<&'static str> {
     let mut keys = schema::fields_of::<RawTrain>().to_vec();
     keys.extend(Method::all_knobs().iter().map(|k| k.name));

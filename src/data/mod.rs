@@ -14,6 +14,7 @@ mod locate;
 mod new_rows;
 mod preprocess;
 pub mod spec;
+pub mod synthetic;
 mod table;
 
 use std::fmt::Write;
@@ -108,6 +109,9 @@ impl<'a> Splits<'a> {
 
 /// Load the data set an experiment describes.
 pub fn load(spec: &DatasetSpec) -> Result<Dataset> {
+    if let Some(generator) = &spec.generated {
+        return encode::dataset(spec, &[generator.table()]);
+    }
     let location = spec.locate()?;
     let mut files = Vec::new();
     let mut tables = Vec::new();
@@ -242,7 +246,10 @@ impl Dataset {
                     .into(),
             })
             .collect();
-        let _ = writeln!(out, "{}, read from {}", self.name, files.join(", "));
+        let _ = match files.is_empty() {
+            true => writeln!(out, "{}, drawn by its generator (no files)", self.name),
+            false => writeln!(out, "{}, read from {}", self.name, files.join(", ")),
+        };
         if folders && (self.files.iter()).any(|f| f.path.starts_with(locate::BUILT_IN)) {
             let _ = writeln!(
                 out,

@@ -12,8 +12,10 @@ use serde_norway::{Mapping, Value};
 
 use super::DataDirSource;
 use super::catalogue::{self, BUILTINS};
+use super::synthetic::Synthetic;
 
 pub const CSV: &str = "csv";
+pub const SYNTHETIC: &str = "synthetic";
 
 /// What the experiment file says about the data, validated.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,6 +38,8 @@ pub struct DatasetSpec {
     /// What decides the data's numbers, for trial ids: a built-in's name and sensitive
     /// choice when nothing else was changed (ids stay put across versions), else the table.
     pub identity: String,
+    /// `name: synthetic`: the rows are drawn by these settings, not read from files.
+    pub generated: Option<Synthetic>,
 }
 
 /// Where the train, validation and test rows come from (`dataset.split`).
@@ -371,7 +375,11 @@ struct RawSensitive {
 
 /// The names `dataset.name` accepts.
 pub fn known_names() -> Vec<&'static str> {
-    BUILTINS.iter().map(|b| b.name).chain([CSV]).collect()
+    BUILTINS
+        .iter()
+        .map(|b| b.name)
+        .chain([CSV, SYNTHETIC])
+        .collect()
 }
 
 /// A built-in's description (its `sensitive_choices` set aside), by name.
@@ -402,6 +410,9 @@ pub fn resolve(
         .to_string();
     // A built-in taken as it is, but for its named sensitive choice: ids name just that.
     let mut plain_choice = None;
+    if name == SYNTHETIC {
+        return synthetic(&section, problems);
+    }
     if name != CSV {
         let Some((mut description, choices)) = builtin(&name) else {
             let hint = crate::spelling::closest(&name, &known_names())
@@ -479,24 +490,14 @@ pub fn resolve(
     };
     let before = problems.len();
     let table = table_spec(&raw, problems);
-    let val_fraction = raw.val_fraction.unwrap_or(0.2);
-    if !(val_fraction > 0.0 && val_fraction < 1.0) {
-        problems.push(format!(
-            "dataset.val_fraction: expected a number between 0 and 1 (exclusive), found {val_fraction}"
-        ));
-    }
+    let val_fraction = fraction("val_fraction", raw.val_fraction, 0.2, problems);
     if raw.max_rows == Some(0) {
         problems.push("dataset.max_rows: expected at least 1".into());
     }
     let split = match raw.split.as_deref() {
         None | Some("standard") => Some(SplitProtocol::Standard),
         Some("pooled") => {
-            let test_fraction = raw.test_fraction.unwrap_or(0.3);
-            if !(test_fraction > 0.0 && test_fraction < 1.0) {
-                problems.push(format!(
-                    "dataset.test_fraction: expected a number between 0 and 1 (exclusive), found {test_fraction}"
-                ));
-            }
+            let test_fraction = fraction("test_fraction", raw.test_fraction, 0.3, problems);
             Some(SplitProtocol::Pooled { test_fraction })
         }
         Some(other) => {
@@ -542,6 +543,84 @@ pub fn resolve(
         split: split?,
         max_rows: raw.max_rows,
         identity,
+        generated: None,
+    })
+}
+
+/// `dataset.<key>`, a share strictly between 0 and 1 (`default` when absent).
+fn fraction(key: &str, given: Option<f64>, default: f64, problems: &mut Vec<String>) -> f64 {
+    let value = given.unwrap_or(default);
+    if !(value > 0.0 && value < 1.0) {
+        problems.push(format!(
+            "dataset.{key}: expected a number between 0 and 1 (exclusive), found {value}"
+        ));
+    }
+    value
+}
+
+/// The keys of `dataset:` for `name: synthetic`: the generator's, and the split's.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawSynthetic {
+    pub name: String,
+    pub rows: Option<usize>,
+    pub features: Option<usize>,
+    pub groups: Option<usize>,
+    pub bias: Option<f64>,
+    pub shift: Option<f64>,
+    pub seed: Option<u64>,
+    pub sensitive_as_feature: Option<bool>,
+    pub val_fraction: Option<f64>,
+    pub split_seed: Option<u64>,
+    pub test_fraction: Option<f64>,
+    pub max_rows: Option<usize>,
+}
+
+/// `name: synthetic`: rows drawn by the generator's settings, no files.
+fn synthetic(section: &Mapping, problems: &mut Vec<String>) -> Option<DatasetSpec> {
+    let raw: RawSynthetic = match serde_norway::from_value(Value::Mapping(section.clone())) {
+        Ok(raw) => raw,
+        Err(e) => {
+            problems.push(format!("dataset: {e}"));
+            return None;
+        }
+    };
+    let default = Synthetic::default();
+    let settings = Synthetic {
+        rows: raw.rows.unwrap_or(default.rows),
+        features: raw.features.unwrap_or(default.features),
+        groups: raw.groups.unwrap_or(default.groups),
+        bias: raw.bias.unwrap_or(default.bias),
+        shift: raw.shift.unwrap_or(default.shift),
+        seed: raw.seed.unwrap_or(default.seed),
+    };
+    let before = problems.len();
+    problems.extend(settings.problems());
+    let val_fraction = fraction("val_fraction", raw.val_fraction, 0.2, problems);
+    let test_fraction = fraction("test_fraction", raw.test_fraction, 0.3, problems);
+    if raw.max_rows == Some(0) {
+        problems.push("dataset.max_rows: expected at least 1".into());
+    }
+    if problems.len() > before {
+        return None;
+    }
+    let s = &settings;
+    Some(DatasetSpec {
+        name: SYNTHETIC.into(),
+        data_dirs: Vec::new(),
+        table: settings.table_spec(test_fraction),
+        // The proxies carry the group; it is not an input itself unless asked.
+        sensitive_as_feature: raw.sensitive_as_feature.unwrap_or(false),
+        val_fraction,
+        split_seed: raw.split_seed.unwrap_or(0),
+        split: SplitProtocol::Standard,
+        max_rows: raw.max_rows,
+        identity: format!(
+            "dataset=synthetic rows={} features={} groups={} bias={} shift={} seed={} \
+             test_fraction={test_fraction}",
+            s.rows, s.features, s.groups, s.bias, s.shift, s.seed
+        ),
+        generated: Some(settings),
     })
 }
 
@@ -573,19 +652,11 @@ fn data_dirs(
 
 fn table_spec(raw: &RawDataset, problems: &mut Vec<String>) -> Option<TableSpec> {
     let before = problems.len();
-    let test_fraction = raw.test_fraction.unwrap_or(0.2);
     let files = match (&raw.file, &raw.train_file, &raw.test_file) {
-        (Some(file), None, None) => {
-            if !(test_fraction > 0.0 && test_fraction < 1.0) {
-                problems.push(format!(
-                    "dataset.test_fraction: expected a number between 0 and 1 (exclusive), found {test_fraction}"
-                ));
-            }
-            Some(Files::One {
-                file: file.clone(),
-                test_fraction,
-            })
-        }
+        (Some(file), None, None) => Some(Files::One {
+            file: file.clone(),
+            test_fraction: fraction("test_fraction", raw.test_fraction, 0.2, problems),
+        }),
         (None, Some(train), Some(test)) => Some(Files::TrainTest {
             train: train.clone(),
             test: test.clone(),
