@@ -12,7 +12,7 @@ use super::layout::{
     self, EPOCHS_FILE, FolderLock, TRIALS_FILE, checkpoint_path, checkpoints_dir, models_dir,
 };
 use super::manifest;
-use super::read::{Folder, set_aside};
+use super::read::{Folder, Texts, set_aside};
 use super::schema::{EpochRow, Status, TrialRow, headers};
 use crate::files;
 
@@ -45,7 +45,7 @@ impl ResultsStore {
         let (trials_header, epochs_header) = headers();
         let folder = match fresh {
             true => Folder::default(),
-            false => Folder::read(dir)?,
+            false => Folder::read(dir, Texts::Keep)?,
         };
         for (folder, what) in [
             (models_dir(dir), "models"),
@@ -110,7 +110,7 @@ impl ResultsStore {
     /// `wanted` and not here yet, epochs first as [`record`](Self::record) does. Returns how
     /// many, and how many of its finished trials are not `wanted`.
     pub fn absorb(&mut self, other: &Path, wanted: &HashSet<&str>) -> Result<(usize, usize)> {
-        let shard = Folder::read(other)?;
+        let shard = Folder::read(other, Texts::Keep)?;
         let not_wanted = shard
             .finished
             .iter()
@@ -221,7 +221,7 @@ impl ResultsStore {
     /// Rewrite `trials.csv` with one row per trial, the last: a halving search appends a row
     /// each time a trial stops at a rung.
     pub fn compact(&mut self) -> Result<()> {
-        let folder = Folder::read(&self.dir)?;
+        let folder = Folder::read(&self.dir, Texts::Keep)?;
         let (header, _) = headers();
         let path = self.dir.join(TRIALS_FILE);
         rewrite(&path, &header, folder.trials.rows)?;
