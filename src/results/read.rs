@@ -27,21 +27,32 @@ pub fn gzip_epochs(dir: &Path) -> Result<u64> {
 
 /// Every good row of a results folder's `trials.csv` and `epochs.csv`.
 pub fn read_results(dir: &Path) -> Result<(Vec<TrialRecord>, Vec<EpochRow>)> {
-    let folder = Folder::read(dir, Texts::Drop)?;
+    let folder = Folder::read(dir, Kept::Values)?;
     Ok((folder.trials.values, folder.epochs.values))
 }
 
 /// The trials a results folder has finished (for a look without taking its lock).
 pub fn finished_trials(dir: &Path) -> Result<HashSet<String>> {
-    Ok(Folder::read(dir, Texts::Drop)?.finished)
+    Ok(Folder::read(dir, Kept::Nothing)?.finished)
 }
 
-/// Whether a read keeps each row's text (to write it again: a folder's repair, a shard's
-/// rows copied) or only its values (what the analysis reads), half the memory.
+/// What a read keeps of `epochs.csv`'s rows: nothing (which trials are finished is counted
+/// as they stream by), their values (what the analysis reads), or their text too (to write
+/// them again: a shard's rows copied).
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Texts {
-    Keep,
-    Drop,
+pub(super) enum Kept {
+    Nothing,
+    Values,
+    Rows,
+}
+
+/// Where a folder's epoch rows are: `epochs.csv`, or `epochs.csv.gz` without it.
+pub(super) fn epochs_source(dir: &Path) -> PathBuf {
+    let (plain, gzipped) = (dir.join(EPOCHS_FILE), dir.join(EPOCHS_GZ_FILE));
+    match !plain.exists() && gzipped.is_file() {
+        true => gzipped,
+        false => plain,
+    }
 }
 
 /// A results folder as read.
@@ -58,16 +69,9 @@ pub(super) struct Folder {
 }
 
 impl Folder {
-    pub(super) fn read(dir: &Path, texts: Texts) -> Result<Self> {
+    pub(super) fn read(dir: &Path, kept: Kept) -> Result<Self> {
         let (trials_header, epochs_header) = headers();
-        let mut trials: Lines<TrialRecord> =
-            read_lines(&dir.join(TRIALS_FILE), &trials_header, Texts::Keep)?;
-        let (plain, gzipped) = (dir.join(EPOCHS_FILE), dir.join(EPOCHS_GZ_FILE));
-        let epochs_path = match !plain.exists() && gzipped.is_file() {
-            true => gzipped,
-            false => plain,
-        };
-        let epochs: Lines<EpochRow> = read_lines(&epochs_path, &epochs_header, texts)?;
+        let mut trials: Lines<TrialRecord> = read_lines(&dir.join(TRIALS_FILE), &trials_header)?;
         trials.keep_last_row_of_each_trial();
         // Each trial's epoch rows up to its last epoch (a paused trial's leg cut short by a
         // kill may have written more).
@@ -75,14 +79,29 @@ impl Folder {
             .map(|r| (r.trial_id.as_str(), r.last_epoch))
             .collect();
         let mut rows_of: HashMap<&str, usize> = HashMap::new();
-        for row in &epochs.values {
-            if last_epoch
-                .get(row.trial_id.as_str())
-                .is_some_and(|&l| row.epoch <= l)
-            {
-                *rows_of.entry(&row.trial_id).or_default() += 1;
-            }
-        }
+        let (mut rows, mut values) = (Vec::new(), Vec::new());
+        let damaged = visit_lines(
+            &epochs_source(dir),
+            &epochs_header,
+            |text, row: EpochRow| {
+                if let Some((&id, &last)) = last_epoch.get_key_value(row.trial_id.as_str())
+                    && row.epoch <= last
+                {
+                    *rows_of.entry(id).or_default() += 1;
+                }
+                if kept == Kept::Rows {
+                    rows.push(text);
+                }
+                if kept != Kept::Nothing {
+                    values.push(row);
+                }
+            },
+        )?;
+        let epochs = Lines {
+            rows,
+            values,
+            damaged,
+        };
         let (mut finished, mut paused, mut incomplete) = (HashSet::new(), HashMap::new(), 0);
         for record in &trials.values {
             if record.status == Status::Failed {
@@ -146,18 +165,18 @@ impl<T> Default for Lines<T> {
     }
 }
 
-/// Read a results CSV line by line (none when it is missing or empty); a row that does not
-/// read as a `T` is damaged. A last line without its line break (cut by a kill) is left out.
-/// A file whose header is not ours is refused rather than overwritten. Streamed: the file is
-/// never whole in memory, only its rows (their text too with `Texts::Keep`).
-fn read_lines<T: for<'de> Deserialize<'de>>(
+/// Every row of a results CSV (and its text), in order, as it streams by; a row that does not
+/// read as a `T` is damaged and returned as (line, text, what is wrong). None when the file is
+/// missing or empty; a last line without its line break (cut by a kill) is left out. A file
+/// whose header is not ours is refused rather than overwritten.
+pub(super) fn visit_lines<T: for<'de> Deserialize<'de>>(
     path: &Path,
     expected: &csv::StringRecord,
-    texts: Texts,
-) -> Result<Lines<T>> {
+    mut visit: impl FnMut(csv::StringRecord, T),
+) -> Result<Vec<(usize, String, String)>> {
     let file = match std::fs::File::open(path) {
         Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Lines::default()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
     };
     let gzipped = path.extension().is_some_and(|e| e == "gz");
@@ -202,7 +221,7 @@ fn read_lines<T: for<'de> Deserialize<'de>>(
         }
     };
     let Some(header) = next_line()?.and_then(|line| parse(&line)) else {
-        return Ok(Lines::default());
+        return Ok(Vec::new());
     };
     let Some(columns) = columns_of(&header, expected) else {
         bail!(
@@ -211,7 +230,7 @@ fn read_lines<T: for<'de> Deserialize<'de>>(
             path.display()
         );
     };
-    let mut read = Lines::default();
+    let mut damaged = Vec::new();
     let mut index = 0;
     while let Some(line) = next_line()? {
         index += 1;
@@ -224,10 +243,7 @@ fn read_lines<T: for<'de> Deserialize<'de>>(
                     columns.iter().map(|c| c.map_or("", |i| &row[i])).collect();
                 match row.deserialize::<T>(Some(expected)) {
                     Ok(value) => {
-                        if texts == Texts::Keep {
-                            read.rows.push(row);
-                        }
-                        read.values.push(value);
+                        visit(row, value);
                         continue;
                     }
                     Err(e) => e.to_string(),
@@ -237,9 +253,26 @@ fn read_lines<T: for<'de> Deserialize<'de>>(
             None => "not a CSV row (an unbalanced quote?)".into(),
         };
         let text = String::from_utf8_lossy(&line).into_owned();
-        read.damaged.push((index + 1, text, why));
+        damaged.push((index + 1, text, why));
     }
-    Ok(read)
+    Ok(damaged)
+}
+
+/// Every row of a results CSV, text and value ([`visit_lines`]).
+fn read_lines<T: for<'de> Deserialize<'de>>(
+    path: &Path,
+    expected: &csv::StringRecord,
+) -> Result<Lines<T>> {
+    let (mut rows, mut values) = (Vec::new(), Vec::new());
+    let damaged = visit_lines(path, expected, |row, value| {
+        rows.push(row);
+        values.push(value);
+    })?;
+    Ok(Lines {
+        rows,
+        values,
+        damaged,
+    })
 }
 
 /// Append `damaged` lines of `file` to `<file>.damaged`, saying so with each line.

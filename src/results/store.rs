@@ -12,7 +12,7 @@ use super::layout::{
     self, EPOCHS_FILE, FolderLock, TRIALS_FILE, checkpoint_path, checkpoints_dir, models_dir,
 };
 use super::manifest;
-use super::read::{Folder, Texts, set_aside};
+use super::read::{Folder, Kept, epochs_source, set_aside, visit_lines};
 use super::schema::{EpochRow, Status, TrialRow, headers};
 use crate::files;
 
@@ -45,7 +45,7 @@ impl ResultsStore {
         let (trials_header, epochs_header) = headers();
         let folder = match fresh {
             true => Folder::default(),
-            false => Folder::read(dir, Texts::Keep)?,
+            false => Folder::read(dir, Kept::Nothing)?,
         };
         for (folder, what) in [
             (models_dir(dir), "models"),
@@ -88,13 +88,32 @@ impl ResultsStore {
         };
         let trial_rows = folder.trials.rows.into_iter();
         let trial_rows = trial_rows.filter(|r| kept_epochs(&r[0]) > 0).collect();
-        let epoch_rows = folder.epochs.rows.into_iter().zip(&folder.epochs.values);
-        let epoch_rows = epoch_rows
-            .filter(|(_, row)| row.epoch <= kept_epochs(&row.trial_id))
-            .map(|(r, _)| r)
-            .collect();
         rewrite(&trials_path, &trials_header, trial_rows)?;
-        rewrite(&epochs_path, &epochs_header, epoch_rows)?;
+        // The epoch rows stream from the old file to the new one (never all in memory).
+        let source = epochs_source(dir);
+        files::replace_with(&epochs_path, |file| {
+            let mut writer = csv::Writer::from_writer(file);
+            let (mut started, mut failed) = (false, None);
+            if fresh {
+                return Ok(());
+            }
+            visit_lines(&source, &epochs_header, |text, row: EpochRow| {
+                if failed.is_some() || row.epoch > kept_epochs(&row.trial_id) {
+                    return;
+                }
+                let header = (!started).then(|| writer.write_record(&epochs_header));
+                started = true;
+                let written = header
+                    .unwrap_or(Ok(()))
+                    .and_then(|_| writer.write_record(&text));
+                failed = written.err();
+            })?;
+            if let Some(error) = failed {
+                return Err(error.into());
+            }
+            writer.flush()?;
+            Ok(())
+        })?;
         Ok(Self {
             trials: appender(&trials_path, &trials_header)?,
             epochs: appender(&epochs_path, &epochs_header)?,
@@ -110,7 +129,7 @@ impl ResultsStore {
     /// `wanted` and not here yet, epochs first as [`record`](Self::record) does. Returns how
     /// many, and how many of its finished trials are not `wanted`.
     pub fn absorb(&mut self, other: &Path, wanted: &HashSet<&str>) -> Result<(usize, usize)> {
-        let shard = Folder::read(other, Texts::Keep)?;
+        let shard = Folder::read(other, Kept::Rows)?;
         let not_wanted = shard
             .finished
             .iter()
@@ -221,7 +240,7 @@ impl ResultsStore {
     /// Rewrite `trials.csv` with one row per trial, the last: a halving search appends a row
     /// each time a trial stops at a rung.
     pub fn compact(&mut self) -> Result<()> {
-        let folder = Folder::read(&self.dir, Texts::Keep)?;
+        let folder = Folder::read(&self.dir, Kept::Nothing)?;
         let (header, _) = headers();
         let path = self.dir.join(TRIALS_FILE);
         rewrite(&path, &header, folder.trials.rows)?;
