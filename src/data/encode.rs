@@ -12,7 +12,7 @@ use anyhow::{Result, anyhow, bail};
 use super::groups::{Groups, own_group, renumber, small_groups};
 use super::preprocess::{Scaler, seeded_split, shared_vocabulary, stratified_split, take_rows};
 use super::spec::{DatasetSpec, Files, Label, MissingAction, Scale, SplitProtocol, TableSpec};
-use super::table::{Table, find_column, same_value};
+use super::table::{Table, find_column, finite, same_value};
 use super::{Dataset, Split};
 
 /// Seeds the test split of a one-file table apart from the validation split's shuffle.
@@ -69,9 +69,10 @@ pub fn dataset(spec: &DatasetSpec, tables: &[Table]) -> Result<Dataset> {
     let mut group_names = groups.names;
     // Crossed columns: the combinations no row has are no group.
     if !t.sensitive.crossed.is_empty() {
-        let present: Vec<bool> = (0..group_names.len() as u32)
-            .map(|g| kept.iter().flatten().any(|row| row.group == g))
-            .collect();
+        let mut present = vec![false; group_names.len()];
+        for row in kept.iter().flatten() {
+            present[row.group as usize] = true;
+        }
         let mut ids: Vec<u32> = kept.iter().flatten().map(|row| row.group).collect();
         let absent = present.iter().filter(|p| !**p).count();
         group_names = renumber(&group_names, &present, &mut ids);
@@ -354,11 +355,6 @@ fn feature_columns_of(
         .filter(|&c| c != label && (!sensitive.contains(&c) || spec.sensitive_as_feature))
         .filter(|&c| !t.drop.contains(&names[c]))
         .collect())
-}
-
-/// `value` as a number, unless it is not one or not finite (`inf`, `NaN`, `1e400`).
-fn finite(value: &str) -> Option<f64> {
-    value.parse::<f64>().ok().filter(|n| n.is_finite())
 }
 
 pub(super) fn label_of(label: &Label, value: &str) -> Result<f32, String> {

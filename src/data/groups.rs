@@ -8,7 +8,7 @@ use anyhow::{Result, bail};
 
 use super::Split;
 use super::spec::{CROSS, GroupValues, Grouping, OTHER, Sensitive, SmallAction, SmallGroups};
-use super::table::same_value;
+use super::table::{finite, same_value};
 
 /// The groups rows can fall in, by name.
 pub struct Groups {
@@ -91,10 +91,9 @@ pub fn own_group(column: &str, grouping: &Grouping, value: &str) -> Result<Optio
     Ok(match grouping {
         Grouping::Distinct => Some(value.to_string()),
         Grouping::Above(threshold) => {
-            let number =
-                (value.parse::<f64>().ok().filter(|n| n.is_finite())).ok_or_else(|| {
-                    format!("expected a finite number (dataset.sensitive.above), found {value:?}")
-                })?;
+            let number = finite(value).ok_or_else(|| {
+                format!("expected a finite number (dataset.sensitive.above), found {value:?}")
+            })?;
             Some(match number > *threshold {
                 true => format!("{column} > {threshold}"),
                 false => format!("{column} <= {threshold}"),
@@ -176,19 +175,15 @@ pub fn small_groups(
             names.len() - 1
         }
     };
+    let mut kept = Vec::new();
     for split in splits {
         for g in split.groups.iter_mut() {
             if small.contains(&(*g as usize)) {
                 *g = other as u32;
             }
         }
-        // Renumbered alike in every split: the same `keep` for all.
-        let _ = renumber(&names, &keep, &mut split.groups);
+        kept = renumber(&names, &keep, &mut split.groups);
     }
-    let kept = (names.iter().zip(&keep))
-        .filter(|(_, k)| **k)
-        .map(|(n, _)| n.clone())
-        .collect();
     let note = format!(
         "small_groups: {} group{} with fewer than {} rows in a split merged into {OTHER}: {listed}",
         small.len(),

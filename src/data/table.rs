@@ -292,6 +292,11 @@ pub fn find_column(names: &[String], column: &str, key: &str, path: &Path) -> Re
 }
 
 /// Two values are equal as numbers when both are numbers, else as text.
+/// `value` as a number, unless it is not one or not finite (`inf`, `NaN`, `1e400`).
+pub(super) fn finite(value: &str) -> Option<f64> {
+    value.parse::<f64>().ok().filter(|n| n.is_finite())
+}
+
 pub fn same_value(field: &str, value: &str) -> bool {
     match (field.parse::<f64>(), value.parse::<f64>()) {
         (Ok(a), Ok(b)) => a == b,

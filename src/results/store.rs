@@ -101,12 +101,12 @@ impl ResultsStore {
                 if failed.is_some() || row.epoch > kept_epochs(&row.trial_id) {
                     return;
                 }
-                let header = (!started).then(|| writer.write_record(&epochs_header));
+                let header = match started {
+                    true => Ok(()),
+                    false => writer.write_record(&epochs_header),
+                };
                 started = true;
-                let written = header
-                    .unwrap_or(Ok(()))
-                    .and_then(|_| writer.write_record(&text));
-                failed = written.err();
+                failed = header.and_then(|()| writer.write_record(&text)).err();
             })?;
             if let Some(error) = failed {
                 return Err(error.into());
