@@ -463,4 +463,11 @@ fn a_synthetic_data_set_is_drawn_split_and_checked() {
         message.contains("dataset.groups: expected 2 to 1000, found 1"),
         "{message}"
     );
+    // A size that would not fit in memory is refused before anything is drawn.
+    let message = error("  name: synthetic\n  rows: 1000000000000\n");
+    assert!(
+        message
+            .contains("dataset.rows: 1000000000000 rows of 10 features are 12000000000000 values"),
+        "{message}"
+    );
 }

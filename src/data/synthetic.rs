@@ -48,6 +48,11 @@ impl Default for Synthetic {
     }
 }
 
+/// The most features, and values (rows × columns), a synthetic data set may have: about
+/// `files::bounds::DATA` of text at ten bytes a value.
+const MAX_FEATURES: usize = 10_000;
+const MAX_VALUES: u128 = (crate::files::bounds::DATA / 10) as u128;
+
 /// The file name the rows go by in messages and notes.
 pub const FILE: &str = "synthetic.csv";
 
@@ -61,8 +66,20 @@ impl Synthetic {
                 self.rows
             ));
         }
-        if self.features == 0 {
-            problems.push("dataset.features: expected at least 1".into());
+        if !(1..=MAX_FEATURES).contains(&self.features) {
+            let features = self.features;
+            problems.push(format!(
+                "dataset.features: expected 1 to {MAX_FEATURES}, found {features}"
+            ));
+        }
+        // Drawn as text, then read as a table is: held to the size a data file may have.
+        let values = (self.rows as u128) * (self.features as u128 + 2);
+        if values > MAX_VALUES {
+            problems.push(format!(
+                "dataset.rows: {} rows of {} features are {values} values; at most {MAX_VALUES} \
+                 (the size of the largest data file read)",
+                self.rows, self.features
+            ));
         }
         if !(2..=1000).contains(&self.groups) {
             let groups = self.groups;
