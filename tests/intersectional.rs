@@ -5,6 +5,7 @@
 mod common;
 
 use std::path::Path;
+use std::process::Output;
 
 use common::{Run, binary, read_csv, text};
 
@@ -26,6 +27,25 @@ fn write_tables(dir: &Path) {
     let test: String = (600..800).map(row).collect();
     std::fs::write(dir.join("train.csv"), format!("{head}{train}")).unwrap();
     std::fs::write(dir.join("test.csv"), format!("{head}{test}")).unwrap();
+}
+
+/// `predict` with the run's `threshold-erm` model on new rows (score, sex, race).
+fn predict_with_the_threshold_model(run: &Run, rows: &str) -> Output {
+    let trials = read_csv(&run.results().join("trials.csv"));
+    let threshold = (trials.iter())
+        .find(|t| t["method"] == "threshold-erm")
+        .unwrap();
+    let model =
+        (run.results().join("models")).join(format!("{}-e1.safetensors", threshold["trial_id"]));
+    let new = run.dir.path().join("new.csv");
+    std::fs::write(&new, format!("score,sex,race\n{rows}")).unwrap();
+    binary()
+        .args(["predict", "--model"])
+        .arg(&model)
+        .arg("--data")
+        .arg(&new)
+        .output()
+        .unwrap()
 }
 
 const EXPERIMENT: &str = "name: crossed
@@ -86,23 +106,7 @@ fn crossed_columns_train_select_and_predict_on_their_combinations() {
 
     // The threshold model's cuts need each new row's group: a combination training merged
     // (M × C) and one it never had (M × D) are both `other`.
-    let threshold = trials
-        .iter()
-        .find(|t| t["method"] == "threshold-erm")
-        .unwrap();
-    let model = run
-        .results()
-        .join("models")
-        .join(format!("{}-e1.safetensors", threshold["trial_id"]));
-    let new = run.dir.path().join("new.csv");
-    std::fs::write(&new, "score,sex,race\n50,F,A\n50,M,C\n50,M,D\n").unwrap();
-    let predicted = binary()
-        .args(["predict", "--model"])
-        .arg(&model)
-        .arg("--data")
-        .arg(&new)
-        .output()
-        .unwrap();
+    let predicted = predict_with_the_threshold_model(&run, "50,F,A\n50,M,C\n50,M,D\n");
     assert!(predicted.status.success(), "{}", text(&predicted));
     let rows = common::read_csv_from(&predicted.stdout[..]);
     let groups: Vec<&str> = rows.iter().map(|r| r["group"].as_str()).collect();
@@ -137,24 +141,7 @@ fn without_a_merge_small_groups_are_refused_and_unseen_combinations_have_no_grou
     write_tables(run.dir.path());
     let output = run.without_data_dir_with("run", &["--quiet"]);
     assert!(output.status.success(), "{}", text(&output));
-    let trials = read_csv(&run.results().join("trials.csv"));
-    let threshold = trials
-        .iter()
-        .find(|t| t["method"] == "threshold-erm")
-        .unwrap();
-    let model = run
-        .results()
-        .join("models")
-        .join(format!("{}-e1.safetensors", threshold["trial_id"]));
-    let new = run.dir.path().join("new.csv");
-    std::fs::write(&new, "score,sex,race\n50,F,A\n50,M,D\n").unwrap();
-    let predicted = binary()
-        .args(["predict", "--model"])
-        .arg(&model)
-        .arg("--data")
-        .arg(&new)
-        .output()
-        .unwrap();
+    let predicted = predict_with_the_threshold_model(&run, "50,F,A\n50,M,D\n");
     assert_eq!(predicted.status.code(), Some(2));
     let said = text(&predicted);
     assert!(
