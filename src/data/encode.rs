@@ -1,6 +1,7 @@
 //! From table rows to a [`Dataset`]: labels, sensitive groups, missing values, the test and
 //! validation splits, feature encoding (numbers as they are, categories one-hot) and scaling.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -10,9 +11,9 @@ use serde::{Deserialize, Serialize};
 use anyhow::{Result, anyhow, bail};
 
 use super::groups::{Groups, own_group, renumber, small_groups};
-use super::preprocess::{Scaler, seeded_split, shared_vocabulary, stratified_split, take_rows};
+use super::preprocess::{Scaler, seeded_split, shared_vocabulary, stratified_split};
 use super::spec::{DatasetSpec, Files, Label, MissingAction, Scale, SplitProtocol, TableSpec};
-use super::table::{Table, find_column, finite, same_value};
+use super::table::{Table, Value, find_column, finite, same_value};
 use super::{Dataset, Split};
 
 /// Seeds the test split of a one-file table apart from the validation split's shuffle.
@@ -49,12 +50,10 @@ pub fn dataset(spec: &DatasetSpec, tables: &[Table]) -> Result<Dataset> {
         sensitive: sensitive_columns,
     };
     let features = &columns.features;
-    let is_missing = |value: &str| is_missing(t, value);
     let groups = Groups::of(&t.sensitive, |i| {
         let column = columns.sensitive[i];
         (tables.iter())
-            .flat_map(|table| table.rows.iter().map(move |r| &r[column]))
-            .filter(|v| !is_missing(v))
+            .flat_map(|table| table.texts(column))
             .map(String::from)
             .collect()
     });
@@ -150,19 +149,21 @@ pub fn dataset(spec: &DatasetSpec, tables: &[Table]) -> Result<Dataset> {
             )
         }
     };
-    let (feature_names, encodings, train_file, mut test) =
-        encode(spec, tables, features, &train_rows, &test_rows, &is_missing)?;
     let (train_indices, val_indices) = match spec.split {
         SplitProtocol::Pooled { .. } => {
             let strata: Vec<u32> = train_rows.iter().map(stratum).collect();
             stratified_split(&strata, spec.val_fraction, spec.split_seed)
         }
         SplitProtocol::Standard => {
-            seeded_split(train_file.n_rows(), spec.val_fraction, spec.split_seed)
+            seeded_split(train_rows.len(), spec.val_fraction, spec.split_seed)
         }
     };
-    let mut train = take_rows(&train_file, &train_indices);
-    let mut validation = take_rows(&train_file, &val_indices);
+    let (feature_names, encodings) = encodings(spec, tables, features, &train_rows, &test_rows)?;
+    let split = |rows: &[Row]| encoded(tables, features, &encodings, feature_names.len(), rows);
+    let take =
+        |indices: &[usize]| split(&indices.iter().map(|&i| train_rows[i]).collect::<Vec<_>>());
+    let (mut train, mut validation) = (take(&train_indices), take(&val_indices));
+    let mut test = split(&test_rows);
     let scaler = match t.scale {
         Scale::None => None,
         Scale::MinMax => Some(Scaler::min_max(&train)),
@@ -223,6 +224,17 @@ impl Columns {
     }
 }
 
+impl Columns {
+    /// [`lack_values`](Self::lack_values) of a row of `table`.
+    fn row_lacks_values(&self, t: &TableSpec, table: &Table, row: usize) -> bool {
+        let missing = |column: usize| table.value(row, column) == Value::Missing;
+        missing(self.label)
+            || self.sensitive.iter().any(|&c| missing(c))
+            || (t.missing.action == MissingAction::Drop
+                && self.features.iter().any(|&c| missing(c)))
+    }
+}
+
 /// An empty value, or one of `missing.tokens`.
 pub(super) fn is_missing(t: &TableSpec, value: &str) -> bool {
     value.is_empty() || t.missing.tokens.iter().any(|m| m == value)
@@ -274,23 +286,26 @@ fn usable_rows(
     let t = &spec.table;
     let (mut missing, mut ungrouped) = (0, 0);
     let mut rows = Vec::new();
-    for (row, record) in table.rows.iter().enumerate() {
+    let text = |row: usize, column: usize| match table.value(row, column) {
+        Value::Text(text) => text,
+        _ => unreachable!("a label or sensitive value, kept as text and not missing"),
+    };
+    for row in 0..table.n_rows() {
         if spec.max_rows.is_some_and(|max| rows.len() >= max) {
             break;
         }
-        let label_value = &record[columns.label];
-        if columns.lack_values(t, record) {
+        if columns.row_lacks_values(t, table, row) {
             missing += 1;
             continue;
         }
-        let values: Vec<&str> = columns.sensitive.iter().map(|&c| &record[c]).collect();
+        let values: Vec<&str> = columns.sensitive.iter().map(|&c| text(row, c)).collect();
         let group = (groups.group_of(&t.sensitive, &values))
             .map_err(|(column, e)| anyhow!("{}: column {column}: {e}", table.at(row)))?;
         let Some(group) = group else {
             ungrouped += 1;
             continue;
         };
-        let label = label_of(&t.label, label_value)
+        let label = label_of(&t.label, text(row, columns.label))
             .map_err(|e| anyhow!("{}: column {}: {e}", table.at(row), t.label.column()))?;
         rows.push(Row {
             table: index,
@@ -301,8 +316,8 @@ fn usable_rows(
     }
     let file = table.path.file_name().unwrap_or_default().to_string_lossy();
     let mut note = format!("{file}: {} records", table.records);
-    if table.rows.len() != table.records {
-        note += &format!(", {} pass the filters", table.rows.len());
+    if table.n_rows() != table.records {
+        note += &format!(", {} pass the filters", table.n_rows());
     }
     if missing > 0 {
         note += &format!(", {missing} with missing values left out");
@@ -446,76 +461,59 @@ impl Encoding {
     }
 }
 
-/// The feature columns of `train` and `test` rows, encoded. Works row by row (the rows'
-/// fields are scattered in memory) and parses each field once.
-fn encode(
+/// Each feature column's encoding, from the rows of the training file (`train`, validation
+/// rows among them) and the test rows, and the network inputs' names.
+fn encodings(
     spec: &DatasetSpec,
     tables: &[Table],
     features: &[usize],
     train: &[Row],
     test: &[Row],
-    is_missing: &impl Fn(&str) -> bool,
-) -> Result<(Vec<String>, Vec<Encoding>, Split, Split)> {
+) -> Result<(Vec<String>, Vec<Encoding>)> {
     let t = &spec.table;
-    let record = |row: &Row| &tables[row.table].rows[row.row];
-    let all_rows = || train.iter().chain(test);
-    let width = features.len();
-
-    // Every field as a number (NaN when missing or text), and what each column holds.
-    let mut numbers = Vec::with_capacity((train.len() + test.len()) * width);
-    let (mut texts, mut missing) = (vec![0usize; width], vec![0usize; width]);
-    let mut first_text: Vec<Option<(Row, String)>> = vec![None; width];
-    for row in all_rows() {
-        let record = record(row);
-        for (j, &column) in features.iter().enumerate() {
-            let value = &record[column];
-            let number = if is_missing(value) {
-                missing[j] += 1;
-                f32::NAN
-            } else if let Ok(number) = value.parse::<f32>() {
-                if !number.is_finite() {
-                    bail!(
-                        "{}: column {}: {value:?} is not a finite number; list it in \
-                         dataset.missing.tokens if it means missing",
-                        tables[row.table].at(row.row),
-                        tables[0].names[column]
-                    );
-                }
-                number
-            } else {
-                texts[j] += 1;
-                first_text[j].get_or_insert_with(|| (*row, value.to_string()));
-                f32::NAN
-            };
-            numbers.push(number);
-        }
-    }
-
-    let n_rows = train.len() + test.len();
-    let mut encodings = Vec::with_capacity(width);
-    for (j, &column) in features.iter().enumerate() {
+    let value = |row: &Row, column: usize| tables[row.table].value(row.row, column);
+    let mut encodings = Vec::with_capacity(features.len());
+    for &column in features {
         let name = &tables[0].names[column];
-        let present = n_rows - missing[j];
+        let (mut texts, mut missing) = (0, 0);
+        let mut first_text = None;
+        for row in train.iter().chain(test) {
+            match value(row, column) {
+                Value::Missing => missing += 1,
+                value if value.number().is_some() => {}
+                Value::Text(text) => {
+                    texts += 1;
+                    first_text.get_or_insert((*row, text));
+                }
+                Value::Number(_) => unreachable!("a number"),
+            }
+        }
+        let present = train.len() + test.len() - missing;
         // A number column with a stray word is an error, not a category of its own.
         let categorical = t.categorical.contains(name)
-            || (!t.numeric.contains(name) && texts[j] > 0 && texts[j] * 2 >= present);
+            || (!t.numeric.contains(name) && texts > 0 && texts * 2 >= present);
         if categorical {
-            encodings.push(category(spec, tables, column, (train, test), is_missing));
+            encodings.push(category(spec, tables, column, (train, test)));
             continue;
         }
-        if let Some((row, value)) = &first_text[j] {
+        if let Some((row, text)) = first_text {
+            let at = tables[row.table].at(row.row);
+            if text.parse::<f32>().is_ok() {
+                bail!(
+                    "{at}: column {name}: {text:?} is not a finite number; list it in \
+                     dataset.missing.tokens if it means missing"
+                );
+            }
             bail!(
-                "{}: column {name}: expected a number, found {value:?} ({} other values are \
+                "{at}: column {name}: expected a number, found {text:?} ({} other values are \
                  numbers); list it in dataset.missing.tokens if it means missing, or the \
                  column in dataset.categorical",
-                tables[row.table].at(row.row),
-                present - texts[j]
+                present - texts
             );
         }
         // Also without missing values here: new rows (`predict`) may lack the number.
-        let mut known: Vec<f32> = (0..train.len())
-            .map(|i| numbers[i * width + j])
-            .filter(|v| !v.is_nan())
+        let mut known: Vec<f32> = (train.iter())
+            .filter_map(|row| value(row, column).number())
             .collect();
         let middle = known.len() / 2;
         let fill = match known.is_empty() {
@@ -538,37 +536,37 @@ fn encode(
             }
         }
     }
-    let split = |rows: &[Row], first: usize| {
-        let mut values = Vec::with_capacity(rows.len() * names.len());
-        for (i, row) in rows.iter().enumerate() {
-            let record = record(row);
-            for (j, (&column, encoding)) in features.iter().zip(&encodings).enumerate() {
-                match encoding {
-                    Encoding::Number { fill } => {
-                        let number = numbers[(first + i) * width + j];
-                        values.push(if number.is_nan() { *fill } else { number });
-                    }
-                    Encoding::Category { vocabulary, fill } => {
-                        let value = &record[column];
-                        let value = if is_missing(value) {
-                            fill.as_str()
-                        } else {
-                            value
-                        };
-                        Encoding::one_hot(vocabulary, value, &mut values);
-                    }
+    Ok((names, encodings))
+}
+
+/// `rows`, their feature columns encoded into `width` network inputs each.
+fn encoded(
+    tables: &[Table],
+    features: &[usize],
+    encodings: &[Encoding],
+    width: usize,
+    rows: &[Row],
+) -> Split {
+    let mut values = Vec::with_capacity(rows.len() * width);
+    for row in rows {
+        let table = &tables[row.table];
+        for (&column, encoding) in features.iter().zip(encodings) {
+            let value = table.value(row.row, column);
+            match (encoding, value) {
+                (Encoding::Number { fill }, _) => values.push(value.number().unwrap_or(*fill)),
+                (Encoding::Category { vocabulary, fill }, _) => {
+                    let text = value.text();
+                    Encoding::one_hot(vocabulary, text.as_deref().unwrap_or(fill), &mut values);
                 }
             }
         }
-        Split {
-            features: values,
-            n_features: names.len(),
-            labels: rows.iter().map(|r| r.label).collect(),
-            groups: rows.iter().map(|r| r.group).collect(),
-        }
-    };
-    let (train_split, test_split) = (split(train, 0), split(test, train.len()));
-    Ok((names, encodings, train_split, test_split))
+    }
+    Split {
+        features: values,
+        n_features: width,
+        labels: rows.iter().map(|r| r.label).collect(),
+        groups: rows.iter().map(|r| r.group).collect(),
+    }
 }
 
 /// A categorical column's vocabulary (sorted) and the value that fills a missing one.
@@ -577,25 +575,22 @@ fn category(
     tables: &[Table],
     column: usize,
     (train, test): (&[Row], &[Row]),
-    is_missing: &impl Fn(&str) -> bool,
 ) -> Encoding {
-    let values = |rows: &[Row]| -> Vec<&str> {
+    let values = |rows: &[Row]| -> Vec<Cow<str>> {
         rows.iter()
-            .map(|row| &tables[row.table].rows[row.row][column])
-            .filter(|v| !is_missing(v))
+            .filter_map(|row| tables[row.table].value(row.row, column).text())
             .collect()
     };
     let (train_values, test_values) = (values(train), values(test));
     let vocabulary = match spec.table.files {
         // Categories the test file lacks get no column (Adult: Holand-Netherlands); pooled
         // rows keep every category, so that each seed's split has the same features.
-        Files::TrainTest { .. } if !spec.is_pooled() => {
-            shared_vocabulary(train_values.iter().copied(), test_values.iter().copied())
-        }
-        _ => train_values
-            .iter()
-            .chain(&test_values)
-            .copied()
+        Files::TrainTest { .. } if !spec.is_pooled() => shared_vocabulary(
+            train_values.iter().map(|v| &**v),
+            test_values.iter().map(|v| &**v),
+        ),
+        _ => (train_values.iter().chain(&test_values))
+            .map(|v| &**v)
             .collect::<BTreeSet<&str>>()
             .into_iter()
             .map(String::from)
@@ -603,7 +598,7 @@ fn category(
     };
     Encoding::Category {
         vocabulary,
-        fill: most_frequent(train_values.into_iter()),
+        fill: most_frequent(train_values.iter().map(|v| &**v)),
     }
 }
 

@@ -1,16 +1,17 @@
 //! New rows turned into a network's inputs exactly as its training rows were (`predict`):
 //! the same reading rules, encodings and scaling, all recorded in a [`Preprocessing`].
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
-use super::encode::{Encoding, Preprocessing, is_missing, label_of};
+use super::encode::{Encoding, Preprocessing, label_of};
 use super::groups::Groups;
 use super::spec::{Header, MissingAction};
-use super::table;
+use super::table::{self, Value};
 
 /// A file's rows, encoded and scaled; labels and groups where the file has them.
 #[derive(Debug)]
@@ -58,6 +59,12 @@ impl Preprocessing {
         }
         let input = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
         let mut input = crate::files::Bounded::new(input, crate::files::bounds::DATA);
+        // Category values are matched as written, so those columns are kept as text.
+        t.features = Some(columns.iter().map(|c| c.to_string()).collect());
+        t.categorical = (self.columns.iter())
+            .filter(|c| matches!(c.encoding, Encoding::Category { .. }))
+            .map(|c| c.column.clone())
+            .collect();
         let table = table::read(path, &mut input, &t, None)?;
         let missing: Vec<&str> = columns
             .iter()
@@ -91,36 +98,36 @@ impl Preprocessing {
             unseen: BTreeMap::new(),
         };
         let mut row_values = Vec::new();
-        for (index, record) in table.rows.iter().enumerate() {
+        for index in 0..table.n_rows() {
+            let value = |c: usize| table.value(index, c);
             let drop = t.missing.action == MissingAction::Drop;
-            if drop && features.iter().any(|&c| is_missing(&t, &record[c])) {
+            if drop && features.iter().any(|&c| value(c) == Value::Missing) {
                 rows.left_out += 1;
                 continue;
             }
             row_values.clear();
             for (column, &c) in self.columns.iter().zip(&features) {
-                let value = &record[c];
+                let value = value(c);
                 match &column.encoding {
                     Encoding::Number { fill } => {
-                        let number = if is_missing(&t, value) {
-                            *fill
-                        } else {
-                            match value.parse::<f32>() {
-                                Ok(number) if number.is_finite() => number,
-                                _ => bail!(
-                                    "{}: column {}: expected a finite number, found {value:?}",
-                                    table.at(index),
-                                    column.column
-                                ),
-                            }
+                        let number = match (value, value.number()) {
+                            (Value::Missing, _) => *fill,
+                            (_, Some(number)) => number,
+                            (_, None) => bail!(
+                                "{}: column {}: expected a finite number, found {:?}",
+                                table.at(index),
+                                column.column,
+                                value.text().unwrap_or_default()
+                            ),
                         };
                         row_values.push(number);
                     }
                     Encoding::Category { vocabulary, fill } => {
-                        let value = if is_missing(&t, value) { fill } else { value };
-                        if !Encoding::one_hot(vocabulary, value, &mut row_values) {
+                        let text = value.text();
+                        let text = text.as_deref().unwrap_or(fill);
+                        if !Encoding::one_hot(vocabulary, text, &mut row_values) {
                             let seen = rows.unseen.entry(column.column.clone());
-                            seen.or_insert((0, value.to_string())).0 += 1;
+                            seen.or_insert((0, text.to_string())).0 += 1;
                         }
                     }
                 }
@@ -128,24 +135,27 @@ impl Preprocessing {
             rows.features.extend_from_slice(&row_values);
             rows.lines.push(table.lines[index]);
             if let (Some(labels), Some(c)) = (&mut rows.labels, label) {
-                let value = &record[c];
-                let parsed = match is_missing(&t, value) {
-                    true => None,
-                    false => Some(label_of(&t.label, value).map_err(|e| {
+                let parsed = match value(c).text() {
+                    None => None,
+                    Some(text) => Some(label_of(&t.label, &text).map_err(|e| {
                         anyhow::anyhow!("{}: column {}: {e}", table.at(index), t.label.column())
                     })?),
                 };
                 labels.push(parsed);
             }
             if let (Some(row_groups), Some(columns)) = (&mut rows.groups, &sensitive) {
-                let values: Vec<&str> = columns.iter().map(|&c| &record[c]).collect();
-                let group = match values.iter().any(|v| is_missing(&t, v)) {
-                    true => None,
-                    false => groups
-                        .group_of(&t.sensitive, &values)
-                        .map_err(|(column, e)| {
-                            anyhow::anyhow!("{}: column {column}: {e}", table.at(index))
-                        })?,
+                let values: Option<Vec<Cow<str>>> =
+                    columns.iter().map(|&c| value(c).text()).collect();
+                let group = match values {
+                    None => None,
+                    Some(values) => {
+                        let values: Vec<&str> = values.iter().map(|v| &**v).collect();
+                        groups
+                            .group_of(&t.sensitive, &values)
+                            .map_err(|(column, e)| {
+                                anyhow::anyhow!("{}: column {column}: {e}", table.at(index))
+                            })?
+                    }
                 };
                 row_groups.push(group);
             }

@@ -56,20 +56,6 @@ pub fn stratified_split(strata: &[u32], fraction: f64, seed: u64) -> (Vec<usize>
     (kept, held_out)
 }
 
-/// The rows `indices` of `split`, in that order.
-pub fn take_rows(split: &Split, indices: &[usize]) -> Split {
-    let mut features = Vec::with_capacity(indices.len() * split.n_features);
-    for &i in indices {
-        features.extend_from_slice(split.row(i));
-    }
-    Split {
-        features,
-        n_features: split.n_features,
-        labels: indices.iter().map(|&i| split.labels[i]).collect(),
-        groups: indices.iter().map(|&i| split.groups[i]).collect(),
-    }
-}
-
 /// Per-feature scaling `(x − offset) / divisor`, fitted on one split and applied to others.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Scaler {

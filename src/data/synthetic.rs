@@ -164,12 +164,11 @@ impl Synthetic {
         let d = self.features;
         let mut names: Vec<String> = (0..d).map(|j| format!("x{j}")).collect();
         names.extend(["group".into(), "y".into()]);
-        let mut rows = Vec::with_capacity(self.rows);
-        let mut fields: Vec<String> = Vec::with_capacity(d + 2);
-        for _ in 0..self.rows {
+        // As a file would be read (`table_spec`): the label and group as text.
+        let mut table = Table::new(FILE.into(), names, |name| name == "y" || name == "group");
+        for row in 0..self.rows {
             let g = rng.random_range(0..self.groups);
             let s = self.place(g);
-            fields.clear();
             let mut score = 0.0;
             for j in 0..d {
                 let mean = if j < self.proxies() {
@@ -180,20 +179,14 @@ impl Synthetic {
                 let x = mean + normal(&mut rng);
                 score += x;
                 // f32 as the tool keeps features; the label is decided on these values.
-                fields.push((x as f32).to_string());
+                table.push_number(j, x as f32);
             }
             let latent = score / (d as f64).sqrt() + self.bias * s + normal(&mut rng);
-            fields.push(g.to_string());
-            fields.push(u8::from(latent > 0.0).to_string());
-            rows.push(csv::StringRecord::from(fields.clone()));
+            table.push_text(d, &g.to_string());
+            table.push_text(d + 1, if latent > 0.0 { "1" } else { "0" });
+            table.end_row(row as u64 + 2);
         }
-        Table {
-            path: FILE.into(),
-            names,
-            lines: (2..rows.len() as u64 + 2).collect(),
-            records: rows.len(),
-            rows,
-        }
+        table
     }
 }
 
@@ -216,6 +209,7 @@ fn normal_cdf(z: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::table::Value;
 
     #[test]
     fn the_same_settings_draw_the_same_rows() {
@@ -223,15 +217,20 @@ mod tests {
             rows: 50,
             ..Synthetic::default()
         };
+        let rows = |t: &Table| {
+            (0..t.n_rows())
+                .map(|r| format!("{:?}", t.row(r)))
+                .collect::<Vec<_>>()
+        };
         let (a, b) = (settings.table(), settings.table());
-        assert_eq!(a.rows, b.rows);
+        assert_eq!(rows(&a), rows(&b));
         assert_eq!(a.names.len(), 12);
         let other = Synthetic {
             seed: 1,
             ..settings
         }
         .table();
-        assert_ne!(a.rows, other.rows);
+        assert_ne!(rows(&a), rows(&other));
     }
 
     /// 200,000 rows: each group's share of positive labels is the process's, within 0.005.
@@ -247,10 +246,14 @@ mod tests {
         };
         let table = settings.table();
         for g in 0..3 {
-            let rows: Vec<_> = (table.rows.iter())
-                .filter(|r| r[6] == *g.to_string())
+            let group = g.to_string();
+            let rows: Vec<usize> = (0..table.n_rows())
+                .filter(|&r| table.value(r, 6) == Value::Text(&group))
                 .collect();
-            let positive = rows.iter().filter(|r| &r[7] == "1").count() as f64 / rows.len() as f64;
+            let positives = rows
+                .iter()
+                .filter(|&&r| table.value(r, 7) == Value::Text("1"));
+            let positive = positives.count() as f64 / rows.len() as f64;
             let expected = settings.positive_rate(g);
             assert!(
                 (positive - expected).abs() < 0.005,
