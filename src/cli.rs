@@ -256,8 +256,20 @@ pub struct BenchArgs {
     /// Instead of timing steps: run this experiment file's halving search and its whole grid
     /// (in temporary folders) and print the epochs each trained, their time and each method's
     /// AOPAC, side by side.
-    #[arg(long, value_name = "EXPERIMENT")]
+    #[arg(long, value_name = "EXPERIMENT", conflicts_with = "scaling")]
     pub search: Option<PathBuf>,
+    /// Instead of timing Adult: how training's cost grows with the training rows (10,000 to
+    /// 2,000,000), the accuracy layers' width (32 to 1024) and the groups (2 to 32), per
+    /// method, on synthetic data, one point per process on one core (about half an hour).
+    /// Writes DIR/scaling.csv and DIR/scaling.svg and prints the fitted log-log slopes.
+    #[arg(long, value_name = "DIR")]
+    pub scaling: Option<PathBuf>,
+    /// With --scaling: a few small points only (seconds), to try it.
+    #[arg(long, requires = "scaling")]
+    pub quick: bool,
+    /// One point of --scaling, measured in this process (what --scaling runs).
+    #[arg(long, hide = true, num_args = 5, value_name = "N")]
+    pub scaling_point: Option<Vec<usize>>,
     #[command(flatten)]
     pub jobs: JobsArg,
 }

@@ -5,6 +5,7 @@
 //! evaluation time per split; and sweep throughput on one core and on all of them.
 
 pub mod loading;
+pub mod scaling;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -235,8 +236,6 @@ struct Timing {
     epoch: Duration,
 }
 
-/// Train one untimed epoch, then time `epochs` more (training only, no evaluation) and take
-/// their median: a shared machine's hiccups move the mean, not the median.
 /// A halving search against its whole grid: each run in a temporary folder on `jobs`
 /// threads, then per method the trial-epochs, wall time and validation-Pareto AOPAC on soft
 /// and hard ΔDP.
@@ -322,6 +321,8 @@ pub fn search(experiment: &Path, data_dir: DataDirOverride, jobs: usize) -> Resu
     Ok(())
 }
 
+/// Train one untimed epoch, then time `epochs` more (training only, no evaluation) and take
+/// their median: a shared machine's hiccups move the mean, not the median.
 fn time_training(trial: &TrialSpec, data: &Dataset, epochs: usize) -> Timing {
     let mut trainer = Trainer::new(&trial.architecture, &trial.train, data);
     trainer.train_epoch(1);

@@ -22,13 +22,29 @@ const TEST_SPLIT_STREAM: u64 = 0x7e57;
 /// A kept row: which table, which row of it, its label and group.
 #[derive(Clone, Copy)]
 struct Row {
-    table: usize,
-    row: usize,
+    table: u32,
+    row: u32,
     label: f32,
     group: u32,
 }
 
-pub fn dataset(spec: &DatasetSpec, tables: &[Table]) -> Result<Dataset> {
+impl Row {
+    /// Where it is among the tables' rows, first table first.
+    fn position(&self) -> (u32, u32) {
+        (self.table, self.row)
+    }
+
+    fn value<'t>(&self, tables: &'t [Table], column: usize) -> Value<'t> {
+        tables[self.table as usize].value(self.row as usize, column)
+    }
+
+    /// `file:line`, for messages.
+    fn at(&self, tables: &[Table]) -> String {
+        tables[self.table as usize].at(self.row as usize)
+    }
+}
+
+pub fn dataset(spec: &DatasetSpec, mut tables: Vec<Table>) -> Result<Dataset> {
     let t = &spec.table;
     let first = &tables[0];
     if let Some(other) = tables.iter().find(|table| table.names != first.names) {
@@ -118,7 +134,7 @@ pub fn dataset(spec: &DatasetSpec, tables: &[Table]) -> Result<Dataset> {
     let stratum = |row: &Row| row.group * 2 + u32::from(row.label > 0.5);
     let (train_rows, test_rows) = match (&spec.split, &t.files) {
         (SplitProtocol::Pooled { test_fraction }, _) => {
-            let rows: Vec<Row> = kept.concat();
+            let rows: Vec<Row> = std::mem::take(&mut kept).concat();
             notes.push(format!(
                 "split: pooled: the {} rows drawn anew for each seed, {}% test, then {}% of the \
                  rest for validation, stratified by group and label (shown: seed {})",
@@ -135,7 +151,9 @@ pub fn dataset(spec: &DatasetSpec, tables: &[Table]) -> Result<Dataset> {
                 test.iter().map(|&i| rows[i]).collect(),
             )
         }
-        (SplitProtocol::Standard, Files::TrainTest { .. }) => (kept[0].clone(), kept[1].clone()),
+        (SplitProtocol::Standard, Files::TrainTest { .. }) => {
+            (std::mem::take(&mut kept[0]), std::mem::take(&mut kept[1]))
+        }
         (SplitProtocol::Standard, Files::One { test_fraction, .. }) => {
             let rows = &kept[0];
             let (train, test) = seeded_split(
@@ -158,12 +176,17 @@ pub fn dataset(spec: &DatasetSpec, tables: &[Table]) -> Result<Dataset> {
             seeded_split(train_rows.len(), spec.val_fraction, spec.split_seed)
         }
     };
-    let (feature_names, encodings) = encodings(spec, tables, features, &train_rows, &test_rows)?;
-    let split = |rows: &[Row]| encoded(tables, features, &encodings, feature_names.len(), rows);
-    let take =
-        |indices: &[usize]| split(&indices.iter().map(|&i| train_rows[i]).collect::<Vec<_>>());
-    let (mut train, mut validation) = (take(&train_indices), take(&val_indices));
-    let mut test = split(&test_rows);
+    let (feature_names, encodings) = encodings(spec, &tables, features, &train_rows, &test_rows)?;
+    let take = |indices: &[usize]| indices.iter().map(|&i| train_rows[i]).collect::<Vec<_>>();
+    let file_names = tables[0].names.clone();
+    let [mut train, mut validation, mut test] = encoded(
+        &mut tables,
+        features,
+        &encodings,
+        feature_names.len(),
+        [&take(&train_indices), &take(&val_indices), &test_rows],
+    );
+    drop(tables);
     let scaler = match t.scale {
         Scale::None => None,
         Scale::MinMax => Some(Scaler::min_max(&train)),
@@ -186,7 +209,7 @@ pub fn dataset(spec: &DatasetSpec, tables: &[Table]) -> Result<Dataset> {
             .iter()
             .zip(encodings)
             .map(|(&c, encoding)| FeatureColumn {
-                column: first.names[c].clone(),
+                column: file_names[c].clone(),
                 encoding,
             })
             .collect(),
@@ -308,8 +331,8 @@ fn usable_rows(
         let label = label_of(&t.label, text(row, columns.label))
             .map_err(|e| anyhow!("{}: column {}: {e}", table.at(row), t.label.column()))?;
         rows.push(Row {
-            table: index,
-            row,
+            table: index as u32,
+            row: row as u32,
             label,
             group,
         });
@@ -471,7 +494,7 @@ fn encodings(
     test: &[Row],
 ) -> Result<(Vec<String>, Vec<Encoding>)> {
     let t = &spec.table;
-    let value = |row: &Row, column: usize| tables[row.table].value(row.row, column);
+    let value = |row: &Row, column: usize| row.value(tables, column);
     let mut encodings = Vec::with_capacity(features.len());
     for &column in features {
         let name = &tables[0].names[column];
@@ -497,7 +520,7 @@ fn encodings(
             continue;
         }
         if let Some((row, text)) = first_text {
-            let at = tables[row.table].at(row.row);
+            let at = row.at(tables);
             if text.parse::<f32>().is_ok() {
                 bail!(
                     "{at}: column {name}: {text:?} is not a finite number; list it in \
@@ -539,34 +562,54 @@ fn encodings(
     Ok((names, encodings))
 }
 
-/// `rows`, their feature columns encoded into `width` network inputs each.
+/// The rows of each split, their feature columns encoded into `width` network inputs each.
+/// When every split's rows are in file order (as the protocols draw them), the rows are
+/// encoded in that order and each block of the tables given back once passed, so that the
+/// table and the splits together take little more memory than either.
 fn encoded(
-    tables: &[Table],
+    tables: &mut [Table],
     features: &[usize],
     encodings: &[Encoding],
     width: usize,
-    rows: &[Row],
-) -> Split {
-    let mut values = Vec::with_capacity(rows.len() * width);
-    for row in rows {
-        let table = &tables[row.table];
+    splits: [&[Row]; 3],
+) -> [Split; 3] {
+    let mut out = splits.map(|rows| Split {
+        features: Vec::with_capacity(rows.len() * width),
+        n_features: width,
+        labels: rows.iter().map(|r| r.label).collect(),
+        groups: rows.iter().map(|r| r.group).collect(),
+    });
+    let in_file_order = splits
+        .iter()
+        .all(|rows| rows.is_sorted_by_key(Row::position));
+    // The splits' rows merged in file order (else one split after another).
+    let mut next = [0; 3];
+    loop {
+        let ahead = (0..3).filter(|&s| next[s] < splits[s].len());
+        let split = match in_file_order {
+            true => ahead.min_by_key(|&s| splits[s][next[s]].position()),
+            false => ahead.min(),
+        };
+        let Some(split) = split else { break };
+        let row = splits[split][next[split]];
+        next[split] += 1;
+        let (t, r) = (row.table as usize, row.row as usize);
+        if in_file_order {
+            tables[t].release(r);
+        }
+        let values = &mut out[split].features;
         for (&column, encoding) in features.iter().zip(encodings) {
-            let value = table.value(row.row, column);
-            match (encoding, value) {
-                (Encoding::Number { fill }, _) => values.push(value.number().unwrap_or(*fill)),
-                (Encoding::Category { vocabulary, fill }, _) => {
+            let value = tables[t].value(r, column);
+            match encoding {
+                Encoding::Number { fill } => values.push(value.number().unwrap_or(*fill)),
+                Encoding::Category { vocabulary, fill } => {
                     let text = value.text();
-                    Encoding::one_hot(vocabulary, text.as_deref().unwrap_or(fill), &mut values);
+                    Encoding::one_hot(vocabulary, text.as_deref().unwrap_or(fill), values);
                 }
             }
         }
     }
-    Split {
-        features: values,
-        n_features: width,
-        labels: rows.iter().map(|r| r.label).collect(),
-        groups: rows.iter().map(|r| r.group).collect(),
-    }
+    out
 }
 
 /// A categorical column's vocabulary (sorted) and the value that fills a missing one.
@@ -578,7 +621,7 @@ fn category(
 ) -> Encoding {
     let values = |rows: &[Row]| -> Vec<Cow<str>> {
         rows.iter()
-            .filter_map(|row| tables[row.table].value(row.row, column).text())
+            .filter_map(|row| row.value(tables, column).text())
             .collect()
     };
     let (train_values, test_values) = (values(train), values(test));

@@ -110,7 +110,7 @@ impl<'a> Splits<'a> {
 /// Load the data set an experiment describes.
 pub fn load(spec: &DatasetSpec) -> Result<Dataset> {
     if let Some(generator) = &spec.generated {
-        return encode::dataset(spec, &[generator.table()]);
+        return encode::dataset(spec, vec![generator.table()]);
     }
     let location = spec.locate()?;
     let mut files = Vec::new();
@@ -127,7 +127,7 @@ pub fn load(spec: &DatasetSpec) -> Result<Dataset> {
         tables.push(table);
         files.push(record);
     }
-    let mut dataset = encode::dataset(spec, &tables)?;
+    let mut dataset = encode::dataset(spec, tables)?;
     dataset.files = files;
     Ok(dataset)
 }

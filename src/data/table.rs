@@ -64,7 +64,8 @@ impl<'a> Value<'a> {
 /// listed `categorical` keep every value as text, since their values are compared as
 /// written (`yes`, `1.0`).
 struct Column {
-    cells: Vec<u32>,
+    /// `BLOCK` rows a block, so that rows already encoded can be given back ([`Table::release`]).
+    cells: Vec<Vec<u32>>,
     texts: IndexSet<Box<str>>,
     /// Every value kept as text.
     exact: bool,
@@ -73,6 +74,8 @@ struct Column {
 /// A quiet NaN: no number parsed as finite has these bits. Its low 22 bits hold a text's
 /// index plus one; 0 is a missing value.
 const TEXT: u32 = 0x7FC0_0000;
+/// Rows per block of cells.
+const BLOCK: usize = 1 << 16;
 const MAX_TEXTS: usize = (1 << 22) - 1;
 
 impl Column {
@@ -106,17 +109,28 @@ impl Column {
             };
             TEXT | (index as u32 + 1)
         };
-        self.cells.push(cell);
+        self.push_cell(cell);
         Ok(())
     }
 
     fn push_number(&mut self, number: f32) {
         debug_assert!(number.is_finite() && !self.exact);
-        self.cells.push(number.to_bits());
+        self.push_cell(number.to_bits());
+    }
+
+    fn push_cell(&mut self, cell: u32) {
+        match self.cells.last_mut() {
+            Some(block) if block.len() < BLOCK => block.push(cell),
+            _ => {
+                let mut block = Vec::with_capacity(BLOCK);
+                block.push(cell);
+                self.cells.push(block);
+            }
+        }
     }
 
     fn value(&self, row: usize) -> Value<'_> {
-        let cell = self.cells[row];
+        let cell = self.cells[row / BLOCK][row % BLOCK];
         match cell {
             TEXT => Value::Missing,
             _ if f32::from_bits(cell).is_nan() => {
@@ -152,6 +166,16 @@ impl Table {
     /// The distinct texts of `column` (every value but missing ones when it is exact).
     pub fn texts(&self, column: usize) -> impl Iterator<Item = &str> {
         self.kept(column).texts.iter().map(|text| &**text)
+    }
+
+    /// Give back the memory of the rows before `row`, whose values will not be read again
+    /// (encoded into splits); a value there can no longer be read.
+    pub fn release(&mut self, row: usize) {
+        for column in self.columns.iter_mut().flatten() {
+            for block in column.cells.iter_mut().take(row / BLOCK) {
+                *block = Vec::new();
+            }
+        }
     }
 
     /// Every kept value of `row`, in column order.

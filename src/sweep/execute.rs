@@ -502,8 +502,9 @@ impl<'a> Thresholded<'a> {
     }
 }
 
-/// A trial's row in `trials.csv`, its last epoch's numbers at a glance.
-fn row_of(
+/// A trial's row in `trials.csv`, its last epoch's numbers at a glance (also what a test
+/// writes for a results folder it makes without training).
+pub fn row_of(
     trial: &Trial,
     settings: Settings,
     last: Option<EpochMetrics>,
