@@ -163,7 +163,7 @@ sweep: {{eta: [{}]}}
         "{}",
         text(&resumed)
     );
-    let reported = run.on_results("report", &[]);
+    let reported = common::binary().arg("report").arg(&dir).output().unwrap();
     assert!(reported.status.success(), "{}", text(&reported));
 
     let epochs = std::fs::read_to_string(dir.join("epochs.csv")).unwrap();
@@ -177,9 +177,9 @@ sweep: {{eta: [{}]}}
     };
     // η = 51 (index 50), last epoch: the mean over seeds 0..99 of 0.6 + 0.1 + 1e-4·s + 1e-3.
     let expected = 0.6 + 0.002 * 50.0 + 1e-4 * 49.5 + 1e-5 * 100.0;
-    let mean: f64 = at("51")["test_accuracy_mean"].parse().unwrap();
+    let mean: f64 = at("51.0")["test_accuracy_mean"].parse().unwrap();
     assert!((mean - expected).abs() < 1e-9, "{mean} vs {expected}");
-    let gap: f64 = at("51")["test_dp_soft_mean"].parse().unwrap();
+    let gap: f64 = at("51.0")["test_dp_soft_mean"].parse().unwrap();
     assert!((gap - 0.175).abs() < 1e-9, "{gap}");
     assert!(Path::new(&dir.join("report.md")).is_file());
 }
