@@ -170,6 +170,10 @@ pub struct SweepArgs {
     /// with `merge`.
     #[arg(long, value_name = "i/n")]
     pub shard: Option<Shard>,
+    /// Of a halving search, only rung r (from 1), without deciding: what `slurm` array tasks
+    /// run, a decision job deciding over every shard between rungs.
+    #[arg(long, hide = true, requires = "shard", value_parser = clap::value_parser!(u16).range(1..))]
+    pub rung: Option<u16>,
 }
 
 #[derive(Args)]
@@ -240,6 +244,10 @@ pub struct SlurmArgs {
     /// Submit the array and the merge job (sbatch) instead of only writing the scripts.
     #[arg(long)]
     pub submit: bool,
+    /// Of a halving search: decide after rung r (from 1) over every shard's results and
+    /// submit the next rung (what the decision job runs).
+    #[arg(long, hide = true, value_name = "r", conflicts_with = "submit", value_parser = clap::value_parser!(u16).range(1..))]
+    pub decide: Option<u16>,
 }
 
 #[derive(Args)]

@@ -52,6 +52,13 @@ pub struct Shard {
     pub count: usize,
 }
 
+impl Shard {
+    /// Whether the trial at `position` (from 0) of a plan is this shard's: every n-th.
+    pub fn holds(&self, position: usize) -> bool {
+        position % self.count + 1 == self.index
+    }
+}
+
 impl std::str::FromStr for Shard {
     type Err = String;
 
@@ -125,7 +132,7 @@ impl Plan {
     pub fn shard(mut self, shard: Shard) -> Self {
         let mut position = 0..;
         self.trials
-            .retain(|_| position.next().unwrap() % shard.count + 1 == shard.index);
+            .retain(|_| shard.holds(position.next().unwrap()));
         self
     }
 

@@ -1,6 +1,14 @@
 //! Scale-out on a Slurm cluster: an `sbatch` array with one task per shard (`run --shard
 //! i/n`), and a merge job that starts when every task has ended, whatever their exit codes,
 //! so that a trial that diverged in one shard does not hold back the merged report.
+//!
+//! A halving search on several shards runs rung by rung: an array per rung (`run --shard i/n
+//! --rung r`: each shard's trials still alive, to the rung's epoch), then a decision job
+//! (`slurm --decide r`) that reads every shard's folder, keeps each method's best
+//! configurations as one machine would, records the others' trials as halved in their shards,
+//! and submits the next rung's array and the job after it; the merge follows the last rung.
+//! These jobs too start after their array has ended whatever its exit code (a diverged trial
+//! makes `run` exit 1); the decision job checks that every trial reached the rung instead.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -25,9 +33,22 @@ pub struct Options {
 
 pub struct Scripts {
     pub dir: PathBuf,
-    pub array: PathBuf,
+    /// The array of shards; of a halving search, one per rung.
+    pub arrays: Vec<PathBuf>,
+    /// Of a halving search on shards, the decision job after each rung but the last.
+    pub decisions: Vec<PathBuf>,
     pub merge: PathBuf,
     pub submit: PathBuf,
+}
+
+/// The array script of rung `rung` (from 1) of a halving search in `dir`.
+pub fn rung_array(dir: &Path, rung: usize) -> PathBuf {
+    dir.join(format!("rung-{rung}.sbatch"))
+}
+
+/// The decision job's script after rung `rung`.
+pub fn decision(dir: &Path, rung: usize) -> PathBuf {
+    dir.join(format!("decide-{rung}.sbatch"))
 }
 
 pub fn write_scripts(
@@ -84,31 +105,84 @@ pub fn write_scripts(
     let options = options.iter().map(|o| format!("{o}\n")).collect::<String>();
     let name = &experiment.name;
 
-    let array = dir.join("array.sbatch");
+    // A halving search on several shards: one array per rung, and a decision between rungs.
+    let rungs = match &experiment.halving {
+        Some(halving) if shards > 1 => halving.rungs.len(),
+        _ => 0,
+    };
     // The task's id is the one word the shell expands: everything else is quoted.
     let task_dir = format!(
         "{}\"${{SLURM_ARRAY_TASK_ID}}\"{}",
         quote_text(&format!("{}/", shards_dir(&results_dir).display())),
         quote_text(&format!("-of-{shards}"))
     );
-    write(
-        &array,
-        &format!(
+    let program_line = |extra: &str| {
+        format!(
+            "exec {program} run {experiment_file}{data_dir} --shard \"${{SLURM_ARRAY_TASK_ID}}/{shards}\"{extra} --jobs {cpus} --yes --results-dir {task_dir}",
+            program = quote(&program),
+            cpus = args.cpus_per_task,
+        )
+    };
+    let array_script = |what: &str, job: &str, log: &str, extra: &str| {
+        format!(
             "#!/bin/bash
-# Written by `fairbinn-sweep slurm`: shard i of {shards} of {name}, one array task each.
-#SBATCH --job-name={name}
+# Written by `fairbinn-sweep slurm`: {what} of {name}, one array task each.
+#SBATCH --job-name={job}
 #SBATCH --array=1-{shards}
 #SBATCH --cpus-per-task={cpus}
 #SBATCH --output={log}
 {options}cd {working_dir}
-exec {program} run {experiment_file}{data_dir} --shard \"${{SLURM_ARRAY_TASK_ID}}/{shards}\" --jobs {cpus} --yes --results-dir {task_dir}
+{line}
 ",
             cpus = args.cpus_per_task,
-            log = quote(&dir.join("shard-%a.log")),
+            log = quote(&dir.join(log)),
             working_dir = quote(&working_dir),
-            program = quote(&program),
-        ),
-    )?;
+            line = program_line(extra),
+        )
+    };
+    let mut arrays = Vec::new();
+    let mut decisions = Vec::new();
+    if rungs == 0 {
+        let array = dir.join("array.sbatch");
+        let text = array_script(&format!("shard i of {shards}"), name, "shard-%a.log", "");
+        write(&array, &text)?;
+        arrays.push(array);
+    }
+    for rung in 1..=rungs {
+        let array = rung_array(&dir, rung);
+        let text = array_script(
+            &format!("rung {rung} of {rungs} of the halving search, shard i of {shards}"),
+            &format!("{name}-rung{rung}"),
+            &format!("shard-%a-rung-{rung}.log"),
+            &format!(" --rung {rung}"),
+        );
+        write(&array, &text)?;
+        arrays.push(array);
+        if rung == rungs {
+            break;
+        }
+        let decide = decision(&dir, rung);
+        write(
+            &decide,
+            &format!(
+                "#!/bin/bash
+# Written by `fairbinn-sweep slurm`: after rung {rung} of {name}'s halving search, keeps each
+# method's best configurations and submits rung {next}.
+#SBATCH --job-name={name}-decide{rung}
+#SBATCH --cpus-per-task=1
+#SBATCH --output={log}
+{options}cd {working_dir}
+exec {program} slurm {experiment_file}{data_dir} --results-dir {results} --shards {shards} --decide {rung}
+",
+                next = rung + 1,
+                log = quote(&dir.join(format!("decide-{rung}.log"))),
+                working_dir = quote(&working_dir),
+                program = quote(&program),
+                results = quote(&results_dir),
+            ),
+        )?;
+        decisions.push(decide);
+    }
 
     let merge = dir.join("merge.sbatch");
     let shard_dirs: Vec<String> = (1..=shards)
@@ -134,23 +208,29 @@ exec {program} merge {experiment_file}{data_dir} --results-dir {results} {shard_
     )?;
 
     let submit = dir.join("submit.sh");
+    let (first, after) = (&arrays[0], decisions.first().unwrap_or(&merge));
+    let what = match decisions.is_empty() {
+        true => "merge",
+        false => "decision",
+    };
     write(
         &submit,
         &format!(
             "#!/bin/sh
-# Submit the array, then the merge job to start when every array task has ended.
+# Submit the array, then the {what} job to start when every array task has ended.
 set -e
-array=$(sbatch --parsable {array})
-merge=$(sbatch --parsable --dependency=afterany:${{array%%;*}} {merge})
-echo \"array job ${{array%%;*}}, merge job ${{merge%%;*}}\"
+array=$(sbatch --parsable {first})
+next=$(sbatch --parsable --dependency=afterany:${{array%%;*}} {after})
+echo \"array job ${{array%%;*}}, {what} job ${{next%%;*}}\"
 ",
-            array = quote(&array),
-            merge = quote(&merge),
+            first = quote(first),
+            after = quote(after),
         ),
     )?;
     Ok(Scripts {
         dir,
-        array,
+        arrays,
+        decisions,
         merge,
         submit,
     })
@@ -158,22 +238,39 @@ echo \"array job ${{array%%;*}}, merge job ${{merge%%;*}}\"
 
 impl Scripts {
     pub fn describe(&self) -> String {
+        let arrays = match self.arrays.len() {
+            1 => format!("{} (the array of shards)", self.arrays[0].display()),
+            n => format!(
+                "{} … {} (an array of shards per rung of the halving search, {n} rungs), {} … \
+                 (the decision after each rung but the last)",
+                self.arrays[0].display(),
+                self.arrays[n - 1].display(),
+                self.decisions[0].display()
+            ),
+        };
         format!(
-            "Wrote {} (the array of shards), {} (the merge) and {} (submits both). \
-             Logs go to {}.",
-            self.array.display(),
+            "Wrote {arrays}, {} (the merge) and {} (submits the first array and the job after \
+             it). Logs go to {}.",
             self.merge.display(),
             self.submit.display(),
             self.dir.display()
         )
     }
 
-    /// Submit the array, then the merge depending on it: (array job id, merge job id).
+    /// Submit the (first) array, then the job after it: (array job id, that job's id).
     pub fn submit(&self) -> Result<(String, String)> {
-        let array = sbatch(&[], &self.array)?;
-        let merge = sbatch(&[format!("--dependency=afterany:{array}")], &self.merge)?;
-        Ok((array, merge))
+        submit_after(
+            &self.arrays[0],
+            self.decisions.first().unwrap_or(&self.merge),
+        )
     }
+}
+
+/// Submit `array`, then `after` to start once every task of it has ended: both job ids.
+pub fn submit_after(array: &Path, after: &Path) -> Result<(String, String)> {
+    let array = sbatch(&[], array)?;
+    let after = sbatch(&[format!("--dependency=afterany:{array}")], after)?;
+    Ok((array, after))
 }
 
 fn sbatch(options: &[String], script: &Path) -> Result<String> {

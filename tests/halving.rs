@@ -132,7 +132,7 @@ fn a_halving_search_keeps_each_methods_best_and_trains_as_an_uninterrupted_run()
     let sharded = search.on_results("run", &["--shard", "1/2"]);
     assert_eq!(sharded.status.code(), Some(2));
     assert!(
-        text(&sharded).contains("search.halving: a halving search decides each rung over every configuration at once, so it cannot be split into shards"),
+        text(&sharded).contains("search.halving: a halving search decides each rung over every configuration at once, so it cannot be split into shards by hand"),
         "{}",
         text(&sharded)
     );

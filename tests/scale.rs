@@ -36,6 +36,7 @@ sweep: {method: [erm, lagrangian, fairbinn, adversarial]}
         quiet: true,
         models: None,
         halving: None,
+        rung: None,
     };
     sweep::execute(&plan, &Splits::one(&data), &mut store, &options).unwrap();
     drop(store);

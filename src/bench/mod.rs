@@ -263,6 +263,7 @@ pub fn search(experiment: &Path, data_dir: DataDirOverride, jobs: usize) -> Resu
             quiet: true,
             models: None,
             halving: halving.map(|h| (h, file.fairness_metric)),
+            rung: None,
         };
         eprintln!("{name}: {} trials on {jobs} threads…", plan.trials.len());
         let started = Instant::now();

@@ -58,6 +58,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         quiet: args.quiet,
         models: (experiment.save_models).then(|| models_dir(&results_dir)),
         halving: (experiment.halving.clone()).map(|h| (h, experiment.fairness_metric)),
+        rung: args.sweep.rung.map(|r| usize::from(r) - 1),
     };
     // With `split: pooled`, each seed's data, for training and for `--save-predictions`.
     let seeds: Vec<u64> = plan.trials.iter().map(|t| t.spec.train.seed).collect();
@@ -68,15 +69,25 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
 
     if let Some(shard) = args.sweep.shard {
         println!(
-            "{}: shard {shard}: {} trials, {} ran now, {} were already done, {} did not finish. \
-             Results in {}; combine the shards with `fairbinn-sweep merge {}`.",
+            "{}: shard {shard}{}: {} trials, {} ran now, {} were already done, {} did not finish. \
+             Results in {}; {}.",
             experiment.name,
+            args.sweep
+                .rung
+                .map_or(String::new(), |r| format!(", rung {r}")),
             summary.planned,
             summary.ran,
             summary.skipped,
             summary.diverged + summary.failed,
             results_dir.display(),
-            args.sweep.experiment.display()
+            match args.sweep.rung {
+                // `slurm`'s decision job (or the merge, after the last rung) takes it from here.
+                Some(_) => "the next job decides over every shard".to_string(),
+                None => format!(
+                    "combine the shards with `fairbinn-sweep merge {}`",
+                    args.sweep.experiment.display()
+                ),
+            }
         );
     } else {
         report(
@@ -110,8 +121,20 @@ pub(super) fn planned(args: &SweepArgs) -> Result<Planned> {
         eprintln!("warning: {}: {warning}", experiment.path.display());
     }
     let mut plan = plan::plan(&experiment, &dataset.files);
+    match (&experiment.halving, args.rung) {
+        (_, None) if args.shard.is_some() => experiment.refuse_shards_of_halving()?,
+        (None, Some(_)) => bail!(
+            "--rung: {} has no halving search",
+            experiment.path.display()
+        ),
+        (Some(halving), Some(rung)) if usize::from(rung) > halving.rungs.len() => bail!(
+            "--rung {rung}: {} has {} rungs",
+            experiment.path.display(),
+            halving.rungs.len()
+        ),
+        _ => {}
+    }
     if let Some(shard) = args.shard {
-        experiment.refuse_shards_of_halving()?;
         plan = plan.shard(shard);
     }
     plan.check_fits(&experiment, &dataset)?;

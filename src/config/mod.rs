@@ -380,9 +380,9 @@ impl ExperimentFile {
         if self.halving.is_some() {
             bail!(
                 "{}: search.halving: a halving search decides each rung over every \
-                 configuration at once, so it cannot be split into shards; run it whole, with \
-                 --jobs for the cores of one machine (on a cluster, `slurm --shards 1 \
-                 --cpus-per-task N`)",
+                 configuration at once, so it cannot be split into shards by hand; run it whole, \
+                 with --jobs for the cores of one machine, or on a Slurm cluster with `slurm \
+                 --shards N`, which runs it rung by rung with a decision job between rungs",
                 self.path.display()
             );
         }

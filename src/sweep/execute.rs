@@ -39,6 +39,10 @@ pub struct ExecuteOptions {
     pub models: Option<PathBuf>,
     /// Train rung by rung (`search: {halving: ..}`), deciding on this fairness metric.
     pub halving: Option<(Halving, FairnessMetric)>,
+    /// Of a halving search, only the rung of this index, up to its epoch, without deciding
+    /// (a Slurm array task: a job of its own decides over every shard, and records the
+    /// configurations it stops, whose trials are then finished).
+    pub rung: Option<usize>,
 }
 
 pub fn execute(
@@ -68,6 +72,9 @@ pub fn execute(
     let mut ran: HashSet<String> = HashSet::new();
     let mut alive: HashSet<&str> = plan.trials.iter().map(|t| t.config_id.as_str()).collect();
     for (r, &rung) in halving.rungs.iter().enumerate() {
+        if options.rung.is_some_and(|only| only != r) {
+            continue;
+        }
         let (records, epochs) = results::read_results(store.dir())?;
         let mut histories = analysis::histories(epochs);
         let seconds: HashMap<&str, f64> = (records.iter())
@@ -99,8 +106,8 @@ pub fn execute(
             &mut summary,
             Some(&label),
         )?;
-        if r + 1 < halving.rungs.len() {
-            let survivors = decide(plan, data, store, &alive, rung, halving, *metric)?;
+        if r + 1 < halving.rungs.len() && options.rung.is_none() {
+            let survivors = decide(plan, data, &[store.dir()], &alive, rung, halving, *metric)?;
             summary.halved += halve(plan, data, store, &alive, &survivors, rung)?;
             alive.retain(|id| survivors.contains(*id));
         }
@@ -112,17 +119,23 @@ pub fn execute(
     Ok(summary)
 }
 
-/// The configurations among `alive` that go on past `rung`, from the results as they stand.
-fn decide(
+/// The configurations among `alive` that go on past `rung`, from the results as they stand
+/// in `folders` (the results folder, or a Slurm search's shard folders).
+pub fn decide(
     plan: &Plan,
     data: &Dataset,
-    store: &ResultsStore,
+    folders: &[&Path],
     alive: &HashSet<&str>,
     rung: usize,
     halving: &Halving,
     metric: FairnessMetric,
 ) -> Result<HashSet<String>> {
-    let (records, epochs) = results::read_results(store.dir())?;
+    let (mut records, mut epochs) = (Vec::new(), Vec::new());
+    for folder in folders {
+        let (r, e) = results::read_results(folder)?;
+        records.extend(r);
+        epochs.extend(e);
+    }
     let configurations = analysis::configurations(plan, &records, epochs, data.train.n_features);
     let at_rung: Vec<_> = halving::at_rung(&configurations, rung)
         .into_iter()
@@ -133,7 +146,7 @@ fn decide(
 
 /// Record the paused trials of the configurations of `alive` not among `survivors` as
 /// halved at `rung`, and remove their checkpoints. How many.
-fn halve(
+pub fn halve(
     plan: &Plan,
     data: &Dataset,
     store: &mut ResultsStore,
