@@ -275,6 +275,10 @@ pub struct BenchArgs {
     /// With --scaling: a few small points only (seconds), to try it.
     #[arg(long, requires = "scaling")]
     pub quick: bool,
+    /// With --scaling: draw DIR/scaling.svg and print the slopes again from DIR/scaling.csv,
+    /// without measuring.
+    #[arg(long, requires = "scaling", conflicts_with = "quick")]
+    pub redraw: bool,
     /// One point of --scaling, measured in this process (what --scaling runs).
     #[arg(long, hide = true, num_args = 5, value_name = "N")]
     pub scaling_point: Option<Vec<usize>>,

@@ -184,3 +184,69 @@ sweep: {{eta: [{}]}}
     assert!((gap - 0.175).abs() < 1e-9, "{gap}");
     assert!(Path::new(&dir.join("report.md")).is_file());
 }
+
+/// `bench --scaling --quick` end to end: every point measured in a process of its own, read
+/// back from the CSV (µs per row is seconds per epoch over the training rows), the figure
+/// drawn, the slopes printed.
+#[test]
+fn the_scaling_bench_measures_every_point_and_draws_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = common::binary()
+        .args(["bench", "--scaling"])
+        .arg(dir.path())
+        .arg("--quick")
+        .output()
+        .unwrap();
+    let printed = text(&output);
+    assert!(output.status.success(), "{printed}");
+    assert!(printed.contains("log-log slopes"), "{printed}");
+    let rows = read_csv(&dir.path().join("scaling.csv"));
+    // 8 methods × 2 row counts; the 7 networks × (2 widths + 2 group counts).
+    assert_eq!(rows.len(), 8 * 2 + 7 * 4);
+    for row in &rows {
+        let (seconds, us) = (
+            common::number(row, "seconds_per_epoch"),
+            common::number(row, "us_per_row"),
+        );
+        let train_rows = common::number(row, "train_rows");
+        assert!(
+            seconds > 0.0 && common::number(row, "peak_mb") > 1.0,
+            "{row:?}"
+        );
+        assert!((us - seconds / train_rows * 1e6).abs() < 1e-3, "{row:?}");
+    }
+    // 2,000 and 8,000 training rows asked: drawn as 3,125 and 12,500 rows, 64% for training.
+    let counts: std::collections::BTreeSet<String> =
+        rows.iter().map(|r| r["train_rows"].clone()).collect();
+    assert_eq!(counts.into_iter().collect::<Vec<_>>(), ["2000", "8000"]);
+    let svg = std::fs::read_to_string(dir.path().join("scaling.svg")).unwrap();
+    assert!(svg.contains("stackelberg unroll 3") && svg.contains("sensitive groups"));
+}
+
+/// The committed `results/scaling/scaling.svg` is what `--redraw` draws from the committed CSV.
+#[test]
+fn the_committed_scaling_figure_is_drawn_from_its_csv() {
+    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("results/scaling");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        committed.join("scaling.csv"),
+        dir.path().join("scaling.csv"),
+    )
+    .unwrap();
+    let output = common::binary()
+        .args(["bench", "--redraw", "--scaling"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let printed = text(&output);
+    assert!(output.status.success(), "{printed}");
+    assert!(
+        printed.contains("lagrangian               1.00        1.04    0.00   1.00–1.00"),
+        "{printed}"
+    );
+    let read = |d: &Path| std::fs::read(d.join("scaling.svg")).unwrap();
+    assert!(
+        read(dir.path()) == read(&committed),
+        "results/scaling/scaling.svg is stale"
+    );
+}

@@ -342,6 +342,48 @@ pub fn run(out: &Path, quick: bool) -> Result<()> {
     Ok(())
 }
 
+/// `scaling.svg` and the slopes again from `out`'s `scaling.csv`, without measuring.
+pub fn redraw(out: &Path) -> Result<()> {
+    let path = out.join("scaling.csv");
+    let mut reader =
+        csv::Reader::from_path(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut rows = Vec::new();
+    for (line, record) in reader.records().enumerate() {
+        let record = record.with_context(|| format!("{}: cannot read", path.display()))?;
+        let bad = || anyhow!("{}:{}: not a row of scaling.csv", path.display(), line + 2);
+        let number = |i: usize| {
+            record
+                .get(i)
+                .and_then(|v| v.parse::<f64>().ok())
+                .ok_or_else(bad)
+        };
+        let dimension = [Dimension::Rows, Dimension::Width, Dimension::Groups]
+            .into_iter()
+            .find(|d| Some(d.name()) == record.get(0))
+            .ok_or_else(bad)?;
+        let method = (METHODS.iter())
+            .position(|m| Some(m.label) == record.get(1))
+            .ok_or_else(bad)?;
+        rows.push(Row {
+            dimension,
+            method,
+            train_rows: number(2)? as usize,
+            width: number(4)? as usize,
+            groups: number(6)? as usize,
+            timing: Timing {
+                seconds: number(7)?,
+                epochs: number(9)? as usize,
+                peak_kb: (number(10)? * 1024.0) as u64,
+            },
+        });
+    }
+    println!("{}", slopes(&rows));
+    let svg = out.join("scaling.svg");
+    figure(&rows, &svg)?;
+    println!("wrote {}", svg.display());
+    Ok(())
+}
+
 /// The f32 features of all three splits, in MB: what the data set holds.
 fn data_mb(train_rows: usize) -> f64 {
     (train_rows as f64 / 0.64) * FEATURES as f64 * 4.0 / (1024.0 * 1024.0)
@@ -419,6 +461,15 @@ fn figure(rows: &[Row], path: &Path) -> Result<()> {
         .map_err(|e| anyhow!("{e}"))?;
     let panels = root.split_evenly((2, 2));
     let memory = |r: &Row| r.timing.peak_kb as f64 / 1024.0;
+    let widths = rows
+        .iter()
+        .filter(|r| r.dimension == Dimension::Width)
+        .map(|r| r.width);
+    let width_label = format!(
+        "accuracy layers' parameters (width {} to {})",
+        widths.clone().min().unwrap_or(0),
+        widths.max().unwrap_or(0)
+    );
     let per_row = |r: &Row| r.micros_per_row();
     let drawn: [(Dimension, &str, &str, &dyn Fn(&Row) -> f64); 4] = [
         (
@@ -435,7 +486,7 @@ fn figure(rows: &[Row], path: &Path) -> Result<()> {
         ),
         (
             Dimension::Width,
-            "accuracy layers' parameters (of widths in the CSV)",
+            &width_label,
             "µs per training row per epoch",
             &per_row,
         ),
@@ -470,6 +521,7 @@ fn figure(rows: &[Row], path: &Path) -> Result<()> {
             .map_err(|e| anyhow!("{e}"))?;
         chart
             .configure_mesh()
+            .max_light_lines(4)
             .x_desc(x_label)
             .y_desc(y_label)
             .x_label_formatter(&|&x| short(x))
@@ -496,8 +548,8 @@ fn figure(rows: &[Row], path: &Path) -> Result<()> {
                 .draw_series(line.iter().map(|&p| Circle::new(p, 3, colour.filled())))
                 .map_err(|e| anyhow!("{e}"))?;
         }
-        if index > 0 {
-            continue; // One legend: every panel has the same lines.
+        if index != 1 {
+            continue; // One legend, where the memory panel is empty: the lines are the same.
         }
         chart
             .configure_series_labels()

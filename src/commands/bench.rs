@@ -15,7 +15,10 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(out) = &args.scaling {
-        bench::scaling::run(out, args.quick)?;
+        match args.redraw {
+            true => bench::scaling::redraw(out)?,
+            false => bench::scaling::run(out, args.quick)?,
+        }
         return Ok(ExitCode::SUCCESS);
     }
     match &args.search {

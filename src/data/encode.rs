@@ -237,20 +237,9 @@ struct Columns {
 }
 
 impl Columns {
-    /// The record lacks its label or a sensitive value, or (`missing: drop`) a feature.
-    fn lack_values(&self, t: &TableSpec, record: &StringRecord) -> bool {
-        let missing = |column: usize| is_missing(t, &record[column]);
-        missing(self.label)
-            || self.sensitive.iter().any(|&c| missing(c))
-            || (t.missing.action == MissingAction::Drop
-                && self.features.iter().any(|&c| missing(c)))
-    }
-}
-
-impl Columns {
-    /// [`lack_values`](Self::lack_values) of a row of `table`.
-    fn row_lacks_values(&self, t: &TableSpec, table: &Table, row: usize) -> bool {
-        let missing = |column: usize| table.value(row, column) == Value::Missing;
+    /// The row lacks its label or a sensitive value, or (`missing: drop`) a feature;
+    /// `missing` says whether the row's value in a column is missing.
+    fn lack_values(&self, t: &TableSpec, missing: impl Fn(usize) -> bool) -> bool {
         missing(self.label)
             || self.sensitive.iter().any(|&c| missing(c))
             || (t.missing.action == MissingAction::Drop
@@ -287,7 +276,7 @@ pub fn usable(spec: &DatasetSpec) -> impl FnMut(&[String], &StringRecord) -> boo
         let Some(columns) = resolved else {
             return true;
         };
-        if columns.lack_values(t, record) {
+        if columns.lack_values(t, |c| is_missing(t, &record[c])) {
             return false;
         }
         // Each value in one of its column's groups; an error is the reader's to report.
@@ -317,7 +306,7 @@ fn usable_rows(
         if spec.max_rows.is_some_and(|max| rows.len() >= max) {
             break;
         }
-        if columns.row_lacks_values(t, table, row) {
+        if columns.lack_values(t, |c| table.value(row, c) == Value::Missing) {
             missing += 1;
             continue;
         }
@@ -501,14 +490,15 @@ fn encodings(
         let (mut texts, mut missing) = (0, 0);
         let mut first_text = None;
         for row in train.iter().chain(test) {
-            match value(row, column) {
+            let value = value(row, column);
+            match value {
                 Value::Missing => missing += 1,
-                value if value.number().is_some() => {}
-                Value::Text(text) => {
+                // Not a number (a label or sensitive column, kept as text, may hold numbers).
+                Value::Text(text) if value.number().is_none() => {
                     texts += 1;
                     first_text.get_or_insert((*row, text));
                 }
-                Value::Number(_) => unreachable!("a number"),
+                _ => {}
             }
         }
         let present = train.len() + test.len() - missing;

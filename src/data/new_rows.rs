@@ -59,12 +59,9 @@ impl Preprocessing {
         }
         let input = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
         let mut input = crate::files::Bounded::new(input, crate::files::bounds::DATA);
-        // Category values are matched as written, so those columns are kept as text.
+        // Only the model's columns are kept, each as training kept it (`categorical` ones as
+        // text), so a value reads back as it did there.
         t.features = Some(columns.iter().map(|c| c.to_string()).collect());
-        t.categorical = (self.columns.iter())
-            .filter(|c| matches!(c.encoding, Encoding::Category { .. }))
-            .map(|c| c.column.clone())
-            .collect();
         let table = table::read(path, &mut input, &t, None)?;
         let missing: Vec<&str> = columns
             .iter()

@@ -62,7 +62,9 @@ impl<'a> Value<'a> {
 /// NaN whose low bits index the column's distinct texts (a million rows of fifty numbers take
 /// 200 MB, against 1.6 GB as records of text). The label, the sensitive columns and those
 /// listed `categorical` keep every value as text, since their values are compared as
-/// written (`yes`, `1.0`).
+/// written (`yes`, `1.0`). (A column found to be categorical only once read, mostly words,
+/// gives its few numbers back in their shortest form, `1.50` as `1.5`, in training and in
+/// `predict` alike.)
 struct Column {
     /// `BLOCK` rows a block, so that rows already encoded can be given back ([`Table::release`]).
     cells: Vec<Vec<u32>>,
