@@ -128,7 +128,7 @@ sweep: {{eta: [{}]}}
     assert_eq!(plan.trials.len(), 10_000);
     let dir = run.results();
     let mut store = ResultsStore::open(&dir, true).unwrap();
-    let mut manifest = Manifest::start(
+    let manifest = Manifest::start(
         &dir,
         file.record().unwrap(),
         &data.files,

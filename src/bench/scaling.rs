@@ -167,6 +167,12 @@ pub fn point(arguments: &[usize]) -> Result<()> {
     let &[method, rows, width, groups, enough_ms] = arguments else {
         bail!("--scaling-point takes method, rows, width, groups, milliseconds");
     };
+    if method >= METHODS.len() {
+        bail!(
+            "--scaling-point: method {method}: expected 0 to {}",
+            METHODS.len() - 1
+        );
+    }
     let setup = Setup {
         method,
         rows,
@@ -448,6 +454,9 @@ fn slopes(rows: &[Row]) -> String {
     text
 }
 
+/// A panel of `scaling.svg`: what varies, the axes' titles, the value drawn.
+type Panel<'a> = (Dimension, &'a str, &'a str, &'a dyn Fn(&Row) -> f64);
+
 /// `scaling.svg`: µs per training row against rows, accuracy parameters and groups, and the
 /// peak resident memory against rows; log-log, one line per method.
 fn figure(rows: &[Row], path: &Path) -> Result<()> {
@@ -471,7 +480,7 @@ fn figure(rows: &[Row], path: &Path) -> Result<()> {
         widths.max().unwrap_or(0)
     );
     let per_row = |r: &Row| r.micros_per_row();
-    let drawn: [(Dimension, &str, &str, &dyn Fn(&Row) -> f64); 4] = [
+    let drawn: [Panel; 4] = [
         (
             Dimension::Rows,
             "training rows",

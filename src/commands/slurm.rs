@@ -95,22 +95,29 @@ fn decide_rung(
         .map(|i| shards_dir(results_dir).join(format!("{i}-of-{shards}")))
         .collect();
     for (i, folder) in folders.iter().enumerate() {
-        let store = ResultsStore::open(folder, false)?;
         let shard = Shard {
             index: i + 1,
             count: shards,
         };
-        let short = (plan.trials.iter().enumerate())
+        let of_shard = (plan.trials.iter().enumerate())
             .filter(|&(position, t)| shard.holds(position) && alive.contains(t.config_id.as_str()))
-            .map(|(_, t)| t)
-            .filter(|t| !store.finished().contains(&t.id))
-            .filter(|t| store.paused().get(&t.id).is_none_or(|&e| e < epoch))
-            .count();
+            .map(|(_, t)| t);
+        // A shard with no folder yet trained nothing (opening a store would make one).
+        let short = match folder.is_dir() {
+            false => of_shard.count(),
+            true => {
+                let store = ResultsStore::open(folder, false)?;
+                of_shard
+                    .filter(|t| !store.finished().contains(&t.id))
+                    .filter(|t| store.paused().get(&t.id).is_none_or(|&e| e < epoch))
+                    .count()
+            }
+        };
         if short > 0 {
             bail!(
                 "rung {rung}: shard {shard} has {short} trials short of epoch {epoch} (see {}); \
-                 once the cause is fixed, `sh` the rung's array again ({}) and then this decision \
-                 ({})",
+                 once the cause is fixed, submit the rung's array again (`sbatch {}`), then this \
+                 decision to start after it (`sbatch --dependency=afterany:<array job id> {}`)",
                 slurm
                     .join(format!("shard-{}-rung-{rung}.log", i + 1))
                     .display(),
