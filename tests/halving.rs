@@ -6,20 +6,7 @@ mod common;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use common::{Run, read_csv, result_rows, text, wait_for};
-
-/// 1 erm and 4 Lagrangian configurations, 2 seeds, rungs at 2, 4 and 6 epochs, half kept.
-const HALVING: &str = "
-name: halving
-dataset: {name: adult, max_rows: 3000}
-train: {epochs: 6, batch_size: 100}
-seeds: [0, 1]
-search: {halving: {rungs: [2, 4, 6], keep: 1/2}}
-selection: [val-pareto]
-sweep:
-  method: [erm, lagrangian]
-  eta: [1, 10, 100, 1000]
-";
+use common::{HALVING, Run, read_csv, result_rows, text, wait_for};
 
 /// Epoch rows by (trial, epoch, split).
 fn epoch_rows(dir: &Path) -> BTreeMap<(String, String, String), HashMap<String, String>> {

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Run, TINY, read_csv, result_rows, text};
+use common::{HALVING, Run, TINY, read_csv, result_rows, text};
 
 /// Why Slurm cannot take jobs here, if it cannot.
 fn slurm_unavailable() -> Option<String> {
@@ -122,17 +122,8 @@ fn a_halving_search_on_slurm_shards_decides_as_one_machine_does() {
         let _ = writeln!(std::io::stderr(), "tests/slurm.rs skipped: {reason}");
         return;
     }
-    let experiment = "
-name: halving-slurm
-dataset: {name: adult, max_rows: 3000}
-train: {epochs: 6, batch_size: 100}
-seeds: [0, 1]
-search: {halving: {rungs: [2, 4, 6], keep: 1/2}}
-selection: [val-pareto]
-sweep:
-  method: [erm, lagrangian]
-  eta: [1, 10, 100, 1000]
-";
+    // Its own name: the jobs are waited for by name, beside the other test's.
+    let experiment = &HALVING.replace("name: halving", "name: halving-slurm");
     let whole = Run::new(experiment);
     let output = whole.run(&["--jobs", "2"]);
     assert!(output.status.success(), "{}", text(&output));

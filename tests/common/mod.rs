@@ -45,6 +45,20 @@ sweep:
   eta: [10, 1000]
 ";
 
+/// A halving search: 1 erm and 4 Lagrangian configurations, 2 seeds, rungs at 2, 4 and 6
+/// epochs, half kept.
+pub const HALVING: &str = "
+name: halving
+dataset: {name: adult, max_rows: 3000}
+train: {epochs: 6, batch_size: 100}
+seeds: [0, 1]
+search: {halving: {rungs: [2, 4, 6], keep: 1/2}}
+selection: [val-pareto]
+sweep:
+  method: [erm, lagrangian]
+  eta: [1, 10, 100, 1000]
+";
+
 pub struct Run {
     pub dir: tempfile::TempDir,
 }
