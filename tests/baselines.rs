@@ -109,7 +109,7 @@ fn threshold_settings_are_checked_with_their_keys() {
         "{said}"
     );
     assert!(
-        said.contains("train.tolerance: expected a gap in selection rates in [0, 1], found 2"),
+        said.contains("train.tolerance: expected a gap in rates in [0, 1], found 2"),
         "{said}"
     );
     // A tolerance in range, but one randomized eo thresholds do not have.

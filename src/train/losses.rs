@@ -32,6 +32,9 @@ pub enum FairnessLoss {
     /// Equalized odds (the paper's appendix): the larger of the TPR and FPR gaps, each the
     /// largest gap between groups' mean probability among rows of that label.
     Eo,
+    /// Equal opportunity: the TPR gap alone, the largest gap between groups' mean
+    /// probability among the positive rows.
+    EqualOpportunity,
 }
 
 super::knob::choice_names!(FairnessLoss {
@@ -39,6 +42,7 @@ super::knob::choice_names!(FairnessLoss {
     DpAbs => "dp-abs",
     DpReference => "dp-reference",
     Eo => "eo",
+    EqualOpportunity => "equal-opportunity",
 });
 
 /// A minibatch's fairness loss as plain per-row weights, computed once per batch: the burn
@@ -94,6 +98,13 @@ impl FairnessWeights {
                     negatives,
                 })
             }
+            // Equalized odds' positive stratum alone.
+            FairnessLoss::EqualOpportunity => Some(Self::Eo {
+                positives: Some(GroupWeights::new(groups, n_groups, |row| {
+                    labels[row] > 0.5
+                })?),
+                negatives: None,
+            }),
         }
     }
 }
@@ -335,14 +346,36 @@ mod tests {
     }
 
     #[test]
+    fn equal_opportunity_is_the_tpr_gap_alone() {
+        // The batch above: its TPR gap, 0.35, is also equalized odds' (the larger).
+        let got = loss(
+            FairnessLoss::EqualOpportunity,
+            &PROBABILITIES,
+            &TWO_GROUPS,
+            &LABELS,
+        );
+        assert!((got - 0.35).abs() < 1e-6, "{got}");
+        // y = 1: 0.6 against 0.5, a gap of 0.1; y = 0: 0.9 against 0.1, 0.8, eo's.
+        let (p, g, y) = ([0.6, 0.5, 0.9, 0.1], [0, 1, 0, 1], [1.0, 1.0, 0.0, 0.0]);
+        let got = loss(FairnessLoss::EqualOpportunity, &p, &g, &y);
+        assert!((got - 0.1).abs() < 1e-6, "{got}");
+        assert!((loss(FairnessLoss::Eo, &p, &g, &y) - 0.8).abs() < 1e-6);
+        // Without a positive row in a second group there is no TPR gap, whatever the rest.
+        let device = Device::flex();
+        let target = FairnessTarget::new(
+            FairnessLoss::EqualOpportunity,
+            &g,
+            &[1.0, 0.0, 1.0, 0.0],
+            2,
+            &device,
+        );
+        assert!(target.is_none());
+    }
+
+    #[test]
     fn a_batch_without_two_groups_has_no_fairness_loss() {
         let device = Device::flex();
-        for kind in [
-            FairnessLoss::DpSquared,
-            FairnessLoss::DpAbs,
-            FairnessLoss::DpReference,
-            FairnessLoss::Eo,
-        ] {
+        for &kind in FairnessLoss::ALL {
             assert!(FairnessTarget::new(kind, &[1, 1, 1], &[0.0, 1.0, 1.0], 2, &device).is_none());
         }
         // dp-reference compares group 0 with the batch: without group 0 there is nothing.

@@ -944,12 +944,7 @@ mod tests {
             Method::FairBiNN,
             Method::FairBiNNReference,
         ] {
-            for loss in [
-                FairnessLoss::DpSquared,
-                FairnessLoss::DpAbs,
-                FairnessLoss::DpReference,
-                FairnessLoss::Eo,
-            ] {
+            for &loss in FairnessLoss::ALL {
                 for (order, follower_batch) in [
                     (StepOrder::LeaderFirst, FollowerBatch::Separate),
                     (StepOrder::FollowerFirst, FollowerBatch::Same),
@@ -987,6 +982,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 192);
+        assert_eq!(checked, 240);
     }
 }

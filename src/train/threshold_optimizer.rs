@@ -28,11 +28,15 @@ pub enum Constraint {
     /// Equal true- and false-positive rates.
     #[serde(rename = "eo")]
     EqualizedOdds,
+    /// Equal true-positive rates (equal opportunity; fairlearn's name).
+    #[serde(rename = "true_positive_rate_parity")]
+    TruePositiveRateParity,
 }
 
 super::knob::choice_names!(Constraint {
     DemographicParity => "dp",
     EqualizedOdds => "eo",
+    TruePositiveRateParity => "true_positive_rate_parity",
 });
 
 /// `threshold`'s settings.
@@ -196,7 +200,9 @@ fn fit_with(
         n_groups
     ];
     match (spec.constraint, spec.randomized) {
-        (Constraint::DemographicParity, false) => {
+        // Equal opportunity is demographic parity's search with each group's true-positive
+        // rate in place of its selection rate, as in fairlearn.
+        (Constraint::DemographicParity | Constraint::TruePositiveRateParity, false) => {
             let (xs, ys, at) = on_shared_grid(&curves, &weights);
             let (picks, _) = best_window(&xs, &ys, spec.tolerance)
                 .ok_or("no cuts put every group's selection rate within the tolerance")?;
@@ -205,7 +211,7 @@ fn fit_with(
             }
             return Ok(Thresholds::Deterministic(cuts));
         }
-        (Constraint::DemographicParity, true) => {
+        (Constraint::DemographicParity | Constraint::TruePositiveRateParity, true) => {
             let hulls: Vec<Vec<Point>> = curves.iter().map(|c| upper_hull(c)).collect();
             let xs: Vec<f64> = (0..=GRID).map(|k| k as f64 / GRID as f64).collect();
             let ys: Vec<Vec<f64>> = hulls
@@ -284,6 +290,11 @@ fn rules(rows: &[(f64, bool)], constraint: Constraint, flip: bool) -> Result<Vec
     let n = sorted.len() as f64;
     let positives = sorted.iter().filter(|r| r.1).count() as f64;
     let negatives = n - positives;
+    if constraint == Constraint::TruePositiveRateParity && positives == 0.0 {
+        return Err(format!(
+            "its {n} fitting rows are all negative, so its true-positive rate is not defined"
+        ));
+    }
     if constraint == Constraint::EqualizedOdds && (positives == 0.0 || negatives == 0.0) {
         return Err(format!(
             "its {n} fitting rows are all {}, so its true- and false-positive rates are not both defined",
@@ -302,6 +313,10 @@ fn rules(rows: &[(f64, bool)], constraint: Constraint, flip: bool) -> Result<Vec
                 (true_positives + negatives - false_positives) / n,
             ),
             Constraint::EqualizedOdds => (false_positives / negatives, true_positives / positives),
+            Constraint::TruePositiveRateParity => (
+                true_positives / positives,
+                (true_positives + negatives - false_positives) / n,
+            ),
         };
         Point { x, y, rule }
     };
@@ -411,6 +426,11 @@ fn upper_hull(points: &[Point]) -> Vec<Point> {
             }
         }
         hull.push(p);
+    }
+    // Several rules share the lowest x when x is a true-positive rate (negatives only
+    // selected): those below the first rule above them are no part of the upper hull.
+    while hull.len() >= 2 && hull[1].x == hull[0].x {
+        hull.remove(0);
     }
     hull
 }
@@ -633,6 +653,53 @@ mod tests {
             ..spec
         };
         assert_eq!(fit(&loose, &scores, &labels, &groups, 2).unwrap(), fitted);
+    }
+
+    /// Equal opportunity (fairlearn's `true_positive_rate_parity`): one cut per group with
+    /// equal true-positive rates, the most accurate, worked by hand. At 0.5, group 0 finds
+    /// both its positives and group 1 one of two. Both at TPR 1 would cost group 1 every
+    /// negative (5/8 right); both at ½ keeps 6/8: group 0 cut between 0.9 and 0.8, group 1
+    /// between 0.7 and 0.4.
+    #[test]
+    fn true_positive_rate_parity_cuts_equalise_tprs_on_a_hand_made_table() {
+        let scores = [0.9, 0.8, 0.6, 0.2, 0.7, 0.4, 0.3, 0.1];
+        let labels = [1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 1.0];
+        let groups = [0, 0, 0, 0, 1, 1, 1, 1];
+        let base = SplitMetrics::compute(&scores, &labels, &groups, 2);
+        assert_eq!((base.accuracy, base.eo), (0.75, 0.5));
+        let spec = ThresholdSpec {
+            constraint: Constraint::TruePositiveRateParity,
+            tolerance: 0.0,
+            randomized: false,
+        };
+        let fitted = fit(&spec, &scores, &labels, &groups, 2).unwrap();
+        let Thresholds::Deterministic(cuts) = &fitted else {
+            panic!("{fitted:?}")
+        };
+        assert!(
+            close(cuts[0], 0.85, 1e-7) && close(cuts[1], 0.55, 1e-7),
+            "{cuts:?}"
+        );
+        let m = fitted.metrics(&scores, &labels, &groups, 2);
+        assert_eq!((m.accuracy, m.eo), (0.75, 0.0));
+        // Randomized: equal expected TPRs, at least as accurate.
+        let randomized = ThresholdSpec {
+            randomized: true,
+            ..spec
+        };
+        let m = fit(&randomized, &scores, &labels, &groups, 2)
+            .unwrap()
+            .metrics(&scores, &labels, &groups, 2);
+        assert!(m.eo < 1e-9 && m.accuracy >= 0.75 - 1e-9, "{m:?}");
+        // A group without a positive row has no TPR to equalise.
+        let error = fit(
+            &spec,
+            &scores,
+            &[1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+            &groups,
+            2,
+        );
+        assert!(error.unwrap_err().contains("all negative"));
     }
 
     /// When parity costs accuracy, the tolerance buys it back, and the gap stays within it.

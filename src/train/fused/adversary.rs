@@ -11,6 +11,7 @@ use rand_chacha::ChaCha8Rng;
 use super::gradients::sigmoid;
 use super::network::{Adam, Layer, Moments};
 use crate::model::LayerWeights;
+use crate::train::threshold_optimizer::Constraint;
 
 pub struct Adversary {
     /// Parameters as the network's layers hold them (weight, then bias), for Adam's update;
@@ -23,6 +24,9 @@ pub struct Adversary {
     classes: usize,
     /// The label is an input too (equalized odds).
     with_label: bool,
+    /// Only the positive rows' loss counts (equal opportunity: Zhang et al.'s adversary sees
+    /// the rows whose label is 1).
+    positives_only: bool,
     input: Vec<f32>,
     outputs: Vec<Vec<f32>>,
 }
@@ -32,7 +36,14 @@ pub struct Adversary {
 const LEAK: f32 = 0.01;
 
 impl Adversary {
-    pub fn new(width: usize, with_label: bool, n_groups: usize, seed: u64, rows: usize) -> Self {
+    pub fn new(
+        constraint: Constraint,
+        width: usize,
+        n_groups: usize,
+        seed: u64,
+        rows: usize,
+    ) -> Self {
+        let with_label = constraint == Constraint::EqualizedOdds;
         // A stream of its own: the predictor's initialisation stays that of the same seed.
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(3);
@@ -66,6 +77,7 @@ impl Adversary {
             adam: Adam::new(),
             classes,
             with_label,
+            positives_only: constraint == Constraint::TruePositiveRateParity,
             input: vec![0.0; rows * d_in],
         }
     }
@@ -108,9 +120,11 @@ impl Adversary {
         }
         let top = &self.outputs[last];
         let k = self.classes;
-        let scale = 1.0 / rows as f32;
+        let counted = |row: usize| !self.positives_only || labels[row] > 0.5;
+        let n_counted = (0..rows).filter(|&row| counted(row)).count();
+        let scale = 1.0 / n_counted.max(1) as f32;
         let mut d = vec![0.0f32; rows * k];
-        for row in 0..rows {
+        for row in (0..rows).filter(|&row| counted(row)) {
             let (logits, d) = (&top[row * k..(row + 1) * k], &mut d[row * k..(row + 1) * k]);
             let group = groups[row] as usize;
             if k == 1 {

@@ -16,7 +16,6 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::losses::FairnessWeights;
-use super::threshold_optimizer::Constraint;
 use super::{Method, Optimizer, Players, TrainLoss, TrainSpec};
 use crate::data::{Dataset, Split};
 use crate::model::{Architecture, LayerWeights, initial_layers};
@@ -136,8 +135,8 @@ impl<'a> Engine<'a> {
             train_loss: Default::default(),
             adversary: (spec.method == Method::Adversarial).then(|| {
                 adversary::Adversary::new(
+                    spec.constraint(),
                     spec.adversary_width(),
-                    spec.constraint() == Constraint::EqualizedOdds,
                     data.n_groups(),
                     spec.seed,
                     rows,
@@ -527,6 +526,7 @@ impl Players for Engine<'_> {
 mod tests {
     use super::*;
     use crate::train::knob::Value;
+    use crate::train::threshold_optimizer::Constraint;
     use crate::train::{FairnessLoss, Method};
 
     /// η of the test: large enough for the follower's steps to move the leader's gradient.
@@ -727,10 +727,14 @@ mod tests {
         logits: &[f64],
         data: &Split,
         rows: &[usize],
-        with_label: bool,
+        constraint: Constraint,
     ) -> f64 {
+        let with_label = constraint == Constraint::EqualizedOdds;
+        // Equal opportunity: the loss of the positive rows only, their mean.
+        let counted =
+            |r: usize| constraint != Constraint::TruePositiveRateParity || data.labels[r] > 0.5;
         let mut total = 0.0;
-        for (&z, &r) in logits.iter().zip(rows) {
+        for (&z, &r) in logits.iter().zip(rows).filter(|&(_, &r)| counted(r)) {
             let mut a = vec![1.0 / (1.0 + (-z).exp())];
             if with_label {
                 a.push(f64::from(data.labels[r]));
@@ -761,7 +765,7 @@ mod tests {
                 }
             };
         }
-        total / rows.len() as f64
+        total / rows.iter().filter(|&&r| counted(r)).count() as f64
     }
 
     /// `adversarial`'s gradient on a tiny network, against a hand computation in f64: g_P
@@ -770,13 +774,13 @@ mod tests {
     /// three groups with a hidden layer of 2 on (p, y) (softmax, equalized odds).
     #[test]
     fn the_adversarial_gradient_is_the_projected_gradient_by_hand() {
-        use crate::train::threshold_optimizer::Constraint;
         use rand::{RngExt, SeedableRng};
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         let n = 10;
         for (groups, width, constraint) in [
             (2, 0, Constraint::DemographicParity),
             (3, 2, Constraint::EqualizedOdds),
+            (3, 0, Constraint::TruePositiveRateParity),
         ] {
             let features: Vec<f32> = (0..n * 3).map(|_| rng.random_range(-1.0..1.0)).collect();
             let split = Split {
@@ -812,7 +816,6 @@ mod tests {
             let adversary = engine.adversary.as_ref().unwrap().layers();
             let rows: Vec<usize> = (0..n).collect();
             engine.adversarial_gradients(&rows, alpha);
-            let with_label = constraint == Constraint::EqualizedOdds;
             let train = &data.train;
             let h = 1e-6;
             for (i, layer) in layers.iter().enumerate() {
@@ -837,7 +840,7 @@ mod tests {
                         .map(|k| {
                             derivative(k, &|l| {
                                 let z = logits(l, train, &rows);
-                                adversary_loss(&adversary, &z, train, &rows, with_label)
+                                adversary_loss(&adversary, &z, train, &rows, constraint)
                             })
                         })
                         .collect();

@@ -8,16 +8,18 @@ use super::{Base, Marker, MethodInfo, MethodKind};
 use crate::train::knob::{Default, InId, Kind, Knob, Value};
 use crate::train::threshold_optimizer::Constraint;
 
-/// The gaps the cuts close: dp or eo (also `reductions`' and `adversarial`'s).
+/// The gaps the cuts close (also `reductions`' and `adversarial`'s).
 pub static CONSTRAINT: Knob = Knob {
     name: "constraint",
     kind: Kind::Choice(Constraint::NAMES),
     default: Default::Value(Value::Choice(Constraint::DemographicParity.as_str())),
     id: InId::WhenRead,
-    about: "the gaps it closes: dp (positive rates) or eo (true- and false-positive rates)",
+    about: "the gaps it closes: dp (demographic parity: positive rates), eo (equalized odds: \
+            true- and false-positive rates) or true_positive_rate_parity (equal opportunity: \
+            true-positive rates)",
 };
 
-/// The largest gap in selection rates the cuts may leave.
+/// The largest gap in the constrained rates the cuts may leave.
 pub static TOLERANCE: Knob = Knob {
     name: "tolerance",
     kind: Kind::Number {
@@ -25,12 +27,12 @@ pub static TOLERANCE: Knob = Knob {
         low_open: false,
         high: 1.0,
         high_open: false,
-        what: "a gap in selection rates in [0, 1]",
+        what: "a gap in rates in [0, 1]",
     },
     default: Default::Value(Value::Number(0.0)),
     id: InId::WhenRead,
-    about: "the largest gap in selection rates the cuts may leave (not given: 0, 0.0025, \
-            0.005, 0.01, 0.02 and 0.05 are swept)",
+    about: "the largest gap in the constrained rates the cuts may leave (not given: 0, \
+            0.0025, 0.005, 0.01, 0.02 and 0.05 are swept)",
 };
 
 /// Its own settings; its base's come before them (`Method::knobs`).
