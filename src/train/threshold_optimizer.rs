@@ -4,7 +4,8 @@
 //!
 //! Each group's candidate rules are "positive iff score > cut", one cut between each pair of
 //! neighbouring distinct scores (and ±∞). Demographic parity compares the groups' selection
-//! rates, equalized odds their (FPR, TPR). The objective is accuracy on the fitting rows.
+//! rates, equal opportunity (`true_positive_rate_parity`) their TPRs by the same search, and
+//! equalized odds their (FPR, TPR). The objective is accuracy on the fitting rows.
 //! - Deterministic (the default): one cut per group, the most accurate whose selection rates
 //!   lie within `tolerance` of each other. Exact parity is rarely reachable with one cut per
 //!   group; a tolerance of 1/(smallest group's rows) always is.
