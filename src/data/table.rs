@@ -26,6 +26,8 @@ pub struct Table {
     pub lines: Vec<u64>,
     /// Records in the file, before filtering.
     pub records: usize,
+    /// Blocks of rows given back ([`release`](Self::release)).
+    released: usize,
 }
 
 /// A value as the table holds it.
@@ -153,6 +155,7 @@ impl Table {
             columns,
             lines: Vec::new(),
             records: 0,
+            released: 0,
         }
     }
 
@@ -173,11 +176,17 @@ impl Table {
     /// Give back the memory of the rows before `row`, whose values will not be read again
     /// (encoded into splits); a value there can no longer be read.
     pub fn release(&mut self, row: usize) {
+        let before = row / BLOCK;
+        if before <= self.released {
+            return; // Called for every row: only a new block boundary has work.
+        }
         for column in self.columns.iter_mut().flatten() {
-            for block in column.cells.iter_mut().take(row / BLOCK) {
+            let end = before.min(column.cells.len());
+            for block in column.cells.iter_mut().take(end).skip(self.released) {
                 *block = Vec::new();
             }
         }
+        self.released = before;
     }
 
     /// Every kept value of `row`, in column order.
@@ -318,6 +327,7 @@ pub fn read(
         names: Vec::new(),
         lines: Vec::new(),
         records: 0,
+        released: 0,
     };
     let mut pending = (!is_header).then_some(first);
     let mut usable = 0;
