@@ -94,6 +94,8 @@ fn decide_rung(
     let folders: Vec<PathBuf> = (1..=shards)
         .map(|i| shards_dir(results_dir).join(format!("{i}-of-{shards}")))
         .collect();
+    // Every shard's store, each opened once: checked, then its losers halved.
+    let mut stores = Vec::new();
     for (i, folder) in folders.iter().enumerate() {
         let shard = Shard {
             index: i + 1,
@@ -103,16 +105,18 @@ fn decide_rung(
             .filter(|&(position, t)| shard.holds(position) && alive.contains(t.config_id.as_str()))
             .map(|(_, t)| t);
         // A shard with no folder yet trained nothing (opening a store would make one).
-        let short = match folder.is_dir() {
-            false => of_shard.count(),
-            true => {
-                let store = ResultsStore::open(folder, false)?;
-                of_shard
-                    .filter(|t| !store.finished().contains(&t.id))
-                    .filter(|t| store.paused().get(&t.id).is_none_or(|&e| e < epoch))
-                    .count()
-            }
-        };
+        let store = folder
+            .is_dir()
+            .then(|| ResultsStore::open(folder, false))
+            .transpose()?;
+        let short = of_shard
+            .filter(|t| {
+                store.as_ref().is_none_or(|store| {
+                    !store.finished().contains(&t.id)
+                        && store.paused().get(&t.id).is_none_or(|&e| e < epoch)
+                })
+            })
+            .count();
         if short > 0 {
             bail!(
                 "rung {rung}: shard {shard} has {short} trials short of epoch {epoch} (see {}); \
@@ -125,6 +129,7 @@ fn decide_rung(
                 scripts::decision(&slurm, rung).display()
             );
         }
+        stores.extend(store);
     }
     let folder_paths: Vec<&Path> = folders.iter().map(PathBuf::as_path).collect();
     let metric = experiment.fairness_metric;
@@ -138,18 +143,15 @@ fn decide_rung(
         metric,
     )?;
     let mut halved = 0;
-    for folder in &folders {
-        let mut store = ResultsStore::open(folder, false)?;
-        halved += halve(&plan, &dataset, &mut store, &alive, &survivors, epoch)?;
+    for store in &mut stores {
+        halved += halve(&plan, &dataset, store, &alive, &survivors, epoch)?;
     }
     // In plan order, each once: the file reads the same whoever wrote it.
-    let mut kept: Vec<&str> = Vec::new();
-    for trial in &plan.trials {
-        let id = trial.config_id.as_str();
-        if survivors.contains(id) && !kept.contains(&id) {
-            kept.push(id);
-        }
-    }
+    let mut written = HashSet::new();
+    let kept: Vec<&str> = (plan.trials.iter())
+        .map(|t| t.config_id.as_str())
+        .filter(|id| survivors.contains(*id) && written.insert(*id))
+        .collect();
     let text: String = kept.iter().map(|id| format!("{id}\n")).collect();
     crate::files::write_atomically(&alive_after(rung), text.as_bytes())?;
     println!(
