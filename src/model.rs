@@ -32,6 +32,16 @@ impl Architecture {
         self.layers_before_block()..self.layers_before_block() + self.fairness_layers
     }
 
+    /// The accuracy player's parameters (θa: every layer outside the fairness block, weights
+    /// and biases) on `n_inputs` inputs.
+    pub fn accuracy_parameters(&self, n_inputs: usize) -> usize {
+        let block = self.block();
+        (self.layer_shapes(n_inputs).into_iter().enumerate())
+            .filter(|(i, _)| !block.contains(i))
+            .map(|(_, (d_in, d_out))| (d_in + 1) * d_out)
+            .sum()
+    }
+
     /// `(d_in, d_out)` of every layer, input to output, the one-unit output last.
     pub fn layer_shapes(&self, n_inputs: usize) -> Vec<(usize, usize)> {
         let width = self.width.unwrap_or(n_inputs);
@@ -167,4 +177,22 @@ pub fn initial_layers(
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The paper's set-up at width 64 on 50 inputs: 51·64 + 65·64 + 65 accuracy
+    /// parameters (the block's 65·64 aside), counted by hand.
+    #[test]
+    fn accuracy_parameters_at_width_64() {
+        let architecture = Architecture {
+            accuracy_layers: 2,
+            fairness_layers: 1,
+            fairness_position: 3,
+            width: Some(64),
+        };
+        assert_eq!(architecture.accuracy_parameters(50), 3264 + 4160 + 65);
+    }
 }

@@ -201,12 +201,17 @@ pub fn point(arguments: &[usize]) -> Result<()> {
         times.push(started.elapsed().as_secs_f64());
     }
     times.sort_by(f64::total_cmp);
+    let values = data.train.n_rows() + data.validation.n_rows() + data.test.n_rows();
     println!(
-        "{} {} {} {}",
+        "{} {} {} {} {} {}",
         times[times.len() / 2],
         times.len(),
         peak_kb().unwrap_or(0),
-        data.train.n_rows()
+        data.train.n_rows(),
+        trial
+            .architecture
+            .accuracy_parameters(data.train.n_features),
+        values * data.train.n_features * std::mem::size_of::<f32>()
     );
     Ok(())
 }
@@ -224,18 +229,15 @@ struct Row {
     method: usize,
     train_rows: usize,
     width: usize,
+    /// The accuracy layers' parameters (the fairness block's aside).
+    parameters: usize,
     groups: usize,
     timing: Timing,
+    /// The f32 features of all three splits, in MB: what the data set holds.
+    data_mb: f64,
 }
 
 impl Row {
-    /// The accuracy layers' parameters: the input layer, the second hidden layer and the
-    /// output layer of the paper's set-up (the fairness block's width × width aside).
-    fn parameters(&self) -> usize {
-        let w = self.width;
-        (FEATURES + 1) * w + (w + 1) * w + (w + 1)
-    }
-
     fn micros_per_row(&self) -> f64 {
         self.timing.seconds / self.train_rows as f64 * 1e6
     }
@@ -243,7 +245,7 @@ impl Row {
     fn x(&self) -> f64 {
         match self.dimension {
             Dimension::Rows => self.train_rows as f64,
-            Dimension::Width => self.parameters() as f64,
+            Dimension::Width => self.parameters as f64,
             Dimension::Groups => self.groups as f64,
         }
     }
@@ -285,7 +287,7 @@ pub fn run(out: &Path, quick: bool) -> Result<()> {
             .split_whitespace()
             .filter_map(|f| f.parse().ok())
             .collect();
-        let [seconds, epochs, peak_kb, train_rows] = fields[..] else {
+        let [seconds, epochs, peak_kb, train_rows, parameters, data_bytes] = fields[..] else {
             bail!(
                 "point {} of {} ({} {}) failed: {}",
                 i + 1,
@@ -300,14 +302,16 @@ pub fn run(out: &Path, quick: bool) -> Result<()> {
             method: setup.method,
             train_rows: train_rows as usize,
             width: setup.width,
+            parameters: parameters as usize,
             groups: setup.groups,
             timing: Timing {
                 seconds,
                 epochs: epochs as usize,
                 peak_kb: peak_kb as u64,
             },
+            data_mb: data_bytes / (1024.0 * 1024.0),
         };
-        let data_mb = data_mb(row.train_rows);
+        let data_mb = row.data_mb;
         let peak_mb = row.timing.peak_kb as f64 / 1024.0;
         println!(
             "{:<7} {:<21} {:>9} {:>6} {:>7} {:>10.4} {:>9.3} {:>8.0} {:>8.0}",
@@ -328,7 +332,7 @@ pub fn run(out: &Path, quick: bool) -> Result<()> {
             METHODS[row.method].label,
             row.train_rows,
             row.width,
-            row.parameters(),
+            row.parameters,
             row.groups,
             seconds,
             row.micros_per_row(),
@@ -375,12 +379,14 @@ pub fn redraw(out: &Path) -> Result<()> {
             method,
             train_rows: number(2)? as usize,
             width: number(4)? as usize,
+            parameters: number(5)? as usize,
             groups: number(6)? as usize,
             timing: Timing {
                 seconds: number(7)?,
                 epochs: number(9)? as usize,
                 peak_kb: (number(10)? * 1024.0) as u64,
             },
+            data_mb: number(11)?,
         });
     }
     println!("{}", slopes(&rows));
@@ -388,11 +394,6 @@ pub fn redraw(out: &Path) -> Result<()> {
     figure(&rows, &svg)?;
     println!("wrote {}", svg.display());
     Ok(())
-}
-
-/// The f32 features of all three splits, in MB: what the data set holds.
-fn data_mb(train_rows: usize) -> f64 {
-    (train_rows as f64 / 0.64) * FEATURES as f64 * 4.0 / (1024.0 * 1024.0)
 }
 
 /// Least-squares slope of ln y on ln x.
@@ -611,23 +612,5 @@ mod tests {
         assert!((log_slope(&line(1.0)) - 1.0).abs() < 1e-12);
         assert!((log_slope(&line(0.0))).abs() < 1e-12);
         assert!((log_slope(&line(2.0)) - 2.0).abs() < 1e-12);
-    }
-
-    /// width 64: 51·64 + 65·64 + 65 parameters, counted by hand.
-    #[test]
-    fn accuracy_parameters_at_width_64() {
-        let row = Row {
-            dimension: Dimension::Width,
-            method: 0,
-            train_rows: 1,
-            width: 64,
-            groups: 2,
-            timing: Timing {
-                seconds: 1.0,
-                epochs: 1,
-                peak_kb: 0,
-            },
-        };
-        assert_eq!(row.parameters(), 3264 + 4160 + 65);
     }
 }
