@@ -341,8 +341,7 @@ pub fn run(out: &Path, quick: bool) -> Result<()> {
             data_mb
         );
         // Written as points finish: a long run stopped keeps what it measured.
-        std::fs::write(&csv_path, &csv)
-            .with_context(|| format!("cannot write {}", csv_path.display()))?;
+        crate::files::write_atomically(&csv_path, csv.as_bytes())?;
         rows.push(row);
     }
     println!("\n{}", slopes(&rows));
@@ -461,7 +460,13 @@ type Panel<'a> = (Dimension, &'a str, &'a str, &'a dyn Fn(&Row) -> f64);
 /// `scaling.svg`: µs per training row against rows, accuracy parameters and groups, and the
 /// peak resident memory against rows; log-log, one line per method.
 fn figure(rows: &[Row], path: &Path) -> Result<()> {
-    let root = SVGBackend::new(path, (1200, 900)).into_drawing_area();
+    let mut svg = String::new();
+    draw(rows, &mut svg).map_err(|e| anyhow!("cannot draw {}: {e:#}", path.display()))?;
+    crate::files::write_atomically(path, svg.as_bytes())
+}
+
+fn draw(rows: &[Row], svg: &mut String) -> Result<()> {
+    let root = SVGBackend::with_string(svg, (1200, 900)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
     let root = root
         .titled(
@@ -570,8 +575,7 @@ fn figure(rows: &[Row], path: &Path) -> Result<()> {
             .draw()
             .map_err(|e| anyhow!("{e}"))?;
     }
-    root.present()
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    root.present().map_err(|e| anyhow!("{e}"))?;
     Ok(())
 }
 
