@@ -199,14 +199,28 @@ pub fn find_files(
 
 /// `path`, made absolute when possible, with the files missing there.
 fn describe(dir: &Path, files: &[&str]) -> String {
+    // An experiment file named without a folder is beside it in "", the current folder.
+    let dir = match dir.as_os_str().is_empty() {
+        true => Path::new("."),
+        false => dir,
+    };
     let shown = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
     if !dir.is_dir() {
         return format!("{}: no such folder", shown.display());
     }
-    let missing: Vec<&str> = files
-        .iter()
-        .copied()
-        .filter(|file| !dir.join(file).is_file())
-        .collect();
-    format!("{}: missing {}", shown.display(), missing.join(", "))
+    let (mut missing, mut not_files) = (Vec::new(), Vec::new());
+    for &file in files.iter().filter(|file| !dir.join(file).is_file()) {
+        match dir.join(file).exists() {
+            true => not_files.push(file),
+            false => missing.push(file),
+        }
+    }
+    let mut said = Vec::new();
+    if !missing.is_empty() {
+        said.push(format!("missing {}", missing.join(", ")));
+    }
+    if !not_files.is_empty() {
+        said.push(format!("not a regular file: {}", not_files.join(", ")));
+    }
+    format!("{}: {}", shown.display(), said.join("; "))
 }
