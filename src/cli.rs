@@ -144,7 +144,7 @@ pub enum DataCommand {
     },
 }
 
-#[derive(Args)]
+#[derive(Args, Clone)]
 pub struct DataDirArg {
     /// Folder holding the data sets (or the data set's own folder). Overrides
     /// FAIRBINN_DATA_DIR and dataset.data_dir. Looked in after it: the `data fetch` cache,
@@ -154,7 +154,7 @@ pub struct DataDirArg {
 }
 
 /// What `run` and `plan` share: the experiment, its data, where results go, which trials.
-#[derive(Args)]
+#[derive(Args, Clone)]
 pub struct SweepArgs {
     /// The experiment file (YAML), e.g. experiments/adult.yaml.
     pub experiment: PathBuf,
@@ -176,10 +176,14 @@ pub struct SweepArgs {
     pub rung: Option<u16>,
 }
 
-#[derive(Args)]
+#[derive(Args, Clone)]
 pub struct RunArgs {
     #[command(flatten)]
     pub sweep: SweepArgs,
+    /// More experiment files, run one after another, each into its own folder
+    /// (`run experiments/adult_groups_*.yaml`); not with --results-dir or --shard.
+    #[arg(value_name = "MORE", conflicts_with_all = ["results_dir", "shard"])]
+    pub more: Vec<PathBuf>,
     /// Rerun every trial, discarding results already in the results folder.
     #[arg(long)]
     pub force: bool,
@@ -196,7 +200,7 @@ pub struct RunArgs {
     pub predictions: SavePredictionsArg,
 }
 
-#[derive(Args)]
+#[derive(Args, Clone)]
 pub struct SavePredictionsArg {
     /// Write each test row's probability, decision, group and label at every point the
     /// selection policies picked (or those named: --save-predictions=last,val-pareto) to
@@ -286,7 +290,7 @@ pub struct BenchArgs {
     pub jobs: JobsArg,
 }
 
-#[derive(Args)]
+#[derive(Args, Clone)]
 pub struct JobsArg {
     /// Trials run at once (each on one core). Default: all cores.
     #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]

@@ -874,3 +874,42 @@ fn a_pooled_split_is_drawn_per_seed_and_the_same_every_time() {
         assert_eq!(accuracy, number(trial, "test_accuracy"), "{trial:?}");
     }
 }
+
+/// `run A.yaml B.yaml C.yaml`: each file into its own folder, one after another; a file
+/// that cannot run is said and the others still run.
+#[test]
+fn several_experiment_files_run_one_after_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, extra: &str| {
+        let path = dir.path().join(format!("{name}.yaml"));
+        let text = format!(
+            "name: {name}\ndataset: {{name: adult, max_rows: 300}}\ntrain: {{method: erm, epochs: 1}}\n{extra}"
+        );
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let (a, broken, b) = (file("a", ""), file("broken", "selection: lats\n"), file("b", ""));
+    let output = common::binary()
+        .current_dir(dir.path())
+        .args(["run", "-q"])
+        .args([&a, &broken, &b])
+        .output()
+        .unwrap();
+    let said = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{said}");
+    assert!(said.contains("broken.yaml") && said.contains("lats"), "{said}");
+    assert!(said.contains("did not run"), "{said}");
+    for name in ["a", "b"] {
+        let trials = read_csv(&dir.path().join("runs").join(name).join("trials.csv"));
+        assert_eq!(trials.len(), 1, "{name}");
+        assert_eq!(trials[0]["status"], "ok");
+    }
+    // One folder for several files would mix them.
+    let output = common::binary()
+        .args(["run", "--results-dir", "x"])
+        .args([&a, &b])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output).contains("cannot be used with"), "{}", text(&output));
+}

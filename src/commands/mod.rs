@@ -24,7 +24,7 @@ use crate::results::ExecuteSummary;
 /// did not finish, 2 with the error printed. A malformed command line exits here, as clap does.
 pub fn command_line(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let outcome = match Cli::parse_from(args).command {
-        Command::Run(args) => run::run(&args),
+        Command::Run(args) => run::run_each(&args),
         Command::Plan(args) => plan::plan(&args),
         Command::Merge(args) => merge::merge(&args),
         Command::Slurm(args) => slurm::slurm(&args),

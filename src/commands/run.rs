@@ -17,6 +17,34 @@ use crate::results::manifest::{self, Manifest};
 use crate::sweep::estimate::{self, human};
 use crate::sweep::{self, ExecuteOptions};
 
+/// `run A.yaml B.yaml …`: each file in turn, as `run` alone would; one that cannot run is
+/// said and the rest go on. 2 when some file did not run, else 1 when some trial did not
+/// finish, else 0.
+pub fn run_each(args: &RunArgs) -> Result<ExitCode> {
+    if args.more.is_empty() {
+        return run(args);
+    }
+    let files = std::iter::once(&args.sweep.experiment).chain(&args.more);
+    let (mut refused, mut unfinished) = (Vec::new(), 0);
+    for file in files {
+        let mut one = args.clone();
+        one.sweep.experiment = file.clone();
+        println!("== {}", file.display());
+        match run(&one) {
+            Ok(code) if code == ExitCode::SUCCESS => {}
+            Ok(_) => unfinished += 1,
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                refused.push(file.display().to_string());
+            }
+        }
+    }
+    if !refused.is_empty() {
+        bail!("did not run {} (the others ran)", refused.join(", "));
+    }
+    Ok(if unfinished == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
 pub fn run(args: &RunArgs) -> Result<ExitCode> {
     let Planned {
         experiment,
