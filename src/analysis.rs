@@ -138,12 +138,12 @@ pub struct Baseline {
 }
 
 impl Baseline {
-    /// Where AOPAC's axis ends: the labels' own ΔDP (a perfect classifier's), or for ΔEO,
-    /// where a perfect classifier has no gap, the whole range [0, 1].
+    /// Where AOPAC's axis ends: the labels' own ΔDP (a perfect classifier's), or for ΔEO and
+    /// equalized odds, where a perfect classifier has no gap, the whole range [0, 1].
     pub fn max_gap(&self, metric: FairnessMetric) -> f64 {
         match metric {
             FairnessMetric::DpSoft | FairnessMetric::DpHard => self.label_dp,
-            FairnessMetric::Eo => 1.0,
+            FairnessMetric::Eo | FairnessMetric::EqualizedOdds => 1.0,
         }
     }
 

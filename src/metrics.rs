@@ -14,6 +14,9 @@ pub struct SplitMetrics {
     pub dp_hard: f64,
     /// ΔEO: largest gap between groups' true-positive rates (equal opportunity).
     pub eo: f64,
+    /// The larger of the largest gaps in true- and false-positive rates, fairlearn's
+    /// `equalized_odds_difference` (NaN in rows written before it was recorded).
+    pub equalized_odds: f64,
     /// Share of rows predicted positive.
     pub positive_rate: f64,
     /// Standard deviation of the predicted probabilities; near 0 for a collapsed network.
@@ -27,12 +30,15 @@ impl SplitMetrics {
     pub fn compute(probabilities: &[f32], labels: &[f32], groups: &[u32], n_groups: usize) -> Self {
         let predictions: Vec<f32> = probabilities.iter().map(|&p| predict(p)).collect();
         let positives: Vec<bool> = labels.iter().map(|&y| y > 0.5).collect();
+        let tpr_gap = largest_group_gap(&predictions, groups, n_groups, |row| positives[row]);
+        let fpr_gap = largest_group_gap(&predictions, groups, n_groups, |row| !positives[row]);
         Self {
             accuracy: accuracy(probabilities, labels),
             bce: binary_cross_entropy(probabilities, labels),
             dp_soft: largest_group_gap(probabilities, groups, n_groups, |_| true),
             dp_hard: largest_group_gap(&predictions, groups, n_groups, |_| true),
-            eo: largest_group_gap(&predictions, groups, n_groups, |row| positives[row]),
+            eo: tpr_gap,
+            equalized_odds: tpr_gap.max(fpr_gap),
             positive_rate: mean(predictions.iter().map(|&p| f64::from(p))),
             probability_std: std_dev(probabilities),
             group_positive_rates: group_means(&predictions, groups, n_groups, |_| true),
@@ -40,12 +46,14 @@ impl SplitMetrics {
     }
 
     /// The expected metrics of a randomized classifier that says yes to each row with
-    /// probability `q`: accuracy, ΔDP and ΔEO of the groups' mean q (soft and hard ΔDP are
+    /// probability `q`: accuracy, ΔDP, ΔEO and equalized odds of the groups' mean q (soft and hard ΔDP are
     /// the same number), BCE and spread of q itself.
     pub fn expected(q: &[f64], labels: &[f32], groups: &[u32], n_groups: usize) -> Self {
         let q32: Vec<f32> = q.iter().map(|&v| v as f32).collect();
         let positives: Vec<bool> = labels.iter().map(|&y| y > 0.5).collect();
         let dp = largest_group_gap(q, groups, n_groups, |_| true);
+        let tpr_gap = largest_group_gap(q, groups, n_groups, |row| positives[row]);
+        let fpr_gap = largest_group_gap(q, groups, n_groups, |row| !positives[row]);
         Self {
             accuracy: mean(
                 q.iter()
@@ -55,7 +63,8 @@ impl SplitMetrics {
             bce: binary_cross_entropy(&q32, labels),
             dp_soft: dp,
             dp_hard: dp,
-            eo: largest_group_gap(q, groups, n_groups, |row| positives[row]),
+            eo: tpr_gap,
+            equalized_odds: tpr_gap.max(fpr_gap),
             positive_rate: mean(q.iter().copied()),
             probability_std: std_dev(&q32),
             group_positive_rates: group_means(q, groups, n_groups, |_| true),
@@ -266,6 +275,24 @@ mod tests {
                 / 6.0;
         assert!((m.bce - bce).abs() < 1e-6, "{} vs {bce}", m.bce);
         assert!(!m.is_degenerate());
+    }
+
+    /// fairlearn's `equalized_odds_difference`: the larger of the TPR and FPR gaps.
+    #[test]
+    fn equalized_odds_is_the_larger_of_the_tpr_and_fpr_gaps() {
+        let probabilities = [0.9, 0.8, 0.6, 0.4, 0.7, 0.1];
+        let m = SplitMetrics::compute(&probabilities, &LABELS, &GROUPS, 2);
+        // TPR: 1 (row 0) against 1/2 (rows 3, 4); FPR: 1 (rows 1, 2 both said yes) against
+        // 0 (row 5): the FPR gap, 1, is the larger.
+        assert!(close(m.eo, 0.5) && close(m.equalized_odds, 1.0), "{m:?}");
+        // The original rows: FPR 1/2 against 0, TPR 1 against 1/2: both gaps 1/2.
+        let m = SplitMetrics::compute(&PROBABILITIES, &LABELS, &GROUPS, 2);
+        assert!(close(m.equalized_odds, 0.5), "{m:?}");
+        // A randomized classifier's expected rates: TPR 0.9 against (0.4 + 0.7)/2 = 0.55,
+        // FPR (0.8 + 0.6)/2 = 0.7 against 0.1.
+        let q = probabilities.map(f64::from);
+        let m = SplitMetrics::expected(&q, &LABELS, &GROUPS, 2);
+        assert!(close(m.eo, 0.35) && close(m.equalized_odds, 0.6), "{m:?}");
     }
 
     #[test]

@@ -19,8 +19,12 @@ pub enum FairnessMetric {
     DpSoft,
     /// The gap in positive-prediction rate, fairlearn's `demographic_parity_difference`.
     DpHard,
-    /// The gap in true-positive rate (equal opportunity).
+    /// The gap in true-positive rate (equal opportunity; `equal-opportunity` also reads).
+    #[serde(alias = "equal-opportunity")]
     Eo,
+    /// The larger of the gaps in true- and false-positive rate, fairlearn's
+    /// `equalized_odds_difference`.
+    EqualizedOdds,
 }
 
 impl FairnessMetric {
@@ -32,6 +36,7 @@ impl FairnessMetric {
             Self::DpSoft => "dp-soft",
             Self::DpHard => "dp-hard",
             Self::Eo => "eo",
+            Self::EqualizedOdds => "equalized-odds",
         }
     }
 
@@ -41,6 +46,7 @@ impl FairnessMetric {
             Self::DpSoft => "ΔDP soft",
             Self::DpHard => "ΔDP hard",
             Self::Eo => "ΔEO",
+            Self::EqualizedOdds => "ΔEOdds",
         }
     }
 
@@ -51,6 +57,7 @@ impl FairnessMetric {
             Self::DpSoft => (stats.dp_soft_mean, &stats.seed_gaps[0]),
             Self::DpHard => (stats.dp_hard_mean, &stats.seed_gaps[1]),
             Self::Eo => (stats.eo_mean, &stats.seed_gaps[2]),
+            Self::EqualizedOdds => (stats.equalized_odds_mean, &stats.seed_gaps[3]),
         }
     }
 
@@ -59,6 +66,7 @@ impl FairnessMetric {
             Self::DpSoft => stats.dp_soft_max,
             Self::DpHard => stats.dp_hard_max,
             Self::Eo => stats.eo_max,
+            Self::EqualizedOdds => stats.equalized_odds_max,
         }
     }
 
@@ -68,6 +76,7 @@ impl FairnessMetric {
             Self::DpSoft => stats.dp_soft_min,
             Self::DpHard => stats.dp_hard_min,
             Self::Eo => stats.eo_min,
+            Self::EqualizedOdds => stats.equalized_odds_min,
         }
     }
 }
@@ -190,36 +199,46 @@ pub struct SeedStats {
     pub eo_mean: f64,
     pub eo_max: f64,
     pub eo_min: f64,
+    pub equalized_odds_mean: f64,
+    pub equalized_odds_max: f64,
+    pub equalized_odds_min: f64,
     pub positive_rate_mean: f64,
     /// Each group's positive-prediction rate, mean over seeds.
     pub group_positive_rates_mean: Vec<f64>,
     /// Some seed's network predicts (nearly) the same for everyone.
     pub degenerate: bool,
-    /// Each seed's gaps, in seed order: soft ΔDP, hard ΔDP, ΔEO.
-    pub seed_gaps: [Vec<f64>; 3],
+    /// Each seed's gaps, in seed order: soft ΔDP, hard ΔDP, ΔEO, equalized odds.
+    pub seed_gaps: [Vec<f64>; 4],
 }
 
 impl SeedStats {
     pub fn of(seeds: &[SplitMetrics]) -> Self {
         let values = |f: fn(&SplitMetrics) -> f64| seeds.iter().map(f).collect::<Vec<f64>>();
-        let (accuracy, dp_soft, dp_hard) = (
+        let (accuracy, dp_soft, dp_hard, eo, equalized_odds) = (
             values(|m| m.accuracy),
             values(|m| m.dp_soft),
             values(|m| m.dp_hard),
+            values(|m| m.eo),
+            values(|m| m.equalized_odds),
         );
+        let max = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
+        let min = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
         Self {
             accuracy_mean: mean(accuracy.iter().copied()),
             accuracy_std: std_dev(&accuracy),
             dp_soft_mean: mean(dp_soft.iter().copied()),
             dp_soft_std: std_dev(&dp_soft),
-            dp_soft_max: dp_soft.iter().copied().fold(0.0, f64::max),
-            dp_soft_min: dp_soft.iter().copied().fold(f64::INFINITY, f64::min),
+            dp_soft_max: max(&dp_soft),
+            dp_soft_min: min(&dp_soft),
             dp_hard_mean: mean(dp_hard.iter().copied()),
-            dp_hard_max: dp_hard.iter().copied().fold(0.0, f64::max),
-            dp_hard_min: dp_hard.iter().copied().fold(f64::INFINITY, f64::min),
-            eo_mean: mean(seeds.iter().map(|m| m.eo)),
-            eo_max: seeds.iter().map(|m| m.eo).fold(0.0, f64::max),
-            eo_min: seeds.iter().map(|m| m.eo).fold(f64::INFINITY, f64::min),
+            dp_hard_max: max(&dp_hard),
+            dp_hard_min: min(&dp_hard),
+            eo_mean: mean(eo.iter().copied()),
+            eo_max: max(&eo),
+            eo_min: min(&eo),
+            equalized_odds_mean: mean(equalized_odds.iter().copied()),
+            equalized_odds_max: max(&equalized_odds),
+            equalized_odds_min: min(&equalized_odds),
             positive_rate_mean: mean(seeds.iter().map(|m| m.positive_rate)),
             group_positive_rates_mean: (0..seeds
                 .first()
@@ -233,7 +252,7 @@ impl SeedStats {
                 })
                 .collect(),
             degenerate: seeds.iter().any(SplitMetrics::is_degenerate),
-            seed_gaps: [dp_soft, dp_hard, values(|m| m.eo)],
+            seed_gaps: [dp_soft, dp_hard, eo, equalized_odds],
         }
     }
 }

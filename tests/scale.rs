@@ -90,6 +90,7 @@ fn made_up(eta_index: usize, seed: u64, epoch: usize) -> EpochMetrics {
         dp_soft: gap,
         dp_hard: gap,
         eo: gap,
+        equalized_odds: gap,
         positive_rate: 0.3,
         probability_std: 0.2,
         group_positive_rates: vec![0.3, 0.3 + gap],

@@ -15,6 +15,7 @@ use crate::plan::{self, Plan};
 use crate::predict;
 use crate::results::layout::{EPOCHS_GZ_FILE, FolderLock, MANIFEST_FILE};
 use crate::results::{self, ExecuteSummary, manifest};
+use crate::selection::FairnessMetric;
 
 pub fn report_again(args: &ReportArgs) -> Result<ExitCode> {
     let dir = &args.results_dir;
@@ -64,6 +65,18 @@ pub(super) fn report(
 ) -> Result<()> {
     let dataset = splits.first;
     let (trials, epochs) = results::read_results(results_dir)?;
+    // Rows written before equalized odds was recorded have no such gap to select on.
+    if experiment.fairness_metric == FairnessMetric::EqualizedOdds
+        && let Some(row) = epochs.iter().find(|row| row.equalized_odds.is_none())
+    {
+        bail!(
+            "{}: fairness_metric: equalized-odds, but trial {}'s rows in epochs.csv were written \
+             before equalized odds was recorded; run its trials again (`run --force`) or select \
+             on another gap",
+            results_dir.display(),
+            row.trial_id
+        );
+    }
     let not_planned = analysis::not_planned(plan, &trials);
     let configurations = analysis::configurations(plan, &trials, epochs, dataset.train.n_features);
     let analysis = Analysis::new(
@@ -80,6 +93,7 @@ pub(super) fn report(
         run,
         analysis: &analysis,
         group_names: &dataset.group_names,
+        n_inputs: dataset.train.n_features,
         references: &experiment.reference_points,
         curves_eta: experiment.curves_eta,
         data: &dataset.describe_for_report(),

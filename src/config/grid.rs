@@ -23,6 +23,8 @@ use rand_chacha::ChaCha8Rng;
 use serde_norway::{Mapping, Value};
 
 use super::search::RandomSearch;
+use crate::train::knob;
+use crate::train::threshold_optimizer::Constraint;
 
 /// A key the sweep sets: its section of the document and its name there.
 #[derive(Debug, Clone, PartialEq)]
@@ -163,7 +165,11 @@ fn default_tolerances(document: &Value, grid: &mut Grid) {
         false => methods.contains(&threshold),
     };
     let tolerance_given = !values("tolerance").is_empty();
-    if thresholds && !tolerance_given && !values("constraint").contains(&Value::from("eo")) {
+    let equalized_odds = values("constraint").iter().any(|constraint| {
+        let name = constraint.as_str().unwrap_or_default();
+        knob::canonical(name, Constraint::NAMES) == Constraint::EqualizedOdds.as_str()
+    });
+    if thresholds && !tolerance_given && !equalized_odds {
         grid.push(Axis {
             path: "threshold's default tolerances".into(),
             keys: vec![key("tolerance")],

@@ -20,7 +20,7 @@ use crate::files::bounds;
 use crate::model::Architecture;
 use crate::results::manifest::{self, Manifest};
 use crate::selection::{FairnessMetric, Selection};
-use crate::train::knob::{Knobs, Value as KnobValue};
+use crate::train::knob::{self, Knobs, Value as KnobValue};
 use crate::train::methods::{Base, Learner};
 use crate::train::threshold_optimizer::Constraint;
 use crate::train::{Backend, LrSchedule, Method, Optimizer, TrainSpec, TrialSpec};
@@ -929,8 +929,9 @@ fn threshold_of(train: &RawTrain, given: &Mapping, problems: &mut Vec<String>) -
         .get("tolerance")
         .and_then(Value::as_f64)
         .unwrap_or(0.0);
-    let eo =
-        given.get("constraint").and_then(Value::as_str) == Some(Constraint::EqualizedOdds.as_str());
+    let eo = (given.get("constraint").and_then(Value::as_str)).is_some_and(|name| {
+        knob::canonical(name, Constraint::NAMES) == Constraint::EqualizedOdds.as_str()
+    });
     if eo && train.randomized && tolerance != 0.0 {
         problems.push("train.tolerance: randomized eo thresholds have no tolerance (as fairlearn's); leave it out or 0, or drop `randomized`".into());
     }
@@ -1032,9 +1033,71 @@ mod tests {
             read("fairness_metric: eo\n").unwrap().fairness_metric,
             FairnessMetric::Eo
         );
+        assert_eq!(
+            read("fairness_metric: equal-opportunity\n")
+                .unwrap()
+                .fairness_metric,
+            FairnessMetric::Eo
+        );
+        assert_eq!(
+            read("fairness_metric: equalized-odds\n")
+                .unwrap()
+                .fairness_metric,
+            FairnessMetric::EqualizedOdds
+        );
         let message = format!("{:#}", read("fairness_metric: dp\n").err().unwrap());
         assert!(
-            message.contains("line 3: fairness_metric: unknown variant `dp`, expected one of `dp-soft`, `dp-hard`, `eo`"),
+            message.contains("line 3: fairness_metric: unknown variant `dp`, expected one of `dp-soft`, `dp-hard`, `eo`, `equal-opportunity`, `equalized-odds`"),
+            "{message}"
+        );
+    }
+
+    /// fairlearn's names of the notions read as the settings' own, in any of the three keys,
+    /// and the trials they make are those of the settings' names (the same ids).
+    #[test]
+    fn fairlearn_names_of_the_notions_are_the_settings_own() {
+        let ids = |train: &str| {
+            let file = read_text(&format!(
+                "name: n\ndataset: {{name: adult}}\ntrain: {{{train}}}\n"
+            ))
+            .unwrap();
+            let trial = &file.points[0];
+            crate::plan::trial_id(&file.dataset, "", trial)
+        };
+        for (alias, name) in [
+            (
+                "method: threshold, constraint: demographic_parity",
+                "method: threshold, constraint: dp",
+            ),
+            (
+                "method: threshold, constraint: equalized_odds",
+                "method: threshold, constraint: eo",
+            ),
+            (
+                "method: threshold, constraint: equal-opportunity",
+                "method: threshold, constraint: true_positive_rate_parity",
+            ),
+            (
+                "method: lagrangian, fairness_loss: equalized-odds",
+                "method: lagrangian, fairness_loss: eo",
+            ),
+            (
+                "method: lagrangian, fairness_loss: true_positive_rate_parity",
+                "method: lagrangian, fairness_loss: equal-opportunity",
+            ),
+        ] {
+            assert_eq!(ids(alias), ids(name), "{alias}");
+        }
+        let message = format!(
+            "{:#}",
+            read_text("name: n\ndataset: {name: adult}\ntrain: {method: lagrangian, fairness_loss: demographic_parity}\n")
+                .err()
+                .unwrap()
+        );
+        assert!(
+            message.contains(
+                "fairness_loss: unknown variant `demographic_parity`, expected one of `dp-squared`"
+            ),
             "{message}"
         );
     }

@@ -1,6 +1,7 @@
 //! `reference_points:`: published or external results to draw beside a sweep's points, read
 //! from a CSV with the columns `label, accuracy, dp, dp_kind` and, optionally,
-//! `accuracy_std, dp_low, dp_high`. `dp_kind` says which gap `dp` is: `soft`, `hard` or `eo`.
+//! `accuracy_std, dp_low, dp_high`. `dp_kind` says which gap `dp` is: `soft`, `hard`, `eo`
+//! (equal opportunity) or `equalized-odds`.
 
 use std::path::Path;
 
@@ -108,9 +109,10 @@ pub fn read(path: &Path, problems: &mut Vec<String>) -> Vec<ReferencePoint> {
         let kind = match &record[kind] {
             "soft" | "dp-soft" => FairnessMetric::DpSoft,
             "hard" | "dp-hard" => FairnessMetric::DpHard,
-            "eo" => FairnessMetric::Eo,
+            "eo" | "equal-opportunity" => FairnessMetric::Eo,
+            "equalized-odds" => FairnessMetric::EqualizedOdds,
             other => {
-                bad("dp_kind", "soft, hard or eo", other);
+                bad("dp_kind", "soft, hard, eo or equalized-odds", other);
                 continue;
             }
         };
@@ -179,7 +181,7 @@ mod tests {
             problems,
             [
                 "reference_points: DIR/published.csv:2: column accuracy: expected a number in [0, 1], found \"high\"",
-                "reference_points: DIR/published.csv:3: column dp_kind: expected soft, hard or eo, found \"DP\"",
+                "reference_points: DIR/published.csv:3: column dp_kind: expected soft, hard, eo or equalized-odds, found \"DP\"",
             ]
         );
         let (_, problems) = read_text("label,acc,dp\n");

@@ -120,12 +120,7 @@ fn draw(lines: &[Line], metric: FairnessMetric, title: &str, svg: &mut String) -
     let loss = |e: &EpochSummary| e.train_bce;
     let gap = |e: &EpochSummary| {
         let v = &e.validation;
-        let mean = match metric {
-            FairnessMetric::DpSoft => v.dp_soft_mean,
-            FairnessMetric::DpHard => v.dp_hard_mean,
-            FairnessMetric::Eo => v.eo_mean,
-        };
-        (mean, metric.best(v), metric.of(v))
+        (metric.over_seeds(v).0, metric.best(v), metric.of(v))
     };
     let gap_axis = format!(
         "{}, validation: mean, band lowest → highest seed",

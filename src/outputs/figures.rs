@@ -40,6 +40,7 @@ impl Output for Pareto {
                     FairnessMetric::DpSoft => "",
                     FairnessMetric::DpHard => "_hard",
                     FairnessMetric::Eo => "_eo",
+                    FairnessMetric::EqualizedOdds => "_equalized_odds",
                 };
                 let path = dir.join(format!("pareto_{}{suffix}.svg", selection.file_stem()));
                 let figure = Figure {
@@ -72,6 +73,9 @@ fn axis(metric: FairnessMetric) -> &'static str {
         FairnessMetric::DpSoft => "ΔDP soft (gap in mean predicted probability), test",
         FairnessMetric::DpHard => "ΔDP hard (gap in positive-prediction rate), test",
         FairnessMetric::Eo => "ΔEO (gap in true-positive rate), test",
+        FairnessMetric::EqualizedOdds => {
+            "ΔEOdds (larger of the gaps in true- and false-positive rate), test"
+        }
     }
 }
 

@@ -211,15 +211,6 @@ pub(super) fn colour(labels: &[&String], i: usize) -> RGBAColor {
     }
 }
 
-/// The mean gap over seeds.
-fn mean_gap(metric: FairnessMetric, stats: &SeedStats) -> f64 {
-    match metric {
-        FairnessMetric::DpSoft => stats.dp_soft_mean,
-        FairnessMetric::DpHard => stats.dp_hard_mean,
-        FairnessMetric::Eo => stats.eo_mean,
-    }
-}
-
 fn draw(
     panels: &[(&Knob, BTreeMap<String, Vec<Dot>>)],
     metric: FairnessMetric,
@@ -253,7 +244,7 @@ fn draw(
         };
         let gap = |d: &Dot| {
             (
-                mean_gap(metric, &d.stats),
+                metric.over_seeds(&d.stats).0,
                 metric.best(&d.stats),
                 metric.of(&d.stats),
             )

@@ -8,6 +8,7 @@ mod groups;
 mod html;
 mod knobs;
 mod markdown;
+mod parameters;
 pub mod plan_table;
 mod summary;
 mod tables;
@@ -34,6 +35,8 @@ pub struct Report<'a> {
     pub analysis: &'a Analysis,
     /// The sensitive groups, in order.
     pub group_names: &'a [String],
+    /// The network's inputs (the data's features).
+    pub n_inputs: usize,
     /// External results the figures draw beside the sweep's (`reference_points:`).
     pub references: &'a [ReferencePoint],
     /// The η `curves.svg` draws, when the file names one.
@@ -56,6 +59,7 @@ pub const OUTPUTS: &[&dyn Output] = &[
     &tables::Methods,
     &figures::Pareto,
     &knobs::Knobs,
+    &parameters::Parameters,
     &groups::Groups,
     &curves::Curves,
     &markdown::Markdown,

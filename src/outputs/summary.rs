@@ -288,7 +288,7 @@ fn on_mean_table(methods: &[MethodScores], metric: FairnessMetric) -> String {
 /// Per-method figures on `metric`'s axis, as printed.
 fn figures_table(methods: &[MethodScores], metric: FairnessMetric) -> String {
     let gap = match metric {
-        FairnessMetric::Eo => "ΔEO",
+        FairnessMetric::Eo | FairnessMetric::EqualizedOdds => metric.symbol(),
         _ => "ΔDP",
     };
     let width = (methods.iter())

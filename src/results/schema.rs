@@ -256,6 +256,10 @@ pub struct EpochRow {
     /// rows; empty in rows written before this column existed.
     #[serde(default)]
     pub train_bce: Option<f64>,
+    /// Equalized odds (the larger of the TPR and FPR gaps); empty in rows written before
+    /// this column existed.
+    #[serde(default)]
+    pub equalized_odds: Option<f64>,
 }
 
 /// Per-group rates in one CSV cell: space-separated, six decimals.
@@ -294,6 +298,7 @@ impl EpochRow {
             probability_std: m.probability_std,
             group_positive_rates: GroupRates(m.group_positive_rates.clone()),
             train_bce: None,
+            equalized_odds: Some(m.equalized_odds).filter(|gap| !gap.is_nan()),
         }
     }
 
@@ -317,6 +322,7 @@ impl EpochRow {
             dp_soft: self.dp_soft,
             dp_hard: self.dp_hard,
             eo: self.eo,
+            equalized_odds: self.equalized_odds.unwrap_or(f64::NAN),
             positive_rate: self.positive_rate,
             probability_std: self.probability_std,
             group_positive_rates: self.group_positive_rates.0.clone(),

@@ -158,7 +158,8 @@ impl Knob {
             }
             Kind::Choice(names) => {
                 let listed: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
-                match value.as_str().and_then(|s| names.iter().find(|n| **n == s)) {
+                let name = value.as_str().map(|s| canonical(s, names));
+                match name.and_then(|s| names.iter().find(|n| **n == s)) {
                     Some(name) => Ok(Value::Choice(name)),
                     None => Err(format!(
                         "unknown variant {}, expected one of {}",
@@ -169,6 +170,27 @@ impl Knob {
             }
         }
     }
+}
+
+/// fairlearn's names (and the other settings' spellings) of the fairness notions, read as
+/// the choice a setting names it by: `constraint: equalized_odds` is `eo`, `fairness_loss:
+/// true_positive_rate_parity` is `equal-opportunity`. The choice's own name is what trials
+/// record, so their ids do not depend on the spelling.
+const ALIASES: &[(&str, &str)] = &[
+    ("demographic_parity", "dp"),
+    ("equalized_odds", "eo"),
+    ("equalized-odds", "eo"),
+    ("true_positive_rate_parity", "equal-opportunity"),
+    ("equal-opportunity", "true_positive_rate_parity"),
+    ("equal_opportunity", "true_positive_rate_parity"),
+    ("equal_opportunity", "equal-opportunity"),
+];
+
+/// The name among `names` that `name` spells: itself, or the choice an alias stands for.
+pub fn canonical<'a>(name: &'a str, names: &[&'a str]) -> &'a str {
+    (ALIASES.iter())
+        .find(|&&(alias, choice)| alias == name && names.contains(&choice))
+        .map_or(name, |&(_, choice)| choice)
 }
 
 /// A YAML value as a message shows it.

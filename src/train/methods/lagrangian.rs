@@ -21,7 +21,8 @@ pub static FAIRNESS_LOSS: Knob = Knob {
     kind: Kind::Choice(FairnessLoss::NAMES),
     default: Default::Value(Value::Choice(FairnessLoss::DpSquared.as_str())),
     id: InId::Template,
-    about: "the fairness loss η weighs: dp-squared, dp-abs, dp-reference or eo",
+    about: "the fairness loss η weighs: dp-squared, dp-abs, dp-reference, eo (equalized odds, also \
+            spelled equalized-odds) or equal-opportunity",
 };
 
 pub const LAGRANGIAN: MethodInfo = MethodInfo {

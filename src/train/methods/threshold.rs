@@ -16,7 +16,7 @@ pub static CONSTRAINT: Knob = Knob {
     id: InId::WhenRead,
     about: "the gaps it closes: dp (demographic parity: positive rates), eo (equalized odds: \
             true- and false-positive rates) or true_positive_rate_parity (equal opportunity: \
-            true-positive rates)",
+            true-positive rates); fairlearn's demographic_parity and equalized_odds are read too",
 };
 
 /// The largest gap in the constrained rates the cuts may leave.
