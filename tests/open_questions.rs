@@ -40,7 +40,8 @@ fn the_parameters_figure_draws_each_architectures_aopac_from_methods_csv() {
         assert!(svg.contains(&label), "{label} not in parameters.svg");
     }
     assert!(
-        svg.contains("lagrangian 1 accuracy layer") && svg.contains("lagrangian 2 accuracy layers")
+        svg.contains("lagrangian, 1 accuracy layer")
+            && svg.contains("lagrangian, 2 accuracy layers")
     );
 }
 
@@ -88,6 +89,11 @@ fn equalized_odds_is_recorded_and_selects() {
         std::fs::read_to_string(run.results().join("pareto_val-pareto_equalized_odds.svg"))
             .unwrap();
     assert!(figure.contains("ΔEOdds (larger of the gaps in true- and false-positive rate), test"));
+    let report = std::fs::read_to_string(run.results().join("report.md")).unwrap();
+    assert!(
+        report.contains("![pareto_val-pareto_equalized_odds.svg]"),
+        "report.md shows it"
+    );
     // No architecture varies: no parameters figure.
     assert!(!run.results().join("parameters.svg").exists());
 }

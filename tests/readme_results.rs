@@ -103,12 +103,14 @@ fn methods_column(header: &str) -> Option<String> {
             Some(format!("best_accuracy_dp_{gap}_{}", budget(bound)))
         }
         Some(("ΔEO", bound)) => Some(format!("best_accuracy_eo_{}", budget(bound))),
+        Some(("ΔEOdds", bound)) => Some(format!("best_accuracy_equalized_odds_{}", budget(bound))),
         _ => match header {
             "front" => Some("method".into()),
             "selection" | "points" => Some(header.into()),
             "AOPAC soft" => Some("aopac_dp_soft".into()),
             "AOPAC hard" => Some("aopac_dp_hard".into()),
             "AOPAC ΔEO" => Some("aopac_eo".into()),
+            "AOPAC ΔEOdds" => Some("aopac_equalized_odds".into()),
             _ => None,
         },
     }

@@ -888,7 +888,11 @@ fn several_experiment_files_run_one_after_another() {
         std::fs::write(&path, text).unwrap();
         path
     };
-    let (a, broken, b) = (file("a", ""), file("broken", "selection: lats\n"), file("b", ""));
+    let (a, broken, b) = (
+        file("a", ""),
+        file("broken", "selection: lats\n"),
+        file("b", ""),
+    );
     let output = common::binary()
         .current_dir(dir.path())
         .args(["run", "-q"])
@@ -897,7 +901,10 @@ fn several_experiment_files_run_one_after_another() {
         .unwrap();
     let said = text(&output);
     assert_eq!(output.status.code(), Some(2), "{said}");
-    assert!(said.contains("broken.yaml") && said.contains("lats"), "{said}");
+    assert!(
+        said.contains("broken.yaml") && said.contains("lats"),
+        "{said}"
+    );
     assert!(said.contains("did not run"), "{said}");
     for name in ["a", "b"] {
         let trials = read_csv(&dir.path().join("runs").join(name).join("trials.csv"));
@@ -911,5 +918,9 @@ fn several_experiment_files_run_one_after_another() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
-    assert!(text(&output).contains("cannot be used with"), "{}", text(&output));
+    assert!(
+        text(&output).contains("cannot be used with"),
+        "{}",
+        text(&output)
+    );
 }

@@ -42,7 +42,11 @@ pub fn run_each(args: &RunArgs) -> Result<ExitCode> {
     if !refused.is_empty() {
         bail!("did not run {} (the others ran)", refused.join(", "));
     }
-    Ok(if unfinished == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if unfinished == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 pub fn run(args: &RunArgs) -> Result<ExitCode> {

@@ -15,13 +15,24 @@ use super::{Output, Report};
 use crate::analysis::{Point, Selected, reported_metrics};
 use crate::config::reference::ReferencePoint;
 use crate::pareto::pareto_front;
-use crate::selection::FairnessMetric;
+use crate::selection::{FairnessMetric, Selection};
 use crate::train::Method;
 use crate::train::methods::Marker;
 
 /// `pareto_<selection>.svg` (ΔDP soft) and `pareto_<selection>_hard.svg` (ΔDP hard) for
 /// each selection policy, and `pareto_<selection>_eo.svg` when ΔEO selects.
 pub struct Pareto;
+
+/// A policy's front on a metric's axis: `pareto_val-pareto_hard.svg`.
+pub(super) fn file_name(selection: &Selection, metric: FairnessMetric) -> String {
+    let suffix = match metric {
+        FairnessMetric::DpSoft => "",
+        FairnessMetric::DpHard => "_hard",
+        FairnessMetric::Eo => "_eo",
+        FairnessMetric::EqualizedOdds => "_equalized_odds",
+    };
+    format!("pareto_{}{suffix}.svg", selection.file_stem())
+}
 
 impl Output for Pareto {
     fn write(&self, report: &Report, dir: &Path, _: &[PathBuf]) -> Result<Vec<PathBuf>> {
@@ -36,13 +47,7 @@ impl Output for Pareto {
                 selecting.symbol()
             );
             for metric in reported_metrics(selecting) {
-                let suffix = match metric {
-                    FairnessMetric::DpSoft => "",
-                    FairnessMetric::DpHard => "_hard",
-                    FairnessMetric::Eo => "_eo",
-                    FairnessMetric::EqualizedOdds => "_equalized_odds",
-                };
-                let path = dir.join(format!("pareto_{}{suffix}.svg", selection.file_stem()));
+                let path = dir.join(file_name(selection, metric));
                 let figure = Figure {
                     selected,
                     metric,

@@ -101,8 +101,9 @@ fn page(report: &Report, dir: &Path, written: &[PathBuf]) -> String {
             }
             out.push('\n');
         }
-        let stem = format!("pareto_{}", selection.file_stem());
-        let mine = [".svg", "_hard.svg", "_eo.svg"].map(|end| format!("{stem}{end}"));
+        let mine: Vec<String> = (reported_metrics(report.analysis.metric).into_iter())
+            .map(|metric| super::figures::file_name(selection, metric))
+            .collect();
         for figure in written.iter().filter_map(|p| p.file_name()?.to_str()) {
             if mine.iter().any(|m| m == figure) {
                 let _ = writeln!(out, "![{figure}]({figure})\n");

@@ -119,40 +119,59 @@ fn varies(fronts: &[ArchitectureFront], value: fn(&ArchitectureFront) -> usize) 
 
 fn draw(fronts: &[ArchitectureFront], title: &str, svg: &mut String) -> Result<()> {
     let draw_error = |e: &dyn std::fmt::Display| anyhow!("{e}");
-    const LEGEND: u32 = 260;
-    let (width, height) = (1000, 620);
+    const LEGEND: u32 = 280;
+    let (width, height) = (1100, 640);
     let root = SVGBackend::with_string(svg, (width, height)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| draw_error(&e))?;
     let root = (root.titled(title, ("sans-serif", super::caption_size(title, width, 18))))
         .map_err(|e| draw_error(&e))?;
     let (chart_area, strip) = root.split_horizontally(width - LEGEND);
-    // A line per method and number of accuracy layers, by parameter count.
-    let mut lines: BTreeMap<String, Vec<&ArchitectureFront>> = BTreeMap::new();
+    // A line per method (its colour, as in every figure) and number of accuracy layers (its
+    // marker), by parameter count.
+    let mut lines: BTreeMap<(Method, usize), Vec<&ArchitectureFront>> = BTreeMap::new();
     for front in fronts {
-        let layers = match front.accuracy_layers {
-            1 => "1 accuracy layer".to_string(),
-            n => format!("{n} accuracy layers"),
-        };
-        lines
-            .entry(format!("{} {layers}", front.method))
-            .or_default()
-            .push(front);
+        (lines
+            .entry((front.method, front.accuracy_layers))
+            .or_default())
+        .push(front);
     }
-    let labels: Vec<&String> = lines.keys().collect();
-    let entries: Vec<(String, RGBAColor)> = (labels.iter().enumerate())
-        .map(|(i, l)| (l.to_string(), super::knobs::colour(&labels, i)))
-        .collect();
-    super::knobs::legend_strip(&strip, &entries)?;
+    let layer_counts: Vec<usize> = {
+        let mut counts: Vec<usize> = lines.keys().map(|&(_, layers)| layers).collect();
+        counts.sort_unstable();
+        counts.dedup();
+        counts
+    };
+    let shape = |layers: usize| layer_counts.iter().position(|&n| n == layers).unwrap_or(0) % 3;
+    let colour = |method: Method| {
+        let (r, g, b) = method.info().colour;
+        RGBColor(r, g, b)
+    };
+    // The legend in a strip of its own: each line's colour and marker.
+    for (i, &(method, layers)) in lines.keys().enumerate() {
+        let y = 40 + 24 * i as i32;
+        let c = colour(method);
+        let label = match layers {
+            1 => format!("{method}, 1 accuracy layer"),
+            n => format!("{method}, {n} accuracy layers"),
+        };
+        (strip.draw(&PathElement::new(vec![(8, y), (40, y)], c.stroke_width(2))))
+            .and_then(|_| marker(&strip, shape(layers), (24, y), c))
+            .and_then(|_| strip.draw(&Text::new(label, (48, y - 7), ("sans-serif", 12))))
+            .map_err(|e| draw_error(&e))?;
+    }
     let (x0, x1) = fronts.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), f| {
         let x = f.parameters as f64;
         (lo.min(x), hi.max(x))
     });
-    let y1 = fronts.iter().map(|f| f.aopac).fold(0.0, f64::max);
+    let (y0, y1) = (fronts.iter()).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), f| {
+        (lo.min(f.aopac), hi.max(f.aopac))
+    });
+    let pad = ((y1 - y0) * 0.1).max(0.005);
     let mut chart = ChartBuilder::on(&chart_area)
         .margin(14)
         .x_label_area_size(44)
         .y_label_area_size(64)
-        .build_cartesian_2d((x0 / 1.5..x1 * 1.5).log_scale(), 0.0..(y1 * 1.1).max(0.01))
+        .build_cartesian_2d((x0 / 1.5..x1 * 2.5).log_scale(), y0 - pad..y1 + pad)
         .map_err(|e| draw_error(&e))?;
     chart
         .configure_mesh()
@@ -163,28 +182,49 @@ fn draw(fronts: &[ArchitectureFront], title: &str, svg: &mut String) -> Result<(
         .y_label_formatter(&|y| format!("{y:.3}"))
         .draw()
         .map_err(|e| draw_error(&e))?;
-    for (i, (_, points)) in lines.iter().enumerate() {
-        let colour = super::knobs::colour(&labels, i);
+    for (&(method, layers), points) in &lines {
+        let c = colour(method);
         let dots: Vec<(f64, f64)> = (points.iter())
             .map(|f| (f.parameters as f64, f.aopac))
             .collect();
         chart
-            .draw_series(LineSeries::new(dots.clone(), colour.stroke_width(2)))
+            .draw_series(LineSeries::new(dots.clone(), c.stroke_width(2)))
             .map_err(|e| draw_error(&e))?;
-        chart
-            .draw_series(dots.iter().map(|&xy| Circle::new(xy, 4, colour.filled())))
-            .map_err(|e| draw_error(&e))?;
-        // Each point says its width and AOPAC (methods.csv's, with `fronts_by`).
-        chart
-            .draw_series(points.iter().map(|f| {
-                Text::new(
-                    format!("w{} {:.3}", f.width, f.aopac),
-                    (f.parameters as f64, f.aopac),
-                    ("sans-serif", 11).into_font().color(&colour),
-                )
-            }))
-            .map_err(|e| draw_error(&e))?;
+        // In pixels: markers and labels beside the points.
+        let area = chart.plotting_area();
+        let pixels = area.strip_coord_spec();
+        for (f, &xy) in points.iter().zip(&dots) {
+            let at = area.map_coordinate(&xy);
+            let at = (
+                at.0 - pixels.get_base_pixel().0,
+                at.1 - pixels.get_base_pixel().1,
+            );
+            // Each point says its width and AOPAC (methods.csv's, with `fronts_by`).
+            let label = format!("w{} {:.3}", f.width, f.aopac);
+            let font = ("sans-serif", 10).into_font().color(&c);
+            marker(&pixels, shape(layers), at, c)
+                .and_then(|_| pixels.draw(&Text::new(label, (at.0 + 7, at.1 - 5), font)))
+                .map_err(|e| draw_error(&e))?;
+        }
     }
     root.present().map_err(|e| draw_error(&e))?;
     Ok(())
+}
+
+/// A line's marker in pixels: a circle, a triangle or a square by `shape`.
+fn marker<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    shape: usize,
+    at: (i32, i32),
+    colour: RGBColor,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let style = colour.filled();
+    match shape {
+        0 => area.draw(&Circle::new(at, 5, style)),
+        1 => area.draw(&TriangleMarker::new(at, 7, style)),
+        _ => area.draw(&Rectangle::new(
+            [(at.0 - 5, at.1 - 5), (at.0 + 5, at.1 + 5)],
+            style,
+        )),
+    }
 }

@@ -523,15 +523,21 @@ mod tests {
         assert_eq!(rows[0], row("a", Status::Ok).1[0]);
         assert_eq!(rows[1].split, Evaluated::Test);
         assert_eq!(rows[1].group_positive_rates, GroupRates(vec![0.25, 0.5]));
-        assert!(epochs[1].ends_with(",0.250000 0.500000,"), "{}", epochs[1]);
+        // The rates, an empty training loss, equalized odds.
+        assert!(
+            epochs[1].ends_with(",0.250000 0.500000,,0.0"),
+            "{}",
+            epochs[1]
+        );
     }
 
     #[test]
     fn an_older_header_is_brought_up_to_date_and_a_foreign_one_refused() {
         let dir = tempfile::tempdir().unwrap();
         let (_, epochs_header) = headers();
-        // Written before `group_positive_rates` and `train_bce` existed: two columns fewer.
-        let older: Vec<&str> = epochs_header.iter().take(epochs_header.len() - 2).collect();
+        // Written before `group_positive_rates`, `train_bce` and `equalized_odds` existed:
+        // three columns fewer.
+        let older: Vec<&str> = epochs_header.iter().take(epochs_header.len() - 3).collect();
         let mut text = older.join(",") + "\n";
         text += "a,1,validation,0.8,0.5,0.1,0.1,0.1,0.3,0.2\n";
         text += "a,1,test,0.8,0.5,0.1,0.1,0.1,0.3,0.2\n";
@@ -580,7 +586,7 @@ mod tests {
             epochs[0],
             epochs_header.iter().collect::<Vec<_>>().join(",")
         );
-        assert_eq!(epochs[1], "a,1,validation,0.8,0.5,0.1,0.1,0.1,0.3,0.2,,");
+        assert_eq!(epochs[1], "a,1,validation,0.8,0.5,0.1,0.1,0.1,0.3,0.2,,,");
         let (_, rows) = read_results(dir.path()).unwrap();
         assert_eq!(rows[0].group_positive_rates, GroupRates::default());
 
