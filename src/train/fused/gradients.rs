@@ -106,3 +106,85 @@ impl Gap {
         w[self.highest] - w[self.lowest]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::losses::FairnessLoss;
+
+    /// The largest gap between groups' mean probabilities over the rows `include` keeps,
+    /// written out in f64 apart from the weights.
+    fn largest_gap(p: &[f64], groups: &[u32], include: impl Fn(usize) -> bool) -> f64 {
+        let mut sums = [(0.0, 0usize); 4];
+        for (row, (&p, &g)) in p.iter().zip(groups).enumerate() {
+            if include(row) {
+                sums[g as usize].0 += p;
+                sums[g as usize].1 += 1;
+            }
+        }
+        let means: Vec<f64> = (sums.iter().filter(|(_, n)| *n > 0))
+            .map(|(s, n)| s / *n as f64)
+            .collect();
+        let max = means.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        max - means.iter().copied().fold(f64::INFINITY, f64::min)
+    }
+
+    /// Each fairness loss of the logits, in f64.
+    fn loss(kind: FairnessLoss, logits: &[f64], labels: &[f32], groups: &[u32]) -> f64 {
+        let sigmoid = |z: f64| 1.0 / (1.0 + (-z).exp());
+        let p: Vec<f64> = logits.iter().map(|&z| sigmoid(z)).collect();
+        let positive = |row: usize| labels[row] > 0.5;
+        match kind {
+            FairnessLoss::DpAbs => largest_gap(&p, groups, |_| true),
+            FairnessLoss::DpSquared => largest_gap(&p, groups, |_| true).powi(2),
+            FairnessLoss::Eo => {
+                largest_gap(&p, groups, positive).max(largest_gap(&p, groups, |row| !positive(row)))
+            }
+            FairnessLoss::EqualOpportunity => largest_gap(&p, groups, positive),
+            FairnessLoss::DpReference => {
+                // Group 0 against the whole batch, on σ applied twice.
+                let s: Vec<f64> = p.iter().map(|&p| sigmoid(p)).collect();
+                let first: Vec<f64> = (s.iter().zip(groups))
+                    .filter(|(_, g)| **g == 0)
+                    .map(|(s, _)| *s)
+                    .collect();
+                let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+                0.5 * (mean(&first) - mean(&s)).powi(2)
+            }
+        }
+    }
+
+    /// Four groups: every loss's gradient with respect to the logits, as the fused engine
+    /// takes it, against central differences of the loss written out in f64.
+    #[test]
+    fn multi_group_fairness_gradients_match_central_differences() {
+        let logits: [f32; 12] = [
+            0.3, -1.2, 2.0, 0.7, -0.4, 1.1, -2.2, 0.05, 1.6, -0.9, 0.45, -0.15,
+        ];
+        let labels: [f32; 12] = [1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.0];
+        let groups: [u32; 12] = [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3];
+        for kind in FairnessLoss::ALL.iter().copied() {
+            let weights = FairnessWeights::new(kind, &groups, &labels, 4).unwrap();
+            let mut d = [0.0f32; 12];
+            fairness(&weights, &logits, 1.0, &mut d);
+            let z: Vec<f64> = logits.iter().map(|&z| f64::from(z)).collect();
+            for row in 0..12 {
+                let at = |shift: f64| {
+                    let mut moved = z.clone();
+                    moved[row] += shift;
+                    loss(kind, &moved, &labels, &groups)
+                };
+                let numeric = (at(1e-4) - at(-1e-4)) / 2e-4;
+                assert!(
+                    (f64::from(d[row]) - numeric).abs() < 1e-5,
+                    "{kind:?} row {row}: {} against {numeric}",
+                    d[row]
+                );
+            }
+            assert!(
+                d.iter().any(|&g| g != 0.0),
+                "{kind:?}: some row moves the loss"
+            );
+        }
+    }
+}
