@@ -656,6 +656,36 @@ mod tests {
         assert_eq!(fit(&loose, &scores, &labels, &groups, 2).unwrap(), fitted);
     }
 
+    /// Four groups of four rows, each with its two positives on top, and the base's 0.5 cut
+    /// selecting 4, 0, 1 and 3 of them: equal rates with every row right means half of each
+    /// group, one cut per group between its second and third scores.
+    #[test]
+    fn deterministic_cuts_equalise_four_groups_on_a_hand_made_table() {
+        let scores = [
+            0.9, 0.8, 0.7, 0.6, 0.45, 0.4, 0.2, 0.1, 0.95, 0.3, 0.2, 0.1, 0.7, 0.6, 0.55, 0.1,
+        ];
+        let labels = [1.0, 1.0, 0.0, 0.0].repeat(4);
+        let groups: Vec<u32> = (0..16).map(|row| row / 4).collect();
+        let base = SplitMetrics::compute(&scores, &labels, &groups, 4);
+        assert_eq!(base.group_positive_rates, [1.0, 0.0, 0.25, 0.75]);
+        assert_eq!((base.accuracy, base.dp_hard), (10.0 / 16.0, 1.0));
+        let spec = ThresholdSpec {
+            constraint: Constraint::DemographicParity,
+            tolerance: 0.0,
+            randomized: false,
+        };
+        let fitted = fit(&spec, &scores, &labels, &groups, 4).unwrap();
+        let Thresholds::Deterministic(cuts) = &fitted else {
+            panic!("{fitted:?}")
+        };
+        for (cut, expected) in cuts.iter().zip([0.75, 0.3, 0.25, 0.575]) {
+            assert!(close(*cut, expected, 1e-6), "{cuts:?}");
+        }
+        let m = fitted.metrics(&scores, &labels, &groups, 4);
+        assert_eq!(m.group_positive_rates, [0.5; 4]);
+        assert_eq!((m.dp_hard, m.accuracy), (0.0, 1.0));
+    }
+
     /// Equal opportunity (fairlearn's `true_positive_rate_parity`): one cut per group with
     /// equal true-positive rates, the most accurate, worked by hand. At 0.5, group 0 finds
     /// both its positives and group 1 one of two. Both at TPR 1 would cost group 1 every
