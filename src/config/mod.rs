@@ -1097,8 +1097,12 @@ mod tests {
         assert!(
             message.contains(
                 "fairness_loss: unknown variant `demographic_parity`, expected one of `dp-squared`"
+            ) && message.contains(
+                "`equal-opportunity` (other spellings read: `equalized_odds`, `equalized-odds`, \
+                 `true_positive_rate_parity`, `equal_opportunity`)"
             ),
-            "{message}"
+            "the message lists the spellings a loss may take, and not demographic parity's: \
+             {message}"
         );
     }
 

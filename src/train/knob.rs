@@ -161,11 +161,23 @@ impl Knob {
                 let name = value.as_str().map(|s| canonical(s, names));
                 match name.and_then(|s| names.iter().find(|n| **n == s)) {
                     Some(name) => Ok(Value::Choice(name)),
-                    None => Err(format!(
-                        "unknown variant {}, expected one of {}",
-                        shown(value),
-                        listed.join(", ")
-                    )),
+                    None => {
+                        let aliases: Vec<String> = (ALIASES.iter())
+                            .filter(|(alias, choice)| {
+                                names.contains(choice) && !names.contains(alias)
+                            })
+                            .map(|(alias, _)| format!("`{alias}`"))
+                            .collect();
+                        let also = match aliases.is_empty() {
+                            true => String::new(),
+                            false => format!(" (other spellings read: {})", aliases.join(", ")),
+                        };
+                        Err(format!(
+                            "unknown variant {}, expected one of {}{also}",
+                            shown(value),
+                            listed.join(", ")
+                        ))
+                    }
                 }
             }
         }
