@@ -27,18 +27,18 @@ type Part = (Method, usize, usize, usize);
 
 /// One architecture's front of one method.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ArchitectureFront {
-    pub method: Method,
-    pub accuracy_layers: usize,
-    pub width: usize,
+struct ArchitectureFront {
+    method: Method,
+    accuracy_layers: usize,
+    width: usize,
     /// The accuracy player's weights and biases (the fairness block's aside).
-    pub parameters: usize,
-    pub aopac: f64,
+    parameters: usize,
+    aopac: f64,
 }
 
 /// Each method's AOPAC per architecture, under `analysis`' first multi-point policy (none:
 /// no fronts), and that policy in words. Methods trained by their own steps only.
-pub fn architecture_fronts(
+fn architecture_fronts(
     analysis: &Analysis,
     n_inputs: usize,
 ) -> Option<(String, Vec<ArchitectureFront>)> {
