@@ -39,6 +39,13 @@ fn the_parameters_figure_draws_each_architectures_aopac_from_methods_csv() {
         let label = format!("w{width} {:.3}", number(part, "aopac_dp_soft"));
         assert!(svg.contains(&label), "{label} not in parameters.svg");
     }
+    // report.html offers each method once to show or hide, its parts beside.
+    let html = std::fs::read_to_string(run.results().join("report.html")).unwrap();
+    assert_eq!(
+        html.matches("data-method=\"lagrangian\"").count(),
+        2,
+        "one checkbox per policy (val-pareto, last)"
+    );
     assert!(
         svg.contains("lagrangian, 1 accuracy layer")
             && svg.contains("lagrangian, 2 accuracy layers")

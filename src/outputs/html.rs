@@ -100,8 +100,13 @@ fn page(report: &Report, dir: &Path, written: &[PathBuf]) -> Result<Page> {
     let mut policies = Vec::new();
     let mut points = Vec::new();
     for selected in &analysis.selected {
-        let mut methods: Vec<Method> = selected.methods.iter().map(|m| m.method).collect();
-        methods.dedup(); // a method's parts (`fronts_by:`) follow its whole front
+        // Each method once: its parts (`fronts_by:`) come after every method's whole front.
+        let mut methods: Vec<Method> = Vec::new();
+        for m in &selected.methods {
+            if !methods.contains(&m.method) {
+                methods.push(m.method);
+            }
+        }
         let mut tables: Vec<Table> = reported_metrics(metric)
             .into_iter()
             .map(|on| {
