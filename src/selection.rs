@@ -50,34 +50,36 @@ impl FairnessMetric {
         }
     }
 
-    /// The worst seed's gap.
-    /// The mean gap over seeds (the literature's reporting) and each seed's.
-    pub fn over_seeds(self, stats: &SeedStats) -> (f64, &[f64]) {
-        match self {
-            Self::DpSoft => (stats.dp_soft_mean, &stats.seed_gaps[0]),
-            Self::DpHard => (stats.dp_hard_mean, &stats.seed_gaps[1]),
-            Self::Eo => (stats.eo_mean, &stats.seed_gaps[2]),
-            Self::EqualizedOdds => (stats.equalized_odds_mean, &stats.seed_gaps[3]),
-        }
+    /// Each seed's gap, in seed order.
+    fn seed_gaps(self, stats: &SeedStats) -> &[f64] {
+        let index = match self {
+            Self::DpSoft => 0,
+            Self::DpHard => 1,
+            Self::Eo => 2,
+            Self::EqualizedOdds => 3,
+        };
+        &stats.seed_gaps[index]
     }
 
+    /// The mean gap over seeds (the literature's reporting) and each seed's.
+    pub fn over_seeds(self, stats: &SeedStats) -> (f64, &[f64]) {
+        let gaps = self.seed_gaps(stats);
+        (mean(gaps.iter().copied()), gaps)
+    }
+
+    /// The mean gap over seeds.
+    pub fn mean(self, stats: &SeedStats) -> f64 {
+        self.over_seeds(stats).0
+    }
+
+    /// The worst seed's gap.
     pub fn of(self, stats: &SeedStats) -> f64 {
-        match self {
-            Self::DpSoft => stats.dp_soft_max,
-            Self::DpHard => stats.dp_hard_max,
-            Self::Eo => stats.eo_max,
-            Self::EqualizedOdds => stats.equalized_odds_max,
-        }
+        self.seed_gaps(stats).iter().copied().fold(0.0, f64::max)
     }
 
     /// The best seed's gap.
     pub fn best(self, stats: &SeedStats) -> f64 {
-        match self {
-            Self::DpSoft => stats.dp_soft_min,
-            Self::DpHard => stats.dp_hard_min,
-            Self::Eo => stats.eo_min,
-            Self::EqualizedOdds => stats.equalized_odds_min,
-        }
+        (self.seed_gaps(stats).iter().copied()).fold(f64::INFINITY, f64::min)
     }
 }
 
@@ -189,19 +191,7 @@ pub struct EpochSummary {
 pub struct SeedStats {
     pub accuracy_mean: f64,
     pub accuracy_std: f64,
-    pub dp_soft_mean: f64,
     pub dp_soft_std: f64,
-    pub dp_soft_max: f64,
-    pub dp_soft_min: f64,
-    pub dp_hard_mean: f64,
-    pub dp_hard_max: f64,
-    pub dp_hard_min: f64,
-    pub eo_mean: f64,
-    pub eo_max: f64,
-    pub eo_min: f64,
-    pub equalized_odds_mean: f64,
-    pub equalized_odds_max: f64,
-    pub equalized_odds_min: f64,
     pub positive_rate_mean: f64,
     /// Each group's positive-prediction rate, mean over seeds.
     pub group_positive_rates_mean: Vec<f64>,
@@ -221,24 +211,10 @@ impl SeedStats {
             values(|m| m.eo),
             values(|m| m.equalized_odds),
         );
-        let max = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
-        let min = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
         Self {
             accuracy_mean: mean(accuracy.iter().copied()),
             accuracy_std: std_dev(&accuracy),
-            dp_soft_mean: mean(dp_soft.iter().copied()),
             dp_soft_std: std_dev(&dp_soft),
-            dp_soft_max: max(&dp_soft),
-            dp_soft_min: min(&dp_soft),
-            dp_hard_mean: mean(dp_hard.iter().copied()),
-            dp_hard_max: max(&dp_hard),
-            dp_hard_min: min(&dp_hard),
-            eo_mean: mean(eo.iter().copied()),
-            eo_max: max(&eo),
-            eo_min: min(&eo),
-            equalized_odds_mean: mean(equalized_odds.iter().copied()),
-            equalized_odds_max: max(&equalized_odds),
-            equalized_odds_min: min(&equalized_odds),
             positive_rate_mean: mean(seeds.iter().map(|m| m.positive_rate)),
             group_positive_rates_mean: (0..seeds
                 .first()
@@ -406,7 +382,7 @@ mod tests {
         );
         assert_eq!(selected_on(FairnessMetric::DpHard, pareto, &curve), [2, 3]);
         assert_eq!(selected_on(FairnessMetric::Eo, pareto, &curve), [3]);
-        assert_eq!(curve[0].test.eo_max, 0.30);
+        assert_eq!(FairnessMetric::Eo.of(&curve[0].test), 0.30);
     }
 
     #[test]
@@ -421,8 +397,8 @@ mod tests {
         assert!((test.accuracy_mean - 0.72).abs() < 1e-12);
         // Sample standard deviation of 0.70 and 0.74: 0.02·√2.
         assert!((test.accuracy_std - 0.02 * 2f64.sqrt()).abs() < 1e-12);
-        assert_eq!(test.dp_soft_max, 0.05);
-        assert!((test.dp_soft_mean - 0.03).abs() < 1e-12);
-        assert_eq!(curve[0].validation.dp_soft_max, 0.30);
+        assert_eq!(FairnessMetric::DpSoft.of(test), 0.05);
+        assert!((FairnessMetric::DpSoft.mean(test) - 0.03).abs() < 1e-12);
+        assert_eq!(FairnessMetric::DpSoft.of(&curve[0].validation), 0.30);
     }
 }

@@ -120,7 +120,7 @@ fn draw(lines: &[Line], metric: FairnessMetric, title: &str, svg: &mut String) -
     let loss = |e: &EpochSummary| e.train_bce;
     let gap = |e: &EpochSummary| {
         let v = &e.validation;
-        (metric.over_seeds(v).0, metric.best(v), metric.of(v))
+        (metric.mean(v), metric.best(v), metric.of(v))
     };
     let gap_axis = format!(
         "{}, validation: mean, band lowest → highest seed",

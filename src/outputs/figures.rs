@@ -440,10 +440,8 @@ mod tests {
         let stats = SeedStats {
             accuracy_mean: y,
             accuracy_std: 0.01,
-            dp_soft_max: x,
-            dp_soft_min: x / 2.0,
-            dp_hard_max: x,
-            dp_hard_min: x / 2.0,
+            // Soft and hard ΔDP: the best seed's x/2, the worst's x.
+            seed_gaps: [vec![x / 2.0, x], vec![x / 2.0, x], Vec::new(), Vec::new()],
             ..Default::default()
         };
         Point {

@@ -244,7 +244,7 @@ fn draw(
         };
         let gap = |d: &Dot| {
             (
-                metric.over_seeds(&d.stats).0,
+                metric.mean(&d.stats),
                 metric.best(&d.stats),
                 metric.of(&d.stats),
             )

@@ -236,7 +236,10 @@ fn table(points: &[Point], metric: FairnessMetric) -> String {
         }
         text += &format!(
             " {:>9.4} {:>9.4} {:>7.4} {:>6}\n",
-            t.dp_soft_max, t.dp_hard_max, t.eo_mean, point.summary.epoch
+            FairnessMetric::DpSoft.of(t),
+            FairnessMetric::DpHard.of(t),
+            FairnessMetric::Eo.mean(t),
+            point.summary.epoch
         );
     }
     text

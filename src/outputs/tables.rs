@@ -11,6 +11,7 @@ use super::{Output, Report};
 use crate::analysis::{DP_BUDGETS, TradeOff, reported_metrics};
 use crate::results::Settings;
 use crate::results::schema::as_csv;
+use crate::selection::FairnessMetric::{DpHard, DpSoft, Eo};
 use crate::selection::Selection;
 
 pub const AGGREGATE_FILE: &str = "aggregate.csv";
@@ -145,15 +146,15 @@ impl Output for Aggregate {
                 };
                 let metrics = PointMetrics {
                     val_accuracy_mean: v.accuracy_mean,
-                    val_dp_soft_max: v.dp_soft_max,
+                    val_dp_soft_max: DpSoft.of(v),
                     test_accuracy_mean: t.accuracy_mean,
                     test_accuracy_std: t.accuracy_std,
-                    test_dp_soft_mean: t.dp_soft_mean,
+                    test_dp_soft_mean: DpSoft.mean(t),
                     test_dp_soft_std: t.dp_soft_std,
-                    test_dp_soft_max: t.dp_soft_max,
-                    test_dp_hard_mean: t.dp_hard_mean,
-                    test_dp_hard_max: t.dp_hard_max,
-                    test_eo_mean: t.eo_mean,
+                    test_dp_soft_max: DpSoft.of(t),
+                    test_dp_hard_mean: DpHard.mean(t),
+                    test_dp_hard_max: DpHard.of(t),
+                    test_eo_mean: Eo.mean(t),
                     test_positive_rate_mean: t.positive_rate_mean,
                     test_group_positive_rates: report
                         .group_names

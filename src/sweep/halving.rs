@@ -162,7 +162,7 @@ mod tests {
     fn configuration(id: &str, method: Method, points: &[(f64, f64)]) -> Configuration {
         let stats = |&(dp, accuracy): &(f64, f64)| SeedStats {
             accuracy_mean: accuracy,
-            dp_soft_max: dp,
+            seed_gaps: [vec![dp], Vec::new(), Vec::new(), Vec::new()],
             degenerate: dp == 0.0,
             ..SeedStats::default()
         };
