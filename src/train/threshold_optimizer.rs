@@ -414,6 +414,15 @@ fn equalized_odds_cuts(
 fn upper_hull(points: &[Point]) -> Vec<Point> {
     let mut sorted = points.to_vec();
     sorted.sort_by(|a, b| a.x.total_cmp(&b.x).then(a.y.total_cmp(&b.y)));
+    // An upper hull has one point at each x, the highest (the last of equals): several
+    // rules share an x when it is a true-positive rate (negatives only selected) or an FPR.
+    sorted.dedup_by(|later, earlier| {
+        let same_x = later.x == earlier.x;
+        if same_x {
+            *earlier = *later;
+        }
+        same_x
+    });
     let mut hull: Vec<Point> = Vec::new();
     for p in sorted {
         while hull.len() >= 2 {
@@ -427,11 +436,6 @@ fn upper_hull(points: &[Point]) -> Vec<Point> {
             }
         }
         hull.push(p);
-    }
-    // Several rules share the lowest x when x is a true-positive rate (negatives only
-    // selected): those below the first rule above them are no part of the upper hull.
-    while hull.len() >= 2 && hull[1].x == hull[0].x {
-        hull.remove(0);
     }
     hull
 }
