@@ -623,6 +623,31 @@ mod tests {
         crate::metrics::group_means(q, groups, n_groups, |_| true)
     }
 
+    /// One deterministic cut per group under `constraint`, no tolerance.
+    fn exact(constraint: Constraint) -> ThresholdSpec {
+        ThresholdSpec {
+            constraint,
+            tolerance: 0.0,
+            randomized: false,
+        }
+    }
+
+    /// The deterministic rule `spec` fits, and its cuts.
+    fn cuts_of(
+        spec: &ThresholdSpec,
+        scores: &[f32],
+        labels: &[f32],
+        groups: &[u32],
+        n_groups: usize,
+    ) -> (Thresholds, Vec<f64>) {
+        let fitted = fit(spec, scores, labels, groups, n_groups).unwrap();
+        let Thresholds::Deterministic(cuts) = &fitted else {
+            panic!("{fitted:?}")
+        };
+        let cuts = cuts.clone();
+        (fitted, cuts)
+    }
+
     /// Eight rows, two groups of four, scores spread so that one cut per group can select
     /// half of each: the most accurate such cuts, worked by hand.
     #[test]
@@ -631,17 +656,10 @@ mod tests {
         let scores = [0.9, 0.8, 0.7, 0.3, 0.6, 0.4, 0.2, 0.1];
         let labels = [1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0];
         let groups = [0, 0, 0, 0, 1, 1, 1, 1];
-        let spec = ThresholdSpec {
-            constraint: Constraint::DemographicParity,
-            tolerance: 0.0,
-            randomized: false,
-        };
-        let fitted = fit(&spec, &scores, &labels, &groups, 2).unwrap();
+        let spec = exact(Constraint::DemographicParity);
+        let (fitted, cuts) = cuts_of(&spec, &scores, &labels, &groups, 2);
         // Half of each group, the top two: group 0 cut between 0.8 and 0.7, group 1 between
         // 0.4 and 0.2. Every row is then right.
-        let Thresholds::Deterministic(cuts) = &fitted else {
-            panic!("{fitted:?}")
-        };
         assert!(
             close(cuts[0], 0.75, 1e-7) && close(cuts[1], 0.3, 1e-7),
             "{cuts:?}"
@@ -673,15 +691,8 @@ mod tests {
         let base = SplitMetrics::compute(&scores, &labels, &groups, 4);
         assert_eq!(base.group_positive_rates, [1.0, 0.0, 0.25, 0.75]);
         assert_eq!((base.accuracy, base.dp_hard), (10.0 / 16.0, 1.0));
-        let spec = ThresholdSpec {
-            constraint: Constraint::DemographicParity,
-            tolerance: 0.0,
-            randomized: false,
-        };
-        let fitted = fit(&spec, &scores, &labels, &groups, 4).unwrap();
-        let Thresholds::Deterministic(cuts) = &fitted else {
-            panic!("{fitted:?}")
-        };
+        let spec = exact(Constraint::DemographicParity);
+        let (fitted, cuts) = cuts_of(&spec, &scores, &labels, &groups, 4);
         for (cut, expected) in cuts.iter().zip([0.75, 0.3, 0.25, 0.575]) {
             assert!(close(*cut, expected, 1e-6), "{cuts:?}");
         }
@@ -702,15 +713,8 @@ mod tests {
         let groups = [0, 0, 0, 0, 1, 1, 1, 1];
         let base = SplitMetrics::compute(&scores, &labels, &groups, 2);
         assert_eq!((base.accuracy, base.eo), (0.75, 0.5));
-        let spec = ThresholdSpec {
-            constraint: Constraint::TruePositiveRateParity,
-            tolerance: 0.0,
-            randomized: false,
-        };
-        let fitted = fit(&spec, &scores, &labels, &groups, 2).unwrap();
-        let Thresholds::Deterministic(cuts) = &fitted else {
-            panic!("{fitted:?}")
-        };
+        let spec = exact(Constraint::TruePositiveRateParity);
+        let (fitted, cuts) = cuts_of(&spec, &scores, &labels, &groups, 2);
         assert!(
             close(cuts[0], 0.85, 1e-7) && close(cuts[1], 0.55, 1e-7),
             "{cuts:?}"
@@ -858,18 +862,11 @@ mod tests {
     /// rates equal. A third group is handled too (the anchor's heuristic).
     #[test]
     fn deterministic_cuts_equalize_true_and_false_positive_rates() {
-        let spec = ThresholdSpec {
-            constraint: Constraint::EqualizedOdds,
-            tolerance: 0.0,
-            randomized: false,
-        };
+        let spec = exact(Constraint::EqualizedOdds);
         let scores = [0.9, 0.7, 0.6, 0.2, 0.5, 0.45, 0.4, 0.1];
         let labels = [1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0];
         let groups = [0, 0, 0, 0, 1, 1, 1, 1];
-        let fitted = fit(&spec, &scores, &labels, &groups, 2).unwrap();
-        let Thresholds::Deterministic(cuts) = &fitted else {
-            panic!("{fitted:?}")
-        };
+        let (fitted, cuts) = cuts_of(&spec, &scores, &labels, &groups, 2);
         assert!(
             close(cuts[0], 0.65, 1e-7) && close(cuts[1], 0.425, 1e-7),
             "{cuts:?}"
