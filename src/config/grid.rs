@@ -23,7 +23,6 @@ use rand_chacha::ChaCha8Rng;
 use serde_norway::{Mapping, Value};
 
 use super::search::RandomSearch;
-use crate::train::knob;
 use crate::train::threshold_optimizer::Constraint;
 
 /// A key the sweep sets: its section of the document and its name there.
@@ -166,8 +165,8 @@ fn default_tolerances(document: &Value, grid: &mut Grid) {
     };
     let tolerance_given = !values("tolerance").is_empty();
     let equalized_odds = values("constraint").iter().any(|constraint| {
-        let name = constraint.as_str().unwrap_or_default();
-        knob::canonical(name, Constraint::NAMES) == Constraint::EqualizedOdds.as_str()
+        Constraint::parse(constraint.as_str().unwrap_or_default())
+            == Some(Constraint::EqualizedOdds)
     });
     if thresholds && !tolerance_given && !equalized_odds {
         grid.push(Axis {

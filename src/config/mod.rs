@@ -20,7 +20,7 @@ use crate::files::bounds;
 use crate::model::Architecture;
 use crate::results::manifest::{self, Manifest};
 use crate::selection::{FairnessMetric, Selection};
-use crate::train::knob::{self, Knobs, Value as KnobValue};
+use crate::train::knob::{Knobs, Value as KnobValue};
 use crate::train::methods::{Base, Learner};
 use crate::train::threshold_optimizer::Constraint;
 use crate::train::{Backend, LrSchedule, Method, Optimizer, TrainSpec, TrialSpec};
@@ -929,9 +929,8 @@ fn threshold_of(train: &RawTrain, given: &Mapping, problems: &mut Vec<String>) -
         .get("tolerance")
         .and_then(Value::as_f64)
         .unwrap_or(0.0);
-    let eo = (given.get("constraint").and_then(Value::as_str)).is_some_and(|name| {
-        knob::canonical(name, Constraint::NAMES) == Constraint::EqualizedOdds.as_str()
-    });
+    let eo = (given.get("constraint").and_then(Value::as_str)).and_then(Constraint::parse)
+        == Some(Constraint::EqualizedOdds);
     if eo && train.randomized && tolerance != 0.0 {
         problems.push("train.tolerance: randomized eo thresholds have no tolerance (as fairlearn's); leave it out or 0, or drop `randomized`".into());
     }

@@ -20,7 +20,9 @@ macro_rules! choice_names {
                 }
             }
 
+            /// The choice `name` spells: its own name or another spelling (`knob::canonical`).
             pub fn parse(name: &str) -> Option<Self> {
+                let name = $crate::train::knob::canonical(name, Self::NAMES);
                 Self::ALL.iter().copied().find(|v| v.as_str() == name)
             }
         }
