@@ -911,6 +911,17 @@ fn several_experiment_files_run_one_after_another() {
         assert_eq!(trials.len(), 1, "{name}");
         assert_eq!(trials[0]["status"], "ok");
     }
+    let output = common::binary()
+        .args(["run", "-q"])
+        .args([&broken, &broken])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output).contains("ran none of the 2 files"),
+        "{}",
+        text(&output)
+    );
     // One folder for several files would mix them.
     let output = common::binary()
         .args(["run", "--results-dir", "x"])

@@ -24,9 +24,11 @@ pub fn run_each(args: &RunArgs) -> Result<ExitCode> {
     if args.more.is_empty() {
         return run(args);
     }
-    let files = std::iter::once(&args.sweep.experiment).chain(&args.more);
+    let files: Vec<&PathBuf> = std::iter::once(&args.sweep.experiment)
+        .chain(&args.more)
+        .collect();
     let (mut refused, mut unfinished) = (Vec::new(), 0);
-    for file in files {
+    for &file in &files {
         let mut one = args.clone();
         one.sweep.experiment = file.clone();
         println!("== {}", file.display());
@@ -39,8 +41,10 @@ pub fn run_each(args: &RunArgs) -> Result<ExitCode> {
             }
         }
     }
-    if !refused.is_empty() {
-        bail!("did not run {} (the others ran)", refused.join(", "));
+    match refused.len() {
+        0 => {}
+        n if n == files.len() => bail!("ran none of the {n} files"),
+        _ => bail!("did not run {} (the others ran)", refused.join(", ")),
     }
     Ok(if unfinished == 0 {
         ExitCode::SUCCESS
