@@ -179,6 +179,29 @@ pub fn initial_layers(
         .collect()
 }
 
+/// The output layer's input for each row of `features` (row-major): every layer but the last,
+/// each followed by ReLU, as [`FairNet`] runs them. `[rows, the last hidden width]`.
+pub fn last_hidden(layers: &[LayerWeights], features: &[f32]) -> Vec<f32> {
+    let (_, hidden) = layers.split_last().expect("an output layer");
+    let mut x = features.to_vec();
+    for layer in hidden {
+        let (d_in, d_out) = (layer.d_in, layer.d_out);
+        let rows = x.len() / d_in;
+        let mut out = Vec::with_capacity(rows * d_out);
+        for row in x.chunks_exact(d_in) {
+            let mut h = layer.bias.clone();
+            for (xi, weights) in row.iter().zip(layer.weight.chunks_exact(d_out)) {
+                for (h, w) in h.iter_mut().zip(weights) {
+                    *h += xi * w;
+                }
+            }
+            out.extend(h.into_iter().map(|v| v.max(0.0)));
+        }
+        x = out;
+    }
+    x
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -345,7 +345,7 @@ fn run_leg(leg: &Leg, data: &Dataset, results_dir: &Path, models: Option<&Path>)
             true => Some(checkpoint::load(results_dir, &trial.id)?),
             false => None,
         };
-        let keep = models.is_some() && plain;
+        let keep = models.is_some() && plain && spec.train.method.saves_model();
         if keep && let Some(dir) = models {
             kept.offer_saved(dir, &trial.id, &leg.earlier)?;
         }

@@ -10,6 +10,7 @@ pub(crate) mod fused;
 pub mod knob;
 pub mod losses;
 pub mod methods;
+pub mod representation;
 mod spec;
 pub mod threshold_optimizer;
 
@@ -128,6 +129,8 @@ pub enum Fitted<'t> {
         body: Body,
         scores: &'t [Vec<f32>; 2],
     },
+    /// A representation learner (not saved: [`Method::saves_model`]).
+    Representation(&'t representation::Trained<'t>),
 }
 
 impl Fitted<'_> {
@@ -136,6 +139,28 @@ impl Fitted<'_> {
         match self {
             Self::Network(trainer) => trainer.scores(),
             Self::Whole { scores, .. } => scores,
+            Self::Representation(trained) => &trained.scores,
+        }
+    }
+
+    /// What downstream classifiers read (`downstream:`): a representation learner's z, or
+    /// a network's last hidden layer (the output layer's input), for the training,
+    /// validation and test rows, with its width. None for a model without one (trees, a
+    /// reduction).
+    pub fn representation(&self, data: &Dataset) -> Option<(usize, [Vec<f32>; 3])> {
+        match self {
+            Self::Network(trainer) => {
+                let layers = trainer.weights();
+                let (_, hidden) = layers.split_last().expect("an output layer");
+                let width = hidden.last().map_or(data.train.n_features, |l| l.d_out);
+                let encode = |split: &Split| crate::model::last_hidden(&layers, &split.features);
+                Some((
+                    width,
+                    [&data.train, &data.validation, &data.test].map(encode),
+                ))
+            }
+            Self::Representation(trained) => Some(trained.encode()),
+            Self::Whole { .. } => None,
         }
     }
 
@@ -144,6 +169,9 @@ impl Fitted<'_> {
         match self {
             Self::Network(trainer) => Body::Network(trainer.weights()),
             Self::Whole { body, .. } => body.clone(),
+            Self::Representation(_) => {
+                unreachable!("representation learners are not saved (Method::saves_model)")
+            }
         }
     }
 }
@@ -173,6 +201,7 @@ pub fn train_leg(
     match spec.method.trained() {
         Method::Reductions { .. } => return exponentiated_gradient::fit(spec, data, evaluated),
         Method::Gbdt => return boosted(spec, data, evaluated),
+        m if m.is_representation() => return representation::train(spec, data, evaluated),
         _ => {}
     }
     let mut trainer = Trainer::new(architecture, spec, data);

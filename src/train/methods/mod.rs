@@ -8,11 +8,16 @@
 //! builds only, shows the whole of it, with a setting of its own.
 
 mod adversarial;
+mod adversarial_forgetting;
+mod cvib;
 mod erm;
 mod fairbinn;
 mod fairbinn_reference;
+mod fcrl;
 mod gbdt;
+mod laftr;
 mod lagrangian;
+mod maxent_arl;
 mod reductions;
 mod stackelberg;
 mod threshold;
@@ -51,6 +56,13 @@ pub enum Method {
     Adversarial,
     /// Gradient-boosted trees.
     Gbdt,
+    /// The representation learners of the FCRL benchmark (and LAFTR), which the FairBiNN
+    /// paper compares with.
+    Fcrl,
+    MaxentArl,
+    Cvib,
+    AdversarialForgetting,
+    Laftr,
     #[cfg(test)]
     Toy,
 }
@@ -133,6 +145,11 @@ impl Method {
         Self::threshold(Base::Gbdt, true),
         Self::reductions(Learner::Gbdt, false),
         Self::reductions(Learner::Gbdt, true),
+        Self::Fcrl,
+        Self::MaxentArl,
+        Self::Cvib,
+        Self::AdversarialForgetting,
+        Self::Laftr,
         #[cfg(test)]
         Self::Toy,
     ];
@@ -163,6 +180,11 @@ impl Method {
             } => reductions::info(learner, randomized),
             Self::Adversarial => &adversarial::ADVERSARIAL,
             Self::Gbdt => &gbdt::GBDT,
+            Self::Fcrl => &fcrl::FCRL,
+            Self::MaxentArl => &maxent_arl::MAXENT_ARL,
+            Self::Cvib => &cvib::CVIB,
+            Self::AdversarialForgetting => &adversarial_forgetting::ADVERSARIAL_FORGETTING,
+            Self::Laftr => &laftr::LAFTR,
             #[cfg(test)]
             Self::Toy => &toy::TOY,
         }
@@ -195,6 +217,22 @@ impl Method {
     /// (not a post-processor's rule or a reduction's mixture).
     pub fn has_own_model(self) -> bool {
         self.is_stepped() || self == Self::Gbdt
+    }
+
+    /// Its models can be saved (`save_models`): all but the representation learners.
+    pub fn saves_model(self) -> bool {
+        !self.is_representation()
+    }
+
+    /// A representation learner: an encoder trained with heads of its own (train/representation/).
+    pub fn is_representation(self) -> bool {
+        self.info().kind == MethodKind::Representation
+    }
+
+    /// Trained epoch after epoch by its own rule or loop: stepped or a representation learner
+    /// (not post-processing, not fitted whole).
+    pub fn has_epochs(self) -> bool {
+        self.is_stepped() || self.is_representation()
     }
 
     /// Fitted in one go, without a network or epochs (itself, or a post-processor's base).
@@ -248,8 +286,9 @@ impl Method {
     /// The names experiment files give `train.method`: each family once (`threshold` with
     /// its `base:` and `randomized:`, `reductions` with its `randomized:`).
     pub fn written_names() -> Vec<&'static str> {
+        let family = |m: &&Method| matches!(m, Self::Threshold { .. } | Self::Reductions { .. });
         let mut names: Vec<&str> = (Self::ALL.iter())
-            .filter(|m| m.is_stepped())
+            .filter(|m| !family(m))
             .map(|m| m.name())
             .collect();
         names.extend(["threshold", "reductions"]);
@@ -421,6 +460,10 @@ pub enum MethodKind {
     PostProcessing,
     /// In one fit, without epochs or a network (`reductions`).
     FittedWhole,
+    /// An encoder and heads of its own, trained epoch by epoch by its own loop
+    /// (train/representation/); its own predictor's points are selected like a network's, and
+    /// `downstream:` evaluates its representation.
+    Representation,
 }
 
 /// One iteration's rows and settings, as a method's rule sees them.

@@ -1,0 +1,132 @@
+//! `fcrl` (Gupta, Ferber, Dilkina & Ver Steeg 2021): a stochastic encoder q(z|x) kept
+//! predictive of y given a, with I(z; a) bounded by I(z; x) − I(z; x | a), the first term by
+//! the KL to N(0, I), the second by a conditional InfoNCE critic. One Adam over every net on
+//! BCE(y | z, a) + β·KL − λ·mi, β = λ/2, as the benchmark sweeps it.
+
+use burn::tensor::Tensor;
+use burn::tensor::activation::softplus;
+use rand::Rng;
+
+use super::params::{Id, Linear, Mlp, Params, normal};
+use super::{Batch, Learner, Losses, Move, gaussian, kl_to_standard, same_group};
+use crate::train::losses::bce_with_logits;
+
+pub struct Fcrl {
+    params: Params,
+    /// x → width → 2·z: the mean and, through softplus, the spread of q(z|x).
+    encoder: Mlp,
+    /// [z, a one-hot] → 50 → 1.
+    predictor: Mlp,
+    /// The critic: f_x(x) = x → 50 → 8, f_z(z) = z → 8, one 8 × 8 matrix per group.
+    critic_x: Mlp,
+    critic_z: Linear,
+    critic_groups: Vec<Id>,
+    z: usize,
+    lambda: f64,
+    everything: Vec<Id>,
+}
+
+/// The critic's width (the benchmark's 8).
+const CRITIC: usize = 8;
+
+impl Fcrl {
+    pub fn new(
+        d: usize,
+        k: usize,
+        z: usize,
+        width: usize,
+        lambda: f64,
+        rng: &mut impl Rng,
+    ) -> Self {
+        let mut params = Params::default();
+        let encoder = params.mlp(&[d, width, 2 * z], rng);
+        let predictor = params.mlp(&[z + k, 50, 1], rng);
+        let critic_x = params.mlp(&[d, 50, CRITIC], rng);
+        let critic_z = params.linear(z, CRITIC, rng);
+        // torch.randn: standard normal.
+        let critic_groups = (0..k)
+            .map(|_| params.add([CRITIC, CRITIC], normal(CRITIC * CRITIC, rng)))
+            .collect();
+        let everything = (0..params.slots.len()).collect();
+        Self {
+            params,
+            encoder,
+            predictor,
+            critic_x,
+            critic_z,
+            critic_groups,
+            z,
+            lambda,
+            everything,
+        }
+    }
+
+    /// The conditional InfoNCE estimate per row: ln T_ii − ln(mean over the rows j of i's
+    /// group of T_ij), T_ij = softplus(f_x(x_i)ᵀ W_{a_i} f_z(z_j)), each term + 1e-8.
+    pub fn mutual_information(&self, p: &[Tensor<2>], batch: &Batch, z: Tensor<2>) -> Tensor<2> {
+        let fx = self.critic_x.forward(p, batch.x.clone());
+        // f_x(x_i)ᵀ W_{a_i}: each group's product, kept for the rows of that group.
+        let rows = (self.critic_groups.iter().enumerate())
+            .map(|(g, &w)| {
+                let member = batch.groups.clone().narrow(1, g, 1);
+                fx.clone().matmul(p[w].clone()) * member
+            })
+            .reduce(|a, b| a + b)
+            .expect("at least one group");
+        let fz = self.critic_z.forward(p, z);
+        let scores = softplus(rows.matmul(fz.transpose()), 1.0);
+        let n = scores.dims()[0];
+        let eye = Tensor::<2>::eye(n, &scores.device());
+        let own = (scores.clone() * eye).sum_dim(1);
+        let same = same_group(batch);
+        let mean = (scores * same.clone()).sum_dim(1) / same.sum_dim(1);
+        own.add_scalar(1e-8).log() - mean.add_scalar(1e-8).log()
+    }
+}
+
+impl Learner for Fcrl {
+    fn params(&self) -> &Params {
+        &self.params
+    }
+
+    fn params_mut(&mut self) -> &mut Params {
+        &mut self.params
+    }
+
+    fn moves(&self, _step: usize) -> Vec<Move<'_>> {
+        vec![Move {
+            loss: 0,
+            params: &self.everything,
+        }]
+    }
+
+    fn loss(&self, _: usize, p: &[Tensor<2>], batch: &Batch) -> Losses {
+        let (mean, spread) = gaussian(&self.encoder, p, batch.x.clone(), self.z);
+        let z = mean.clone() + spread.clone() * batch.noise.clone();
+        let logits =
+            (self.predictor).forward(p, Tensor::cat(vec![z.clone(), batch.groups.clone()], 1));
+        let bce = bce_with_logits(logits, batch.y.clone());
+        let kl = kl_to_standard(mean, spread).mean();
+        let mi = self.mutual_information(p, batch, z).mean();
+        let beta = self.lambda / 2.0;
+        Losses {
+            total: bce.clone() + kl.mul_scalar(beta) - mi.mul_scalar(self.lambda),
+            bce,
+        }
+    }
+
+    fn logits(&self, p: &[Tensor<2>], x: Tensor<2>, groups: Tensor<2>) -> Tensor<2> {
+        let (mean, _) = gaussian(&self.encoder, p, x, self.z);
+        self.predictor
+            .forward(p, Tensor::cat(vec![mean, groups], 1))
+    }
+
+    fn encode(&self, p: &[Tensor<2>], x: Tensor<2>, _: Tensor<2>, noise: Tensor<2>) -> Tensor<2> {
+        let (mean, spread) = gaussian(&self.encoder, p, x, self.z);
+        mean + spread * noise
+    }
+
+    fn z_size(&self) -> usize {
+        self.z
+    }
+}
