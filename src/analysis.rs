@@ -26,6 +26,9 @@ pub struct Configuration {
     pub unfinished: Vec<Unfinished>,
     /// The finished seeds, combined epoch by epoch.
     pub curve: Vec<EpochSummary>,
+    /// The seeds' downstream classifiers after the last epoch (`downstream:`), combined as
+    /// an epoch's are: each seed's point is its runs' mean accuracy and largest gaps.
+    pub downstream: Option<EpochSummary>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -244,6 +247,7 @@ pub fn configurations(
                     seeds_planned: 0,
                     unfinished: Vec::new(),
                     curve: Vec::new(),
+                    downstream: None,
                 });
                 finished.push(Vec::new());
                 configurations.len() - 1
@@ -286,6 +290,41 @@ pub fn configurations(
         configuration.curve = seed_curve(histories);
     }
     configurations
+}
+
+/// Give each configuration of `plan` its seeds' downstream point from `rows` (those of
+/// `downstream.csv`): a seed counts with rows on both splits.
+pub fn attach_downstream(
+    configurations: &mut [Configuration],
+    plan: &Plan,
+    rows: &[crate::downstream::DownstreamRow],
+) {
+    use crate::downstream::summarize;
+    let mut of_trial: HashMap<&str, [Vec<&crate::downstream::DownstreamRow>; 2]> = HashMap::new();
+    for row in rows {
+        let slot = match row.split {
+            Evaluated::Validation => 0,
+            Evaluated::Test => 1,
+        };
+        of_trial.entry(&row.trial_id).or_default()[slot].push(row);
+    }
+    for configuration in configurations.iter_mut() {
+        let seeds: Vec<Vec<EpochMetrics>> = (plan.trials.iter())
+            .filter(|t| t.config_id == configuration.config_id)
+            .filter_map(|t| match of_trial.get(t.id.as_str())? {
+                [validation, test] if !validation.is_empty() && !test.is_empty() => {
+                    Some(vec![EpochMetrics {
+                        epoch: t.spec.train.epochs,
+                        train_bce: f64::NAN,
+                        validation: summarize(validation),
+                        test: summarize(test),
+                    }])
+                }
+                _ => None,
+            })
+            .collect();
+        configuration.downstream = seed_curve(&seeds).pop();
+    }
 }
 
 /// Each trial's evaluated epochs (those with both splits), in epoch order.
@@ -339,6 +378,16 @@ pub fn select(
     metric: FairnessMetric,
     configurations: &[Configuration],
 ) -> Vec<Point> {
+    if *selection == Selection::Downstream {
+        let point = |c: &Configuration| {
+            Some(Point {
+                config_id: c.config_id.clone(),
+                settings: c.settings.clone(),
+                summary: c.downstream.clone()?,
+            })
+        };
+        return configurations.iter().filter_map(point).collect();
+    }
     configurations
         .iter()
         .flat_map(|configuration| {

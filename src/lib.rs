@@ -14,6 +14,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod data;
+pub mod downstream;
 pub mod escape;
 pub mod estimator;
 pub mod files;

@@ -97,6 +97,10 @@ pub enum Selection {
     /// Every epoch on the test Pareto front: the paper's protocol. It selects on the test set,
     /// so its figures are optimistic.
     TestPareto,
+    /// The FCRL benchmark's protocol (`downstream:`): each configuration's last epoch,
+    /// scored by classifiers fitted on its representation (mean accuracy, largest gap over
+    /// their runs), not by the model's own predictions.
+    Downstream,
 }
 
 impl Selection {
@@ -107,6 +111,7 @@ impl Selection {
             Self::ValBestAccuracy { max_dp } => format!("val-best-accuracy(dp<={max_dp})"),
             Self::ValPareto => "val-pareto".into(),
             Self::TestPareto => "test-pareto".into(),
+            Self::Downstream => "downstream".into(),
         }
     }
 
@@ -120,7 +125,10 @@ impl Selection {
 
     /// At most one epoch per configuration.
     pub fn is_single_point(&self) -> bool {
-        matches!(self, Self::Last | Self::ValBestAccuracy { .. })
+        matches!(
+            self,
+            Self::Last | Self::ValBestAccuracy { .. } | Self::Downstream
+        )
     }
 
     pub fn uses_test_set(&self) -> bool {
@@ -141,6 +149,10 @@ impl Selection {
             Self::TestPareto => {
                 "TEST-Pareto epochs (the paper's protocol: selected on the test set)".into()
             }
+            Self::Downstream => "last epoch, scored by MLP(50)s on its representation (the \
+                                 FCRL benchmark's protocol: mean accuracy, largest gap over \
+                                 runs)"
+                .into(),
         }
     }
 
@@ -171,6 +183,9 @@ impl Selection {
                 .collect(),
             Self::ValPareto => front(|e| &e.validation),
             Self::TestPareto => front(|e| &e.test),
+            // Its one point is the configuration's downstream summary, not one of `curve`'s
+            // (analysis::select).
+            Self::Downstream => Vec::new(),
         }
     }
 }

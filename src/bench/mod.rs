@@ -264,6 +264,7 @@ pub fn search(experiment: &Path, data_dir: DataDirOverride, jobs: usize) -> Resu
             models: None,
             halving: halving.map(|h| (h, file.fairness_metric)),
             rung: None,
+            downstream: None,
         };
         eprintln!("{name}: {} trials on {jobs} threads…", plan.trials.len());
         let started = Instant::now();

@@ -78,7 +78,10 @@ pub(super) fn report(
         );
     }
     let not_planned = analysis::not_planned(plan, &trials);
-    let configurations = analysis::configurations(plan, &trials, epochs, dataset.train.n_features);
+    let mut configurations =
+        analysis::configurations(plan, &trials, epochs, dataset.train.n_features);
+    let downstream = results::read_downstream(results_dir)?;
+    analysis::attach_downstream(&mut configurations, plan, &downstream);
     let analysis = Analysis::new(
         configurations,
         &experiment.selections,

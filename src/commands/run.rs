@@ -95,6 +95,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         models: (experiment.save_models).then(|| models_dir(&results_dir)),
         halving: (experiment.halving.clone()).map(|h| (h, experiment.fairness_metric)),
         rung: args.sweep.rung.map(|r| usize::from(r) - 1),
+        downstream: experiment.downstream,
     };
     // With `split: pooled`, each seed's data, for training and for `--save-predictions`.
     let seeds: Vec<u64> = plan.trials.iter().map(|t| t.spec.train.seed).collect();

@@ -89,6 +89,8 @@ struct RawExperiment {
     /// Settings columns that split a method's points into fronts of their own, each with its
     /// AOPAC in methods.csv (`fronts_by: [fairness_layers]`).
     fronts_by: Option<Vec<String>>,
+    /// The FCRL benchmark's evaluation: classifiers fitted on each trial's representation.
+    downstream: Option<crate::downstream::Protocol>,
 }
 
 #[derive(Deserialize)]
@@ -199,6 +201,9 @@ pub struct ExperimentFile {
     pub curves_eta: Option<f64>,
     /// Settings columns whose values split each method's front again (`fronts_by:`).
     pub fronts_by: Vec<String>,
+    /// Fit classifiers on each trial's representation after its last epoch (`downstream:`);
+    /// its points are the `downstream` selection.
+    pub downstream: Option<crate::downstream::Protocol>,
     /// One per grid point, in sweep order; points that resolve to the same trial repeat.
     pub points: Vec<TrialSpec>,
     /// The keys the sweep varies (`eta`, `seed`, …), in sweep order.
@@ -299,7 +304,19 @@ pub fn parse(text: &str, path: &Path, data_dir: DataDirOverride) -> Result<Exper
     {
         problems.push(format!("dataset: {e}"));
     }
-    let selections = selections(raw.selection, &mut problems);
+    let mut selections = selections(raw.selection, &mut problems);
+    if let Some(protocol) = &raw.downstream {
+        problems.extend(protocol.problems());
+        if !selections.contains(&Selection::Downstream) {
+            selections.push(Selection::Downstream);
+        }
+    } else if selections.contains(&Selection::Downstream) {
+        problems.push(
+            "selection: downstream scores classifiers fitted on each trial's representation; \
+             add a `downstream:` section (e.g. `downstream: {runs: 5}`) to fit them"
+                .into(),
+        );
+    }
     // Relative to the experiment file, as `data_dir` is.
     let reference_points = match &raw.reference_points {
         Some(file) => {
@@ -352,6 +369,7 @@ pub fn parse(text: &str, path: &Path, data_dir: DataDirOverride) -> Result<Exper
         reference_points,
         curves_eta: raw.curves_eta,
         fronts_by,
+        downstream: raw.downstream,
         points,
         swept,
         save_models: raw.save_models.unwrap_or(true),

@@ -13,4 +13,4 @@ mod store;
 pub use manifest::{ExecuteSummary, Manifest};
 pub use read::{finished_trials, gzip_epochs, read_results};
 pub use schema::{EpochRow, Settings, Status, TrialHead, TrialOutcome, TrialRecord, TrialRow};
-pub use store::{ResultsStore, shard_folders};
+pub use store::{ResultsStore, read_downstream, shard_folders};

@@ -14,11 +14,14 @@ use super::layout::{
 use super::manifest;
 use super::read::{Folder, Kept, epochs_source, set_aside, visit_lines};
 use super::schema::{EpochRow, Status, TrialRow, headers};
+use crate::downstream::{DOWNSTREAM_FILE, DownstreamRow};
 use crate::files;
 
 pub struct ResultsStore {
     trials: csv::Writer<File>,
     epochs: csv::Writer<File>,
+    /// `downstream.csv`, opened at its first row (a sweep without `downstream:` has none).
+    downstream: Option<csv::Writer<File>>,
     /// Trials already in `trials.csv` with a final status: not run again.
     finished: HashSet<String>,
     /// Trials paused at a rung of a halving search, with the epoch they reached.
@@ -75,6 +78,7 @@ impl ResultsStore {
             .filter(|r| matches!(r.status, Status::Paused | Status::Halved))
             .count();
         let finished = folder.finished;
+        keep_downstream(dir, fresh, &finished)?;
         // A paused trial goes on from its checkpoint; without one, it starts again.
         let mut paused = folder.paused;
         paused.retain(|id, _| checkpoint_path(dir, id).is_file());
@@ -117,6 +121,7 @@ impl ResultsStore {
         Ok(Self {
             trials: appender(&trials_path, &trials_header)?,
             epochs: appender(&epochs_path, &epochs_header)?,
+            downstream: None,
             finished,
             paused,
             halted,
@@ -142,6 +147,11 @@ impl ResultsStore {
             .filter(|id| wanted.contains(id) && !self.finished.contains(*id))
             .collect();
         copy_models(other, &self.dir, &taken)?;
+        let rows = read_downstream(other)?;
+        let rows: Vec<DownstreamRow> = (rows.into_iter())
+            .filter(|r| taken.contains(r.trial_id.as_str()))
+            .collect();
+        self.record_downstream(&rows)?;
         for record in shard.epochs.rows.iter().filter(|r| taken.contains(&r[0])) {
             self.epochs
                 .write_record(record)
@@ -237,6 +247,33 @@ impl ResultsStore {
         Ok(())
     }
 
+    /// Append a trial's downstream classifiers' rows (before its row, as its epochs).
+    pub fn record_downstream(&mut self, rows: &[DownstreamRow]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let path = self.dir.join(DOWNSTREAM_FILE);
+        let writer = match &mut self.downstream {
+            Some(writer) => writer,
+            None => {
+                let file = files::open_append(&path)?;
+                let empty = file.metadata()?.len() == 0;
+                let writer = csv::WriterBuilder::new()
+                    .has_headers(empty)
+                    .from_writer(file);
+                self.downstream.insert(writer)
+            }
+        };
+        let cannot = |e: csv::Error| {
+            anyhow::Error::new(e).context(format!("cannot write {}", path.display()))
+        };
+        for row in rows {
+            writer.serialize(row).map_err(cannot)?;
+        }
+        writer.flush().map_err(|e| cannot(e.into()))?;
+        Ok(())
+    }
+
     /// Rewrite `trials.csv` with one row per trial, the last: a halving search appends a row
     /// each time a trial stops at a rung.
     pub fn compact(&mut self) -> Result<()> {
@@ -275,6 +312,51 @@ fn copy_models(from: &Path, to: &Path, taken: &HashSet<&str>) -> Result<()> {
 }
 
 /// Rewrite a CSV as `rows` under the `expected` header: written aside, then renamed.
+/// The rows of `dir`'s `downstream.csv` (none without one); a row that cannot be read is an
+/// error naming the file and its line.
+pub fn read_downstream(dir: &Path) -> Result<Vec<DownstreamRow>> {
+    let path = dir.join(DOWNSTREAM_FILE);
+    if !path.is_file() {
+        return Ok(Vec::new());
+    }
+    let mut reader =
+        csv::Reader::from_path(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut rows = Vec::new();
+    for (i, row) in reader.deserialize().enumerate() {
+        rows.push(row.with_context(|| format!("{}: line {}", path.display(), i + 2))?);
+    }
+    Ok(rows)
+}
+
+/// Keep the downstream rows of the trials a reopened folder keeps (`finished`): those of a
+/// trial that runs again are written again by it. A fresh run starts without any.
+fn keep_downstream(dir: &Path, fresh: bool, finished: &HashSet<String>) -> Result<()> {
+    let path = dir.join(DOWNSTREAM_FILE);
+    if !path.is_file() {
+        return Ok(());
+    }
+    let rows = match fresh {
+        true => Vec::new(),
+        false => read_downstream(dir)?,
+    };
+    let kept: Vec<&DownstreamRow> = rows
+        .iter()
+        .filter(|r| finished.contains(&r.trial_id))
+        .collect();
+    if kept.is_empty() {
+        return std::fs::remove_file(&path)
+            .with_context(|| format!("cannot remove {}", path.display()));
+    }
+    files::replace_with(&path, |file| {
+        let mut writer = csv::Writer::from_writer(file);
+        for row in kept {
+            writer.serialize(row)?;
+        }
+        writer.flush()?;
+        Ok(())
+    })
+}
+
 fn rewrite(path: &Path, expected: &csv::StringRecord, rows: Vec<csv::StringRecord>) -> Result<()> {
     files::replace_with(path, |file| {
         let mut writer = csv::Writer::from_writer(file);

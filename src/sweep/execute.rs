@@ -18,6 +18,7 @@ use super::halving;
 use crate::analysis;
 use crate::config::search::Halving;
 use crate::data::{Dataset, Splits};
+use crate::downstream::{DownstreamRow, Protocol};
 use crate::metrics::SplitMetrics;
 
 use crate::model_file::{Kept, Origin, SavedModel};
@@ -43,6 +44,8 @@ pub struct ExecuteOptions {
     /// (a Slurm array task: a job of its own decides over every shard, and records the
     /// configurations it stops, whose trials are then finished).
     pub rung: Option<usize>,
+    /// Fit classifiers on each trial's representation after its last epoch (`downstream:`).
+    pub downstream: Option<Protocol>,
 }
 
 pub fn execute(
@@ -249,7 +252,7 @@ fn run_legs(
     pool.install(|| {
         legs.par_iter().for_each(|leg| {
             let data = splits.of_seed(leg.trial.spec.train.seed);
-            let mut ran = run_leg(leg, data, &results_dir, options.models.as_deref());
+            let mut ran = run_leg(leg, data, &results_dir, options);
             let saved = match &options.models {
                 Some(dir) => (ran.iter()).try_for_each(|r| save_models(dir, leg, &r.models)),
                 None => Ok(()),
@@ -270,7 +273,11 @@ fn run_legs(
             }
             summary.epochs += ran.first().map_or(0, |r| r.epochs.len() / 2);
             for ran in &ran {
-                if let Err(e) = store.record(&ran.row, &ran.epochs) {
+                // Its downstream rows before its row, as its epochs: a trial in trials.csv has
+                // all of them on disk.
+                let recorded = (store.record_downstream(&ran.downstream))
+                    .and_then(|()| store.record(&ran.row, &ran.epochs));
+                if let Err(e) = recorded {
                     write_error.get_or_insert(e);
                 }
                 match ran.row.outcome.status {
@@ -323,6 +330,8 @@ struct Ran {
     epochs: Vec<EpochRow>,
     models: Vec<SavedModel>,
     paused: Option<Checkpoint>,
+    /// Its downstream classifiers' rows (`downstream:`), after its last epoch.
+    downstream: Vec<DownstreamRow>,
 }
 
 /// Train one leg and turn what happened into its result rows (the leg's trial's first, then
@@ -330,10 +339,12 @@ struct Ran {
 /// `models` names the folder, the models worth saving: those its epochs so far keep, its
 /// earlier legs' read back from there. Never panics: a checkpoint or model that cannot be
 /// read fails the trial, which then runs again from the start.
-fn run_leg(leg: &Leg, data: &Dataset, results_dir: &Path, models: Option<&Path>) -> Vec<Ran> {
+fn run_leg(leg: &Leg, data: &Dataset, results_dir: &Path, options: &ExecuteOptions) -> Vec<Ran> {
+    let models = options.models.as_deref();
     let (trial, spec) = (leg.trial, &leg.trial.spec);
     let started = Instant::now();
     let mut kept = Kept::default();
+    let mut downstream = Vec::new();
     // The trials whose epochs are thresholds fitted on this network's.
     let mut thresholded: Vec<Thresholded> = std::iter::once(trial)
         .chain(leg.derived.iter().copied())
@@ -364,6 +375,17 @@ fn run_leg(leg: &Leg, data: &Dataset, results_dir: &Path, models: Option<&Path>)
                 }
                 if let (true, Some(body)) = (keep, body) {
                     kept.offer(metrics, body);
+                }
+                // After the last epoch, the classifiers on its representation (none for a
+                // model without one: trees, a reduction).
+                if let Some(protocol) = &options.downstream
+                    && plain
+                    && metrics.epoch == spec.train.epochs
+                    && let Some(encoded) = fitted.representation(data)
+                {
+                    let seed = spec.train.seed;
+                    downstream =
+                        crate::downstream::evaluate(protocol, &trial.id, seed, encoded, data);
                 }
             },
         ))
@@ -407,6 +429,7 @@ fn run_leg(leg: &Leg, data: &Dataset, results_dir: &Path, models: Option<&Path>)
     };
     if status == Status::Failed {
         kept = Kept::default(); // What it kept before the panic is not in the results.
+        downstream.clear();
     }
     let seconds = leg.seconds + started.elapsed().as_secs_f64();
     let mut ran = Vec::new();
@@ -425,6 +448,7 @@ fn run_leg(leg: &Leg, data: &Dataset, results_dir: &Path, models: Option<&Path>)
             epochs: epoch_rows(trial, &history),
             models: saved,
             paused,
+            downstream,
         });
     }
     for t in thresholded {
@@ -449,6 +473,7 @@ fn run_leg(leg: &Leg, data: &Dataset, results_dir: &Path, models: Option<&Path>)
             epochs: epoch_rows(t.trial, &t.history),
             models,
             paused: None,
+            downstream: Vec::new(),
         });
     }
     ran
