@@ -268,32 +268,27 @@ impl Mlp {
         grad.fill(0.0);
         let m = rows.len() as f64;
         let mut loss = 0.0;
-        let mut hidden = [0.0; HIDDEN];
+        let mut back = [0.0; HIDDEN];
         for &r in rows {
             let input = &x[r * width..(r + 1) * width];
-            let mut logit = p[b2];
-            for (j, h) in hidden.iter_mut().enumerate() {
-                let mut a = p[b1 + j];
-                for (k, &v) in input.iter().enumerate() {
-                    a += v * p[w1 + k * HIDDEN + j];
-                }
-                *h = a.max(0.0);
-                logit += *h * p[w2 + j];
-            }
+            let hidden = self.hidden(input);
+            let logit = p[b2] + dot(&hidden, &p[w2..b2]);
             let q = 1.0 / (1.0 + (-logit).exp());
             // sklearn clips probabilities to [eps, 1 − eps] in its log loss.
             let clipped = q.clamp(1e-15, 1.0 - 1e-15);
             loss -= y[r] * clipped.ln() + (1.0 - y[r]) * (1.0 - clipped).ln();
             let delta = (q - y[r]) / m;
             grad[b2] += delta;
-            for (j, &h) in hidden.iter().enumerate() {
-                grad[w2 + j] += delta * h;
-                if h > 0.0 {
-                    let back = delta * p[w2 + j];
-                    grad[b1 + j] += back;
-                    for (k, &v) in input.iter().enumerate() {
-                        grad[w1 + k * HIDDEN + j] += back * v;
-                    }
+            for j in 0..HIDDEN {
+                grad[w2 + j] += delta * hidden[j];
+                back[j] = if hidden[j] > 0.0 { delta * p[w2 + j] } else { 0.0 };
+                grad[b1 + j] += back[j];
+            }
+            // Row k of the first layer's weights is contiguous: the inner loop vectorises.
+            for (k, &v) in input.iter().enumerate() {
+                let row = &mut grad[w1 + k * HIDDEN..w1 + (k + 1) * HIDDEN];
+                for (g, b) in row.iter_mut().zip(&back) {
+                    *g += v * b;
                 }
             }
         }
@@ -307,18 +302,28 @@ impl Mlp {
         loss / m + 0.5 * ALPHA * squares / m
     }
 
+    /// The hidden layer's ReLU outputs for one row.
+    fn hidden(&self, row: &[f64]) -> [f64; HIDDEN] {
+        let p = &self.params;
+        let [w1, b1, _, _] = Self::layout(self.width);
+        let mut a = [0.0; HIDDEN];
+        a.copy_from_slice(&p[b1..b1 + HIDDEN]);
+        for (k, &v) in row.iter().enumerate() {
+            for (a, w) in a.iter_mut().zip(&p[w1 + k * HIDDEN..w1 + (k + 1) * HIDDEN]) {
+                *a += v * w;
+            }
+        }
+        a.map(|v| v.max(0.0))
+    }
+
     /// P(y = 1) for one row.
     pub fn probability(&self, row: &[f64]) -> f64 {
-        let p = &self.params;
-        let [w1, b1, w2, b2] = Self::layout(self.width);
-        let mut logit = p[b2];
-        for j in 0..HIDDEN {
-            let mut a = p[b1 + j];
-            for (k, &v) in row.iter().enumerate() {
-                a += v * p[w1 + k * HIDDEN + j];
-            }
-            logit += a.max(0.0) * p[w2 + j];
-        }
+        let [_, _, w2, b2] = Self::layout(self.width);
+        let logit = self.params[b2] + dot(&self.hidden(row), &self.params[w2..b2]);
         1.0 / (1.0 + (-logit).exp())
     }
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(a, b)| a * b).sum()
 }

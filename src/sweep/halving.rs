@@ -183,6 +183,7 @@ mod tests {
                     test: stats(p),
                 })
                 .collect(),
+            downstream: None,
         }
     }
 

@@ -76,11 +76,51 @@ impl Fcrl {
         let fz = self.critic_z.forward(p, z);
         let scores = softplus(rows.matmul(fz.transpose()), 1.0);
         let n = scores.dims()[0];
-        let eye = Tensor::<2>::eye(n, &scores.device());
+        let eye = Tensor::<2>::eye(n, &scores.device()).cast(scores.dtype());
         let own = (scores.clone() * eye).sum_dim(1);
         let same = same_group(batch);
         let mean = (scores * same.clone()).sum_dim(1) / same.sum_dim(1);
         own.add_scalar(1e-8).log() - mean.add_scalar(1e-8).log()
+    }
+}
+
+#[cfg(test)]
+impl Fcrl {
+    /// T_ij written out with loops from the critic's parts (f_x, f_z and each group's W read
+    /// as numbers), and each row's group: what [`Fcrl::mutual_information`] is checked against.
+    pub fn critic_scores(
+        &self,
+        p: &[Tensor<2>],
+        batch: &Batch,
+        z: Tensor<2>,
+    ) -> (Vec<Vec<f64>>, Vec<usize>) {
+        let rows = |t: Tensor<2>| {
+            let cols = t.dims()[1];
+            let v = (t.into_data().convert::<f64>()).try_to_vec::<f64>().unwrap();
+            v.chunks(cols).map(<[f64]>::to_vec).collect::<Vec<_>>()
+        };
+        let fx = rows(self.critic_x.forward(p, batch.x.clone()));
+        let fz = rows(self.critic_z.forward(p, z));
+        let groups: Vec<usize> = (rows(batch.groups.clone()).iter())
+            .map(|r| r.iter().position(|&v| v == 1.0).unwrap())
+            .collect();
+        let w: Vec<Vec<Vec<f64>>> = (self.critic_groups.iter()).map(|&id| rows(p[id].clone())).collect();
+        let t = (0..fx.len())
+            .map(|i| {
+                (0..fz.len())
+                    .map(|j| {
+                        let mut s = 0.0;
+                        for a in 0..CRITIC {
+                            for b in 0..CRITIC {
+                                s += fx[i][a] * w[groups[i]][a][b] * fz[j][b];
+                            }
+                        }
+                        s.exp().ln_1p() // softplus
+                    })
+                    .collect()
+            })
+            .collect();
+        (t, groups)
     }
 }
 

@@ -349,3 +349,215 @@ pub fn train(
     }
     stopped(history, None, false)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::DType;
+
+    const D: usize = 3;
+    const K: usize = 3;
+    const Z: usize = 2;
+
+    /// Six rows of three features, all groups present (two of group 2), in f64.
+    fn batch() -> Batch {
+        let device = Device::flex().autodiff();
+        let split = Split {
+            features: vec![
+                0.5, -1.0, 0.2, 1.5, 0.3, -0.7, -0.4, 0.9, 1.1, 0.0, -0.2, 0.6, 2.0, 1.0, -1.5,
+                -0.8, -0.6, 0.4,
+            ],
+            labels: vec![1.0, 0.0, 1.0, 0.0, 1.0, 0.0],
+            groups: vec![0, 1, 2, 0, 1, 2],
+            n_features: D,
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let b = Batch::of(&split, &[0, 1, 2, 3, 4, 5], (K, Z), &device, &mut rng);
+        let f64 = |t: Tensor<2>| t.cast(DType::F64);
+        Batch {
+            x: f64(b.x),
+            y: f64(b.y),
+            groups: f64(b.groups),
+            noise: f64(b.noise),
+            shuffled: f64(b.shuffled),
+            group_weights: f64(b.group_weights),
+        }
+    }
+
+    fn numbers(tensor: Tensor<2>) -> Vec<f64> {
+        (tensor.into_data().convert::<f64>())
+            .try_to_vec::<f64>()
+            .expect("float tensors")
+    }
+
+    /// Parameters `theta` as f64 tensors on the autodiff device.
+    fn upload(shapes: &[[usize; 2]], theta: &[Vec<f64>], tracked: bool) -> Vec<Tensor<2>> {
+        let device = Device::flex().autodiff();
+        (shapes.iter().zip(theta))
+            .map(|(&shape, values)| {
+                let data = TensorData::new(values.clone(), shape);
+                let t = Tensor::<2>::from_data(data, (&device, DType::F64));
+                if tracked { t.require_grad() } else { t }
+            })
+            .collect()
+    }
+
+    /// The gradient of loss `which` from burn's autodiff against central differences (step
+    /// 1e-6, in f64) on up to 6 entries of each of `checked`'s parameters.
+    fn check(learner: &dyn Learner, which: usize, checked: &[Id]) {
+        let batch = batch();
+        let shapes: Vec<[usize; 2]> = learner.params().slots.iter().map(|s| s.shape).collect();
+        let theta: Vec<Vec<f64>> = (learner.params().slots.iter())
+            .map(|s| s.values.iter().map(|&v| f64::from(v)).collect())
+            .collect();
+        let loss_at = |theta: &[Vec<f64>]| {
+            let p = upload(&shapes, theta, false);
+            numbers(learner.loss(which, &p, &batch).total.unsqueeze())[0]
+        };
+        let p = upload(&shapes, &theta, true);
+        let grads = learner.loss(which, &p, &batch).total.backward();
+        let mut compared = 0;
+        for &id in checked {
+            let analytic = p[id].grad(&grads).map(numbers);
+            let n = theta[id].len();
+            for j in (0..n).step_by(n.div_ceil(6)) {
+                let mut moved = theta.to_vec();
+                moved[id][j] += 1e-6;
+                let up = loss_at(&moved);
+                moved[id][j] -= 2e-6;
+                let down = loss_at(&moved);
+                let numeric = (up - down) / 2e-6;
+                let analytic = analytic.as_ref().map_or(0.0, |g| g[j]);
+                assert!(
+                    (analytic - numeric).abs() <= 1e-5 + 1e-4 * numeric.abs(),
+                    "loss {which}, parameter {id} entry {j}: autodiff {analytic}, central \
+                     differences {numeric}"
+                );
+                compared += 1;
+            }
+        }
+        assert!(compared >= 2 * checked.len().min(3), "{compared} entries compared");
+    }
+
+    fn rng() -> ChaCha8Rng {
+        ChaCha8Rng::seed_from_u64(3)
+    }
+
+    fn all(learner: &dyn Learner) -> Vec<Id> {
+        (0..learner.params().slots.len()).collect()
+    }
+
+    #[test]
+    fn fcrl_loss_gradient_matches_central_differences() {
+        let learner = fcrl::Fcrl::new(D, K, Z, 4, 0.7, &mut rng());
+        check(&learner, 0, &all(&learner));
+    }
+
+    #[test]
+    fn maxent_arl_losses_gradients_match_central_differences() {
+        let learner = maxent_arl::MaxentArl::new(D, K, Z, 4, 2.0, &mut rng());
+        for (step, which) in [(0, 0), (1, 1)] {
+            let moves = learner.moves(step);
+            assert_eq!(moves[0].loss, which);
+            check(&learner, which, moves[0].params);
+        }
+    }
+
+    #[test]
+    fn cvib_loss_gradient_matches_central_differences() {
+        let learner = cvib::Cvib::new(D, K, Z, 4, (0.3, 0.05), &mut rng());
+        check(&learner, 0, &all(&learner));
+    }
+
+    /// The discriminator reads z held fixed: with δ > 0 the encoder's gradient of the model's
+    /// loss leaves that path out (so central differences would not), checked with δ = 0.
+    #[test]
+    fn adversarial_forgetting_losses_gradients_match_central_differences() {
+        let learner = forgetting::Forgetting::new((D, K, Z, 4), (0.1, 0.0, 0.2), 3, &mut rng());
+        let moves = learner.moves(0);
+        assert_eq!(moves[0].loss, 0);
+        check(&learner, 0, moves[0].params);
+        let learner = forgetting::Forgetting::new((D, K, Z, 4), (0.1, 0.8, 0.2), 3, &mut rng());
+        for step in [1, 2] {
+            let moves = learner.moves(step);
+            assert_eq!(moves[0].loss, 1, "the discriminator's steps between the model's");
+            check(&learner, 1, moves[0].params);
+        }
+        assert_eq!(learner.moves(3)[0].loss, 0);
+    }
+
+    #[test]
+    fn laftr_losses_gradients_match_central_differences() {
+        let learner = laftr::Laftr::new(D, K, Z, 4, 1.5, &mut rng());
+        let moves = learner.moves(0);
+        assert_eq!(moves.len(), 2, "the encoder's step, then the auditor's");
+        for m in &moves {
+            check(&learner, m.loss, m.params);
+        }
+    }
+
+    /// KL(N(μ, σ²) ‖ N(0, I)) and the mean KL to the other rows' posteriors against the
+    /// closed form written out entry by entry.
+    #[test]
+    fn gaussian_divergences_equal_the_closed_form() {
+        let device = Device::flex();
+        let mu = [[0.3, -1.2], [1.0, 0.5], [-0.4, 0.0]];
+        let sigma = [[0.8, 1.3], [0.5, 0.9], [1.7, 0.2]];
+        let tensor = |m: [[f64; 2]; 3]| {
+            Tensor::<2>::from_data(TensorData::new(m.concat(), [3, 2]), (&device, DType::F64))
+        };
+        let kl = numbers(kl_to_standard(tensor(mu), tensor(sigma)));
+        let pairs = numbers(cvib::divergence_to_others(tensor(mu), tensor(sigma)));
+        for i in 0..3 {
+            let to_standard: f64 = (0..2)
+                .map(|d| {
+                    let (m, s): (f64, f64) = (mu[i][d], sigma[i][d]);
+                    0.5 * (m * m + s * s - 1.0 - 2.0 * s.ln())
+                })
+                .sum();
+            assert!((kl[i] - to_standard).abs() < 1e-9, "{} vs {to_standard}", kl[i]);
+            let to_others: f64 = (0..3)
+                .map(|j| {
+                    (0..2)
+                        .map(|d| {
+                            let (vi, vj) = (sigma[i][d].powi(2), sigma[j][d].powi(2));
+                            let gap = (mu[i][d] - mu[j][d]).powi(2);
+                            0.5 * (vi / vj + gap / vj - 1.0 + (vj / vi).ln())
+                        })
+                        .sum::<f64>()
+                })
+                .sum::<f64>()
+                / 3.0;
+            // Within the 1e-8 the reference adds to each variance.
+            let close = (pairs[i] - to_others).abs() < 1e-6 * to_others.abs();
+            assert!(close, "{} vs {to_others}", pairs[i]);
+        }
+    }
+
+    /// FCRL's conditional InfoNCE term against a loop over its definition: T_ij from the
+    /// critic's parts, each row against the rows of its own group only (itself included).
+    #[test]
+    fn fcrl_mutual_information_conditions_on_the_group() {
+        let learner = fcrl::Fcrl::new(D, K, Z, 4, 1.0, &mut rng());
+        let batch = batch();
+        let p = upload(
+            &(learner.params().slots.iter().map(|s| s.shape).collect::<Vec<_>>()),
+            &(learner.params().slots.iter())
+                .map(|s| s.values.iter().map(|&v| f64::from(v)).collect())
+                .collect::<Vec<_>>(),
+            false,
+        );
+        let z = batch.noise.clone(); // any z
+        let mi = numbers(learner.mutual_information(&p, &batch, z.clone()));
+        let (t, groups) = learner.critic_scores(&p, &batch, z);
+        let n = groups.len();
+        for i in 0..n {
+            let same: Vec<usize> = (0..n).filter(|&j| groups[j] == groups[i]).collect();
+            let mean = same.iter().map(|&j| t[i][j]).sum::<f64>() / same.len() as f64;
+            let expected = (t[i][i] + 1e-8).ln() - (mean + 1e-8).ln();
+            assert!((mi[i] - expected).abs() < 1e-9, "row {i}: {} vs {expected}", mi[i]);
+        }
+        // Group 1 has rows 1 and 4: each compared with the two of them only.
+        assert_eq!(groups, vec![0, 1, 2, 0, 1, 2]);
+    }
+}
