@@ -535,6 +535,64 @@ mod tests {
         EpochRow::new(trial_id, epoch, split, &metrics)
     }
 
+    /// Two seeds of an fcrl configuration, two runs each: each seed's point is its runs' mean
+    /// accuracy and largest gap; the configuration's, the seeds' mean accuracy and (as every
+    /// selection) the worst seed's gap; the `downstream` selection reports it.
+    #[test]
+    fn downstream_points_combine_runs_then_seeds() {
+        use crate::downstream::DownstreamRow;
+        let plan = plan(
+            "name: a\ndataset: {name: adult}\ntrain: {method: fcrl, epochs: 3}\nseeds: [0, 1]\n\
+             downstream: {runs: 2}\n",
+        );
+        let ids: Vec<&str> = plan.trials.iter().map(|t| t.id.as_str()).collect();
+        let row = |trial: &str, run, split, accuracy, dp_hard| DownstreamRow {
+            trial_id: trial.into(),
+            run,
+            split,
+            epochs: 5,
+            accuracy,
+            bce: 0.4,
+            dp_soft: dp_hard / 2.0,
+            dp_hard,
+            eo: 0.0,
+            equalized_odds: 0.0,
+            positive_rate: 0.2,
+            probability_std: 0.3,
+        };
+        let mut rows = Vec::new();
+        for split in [Evaluated::Validation, Evaluated::Test] {
+            rows.extend([
+                row(ids[0], 0, split, 0.80, 0.02),
+                row(ids[0], 1, split, 0.82, 0.06),
+                row(ids[1], 0, split, 0.70, 0.03),
+                row(ids[1], 1, split, 0.74, 0.01),
+            ]);
+        }
+        let records: Vec<TrialRecord> = ids.iter().map(|id| record(id, Status::Ok, "")).collect();
+        let mut configurations = configurations(&plan, &records, Vec::new(), 10);
+        attach_downstream(&mut configurations, &plan, &rows);
+        let point = configurations[0]
+            .downstream
+            .clone()
+            .expect("both seeds have rows");
+        assert_eq!((point.seeds, point.epoch), (2, 3));
+        // Seeds: 0.81 at ΔDP 0.06, and 0.72 at ΔDP 0.03.
+        assert!((point.test.accuracy_mean - 0.765).abs() < 1e-12);
+        assert_eq!(FairnessMetric::DpHard.of(&point.test), 0.06);
+        assert!((FairnessMetric::DpHard.mean(&point.test) - 0.045).abs() < 1e-12);
+        assert_eq!(FairnessMetric::DpSoft.of(&point.test), 0.03);
+        let selected = select(
+            &Selection::Downstream,
+            FairnessMetric::DpHard,
+            &configurations,
+        );
+        assert_eq!(selected.len(), 1);
+        assert_eq!(selected[0].summary.test, point.test);
+        // The other selections read the (here empty) epochs, not these rows.
+        assert!(select(&Selection::Last, FairnessMetric::DpHard, &configurations).is_empty());
+    }
+
     /// Two seeds of lagrangian η 1 and η 10, and erm; two epochs each. Seed 1 of η 10
     /// diverged; erm's seed 1 has no test row for epoch 2 (cut short).
     fn results() -> (Plan, Vec<TrialRecord>, Vec<EpochRow>) {

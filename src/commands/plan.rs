@@ -36,5 +36,11 @@ pub fn plan(args: &SweepArgs) -> Result<ExitCode> {
         "{}",
         plan_table::describe_estimate(&estimate, pending.len())
     );
+    if let Some(protocol) = &experiment.downstream {
+        println!(
+            "Not counted: the {} downstream classifiers each trial with a representation fits              after its last epoch (`downstream:`), seconds to a minute per trial on Adult.",
+            protocol.runs
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

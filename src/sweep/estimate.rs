@@ -81,6 +81,16 @@ fn kind(trial: &Trial) -> String {
     if t.is_fitted_whole() {
         return format!("{}, one fit", t.method.trained().name());
     }
+    if t.method.is_representation() {
+        let count = |name| t.knobs.count(name).unwrap_or(0);
+        return format!(
+            "{}, batch {}, encoder width {}, z {}",
+            t.method.name(),
+            t.batch_size,
+            count("encoder_width"),
+            count("z_size")
+        );
+    }
     format!(
         "{}, batch {}, layers {}+{} of {width}{follower}{backend}",
         t.method.trained().name(),

@@ -96,7 +96,9 @@ impl Fcrl {
     ) -> (Vec<Vec<f64>>, Vec<usize>) {
         let rows = |t: Tensor<2>| {
             let cols = t.dims()[1];
-            let v = (t.into_data().convert::<f64>()).try_to_vec::<f64>().unwrap();
+            let v = (t.into_data().convert::<f64>())
+                .try_to_vec::<f64>()
+                .unwrap();
             v.chunks(cols).map(<[f64]>::to_vec).collect::<Vec<_>>()
         };
         let fx = rows(self.critic_x.forward(p, batch.x.clone()));
@@ -104,7 +106,9 @@ impl Fcrl {
         let groups: Vec<usize> = (rows(batch.groups.clone()).iter())
             .map(|r| r.iter().position(|&v| v == 1.0).unwrap())
             .collect();
-        let w: Vec<Vec<Vec<f64>>> = (self.critic_groups.iter()).map(|&id| rows(p[id].clone())).collect();
+        let w: Vec<Vec<Vec<f64>>> = (self.critic_groups.iter())
+            .map(|&id| rows(p[id].clone()))
+            .collect();
         let t = (0..fx.len())
             .map(|i| {
                 (0..fz.len())

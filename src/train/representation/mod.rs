@@ -436,7 +436,10 @@ mod tests {
                 compared += 1;
             }
         }
-        assert!(compared >= 2 * checked.len().min(3), "{compared} entries compared");
+        assert!(
+            compared >= 2 * checked.len().min(3),
+            "{compared} entries compared"
+        );
     }
 
     fn rng() -> ChaCha8Rng {
@@ -480,7 +483,10 @@ mod tests {
         let learner = forgetting::Forgetting::new((D, K, Z, 4), (0.1, 0.8, 0.2), 3, &mut rng());
         for step in [1, 2] {
             let moves = learner.moves(step);
-            assert_eq!(moves[0].loss, 1, "the discriminator's steps between the model's");
+            assert_eq!(
+                moves[0].loss, 1,
+                "the discriminator's steps between the model's"
+            );
             check(&learner, 1, moves[0].params);
         }
         assert_eq!(learner.moves(3)[0].loss, 0);
@@ -515,7 +521,11 @@ mod tests {
                     0.5 * (m * m + s * s - 1.0 - 2.0 * s.ln())
                 })
                 .sum();
-            assert!((kl[i] - to_standard).abs() < 1e-9, "{} vs {to_standard}", kl[i]);
+            assert!(
+                (kl[i] - to_standard).abs() < 1e-9,
+                "{} vs {to_standard}",
+                kl[i]
+            );
             let to_others: f64 = (0..3)
                 .map(|j| {
                     (0..2)
@@ -541,7 +551,12 @@ mod tests {
         let learner = fcrl::Fcrl::new(D, K, Z, 4, 1.0, &mut rng());
         let batch = batch();
         let p = upload(
-            &(learner.params().slots.iter().map(|s| s.shape).collect::<Vec<_>>()),
+            &(learner
+                .params()
+                .slots
+                .iter()
+                .map(|s| s.shape)
+                .collect::<Vec<_>>()),
             &(learner.params().slots.iter())
                 .map(|s| s.values.iter().map(|&v| f64::from(v)).collect())
                 .collect::<Vec<_>>(),
@@ -555,7 +570,11 @@ mod tests {
             let same: Vec<usize> = (0..n).filter(|&j| groups[j] == groups[i]).collect();
             let mean = same.iter().map(|&j| t[i][j]).sum::<f64>() / same.len() as f64;
             let expected = (t[i][i] + 1e-8).ln() - (mean + 1e-8).ln();
-            assert!((mi[i] - expected).abs() < 1e-9, "row {i}: {} vs {expected}", mi[i]);
+            assert!(
+                (mi[i] - expected).abs() < 1e-9,
+                "row {i}: {} vs {expected}",
+                mi[i]
+            );
         }
         // Group 1 has rows 1 and 4: each compared with the two of them only.
         assert_eq!(groups, vec![0, 1, 2, 0, 1, 2]);
