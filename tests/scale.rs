@@ -37,6 +37,7 @@ sweep: {method: [erm, lagrangian, fairbinn, adversarial]}
         models: None,
         halving: None,
         rung: None,
+        downstream: None,
     };
     sweep::execute(&plan, &Splits::one(&data), &mut store, &options).unwrap();
     drop(store);

@@ -45,8 +45,9 @@ pub static LAMBDA: Knob = Knob {
     kind: Kind::at_least_zero("a weight ≥ 0"),
     default: Default::Value(Value::Number(1.0)),
     id: InId::WhenRead,
-    about: "the fairness weight λ: fcrl's mutual-information weight (its KL weight β is λ/2), \
-            cvib's, adversarial-forgetting's mask weight",
+    about: "λ: fcrl's weight of its mutual-information bound (its KL weight β is λ/2); cvib's \
+            of reconstruction and divergence; adversarial-forgetting's of the mask's push to 0 \
+            or 1",
 };
 
 pub const FCRL: MethodInfo = MethodInfo {

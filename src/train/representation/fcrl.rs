@@ -17,7 +17,7 @@ pub struct Fcrl {
     encoder: Mlp,
     /// [z, a one-hot] → 50 → 1.
     predictor: Mlp,
-    /// The critic: f_x(x) = x → 50 → 8, f_z(z) = z → 8, one 8 × 8 matrix per group.
+    /// The critic: f_x(x) = x → 50 → z, f_z(z) = z → z, one z × z matrix per group.
     critic_x: Mlp,
     critic_z: Linear,
     critic_groups: Vec<Id>,
@@ -25,9 +25,6 @@ pub struct Fcrl {
     lambda: f64,
     everything: Vec<Id>,
 }
-
-/// The critic's width (the benchmark's 8).
-const CRITIC: usize = 8;
 
 impl Fcrl {
     pub fn new(
@@ -41,11 +38,11 @@ impl Fcrl {
         let mut params = Params::default();
         let encoder = params.mlp(&[d, width, 2 * z], rng);
         let predictor = params.mlp(&[z + k, 50, 1], rng);
-        let critic_x = params.mlp(&[d, 50, CRITIC], rng);
-        let critic_z = params.linear(z, CRITIC, rng);
+        let critic_x = params.mlp(&[d, 50, z], rng);
+        let critic_z = params.linear(z, z, rng);
         // torch.randn: standard normal.
         let critic_groups = (0..k)
-            .map(|_| params.add([CRITIC, CRITIC], normal(CRITIC * CRITIC, rng)))
+            .map(|_| params.add([z, z], normal(z * z, rng)))
             .collect();
         let everything = (0..params.slots.len()).collect();
         Self {
@@ -114,8 +111,8 @@ impl Fcrl {
                 (0..fz.len())
                     .map(|j| {
                         let mut s = 0.0;
-                        for a in 0..CRITIC {
-                            for b in 0..CRITIC {
+                        for a in 0..self.z {
+                            for b in 0..self.z {
                                 s += fx[i][a] * w[groups[i]][a][b] * fz[j][b];
                             }
                         }
