@@ -206,12 +206,11 @@ pub fn train_leg(
     }
     let mut trainer = Trainer::new(architecture, spec, data);
     let mut history = Vec::new();
-    // Degenerate validation epochs in a row, for the collapse stop.
-    let mut degenerate = 0;
+    let mut collapse = Collapse::default();
     let mut start = 1;
     if let Some(checkpoint) = from {
         trainer.restore(checkpoint);
-        degenerate = checkpoint.degenerate;
+        collapse.degenerate = checkpoint.degenerate;
         start = checkpoint.epoch + 1;
     }
     let stopped = |history, diverged, collapsed| Training {
@@ -225,12 +224,9 @@ pub fn train_leg(
         match trainer.evaluate(epoch) {
             Ok(metrics) => {
                 evaluated(&metrics, &Fitted::Network(&trainer));
-                degenerate = match metrics.validation.is_degenerate() {
-                    true => degenerate + 1,
-                    false => 0,
-                };
+                let stops = collapse.stops_after(&metrics, spec);
                 history.push(metrics);
-                if spec.patience > 0 && degenerate >= spec.patience && epoch < spec.epochs {
+                if stops {
                     return stopped(history, None, true);
                 }
             }
@@ -239,7 +235,7 @@ pub fn train_leg(
     }
     let mut training = stopped(history, None, false);
     if until < spec.epochs {
-        training.paused = Some(trainer.checkpoint(until, degenerate));
+        training.paused = Some(trainer.checkpoint(until, collapse.degenerate));
     }
     training
 }
@@ -487,28 +483,55 @@ impl<'a> Trainer<'a> {
     pub fn evaluate(&mut self, epoch: usize) -> Result<EpochMetrics, Diverged> {
         let splits = [Evaluated::Validation, Evaluated::Test];
         self.scores = self.probabilities(splits);
-        let [validation, test] = &self.scores;
-        let metrics = |probabilities: &[f32], which: Evaluated| {
-            if probabilities.iter().any(|p| !p.is_finite()) {
-                return Err(Diverged {
-                    split: which,
-                    epoch,
-                });
-            }
-            let split = which.of(self.data);
-            Ok(SplitMetrics::compute(
-                probabilities,
-                &split.labels,
-                &split.groups,
-                self.data.n_groups(),
-            ))
+        epoch_metrics(self.data, epoch, self.train_loss(), &self.scores)
+    }
+}
+
+/// An epoch's metrics from its validation and test probabilities, or which split's are not
+/// finite.
+fn epoch_metrics(
+    data: &Dataset,
+    epoch: usize,
+    train_bce: f64,
+    [validation, test]: &[Vec<f32>; 2],
+) -> Result<EpochMetrics, Diverged> {
+    let metrics = |probabilities: &[f32], which: Evaluated| {
+        if probabilities.iter().any(|p| !p.is_finite()) {
+            return Err(Diverged {
+                split: which,
+                epoch,
+            });
+        }
+        let split = which.of(data);
+        Ok(SplitMetrics::compute(
+            probabilities,
+            &split.labels,
+            &split.groups,
+            data.n_groups(),
+        ))
+    };
+    Ok(EpochMetrics {
+        epoch,
+        train_bce,
+        validation: metrics(validation, Evaluated::Validation)?,
+        test: metrics(test, Evaluated::Test)?,
+    })
+}
+
+/// Degenerate validation epochs in a row, for the collapse stop (`patience`).
+#[derive(Debug, Clone, Copy, Default)]
+struct Collapse {
+    degenerate: usize,
+}
+
+impl Collapse {
+    /// Count `metrics`' epoch; whether training stops after it.
+    fn stops_after(&mut self, metrics: &EpochMetrics, spec: &TrainSpec) -> bool {
+        self.degenerate = match metrics.validation.is_degenerate() {
+            true => self.degenerate + 1,
+            false => 0,
         };
-        Ok(EpochMetrics {
-            epoch,
-            train_bce: self.train_loss(),
-            validation: metrics(validation, Evaluated::Validation)?,
-            test: metrics(test, Evaluated::Test)?,
-        })
+        spec.patience > 0 && self.degenerate >= spec.patience && metrics.epoch < spec.epochs
     }
 }
 

@@ -10,12 +10,11 @@
 use burn::tensor::Tensor;
 use rand::Rng;
 
-use super::params::{Id, Mlp, Params};
-use super::{Batch, Learner, Losses, Move, gaussian};
+use super::params::{Mlp, Params};
+use super::{Batch, Learner, Losses, gaussian};
 use crate::train::losses::bce_with_logits;
 
 pub struct Cvib {
-    params: Params,
     encoder: Mlp,
     /// [z, a one-hot] → 50 → x.
     decoder: Mlp,
@@ -23,7 +22,6 @@ pub struct Cvib {
     z: usize,
     lambda: f64,
     beta: f64,
-    everything: Vec<Id>,
 }
 
 impl Cvib {
@@ -34,21 +32,20 @@ impl Cvib {
         width: usize,
         (lambda, beta): (f64, f64),
         rng: &mut impl Rng,
-    ) -> Self {
+    ) -> (Self, Params) {
         let mut params = Params::default();
         let encoder = params.mlp(&[d, width, 2 * z], rng);
         let decoder = params.mlp(&[z + k, 50, d], rng);
         let predictor = params.mlp(&[z, 50, 1], rng);
-        Self {
-            everything: (0..params.slots.len()).collect(),
-            params,
+        let learner = Self {
             encoder,
             decoder,
             predictor,
             z,
             lambda,
             beta,
-        }
+        };
+        (learner, params)
     }
 }
 
@@ -77,21 +74,6 @@ pub fn divergence_to_others(mean: Tensor<2>, spread: Tensor<2>) -> Tensor<2> {
 }
 
 impl Learner for Cvib {
-    fn params(&self) -> &Params {
-        &self.params
-    }
-
-    fn params_mut(&mut self) -> &mut Params {
-        &mut self.params
-    }
-
-    fn moves(&self, _step: usize) -> Vec<Move<'_>> {
-        vec![Move {
-            loss: 0,
-            params: &self.everything,
-        }]
-    }
-
     fn loss(&self, _: usize, p: &[Tensor<2>], batch: &Batch) -> Losses {
         let (mean, spread) = gaussian(&self.encoder, p, batch.x.clone(), self.z);
         let z = mean.clone() + spread.clone() * batch.noise.clone();

@@ -8,11 +8,10 @@ use burn::tensor::activation::softplus;
 use rand::Rng;
 
 use super::params::{Id, Linear, Mlp, Params, normal};
-use super::{Batch, Learner, Losses, Move, gaussian, kl_to_standard, same_group};
+use super::{Batch, Learner, Losses, gaussian, kl_to_standard, same_group};
 use crate::train::losses::bce_with_logits;
 
 pub struct Fcrl {
-    params: Params,
     /// x → width → 2·z: the mean and, through softplus, the spread of q(z|x).
     encoder: Mlp,
     /// [z, a one-hot] → 50 → 1.
@@ -23,7 +22,6 @@ pub struct Fcrl {
     critic_groups: Vec<Id>,
     z: usize,
     lambda: f64,
-    everything: Vec<Id>,
 }
 
 impl Fcrl {
@@ -34,7 +32,7 @@ impl Fcrl {
         width: usize,
         lambda: f64,
         rng: &mut impl Rng,
-    ) -> Self {
+    ) -> (Self, Params) {
         let mut params = Params::default();
         let encoder = params.mlp(&[d, width, 2 * z], rng);
         let predictor = params.mlp(&[z + k, 50, 1], rng);
@@ -44,9 +42,7 @@ impl Fcrl {
         let critic_groups = (0..k)
             .map(|_| params.add([z, z], normal(z * z, rng)))
             .collect();
-        let everything = (0..params.slots.len()).collect();
-        Self {
-            params,
+        let learner = Self {
             encoder,
             predictor,
             critic_x,
@@ -54,8 +50,8 @@ impl Fcrl {
             critic_groups,
             z,
             lambda,
-            everything,
-        }
+        };
+        (learner, params)
     }
 
     /// The conditional InfoNCE estimate per row: ln T_ii − ln(mean over the rows j of i's
@@ -126,21 +122,6 @@ impl Fcrl {
 }
 
 impl Learner for Fcrl {
-    fn params(&self) -> &Params {
-        &self.params
-    }
-
-    fn params_mut(&mut self) -> &mut Params {
-        &mut self.params
-    }
-
-    fn moves(&self, _step: usize) -> Vec<Move<'_>> {
-        vec![Move {
-            loss: 0,
-            params: &self.everything,
-        }]
-    }
-
     fn loss(&self, _: usize, p: &[Tensor<2>], batch: &Batch) -> Losses {
         let (mean, spread) = gaussian(&self.encoder, p, batch.x.clone(), self.z);
         let z = mean.clone() + spread.clone() * batch.noise.clone();

@@ -14,7 +14,6 @@ use super::{Batch, Learner, Losses, Move, cross_entropy};
 use crate::train::losses::bce_with_logits;
 
 pub struct Forgetting {
-    params: Params,
     encoder: Mlp,
     /// x → 50 → z, then sigmoid.
     mask: Mlp,
@@ -38,7 +37,7 @@ impl Forgetting {
         weights: (f64, f64, f64),
         update_every: usize,
         rng: &mut impl Rng,
-    ) -> Self {
+    ) -> (Self, Params) {
         let mut params = Params::default();
         let encoder = params.mlp(&[d, width, z], rng);
         let decoder = params.mlp(&[z, 50, d], rng);
@@ -50,10 +49,9 @@ impl Forgetting {
             .chain(predictor.ids())
             .chain(mask.ids())
             .collect();
-        Self {
+        let learner = Self {
             adversary: discriminator.ids().collect(),
             model,
-            params,
             encoder,
             mask,
             decoder,
@@ -62,7 +60,8 @@ impl Forgetting {
             z,
             weights,
             update_every,
-        }
+        };
+        (learner, params)
     }
 
     fn masked(&self, p: &[Tensor<2>], x: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
@@ -73,23 +72,15 @@ impl Forgetting {
 }
 
 impl Learner for Forgetting {
-    fn params(&self) -> &Params {
-        &self.params
-    }
-
-    fn params_mut(&mut self) -> &mut Params {
-        &mut self.params
-    }
-
     fn moves(&self, step: usize) -> Vec<Move<'_>> {
         vec![match step % self.update_every {
             0 => Move {
                 loss: MODEL,
-                params: &self.model,
+                params: Some(&self.model),
             },
             _ => Move {
                 loss: ADVERSARY,
-                params: &self.adversary,
+                params: Some(&self.adversary),
             },
         }]
     }

@@ -16,7 +16,6 @@ use super::{Batch, Learner, Losses, Move};
 use crate::train::losses::bce_with_logits;
 
 pub struct Laftr {
-    params: Params,
     /// x → width → z.
     encoder: Mlp,
     /// z → 50 → 1.
@@ -33,21 +32,28 @@ const MODEL: usize = 0;
 const ADVERSARY: usize = 1;
 
 impl Laftr {
-    pub fn new(d: usize, k: usize, z: usize, width: usize, gamma: f64, rng: &mut impl Rng) -> Self {
+    pub fn new(
+        d: usize,
+        k: usize,
+        z: usize,
+        width: usize,
+        gamma: f64,
+        rng: &mut impl Rng,
+    ) -> (Self, Params) {
         let mut params = Params::default();
         let encoder = params.mlp(&[d, width, z], rng);
         let classifier = params.mlp(&[z, 50, 1], rng);
         let auditor = params.mlp(&[z, 50, k], rng);
-        Self {
+        let learner = Self {
             model: encoder.ids().chain(classifier.ids()).collect(),
             adversary: auditor.ids().collect(),
-            params,
             encoder,
             classifier,
             auditor,
             z,
             gamma,
-        }
+        };
+        (learner, params)
     }
 
     /// The auditor's group-weighted L1 loss.
@@ -59,23 +65,15 @@ impl Laftr {
 }
 
 impl Learner for Laftr {
-    fn params(&self) -> &Params {
-        &self.params
-    }
-
-    fn params_mut(&mut self) -> &mut Params {
-        &mut self.params
-    }
-
     fn moves(&self, _step: usize) -> Vec<Move<'_>> {
         vec![
             Move {
                 loss: MODEL,
-                params: &self.model,
+                params: Some(&self.model),
             },
             Move {
                 loss: ADVERSARY,
-                params: &self.adversary,
+                params: Some(&self.adversary),
             },
         ]
     }

@@ -13,7 +13,6 @@ use super::{Batch, Learner, Losses, Move, cross_entropy};
 use crate::train::losses::bce_with_logits;
 
 pub struct MaxentArl {
-    params: Params,
     /// [x, a one-hot] → width → z.
     encoder: Mlp,
     /// z → 50 → 1.
@@ -30,21 +29,28 @@ const MODEL: usize = 0;
 const ADVERSARY: usize = 1;
 
 impl MaxentArl {
-    pub fn new(d: usize, k: usize, z: usize, width: usize, beta: f64, rng: &mut impl Rng) -> Self {
+    pub fn new(
+        d: usize,
+        k: usize,
+        z: usize,
+        width: usize,
+        beta: f64,
+        rng: &mut impl Rng,
+    ) -> (Self, Params) {
         let mut params = Params::default();
         let encoder = params.mlp(&[d + k, width, z], rng);
         let predictor = params.mlp(&[z, 50, 1], rng);
         let discriminator = params.mlp(&[z, 50, k], rng);
-        Self {
+        let learner = Self {
             model: encoder.ids().chain(predictor.ids()).collect(),
             adversary: discriminator.ids().collect(),
-            params,
             encoder,
             predictor,
             discriminator,
             z,
             beta,
-        }
+        };
+        (learner, params)
     }
 
     fn z(&self, p: &[Tensor<2>], x: Tensor<2>, groups: Tensor<2>) -> Tensor<2> {
@@ -53,23 +59,15 @@ impl MaxentArl {
 }
 
 impl Learner for MaxentArl {
-    fn params(&self) -> &Params {
-        &self.params
-    }
-
-    fn params_mut(&mut self) -> &mut Params {
-        &mut self.params
-    }
-
     fn moves(&self, step: usize) -> Vec<Move<'_>> {
         vec![match step % 2 {
             0 => Move {
                 loss: MODEL,
-                params: &self.model,
+                params: Some(&self.model),
             },
             _ => Move {
                 loss: ADVERSARY,
-                params: &self.adversary,
+                params: Some(&self.adversary),
             },
         }]
     }

@@ -22,10 +22,10 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use super::{
-    Diverged, EpochMetrics, Evaluated, Fitted, Method, Minibatches, TrainLoss, TrainSpec, Training,
+    Collapse, EpochMetrics, Fitted, Method, Minibatches, TrainLoss, TrainSpec, Training,
+    epoch_metrics,
 };
 use crate::data::{Dataset, Split};
-use crate::metrics::SplitMetrics;
 use params::{Id, Mlp, Params, normal, values};
 
 /// A minibatch on the device, with what every learner's losses read.
@@ -98,19 +98,25 @@ pub struct Losses {
     pub bce: Tensor<1>,
 }
 
-/// One Adam step of an iteration: the loss it descends and the parameters it moves.
+/// One Adam step of an iteration: the loss it descends and the parameters it moves (`None`:
+/// every one).
 pub struct Move<'a> {
     pub loss: usize,
-    pub params: &'a [Id],
+    pub params: Option<&'a [Id]>,
 }
 
-/// A representation learner: its parameters, its losses, and what it gives after training.
+/// A representation learner: its nets (over [`Params`] held beside it), its losses, and what
+/// it gives after training.
 pub trait Learner: Send {
-    fn params(&self) -> &Params;
-    fn params_mut(&mut self) -> &mut Params;
     /// The Adam steps of iteration `step` (0-based), in order, each from the parameters the
-    /// one before left: one for most; two players taking turns; LAFTR's two in a row.
-    fn moves(&self, step: usize) -> Vec<Move<'_>>;
+    /// one before left: two players taking turns, LAFTR's two in a row; by default one step
+    /// of every parameter on loss 0.
+    fn moves(&self, _step: usize) -> Vec<Move<'_>> {
+        vec![Move {
+            loss: 0,
+            params: None,
+        }]
+    }
     /// The loss `which` (a [`Move::loss`]) on `batch` at parameters `p`.
     fn loss(&self, which: usize, p: &[Tensor<2>], batch: &Batch) -> Losses;
     /// Its own predictor's logits, deterministic (a stochastic encoder's mean): `[rows, 1]`.
@@ -154,8 +160,8 @@ pub fn cross_entropy(log_q: Tensor<2>, target: Tensor<2>) -> Tensor<1> {
     (log_q * target).sum_dim(1).neg().mean()
 }
 
-/// The learner a trial's settings describe, initialised from its seed.
-fn learner(spec: &TrainSpec, data: &Dataset) -> Box<dyn Learner> {
+/// The learner a trial's settings describe and its parameters, initialised from its seed.
+fn learner(spec: &TrainSpec, data: &Dataset) -> (Box<dyn Learner>, Params) {
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
     let (d, k) = (data.train.n_features, data.n_groups());
     let number = |name| {
@@ -169,9 +175,12 @@ fn learner(spec: &TrainSpec, data: &Dataset) -> Box<dyn Learner> {
             .expect("a representation learner's setting")
     };
     let (z, width) = (count("z_size"), count("encoder_width"));
+    fn boxed((learner, params): (impl Learner + 'static, Params)) -> (Box<dyn Learner>, Params) {
+        (Box::new(learner), params)
+    }
     match spec.method {
-        Method::Fcrl => Box::new(fcrl::Fcrl::new(d, k, z, width, number("lambda"), &mut rng)),
-        Method::MaxentArl => Box::new(maxent_arl::MaxentArl::new(
+        Method::Fcrl => boxed(fcrl::Fcrl::new(d, k, z, width, number("lambda"), &mut rng)),
+        Method::MaxentArl => boxed(maxent_arl::MaxentArl::new(
             d,
             k,
             z,
@@ -179,7 +188,7 @@ fn learner(spec: &TrainSpec, data: &Dataset) -> Box<dyn Learner> {
             number("beta"),
             &mut rng,
         )),
-        Method::Cvib => Box::new(cvib::Cvib::new(
+        Method::Cvib => boxed(cvib::Cvib::new(
             d,
             k,
             z,
@@ -187,13 +196,13 @@ fn learner(spec: &TrainSpec, data: &Dataset) -> Box<dyn Learner> {
             (number("lambda"), number("beta")),
             &mut rng,
         )),
-        Method::AdversarialForgetting => Box::new(forgetting::Forgetting::new(
+        Method::AdversarialForgetting => boxed(forgetting::Forgetting::new(
             (d, k, z, width),
             (number("rho"), number("delta"), number("lambda")),
             count("update_every"),
             &mut rng,
         )),
-        Method::Laftr => Box::new(laftr::Laftr::new(
+        Method::Laftr => boxed(laftr::Laftr::new(
             d,
             k,
             z,
@@ -208,6 +217,7 @@ fn learner(spec: &TrainSpec, data: &Dataset) -> Box<dyn Learner> {
 /// A learner as an epoch leaves it, for what reads it after the metrics.
 pub struct Trained<'a> {
     learner: Box<dyn Learner>,
+    params: Params,
     data: &'a Dataset,
     seed: u64,
     /// The validation and test probabilities of its own predictor.
@@ -218,7 +228,7 @@ impl Trained<'_> {
     /// Its own predictor's probabilities on `split`.
     fn probabilities(&self, split: &Split) -> Vec<f32> {
         let device = Device::flex();
-        let p = self.learner.params().on(&device, false);
+        let p = self.params.on(&device, false);
         let (x, groups) = inputs(split, self.data.n_groups(), &device);
         values(sigmoid(self.learner.logits(&p, x, groups)))
     }
@@ -227,7 +237,7 @@ impl Trained<'_> {
     /// row; a stochastic encoder samples with noise from the trial's seed.
     pub fn encode(&self) -> (usize, [Vec<f32>; 3]) {
         let device = Device::flex();
-        let p = self.learner.params().on(&device, false);
+        let p = self.params.on(&device, false);
         let z = self.learner.z_size();
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         rng.set_stream(4);
@@ -264,18 +274,21 @@ pub fn train(
 ) -> Training {
     let device = Device::flex().autodiff();
     let weight_decay = spec.knobs.number("weight_decay").unwrap_or(0.0);
+    let (learner, params) = learner(spec, data);
     let mut trained = Trained {
-        learner: learner(spec, data),
+        learner,
+        params,
         data,
         seed: spec.seed,
         scores: Default::default(),
     };
+    let every: Vec<Id> = (0..trained.params.slots.len()).collect();
     let mut batches = Minibatches::new(spec, &data.train);
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
     rng.set_stream(3);
     let sizes = (data.n_groups(), trained.learner.z_size());
     let mut history = Vec::new();
-    let mut degenerate = 0;
+    let mut collapse = Collapse::default();
     let mut step = 0;
     let stopped = |history, diverged, collapsed| Training {
         history,
@@ -289,61 +302,30 @@ pub fn train(
         batches.shuffle();
         for index in 0..batches.per_epoch() {
             let batch = Batch::of(&data.train, batches.leader(index), sizes, &device, &mut rng);
-            let learner = trained.learner.as_mut();
-            let moves: Vec<(usize, Vec<Id>)> = (learner.moves(step).into_iter())
-                .map(|m| (m.loss, m.params.to_vec()))
-                .collect();
-            for (i, (which, ids)) in moves.into_iter().enumerate() {
-                let p = learner.params().on(&device, true);
-                let losses = learner.loss(which, &p, &batch);
+            let Trained {
+                learner, params, ..
+            } = &mut trained;
+            for (i, turn) in learner.moves(step).into_iter().enumerate() {
+                let p = params.on(&device, true);
+                let losses = learner.loss(turn.loss, &p, &batch);
                 if i == 0 {
                     loss.add(f64::from(values(losses.bce)[0]));
                 }
                 let grads = losses.total.backward();
-                learner
-                    .params_mut()
-                    .adam(&p, &grads, &ids, rate, weight_decay);
+                let ids = turn.params.unwrap_or(&every);
+                params.adam(&p, &grads, ids, rate, weight_decay);
             }
             step += 1;
         }
         trained.scores = [&data.validation, &data.test].map(|s| trained.probabilities(s));
-        let metrics = |which: Evaluated, probabilities: &[f32]| {
-            if probabilities.iter().any(|p| !p.is_finite()) {
-                return Err(Diverged {
-                    split: which,
-                    epoch,
-                });
-            }
-            let split = which.of(data);
-            Ok(SplitMetrics::compute(
-                probabilities,
-                &split.labels,
-                &split.groups,
-                data.n_groups(),
-            ))
-        };
-        let [validation, test] = &trained.scores;
-        let metrics = match (
-            metrics(Evaluated::Validation, validation),
-            metrics(Evaluated::Test, test),
-        ) {
-            (Ok(validation), Ok(test)) => EpochMetrics {
-                epoch,
-                train_bce: loss.take(),
-                validation,
-                test,
-            },
-            (Err(diverged), _) | (_, Err(diverged)) => {
-                return stopped(history, Some(diverged), false);
-            }
+        let metrics = match epoch_metrics(data, epoch, loss.take(), &trained.scores) {
+            Ok(metrics) => metrics,
+            Err(diverged) => return stopped(history, Some(diverged), false),
         };
         evaluated(&metrics, &Fitted::Representation(&trained));
-        degenerate = match metrics.validation.is_degenerate() {
-            true => degenerate + 1,
-            false => 0,
-        };
+        let stops = collapse.stops_after(&metrics, spec);
         history.push(metrics);
-        if spec.patience > 0 && degenerate >= spec.patience && epoch < spec.epochs {
+        if stops {
             return stopped(history, None, true);
         }
     }
@@ -402,14 +384,24 @@ mod tests {
             .collect()
     }
 
-    /// The gradient of loss `which` from burn's autodiff against central differences (step
-    /// 1e-6, in f64) on up to 6 entries of each of `checked`'s parameters.
-    fn check(learner: &dyn Learner, which: usize, checked: &[Id]) {
-        let batch = batch();
-        let shapes: Vec<[usize; 2]> = learner.params().slots.iter().map(|s| s.shape).collect();
-        let theta: Vec<Vec<f64>> = (learner.params().slots.iter())
+    fn shapes(params: &Params) -> Vec<[usize; 2]> {
+        params.slots.iter().map(|s| s.shape).collect()
+    }
+
+    /// The parameters' values in f64.
+    fn theta(params: &Params) -> Vec<Vec<f64>> {
+        (params.slots.iter())
             .map(|s| s.values.iter().map(|&v| f64::from(v)).collect())
-            .collect();
+            .collect()
+    }
+
+    /// The gradient of loss `which` from burn's autodiff against central differences (step
+    /// 1e-6, in f64) on up to 6 entries of each of `checked`'s parameters (`None`: all).
+    fn check(learner: &dyn Learner, params: &Params, which: usize, checked: Option<&[Id]>) {
+        let batch = batch();
+        let all: Vec<Id> = (0..params.slots.len()).collect();
+        let checked = checked.unwrap_or(&all);
+        let (shapes, theta) = (shapes(params), theta(params));
         let loss_at = |theta: &[Vec<f64>]| {
             let p = upload(&shapes, theta, false);
             numbers(learner.loss(which, &p, &batch).total.unsqueeze())[0]
@@ -446,59 +438,57 @@ mod tests {
         ChaCha8Rng::seed_from_u64(3)
     }
 
-    fn all(learner: &dyn Learner) -> Vec<Id> {
-        (0..learner.params().slots.len()).collect()
-    }
-
     #[test]
     fn fcrl_loss_gradient_matches_central_differences() {
-        let learner = fcrl::Fcrl::new(D, K, Z, 4, 0.7, &mut rng());
-        check(&learner, 0, &all(&learner));
+        let (learner, params) = fcrl::Fcrl::new(D, K, Z, 4, 0.7, &mut rng());
+        check(&learner, &params, 0, None);
     }
 
     #[test]
     fn maxent_arl_losses_gradients_match_central_differences() {
-        let learner = maxent_arl::MaxentArl::new(D, K, Z, 4, 2.0, &mut rng());
+        let (learner, params) = maxent_arl::MaxentArl::new(D, K, Z, 4, 2.0, &mut rng());
         for (step, which) in [(0, 0), (1, 1)] {
             let moves = learner.moves(step);
             assert_eq!(moves[0].loss, which);
-            check(&learner, which, moves[0].params);
+            check(&learner, &params, which, moves[0].params);
         }
     }
 
     #[test]
     fn cvib_loss_gradient_matches_central_differences() {
-        let learner = cvib::Cvib::new(D, K, Z, 4, (0.3, 0.05), &mut rng());
-        check(&learner, 0, &all(&learner));
+        let (learner, params) = cvib::Cvib::new(D, K, Z, 4, (0.3, 0.05), &mut rng());
+        check(&learner, &params, 0, None);
     }
 
     /// The discriminator reads z held fixed: with δ > 0 the encoder's gradient of the model's
     /// loss leaves that path out (so central differences would not), checked with δ = 0.
     #[test]
     fn adversarial_forgetting_losses_gradients_match_central_differences() {
-        let learner = forgetting::Forgetting::new((D, K, Z, 4), (0.1, 0.0, 0.2), 3, &mut rng());
+        let (learner, params) =
+            forgetting::Forgetting::new((D, K, Z, 4), (0.1, 0.0, 0.2), 3, &mut rng());
         let moves = learner.moves(0);
         assert_eq!(moves[0].loss, 0);
-        check(&learner, 0, moves[0].params);
-        let learner = forgetting::Forgetting::new((D, K, Z, 4), (0.1, 0.8, 0.2), 3, &mut rng());
+        check(&learner, &params, 0, moves[0].params);
+        let (learner, params) =
+            forgetting::Forgetting::new((D, K, Z, 4), (0.1, 0.8, 0.2), 3, &mut rng());
         for step in [1, 2] {
             let moves = learner.moves(step);
             assert_eq!(
                 moves[0].loss, 1,
                 "the discriminator's steps between the model's"
             );
-            check(&learner, 1, moves[0].params);
+            check(&learner, &params, 1, moves[0].params);
         }
         assert_eq!(learner.moves(3)[0].loss, 0);
     }
 
     #[test]
     fn laftr_losses_gradients_match_central_differences() {
-        let learner = laftr::Laftr::new(D, K, Z, 4, 1.5, &mut rng());
+        let (learner, params) = laftr::Laftr::new(D, K, Z, 4, 1.5, &mut rng());
         let moves = learner.moves(0);
         assert_eq!(moves.len(), 2, "the encoder's step, then the auditor's");
         for m in &moves {
-            check(&learner, m.loss, m.params);
+            check(&learner, &params, m.loss, m.params);
         }
     }
 
@@ -548,20 +538,9 @@ mod tests {
     /// critic's parts, each row against the rows of its own group only (itself included).
     #[test]
     fn fcrl_mutual_information_conditions_on_the_group() {
-        let learner = fcrl::Fcrl::new(D, K, Z, 4, 1.0, &mut rng());
+        let (learner, params) = fcrl::Fcrl::new(D, K, Z, 4, 1.0, &mut rng());
         let batch = batch();
-        let p = upload(
-            &(learner
-                .params()
-                .slots
-                .iter()
-                .map(|s| s.shape)
-                .collect::<Vec<_>>()),
-            &(learner.params().slots.iter())
-                .map(|s| s.values.iter().map(|&v| f64::from(v)).collect())
-                .collect::<Vec<_>>(),
-            false,
-        );
+        let p = upload(&shapes(&params), &theta(&params), false);
         let z = batch.noise.clone(); // any z
         let mi = numbers(learner.mutual_information(&p, &batch, z.clone()));
         let (t, groups) = learner.critic_scores(&p, &batch, z);
