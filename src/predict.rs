@@ -221,6 +221,16 @@ pub fn save_selected(request: &SelectedPredictions) -> Result<Vec<PathBuf>> {
     let chosen: Vec<&Selected> = (analysis.selected.iter())
         .filter(|s| selections.contains(&s.selection))
         .collect();
+    // The downstream selection's numbers are classifiers' fitted on a representation, not the
+    // model's own predictions, which would misreport them.
+    let (downstream, chosen): (Vec<&Selected>, Vec<&Selected>) =
+        (chosen.into_iter()).partition(|s| s.selection == crate::selection::Selection::Downstream);
+    if !downstream.is_empty() {
+        eprintln!(
+            "the downstream selection has no predictions file: its points are scored by \
+             classifiers fitted on each model's representation, not by the model's own outputs"
+        );
+    }
     // Finished trials and their last epochs: a collapsed trial's later epochs are its last.
     let ok: HashMap<&str, usize> = (records.iter())
         .filter(|r| r.status.reports_epochs())
@@ -243,8 +253,9 @@ pub fn save_selected(request: &SelectedPredictions) -> Result<Vec<PathBuf>> {
         .partition(|p| p.settings.method.has_own_model());
     if let Some(point) = left_out.first() {
         eprintln!(
-            "{} selected points of post-processing or fitted-whole methods ({} …) are left \
-             out of the predictions: they have no model of their own to predict with",
+            "{} selected points of post-processing, fitted-whole or representation methods ({} \
+             …) are left out of the predictions: they have no saved model of their own to \
+             predict with",
             left_out.len(),
             point.settings.method
         );

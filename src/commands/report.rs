@@ -159,9 +159,9 @@ fn remove_stale_predictions(
     let Ok(entries) = std::fs::read_dir(&dir) else {
         return Ok(()); // None saved.
     };
-    let stems: Vec<String> = experiment
-        .selections
-        .iter()
+    // The downstream selection never has one (predict::save_selected).
+    let stems: Vec<String> = (experiment.selections.iter())
+        .filter(|s| **s != crate::selection::Selection::Downstream)
         .map(|s| s.file_stem())
         .collect();
     for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
