@@ -52,7 +52,7 @@ pub static LAMBDA: Knob = Knob {
 
 pub const FCRL: MethodInfo = MethodInfo {
     name: "fcrl",
-    colour: (0, 158, 115),
+    colour: (0, 110, 120),
     marker: Marker::Diamond,
     kind: MethodKind::Representation,
     knobs: &[&LAMBDA, &Z_SIZE, &ENCODER_WIDTH, &WEIGHT_DECAY],
