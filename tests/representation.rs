@@ -181,4 +181,17 @@ fn a_learners_settings_are_checked_and_named() {
         "{said}"
     );
     assert!(said.contains("train.z_size"), "{said}");
+
+    // A learner's state is not checkpointed: a halving search cannot pause it at a rung.
+    let run = Run::new(
+        "name: d\ndataset: {name: adult, max_rows: 300}\ntrain: {method: fcrl, epochs: 4}\n\
+         search: {halving: {rungs: [2, 4], keep: 0.5}}\nsweep: {lambda: [0.1, 1]}\n",
+    );
+    let output = run.on_results("plan", &[]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        text(&output).contains("search.halving: fcrl cannot yet pause and go on"),
+        "{}",
+        text(&output)
+    );
 }

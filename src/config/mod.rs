@@ -544,7 +544,7 @@ fn check_halving(halving: &search::Halving, points: &[TrialSpec], problems: &mut
             point.train.method
         ));
     }
-    let stepped = |p: &&TrialSpec| p.train.method.is_stepped();
+    let stepped = |p: &&TrialSpec| p.train.method.has_epochs();
     if let Some((method, why)) = (points.iter().filter(stepped))
         .find_map(|p| Some((p.train.method, p.train.method.info().no_checkpoint?)))
     {
