@@ -38,7 +38,8 @@ pub fn plan(args: &SweepArgs) -> Result<ExitCode> {
     );
     if let Some(protocol) = &experiment.downstream {
         println!(
-            "Not counted: the {} downstream classifiers each trial with a representation fits              after its last epoch (`downstream:`), seconds to a minute per trial on Adult.",
+            "Not counted: the {} downstream classifiers each trial with a representation fits \
+             after its last epoch (`downstream:`), seconds to a minute per trial on Adult.",
             protocol.runs
         );
     }
