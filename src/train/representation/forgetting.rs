@@ -10,7 +10,7 @@ use burn::tensor::activation::{log_softmax, sigmoid};
 use rand::Rng;
 
 use super::params::{Id, Mlp, Params};
-use super::{Batch, Learner, Losses, Move, cross_entropy};
+use super::{Batch, Learner, Losses, MODEL, Move, cross_entropy, taking_turns};
 use crate::train::losses::bce_with_logits;
 
 pub struct Forgetting {
@@ -27,9 +27,6 @@ pub struct Forgetting {
     model: Vec<Id>,
     adversary: Vec<Id>,
 }
-
-const MODEL: usize = 0;
-const ADVERSARY: usize = 1;
 
 impl Forgetting {
     pub fn new(
@@ -73,16 +70,7 @@ impl Forgetting {
 
 impl Learner for Forgetting {
     fn moves(&self, step: usize) -> Vec<Move<'_>> {
-        vec![match step % self.update_every {
-            0 => Move {
-                loss: MODEL,
-                params: Some(&self.model),
-            },
-            _ => Move {
-                loss: ADVERSARY,
-                params: Some(&self.adversary),
-            },
-        }]
+        taking_turns(step, self.update_every, &self.model, &self.adversary)
     }
 
     fn loss(&self, which: usize, p: &[Tensor<2>], batch: &Batch) -> Losses {

@@ -12,7 +12,7 @@ use burn::tensor::activation::{sigmoid, softmax};
 use rand::Rng;
 
 use super::params::{Id, Mlp, Params};
-use super::{Batch, Learner, Losses, Move};
+use super::{ADVERSARY, Batch, Learner, Losses, MODEL, Move};
 use crate::train::losses::bce_with_logits;
 
 pub struct Laftr {
@@ -27,9 +27,6 @@ pub struct Laftr {
     model: Vec<Id>,
     adversary: Vec<Id>,
 }
-
-const MODEL: usize = 0;
-const ADVERSARY: usize = 1;
 
 impl Laftr {
     pub fn new(

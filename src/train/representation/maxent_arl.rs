@@ -9,7 +9,7 @@ use burn::tensor::activation::log_softmax;
 use rand::Rng;
 
 use super::params::{Id, Mlp, Params};
-use super::{Batch, Learner, Losses, Move, cross_entropy};
+use super::{Batch, Learner, Losses, MODEL, Move, cross_entropy, taking_turns};
 use crate::train::losses::bce_with_logits;
 
 pub struct MaxentArl {
@@ -24,9 +24,6 @@ pub struct MaxentArl {
     model: Vec<Id>,
     adversary: Vec<Id>,
 }
-
-const MODEL: usize = 0;
-const ADVERSARY: usize = 1;
 
 impl MaxentArl {
     pub fn new(
@@ -60,16 +57,7 @@ impl MaxentArl {
 
 impl Learner for MaxentArl {
     fn moves(&self, step: usize) -> Vec<Move<'_>> {
-        vec![match step % 2 {
-            0 => Move {
-                loss: MODEL,
-                params: Some(&self.model),
-            },
-            _ => Move {
-                loss: ADVERSARY,
-                params: Some(&self.adversary),
-            },
-        }]
+        taking_turns(step, 2, &self.model, &self.adversary)
     }
 
     fn loss(&self, which: usize, p: &[Tensor<2>], batch: &Batch) -> Losses {

@@ -105,6 +105,31 @@ pub struct Move<'a> {
     pub params: Option<&'a [Id]>,
 }
 
+/// The losses of a learner with an adversary: the model's (encoder and heads) and the
+/// adversary's.
+pub const MODEL: usize = 0;
+pub const ADVERSARY: usize = 1;
+
+/// Two players taking turns: the model's step every `every` iterations, the adversary's the
+/// others.
+pub fn taking_turns<'a>(
+    step: usize,
+    every: usize,
+    model: &'a [Id],
+    adversary: &'a [Id],
+) -> Vec<Move<'a>> {
+    vec![match step % every {
+        0 => Move {
+            loss: MODEL,
+            params: Some(model),
+        },
+        _ => Move {
+            loss: ADVERSARY,
+            params: Some(adversary),
+        },
+    }]
+}
+
 /// A representation learner: its nets (over [`Params`] held beside it), its losses, and what
 /// it gives after training.
 pub trait Learner: Send {
