@@ -82,6 +82,20 @@ pub(super) fn report(
         analysis::configurations(plan, &trials, epochs, dataset.train.n_features);
     let downstream = results::read_downstream(results_dir)?;
     analysis::attach_downstream(&mut configurations, plan, &downstream);
+    if experiment.downstream.is_some() {
+        // Trials finished before the file asked for downstream classifiers have none.
+        let without = (configurations.iter())
+            .filter(|c| c.settings.method.has_epochs() && !c.curve.is_empty())
+            .filter(|c| c.downstream.is_none())
+            .count();
+        if without > 0 {
+            eprintln!(
+                "warning: {without} configurations with a representation have no downstream \
+                 point: their trials finished before `downstream:` was in the file (run them \
+                 again with `run --force` to fit the classifiers)"
+            );
+        }
+    }
     let analysis = Analysis::new(
         configurations,
         &experiment.selections,

@@ -311,7 +311,6 @@ fn copy_models(from: &Path, to: &Path, taken: &HashSet<&str>) -> Result<()> {
     Ok(())
 }
 
-/// Rewrite a CSV as `rows` under the `expected` header: written aside, then renamed.
 /// The rows of `dir`'s `downstream.csv` (none without one); a row that cannot be read is an
 /// error naming the file and its line.
 pub fn read_downstream(dir: &Path) -> Result<Vec<DownstreamRow>> {
@@ -357,6 +356,7 @@ fn keep_downstream(dir: &Path, fresh: bool, finished: &HashSet<String>) -> Resul
     })
 }
 
+/// Rewrite a CSV as `rows` under the `expected` header: written aside, then renamed.
 fn rewrite(path: &Path, expected: &csv::StringRecord, rows: Vec<csv::StringRecord>) -> Result<()> {
     files::replace_with(path, |file| {
         let mut writer = csv::Writer::from_writer(file);
