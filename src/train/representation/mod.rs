@@ -250,12 +250,17 @@ pub struct Trained<'a> {
 }
 
 impl Trained<'_> {
-    /// Its own predictor's probabilities on `split`.
-    fn probabilities(&self, split: &Split) -> Vec<f32> {
-        let device = Device::flex();
-        let p = self.params.on(&device, false);
-        let (x, groups) = inputs(split, self.data.n_groups(), &device);
-        values(sigmoid(self.learner.logits(&p, x, groups)))
+    /// Its own predictor's probabilities on the validation and test rows (`splits`, put on
+    /// `device` once per trial).
+    fn probabilities(
+        &self,
+        splits: &[(Tensor<2>, Tensor<2>); 2],
+        device: &Device,
+    ) -> [Vec<f32>; 2] {
+        let p = self.params.on(device, false);
+        splits
+            .clone()
+            .map(|(x, groups)| values(sigmoid(self.learner.logits(&p, x, groups))))
     }
 
     /// The representation of each split (training, validation, test), `z_size` numbers per
@@ -308,6 +313,9 @@ pub fn train(
         scores: Default::default(),
     };
     let every: Vec<Id> = (0..trained.params.slots.len()).collect();
+    // The evaluation splits, on the device once rather than every epoch.
+    let inference = Device::flex();
+    let evaluation = [&data.validation, &data.test].map(|s| inputs(s, data.n_groups(), &inference));
     let mut batches = Minibatches::new(spec, &data.train);
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
     rng.set_stream(3);
@@ -342,7 +350,7 @@ pub fn train(
             }
             step += 1;
         }
-        trained.scores = [&data.validation, &data.test].map(|s| trained.probabilities(s));
+        trained.scores = trained.probabilities(&evaluation, &inference);
         let metrics = match epoch_metrics(data, epoch, loss.take(), &trained.scores) {
             Ok(metrics) => metrics,
             Err(diverged) => return stopped(history, Some(diverged), false),
